@@ -1,0 +1,112 @@
+# husk: one entry point. `make` builds everything; `make run` and `make test`
+# install what is missing first (scripts/install-deps.sh).
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib/husk
+HUSK_CACHE ?= /var/cache/husk
+B          := build
+WERROR     ?= 1
+
+CC      ?= cc
+MUSLCC  ?= musl-gcc
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wformat=2 -Wno-format-truncation -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+CSTD    := -std=gnu11
+OPT     ?= -O2 -g
+DEFS    := -D_GNU_SOURCE -DHUSK_LIBDIR='"$(LIBDIR)"' -DHUSK_VERSION='"$(VERSION)"'
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+HOST_PKGS := jansson libseccomp libmnl inih
+HOST_CFLAGS := $(CSTD) $(OPT) $(WARN) $(DEFS) $(shell pkg-config --cflags $(HOST_PKGS) 2>/dev/null)
+HOST_LIBS   := $(shell pkg-config --libs $(HOST_PKGS) 2>/dev/null) -lpthread
+# musl has no kernel uapi headers: point it at the host's linux-libc-dev ones
+GUEST_CFLAGS := $(CSTD) -Os $(WARN) -D_GNU_SOURCE -static -isystem $(B)/musl-include
+
+COMMON_SRCS := $(wildcard common/*.c)
+PROTO_SRCS  := $(wildcard proto/*.c)
+HOST_SRCS   := $(filter-out host/main.c,$(wildcard host/*.c))
+GUEST_SRCS  := $(wildcard guest/*.c)
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+
+HOST_OBJS  := $(patsubst %.c,$(B)/host-obj/%.o,$(COMMON_SRCS) $(PROTO_SRCS) $(HOST_SRCS))
+GUEST_OBJS := $(patsubst %.c,$(B)/guest-obj/%.o,$(COMMON_SRCS) $(PROTO_SRCS) $(GUEST_SRCS))
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps kernel initramfs run test check e2e fuzz bench install clean format-check
+all: $(B)/husk $(B)/husk-init $(B)/initramfs.cpio.gz kernel $(B)/probe
+
+deps:
+	@scripts/install-deps.sh
+
+$(B)/host-obj/%.o: %.c $(wildcard common/*.h proto/*.h host/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c -o $@ $<
+
+$(B)/musl-include/.stamp:
+	@mkdir -p $(B)/musl-include
+	ln -sfn /usr/include/linux $(B)/musl-include/linux
+	ln -sfn /usr/include/asm-generic $(B)/musl-include/asm-generic
+	ln -sfn /usr/include/$(shell gcc -print-multiarch)/asm $(B)/musl-include/asm
+	@touch $@
+
+$(B)/guest-obj/%.o: %.c $(wildcard common/*.h proto/*.h guest/*.h) $(B)/musl-include/.stamp
+	@mkdir -p $(dir $@)
+	$(MUSLCC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(B)/libhusk.a: $(HOST_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/husk: $(B)/host-obj/host/main.o $(B)/libhusk.a
+	$(CC) -o $@ $^ $(HOST_LIBS)
+
+$(B)/husk-init: $(GUEST_OBJS)
+	$(MUSLCC) -static -o $@ $^
+
+# static probe binary used by the end-to-end tests inside containers
+$(B)/probe: tests/probe/probe.c $(B)/musl-include/.stamp
+	@mkdir -p $(dir $@)
+	$(MUSLCC) $(GUEST_CFLAGS) -o $@ $<
+
+$(B)/initramfs.cpio.gz: $(B)/husk-init initramfs/build.sh
+	initramfs/build.sh $(B)/husk-init $@
+
+kernel:
+	@mkdir -p $(B)
+	@HUSK_CACHE=$(HUSK_CACHE) scripts/build-kernel.sh $(B)/vmlinux
+
+$(B)/tests/%: tests/unit/%.c $(B)/libhusk.a tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(B)/libhusk.a $(HOST_LIBS) -lcbor
+
+check: $(UNIT_BINS)
+	@tests/unit/run.sh $(UNIT_BINS)
+
+run: deps all
+	@scripts/demo.sh
+
+test: deps all
+	@tests/run-all.sh
+
+e2e: all
+	@bats tests/e2e
+
+fuzz:
+	@tests/fuzz/run.sh
+
+bench: deps all
+	@scripts/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)
+	install -m 0755 $(B)/husk $(DESTDIR)$(PREFIX)/bin/husk
+	install -m 0644 $(B)/vmlinux $(DESTDIR)$(LIBDIR)/vmlinux
+	install -m 0644 $(B)/initramfs.cpio.gz $(DESTDIR)$(LIBDIR)/initramfs.cpio.gz
+
+format-check:
+	@clang-format --dry-run --Werror $(COMMON_SRCS) $(PROTO_SRCS) $(HOST_SRCS) host/main.c $(GUEST_SRCS) $(wildcard */*.h)
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,380 @@
+/* Host sessions over vsock: frame input, bounded output queue, and the
+ * request handlers. Each handler is decode -> check -> do_<op>(). */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "guest.h"
+
+#define CONN_MAX 64
+#define REPLY_BUF 4096
+
+static struct conn *conns;
+static unsigned n_conns;
+static uint8_t decode_arena_buf[4u << 20]; /* one request decoded at a time */
+
+static void conn_on_event(struct watch *w, uint32_t events);
+
+static void conn_close(struct conn *c)
+{
+	if (c->dead)
+		return;
+	loop_del(&c->w);
+	c->dead = true;
+	proc_detach_conn(c);
+	if (c->is_main)
+		guest_poweroff("the host closed the container session");
+}
+
+void conn_collect(void)
+{
+	struct conn **pp = &conns;
+	while (*pp) {
+		struct conn *c = *pp;
+		if (!c->dead) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		outq_free(&c->out);
+		free(c->rbuf);
+		free(c);
+		n_conns--;
+	}
+}
+
+void conn_accept(int listen_fd)
+{
+	struct husk_err err = { 0 };
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		if (n_conns >= CONN_MAX) {
+			GLOG_ERR("refusing a session: %u open already", n_conns);
+			close(fd);
+			continue;
+		}
+		struct conn *c = calloc(1, sizeof *c);
+		size_t cap = HUSK_FRAME_HDR_SIZE + HUSK_FRAME_MAX;
+		uint8_t *buf = malloc(cap);
+		if (!c || !buf) {
+			GLOG_ERR("out of memory for a session");
+			free(c);
+			free(buf);
+			close(fd);
+			continue;
+		}
+		c->w.fd = fd;
+		c->w.on_event = conn_on_event;
+		c->rbuf = buf;
+		husk_frame_reader_init(&c->rd, buf, cap, HUSK_FRAME_MAX);
+		if (loop_add(&c->w, EPOLLIN, &err) < 0) {
+			GLOG_ERR("%s", err.msg);
+			husk_err_clear(&err);
+			free(c);
+			free(buf);
+			close(fd);
+			continue;
+		}
+		c->next = conns;
+		conns = c;
+		n_conns++;
+	}
+}
+
+bool conn_has_room(const struct conn *c)
+{
+	return !c->dead && c->out.len - c->out.off < GUEST_OUTQ_HIGH;
+}
+
+void conn_update_interest(struct conn *c)
+{
+	if (c->dead)
+		return;
+	uint32_t ev = c->closing ? 0 : EPOLLIN;
+	if (c->out.len > c->out.off)
+		ev |= EPOLLOUT;
+	loop_set(&c->w, ev);
+}
+
+static void conn_flush(struct conn *c)
+{
+	while (c->out.len > c->out.off) {
+		ssize_t n = write(c->w.fd, c->out.data + c->out.off, c->out.len - c->out.off);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			conn_close(c);
+			return;
+		}
+		c->out.off += (size_t)n;
+	}
+	if (c->out.off == c->out.len)
+		c->out.off = c->out.len = 0;
+	if (c->closing && c->out.len == 0) {
+		conn_close(c);
+		return;
+	}
+	conn_update_interest(c);
+	/* room again: let the bound process's output flow */
+	if (c->proc && conn_has_room(c))
+		proc_update_interest(c->proc);
+}
+
+int conn_send(struct conn *c, uint16_t type, uint16_t flags, uint32_t id, const uint8_t *payload, size_t len)
+{
+	uint8_t hdr[HUSK_FRAME_HDR_SIZE];
+	if (c->dead)
+		return -EPIPE;
+	husk_frame_finish(hdr, type, flags, id, len);
+	if (outq_append(&c->out, hdr, sizeof hdr) < 0 || outq_append(&c->out, payload, len) < 0) {
+		GLOG_ERR("session output queue overflow; closing it");
+		conn_close(c);
+		return -ENOBUFS;
+	}
+	conn_flush(c);
+	return 0;
+}
+
+static int send_map(struct conn *c, uint16_t type, uint16_t flags, uint32_t id, struct husk_cbor_enc *e)
+{
+	struct husk_err err = { 0 };
+	if (husk_cbor_enc_finish(e, &err) < 0) {
+		GLOG_ERR("encoding %s: %s", husk_msg_type_name(type), err.msg);
+		return -ENOSPC;
+	}
+	return conn_send(c, type, flags, id, e->buf, e->len);
+}
+
+int conn_send_error(struct conn *c, uint32_t id, const struct husk_err *err)
+{
+	uint8_t buf[REPLY_BUF];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_cbor_put_map(&e, 2);
+	husk_cbor_put_text(&e, "code");
+	husk_cbor_put_uint(&e, (uint64_t)(err->code > 0 ? err->code : EIO));
+	husk_cbor_put_text(&e, "message");
+	husk_cbor_put_text(&e, err->msg);
+	return send_map(c, HUSK_MSG_ERROR, HUSK_FLAG_REPLY, id, &e);
+}
+
+static int send_ok_empty(struct conn *c, uint32_t id)
+{
+	uint8_t buf[8];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_cbor_put_map(&e, 0);
+	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
+}
+
+static int do_hello(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_err *err)
+{
+	uint64_t version;
+	struct utsname u;
+	int r = husk_msg_get_uint(root, "version", UINT32_MAX, false, &version, err);
+	if (r < 0)
+		return r;
+	if (version != HUSK_PROTO_VERSION)
+		return husk_err_set(err, EPROTONOSUPPORT, "protocol version %llu is not %u",
+				    (unsigned long long)version, HUSK_PROTO_VERSION);
+	uname(&u);
+	uint8_t buf[REPLY_BUF];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_cbor_put_map(&e, 2);
+	husk_cbor_put_text(&e, "version");
+	husk_cbor_put_uint(&e, HUSK_PROTO_VERSION);
+	husk_cbor_put_text(&e, "kernel");
+	husk_cbor_put_text(&e, u.release);
+	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
+}
+
+static int do_create(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_arena *a,
+		     struct husk_err *err)
+{
+	struct husk_create_msg m;
+	pid_t pid;
+	int r = husk_msg_decode_create(root, a, &m, err);
+	if (r < 0)
+		return husk_err_wrap(err, "bad CREATE");
+	if (c->proc || container_proc())
+		return husk_err_set(err, EEXIST, "this VM already holds a container");
+	r = container_create(c, &m, &pid, err);
+	if (r < 0)
+		return r;
+	c->is_main = true;
+	uint8_t buf[64];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_cbor_put_map(&e, 1);
+	husk_cbor_put_text(&e, "pid");
+	husk_cbor_put_uint(&e, (uint64_t)pid);
+	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
+}
+
+static int do_signal(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_err *err)
+{
+	uint64_t sig;
+	bool all = false;
+	int r = husk_msg_get_uint(root, "signal", 64, false, &sig, err);
+	if (r < 0 || (r = husk_msg_get_bool(root, "all", true, &all, err)) < 0)
+		return r;
+	if (sig == 0)
+		return husk_err_set(err, EINVAL, "signal 0 is not deliverable");
+	if (!c->proc)
+		return husk_err_set(err, ESRCH, "no process is bound to this session");
+	r = proc_signal(c->proc, (int)sig, all, err);
+	if (r < 0)
+		return r;
+	return send_ok_empty(c, id);
+}
+
+static int do_stdio(struct conn *c, const struct husk_cbor_item *root, bool close_it, struct husk_err *err)
+{
+	uint64_t stream;
+	const uint8_t *data = NULL;
+	size_t len = 0;
+	int r = husk_msg_get_uint(root, "stream", 2, false, &stream, err);
+	if (r < 0)
+		return r;
+	if (stream != 0)
+		return husk_err_set(err, EINVAL, "the host can only write stream 0");
+	if (!close_it && (r = husk_msg_get_bytes(root, "data", HUSK_STDIO_CHUNK, &data, &len, err)) < 0)
+		return r;
+	if (!c->proc)
+		return 0; /* the process is gone: drop it */
+	if (close_it)
+		proc_stdin_close(c->proc);
+	else if (c->proc->stdin_q.len - c->proc->stdin_q.off + len > HUSK_STDIN_WINDOW)
+		return husk_err_set(err, ENOBUFS, "the host overran the stdin window");
+	else
+		proc_stdin_data(c->proc, data, len);
+	return 0;
+}
+
+static int do_resize(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_err *err)
+{
+	uint64_t rows, cols;
+	int r = husk_msg_get_uint(root, "rows", UINT16_MAX, false, &rows, err);
+	if (r < 0 || (r = husk_msg_get_uint(root, "cols", UINT16_MAX, false, &cols, err)) < 0)
+		return r;
+	if (!c->proc)
+		return husk_err_set(err, ESRCH, "no process is bound to this session");
+	r = proc_resize(c->proc, (uint16_t)rows, (uint16_t)cols, err);
+	if (r < 0)
+		return r;
+	return send_ok_empty(c, id);
+}
+
+static void handle_frame(struct conn *c, const struct husk_frame_hdr *h, const uint8_t *payload)
+{
+	struct husk_err err = { 0 };
+	struct husk_arena arena;
+	const struct husk_cbor_item *root = NULL;
+	int r;
+
+	husk_arena_init(&arena, decode_arena_buf, sizeof decode_arena_buf);
+	if (h->flags & HUSK_FLAG_REPLY) {
+		GLOG_ERR("unexpected reply frame from the host; ignored");
+		return;
+	}
+	r = husk_msg_parse(payload, h->len, &arena, &root, &err);
+	if (r == 0) {
+		switch (h->type) {
+		case HUSK_MSG_HELLO:
+			r = do_hello(c, h->id, root, &err);
+			break;
+		case HUSK_MSG_CREATE:
+			r = do_create(c, h->id, root, &arena, &err);
+			break;
+		case HUSK_MSG_START:
+			r = container_start(c, &err);
+			if (r == 0)
+				r = send_ok_empty(c, h->id);
+			break;
+		case HUSK_MSG_SIGNAL:
+			r = do_signal(c, h->id, root, &err);
+			break;
+		case HUSK_MSG_STDIO:
+		case HUSK_MSG_STDIO_CLOSE:
+			r = do_stdio(c, root, h->type == HUSK_MSG_STDIO_CLOSE, &err);
+			if (r < 0) {
+				/* events get no reply: a broken stdin stream ends the session */
+				GLOG_ERR("%s", err.msg);
+				conn_close(c);
+			}
+			return;
+		case HUSK_MSG_RESIZE:
+			r = do_resize(c, h->id, root, &err);
+			break;
+		case HUSK_MSG_SHUTDOWN:
+			send_ok_empty(c, h->id);
+			/* best effort to get the reply out before the VM goes */
+			fcntl(c->w.fd, F_SETFL, 0);
+			conn_flush(c);
+			guest_poweroff("shutdown requested by the host");
+		default:
+			r = husk_err_set(&err, EOPNOTSUPP, "unknown message type %u", h->type);
+		}
+	}
+	if (r < 0) {
+		GLOG_ERR("%s %u: %s", husk_msg_type_name(h->type), h->id, err.msg);
+		conn_send_error(c, h->id, &err);
+	}
+}
+
+static void conn_read(struct conn *c)
+{
+	struct husk_err err = { 0 };
+	for (;;) {
+		size_t room;
+		uint8_t *dst = husk_frame_reader_space(&c->rd, &room);
+		ssize_t n = read(c->w.fd, dst, room);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			conn_close(c);
+			return;
+		}
+		if (n == 0) {
+			c->closing = true;
+			if (c->out.len == c->out.off)
+				conn_close(c);
+			else
+				conn_update_interest(c);
+			return;
+		}
+		husk_frame_reader_commit(&c->rd, (size_t)n);
+		for (;;) {
+			struct husk_frame_hdr h;
+			const uint8_t *payload;
+			int r = husk_frame_reader_next(&c->rd, &h, &payload, &err);
+			if (r < 0) {
+				GLOG_ERR("session dropped: %s", err.msg);
+				conn_close(c);
+				return;
+			}
+			if (r == 0)
+				break;
+			handle_frame(c, &h, payload);
+			if (c->dead)
+				return;
+		}
+	}
+}
+
+static void conn_on_event(struct watch *w, uint32_t events)
+{
+	struct conn *c = container_of(w, struct conn, w);
+	if (events & EPOLLOUT)
+		conn_flush(c);
+	if (!c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		conn_read(c);
+}

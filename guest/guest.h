@@ -1,0 +1,105 @@
+/* husk-init: PID 1 of the VM. Shared types of the guest modules. */
+#ifndef HUSK_GUEST_H
+#define HUSK_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/err.h"
+#include "../proto/msg.h"
+
+#define GUEST_ROOTFS_DIR "/run/husk/rootfs"
+#define GUEST_OUTQ_HIGH (512u * 1024u) /* stop reading process output above this */
+#define GUEST_OUTQ_MAX (4u * 1024u * 1024u)
+
+/* logging to the serial console (the host keeps it in console.log) */
+void glog(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define GLOG_ERR(...) glog("error", __VA_ARGS__)
+#define GLOG_INFO(...) glog("info", __VA_ARGS__)
+
+/* an outgoing byte queue */
+struct outq {
+	uint8_t *data;
+	size_t off, len, cap;
+};
+int outq_append(struct outq *q, const void *p, size_t n);
+void outq_free(struct outq *q);
+
+struct proc;
+
+/* an fd in the event loop: the epoll tag is the watch itself */
+struct watch {
+	int fd;
+	void (*on_event)(struct watch *w, uint32_t events);
+};
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* one host session on vsock */
+struct conn {
+	struct watch w; /* the vsock stream */
+	struct husk_frame_reader rd;
+	uint8_t *rbuf;
+	struct outq out;
+	struct proc *proc; /* the process bound to this session */
+	bool is_main;      /* the container's session: its loss powers the VM off */
+	bool closing;      /* read side done: close once out is flushed */
+	bool dead;         /* closed: freed by conn_collect() */
+	struct conn *next;
+};
+
+/* a process whose stdio is relayed */
+struct proc {
+	pid_t pid;
+	struct conn *conn;
+	struct watch in_w;  /* stdin pipe write end, -1 if none (dup of the pty master with a terminal) */
+	struct watch out_w; /* stdout read end, or the pty master */
+	struct watch err_w; /* stderr read end, -1 with a terminal */
+	int start_fd;       /* write end: one byte starts the container process */
+	bool terminal;
+	bool exited;
+	bool exit_sent;
+	bool dead;           /* freed by proc_collect() */
+	int status;         /* 0-255, 128+N when killed by signal N */
+	struct outq stdin_q; /* stdin bytes not yet written to the process */
+	bool stdin_eof;      /* host closed stdin */
+	uint64_t stdin_unacked; /* bytes written to the process not yet acked */
+	struct proc *next;
+};
+
+/* the event loop (main.c) */
+int loop_add(struct watch *w, uint32_t events, struct husk_err *err);
+void loop_set(struct watch *w, uint32_t events);
+void loop_del(struct watch *w); /* also closes the fd and sets it to -1 */
+void guest_poweroff(const char *why) __attribute__((noreturn));
+
+/* sessions (conn.c) */
+void conn_accept(int listen_fd);
+void conn_collect(void); /* frees closed sessions */
+int conn_send(struct conn *c, uint16_t type, uint16_t flags, uint32_t id, const uint8_t *payload, size_t len);
+int conn_send_error(struct conn *c, uint32_t id, const struct husk_err *err);
+void conn_update_interest(struct conn *c);
+bool conn_has_room(const struct conn *c);
+
+/* processes (process.c) */
+void proc_collect(void); /* frees processes that are done */
+void proc_register(struct proc *p);
+void proc_reaped(pid_t pid, int wstatus);
+void proc_stdin_data(struct proc *p, const uint8_t *data, size_t len);
+void proc_stdin_close(struct proc *p);
+void proc_detach_conn(struct conn *c);
+void proc_update_interest(struct proc *p);
+int proc_signal(struct proc *p, int sig, bool all, struct husk_err *err);
+int proc_resize(struct proc *p, uint16_t rows, uint16_t cols, struct husk_err *err);
+
+/* the container (container.c) */
+int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid_out, struct husk_err *err);
+int container_start(struct conn *c, struct husk_err *err);
+struct proc *container_proc(void);
+
+/* mounts (mount.c) */
+int mount_boot_filesystems(struct husk_err *err);
+int mount_rootfs(const char *tag, bool readonly, struct husk_err *err);
+
+#endif

@@ -1,0 +1,175 @@
+/* husk-init: PID 1 of a husk VM.
+ *
+ * Phases (tini's shape): mount the boot filesystems, block signals and read
+ * them through a signalfd, listen on vsock, then one epoll loop serving host
+ * sessions, relaying stdio and reaping children. PID 1 never exits: a fatal
+ * error is logged and the VM powered off. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/vm_sockets.h>
+
+#include "guest.h"
+
+static int epoll_fd = -1;
+static struct watch signal_w = { .fd = -1 };
+static struct watch listen_w = { .fd = -1 };
+
+int loop_add(struct watch *w, uint32_t events, struct husk_err *err)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+	if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
+		return husk_err_sys(err, errno, "epoll add of fd %d", w->fd);
+	return 0;
+}
+
+void loop_set(struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+	if (w->fd >= 0 && epoll_ctl(epoll_fd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
+		GLOG_ERR("epoll mod of fd %d: %m", w->fd);
+}
+
+void loop_del(struct watch *w)
+{
+	if (w->fd < 0)
+		return;
+	epoll_ctl(epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
+	close(w->fd);
+	w->fd = -1;
+}
+
+void guest_poweroff(const char *why)
+{
+	GLOG_INFO("powering off: %s", why);
+	sync();
+	/* with reboot=t on the command line and -no-reboot, QEMU exits */
+	for (;;) {
+		reboot(RB_AUTOBOOT);
+		sleep(1);
+	}
+}
+
+static void open_console(void)
+{
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+static int setup_signals(struct husk_err *err)
+{
+	sigset_t all;
+	sigfillset(&all);
+	if (sigprocmask(SIG_BLOCK, &all, NULL) < 0)
+		return husk_err_sys(err, errno, "blocking signals");
+	signal_w.fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (signal_w.fd < 0)
+		return husk_err_sys(err, errno, "signalfd");
+	return loop_add(&signal_w, EPOLLIN, err);
+}
+
+static int setup_vsock(struct husk_err *err)
+{
+	int listen_fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (listen_fd < 0)
+		return husk_err_sys(err, errno, "vsock socket");
+	struct sockaddr_vm addr = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = HUSK_GUEST_PORT };
+	if (bind(listen_fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+		return husk_err_sys(err, errno, "vsock bind to port %u", HUSK_GUEST_PORT);
+	if (listen(listen_fd, 16) < 0)
+		return husk_err_sys(err, errno, "vsock listen");
+	listen_w.fd = listen_fd;
+	return loop_add(&listen_w, EPOLLIN, err);
+}
+
+static void reap_children(void)
+{
+	for (;;) {
+		int wstatus;
+		pid_t pid = waitpid(-1, &wstatus, WNOHANG);
+		if (pid <= 0)
+			return;
+		proc_reaped(pid, wstatus);
+	}
+}
+
+static void on_signal(struct watch *w, uint32_t events)
+{
+	struct signalfd_siginfo si;
+	while (read(w->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGCHLD)
+			reap_children();
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			guest_poweroff("signal from the kernel");
+	}
+	/* SIGCHLDs coalesce: reap whatever is there anyway */
+	reap_children();
+}
+
+static void on_listen(struct watch *w, uint32_t events)
+{
+	conn_accept(w->fd);
+}
+
+int main(void)
+{
+	struct husk_err err = { 0 };
+
+	if (getpid() != 1) {
+		fprintf(stderr, "husk-init: must run as PID 1 of a husk VM\n");
+		return 1;
+	}
+	if (mount_boot_filesystems(&err) < 0) {
+		open_console();
+		GLOG_ERR("%s", err.msg);
+		guest_poweroff("boot failed");
+	}
+	open_console();
+	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (epoll_fd < 0) {
+		GLOG_ERR("epoll_create1: %m");
+		guest_poweroff("boot failed");
+	}
+	signal_w.on_event = on_signal;
+	listen_w.on_event = on_listen;
+	if (setup_signals(&err) < 0 || setup_vsock(&err) < 0) {
+		GLOG_ERR("%s", err.msg);
+		guest_poweroff("boot failed");
+	}
+	GLOG_INFO("ready on vsock port %u", HUSK_GUEST_PORT);
+
+	struct epoll_event events[32];
+	for (;;) {
+		int n = epoll_wait(epoll_fd, events, 32, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			GLOG_ERR("epoll_wait: %m");
+			guest_poweroff("event loop failed");
+		}
+		for (int i = 0; i < n; i++) {
+			struct watch *w = events[i].data.ptr;
+			if (w->fd >= 0) /* closed by an earlier event of this batch */
+				w->on_event(w, events[i].events);
+		}
+		/* sessions and processes are freed only here, so no event of
+		 * the batch can point at freed memory */
+		conn_collect();
+		proc_collect();
+	}
+}

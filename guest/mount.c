@@ -1,0 +1,65 @@
+/* Mounts of PID 1: the boot filesystems and the container rootfs. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "guest.h"
+
+struct boot_mount {
+	const char *source, *target, *fstype;
+	unsigned long flags;
+	const char *data;
+};
+
+static const struct boot_mount boot_mounts[] = {
+	{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
+	{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
+	{ "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755" },
+	{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666" },
+	{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755" },
+	{ "cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
+};
+
+int mount_boot_filesystems(struct husk_err *err)
+{
+	for (size_t i = 0; i < sizeof boot_mounts / sizeof boot_mounts[0]; i++) {
+		const struct boot_mount *m = &boot_mounts[i];
+		if (mkdir(m->target, 0755) < 0 && errno != EEXIST)
+			return husk_err_sys(err, errno, "mkdir %s", m->target);
+		if (mount(m->source, m->target, m->fstype, m->flags, m->data) < 0)
+			return husk_err_sys(err, errno, "mount %s on %s", m->fstype, m->target);
+	}
+	return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[256];
+	if (strlen(path) >= sizeof buf)
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int mount_rootfs(const char *tag, bool readonly, struct husk_err *err)
+{
+	int r = mkdir_p(GUEST_ROOTFS_DIR, 0755);
+	if (r < 0)
+		return husk_err_sys(err, -r, "mkdir %s", GUEST_ROOTFS_DIR);
+	unsigned long flags = readonly ? MS_RDONLY : 0;
+	if (mount(tag, GUEST_ROOTFS_DIR, "virtiofs", flags, NULL) < 0)
+		return husk_err_sys(err, errno, "mounting virtio-fs tag \"%s\" on %s", tag, GUEST_ROOTFS_DIR);
+	return 0;
+}

@@ -1,0 +1,288 @@
+#include "msg.h"
+
+#include <string.h>
+
+const char *husk_msg_type_name(uint16_t type)
+{
+	static const char *const names[] = {
+		[HUSK_MSG_HELLO] = "HELLO",       [HUSK_MSG_OK] = "OK",
+		[HUSK_MSG_ERROR] = "ERROR",       [HUSK_MSG_CREATE] = "CREATE",
+		[HUSK_MSG_START] = "START",       [HUSK_MSG_SIGNAL] = "SIGNAL",
+		[HUSK_MSG_STDIO] = "STDIO",       [HUSK_MSG_STDIO_CLOSE] = "STDIO_CLOSE",
+		[HUSK_MSG_STDIN_ACK] = "STDIN_ACK", [HUSK_MSG_EXIT] = "EXIT",
+		[HUSK_MSG_SHUTDOWN] = "SHUTDOWN", [HUSK_MSG_RESIZE] = "RESIZE",
+	};
+	if (type < sizeof names / sizeof names[0] && names[type])
+		return names[type];
+	return "UNKNOWN";
+}
+
+size_t husk_frame_finish(uint8_t *buf, uint16_t type, uint16_t flags, uint32_t id, size_t payload_len)
+{
+	struct husk_frame_hdr h = { .len = (uint32_t)payload_len, .type = type, .flags = flags, .id = id };
+	husk_frame_hdr_pack(buf, &h);
+	return HUSK_FRAME_HDR_SIZE + payload_len;
+}
+
+int husk_msg_parse(const uint8_t *payload, size_t len, struct husk_arena *a, const struct husk_cbor_item **root,
+		   struct husk_err *err)
+{
+	/* every item takes at least one byte of input */
+	uint32_t cap = len < 1 ? 1 : (len > HUSK_MSG_MAX_ITEMS ? HUSK_MSG_MAX_ITEMS : (uint32_t)len);
+	struct husk_cbor_item *items = husk_arena_alloc_array(a, cap, sizeof *items);
+	uint32_t n = 0;
+	if (!items)
+		return husk_err_set(err, ENOMEM, "message of %zu bytes does not fit the decode arena", len);
+	int r = husk_cbor_decode(payload, len, items, cap, &n, err);
+	if (r < 0)
+		return r;
+	if (items[0].type != HUSK_CBOR_MAP)
+		return husk_err_set(err, EBADMSG, "message body is not a map");
+	*root = items;
+	return 0;
+}
+
+static const struct husk_cbor_item *get_field(const struct husk_cbor_item *map, const char *key, bool optional,
+					      int want, struct husk_err *err, int *r)
+{
+	const struct husk_cbor_item *v = husk_cbor_map_get(map, key);
+	*r = 0;
+	if (!v || v->type == HUSK_CBOR_NULL) {
+		if (!optional)
+			*r = husk_err_set(err, EBADMSG, "field \"%s\" is missing", key);
+		return NULL;
+	}
+	if (v->type != want) {
+		*r = husk_err_set(err, EBADMSG, "field \"%s\" has the wrong type", key);
+		return NULL;
+	}
+	return v;
+}
+
+int husk_msg_get_uint(const struct husk_cbor_item *map, const char *key, uint64_t max, bool optional,
+		      uint64_t *out, struct husk_err *err)
+{
+	int r;
+	const struct husk_cbor_item *v = get_field(map, key, optional, HUSK_CBOR_UINT, err, &r);
+	if (!v)
+		return r;
+	if (v->v.u > max)
+		return husk_err_set(err, ERANGE, "field \"%s\" is out of range", key);
+	*out = v->v.u;
+	return 0;
+}
+
+int husk_msg_get_bool(const struct husk_cbor_item *map, const char *key, bool optional, bool *out,
+		      struct husk_err *err)
+{
+	int r;
+	const struct husk_cbor_item *v = get_field(map, key, optional, HUSK_CBOR_BOOL, err, &r);
+	if (!v)
+		return r;
+	*out = v->v.b;
+	return 0;
+}
+
+static int text_to_cstr(const struct husk_cbor_item *v, const char *what, size_t max_len, struct husk_arena *a,
+			char **out, struct husk_err *err)
+{
+	if (v->count > max_len)
+		return husk_err_set(err, E2BIG, "%s is longer than %zu bytes", what, max_len);
+	if (memchr(v->v.ptr, '\0', v->count))
+		return husk_err_set(err, EBADMSG, "%s contains a NUL byte", what);
+	*out = husk_arena_strndup(a, v->v.ptr, v->count);
+	if (!*out)
+		return husk_err_set(err, ENOMEM, "%s does not fit the decode arena", what);
+	return 0;
+}
+
+int husk_msg_get_text(const struct husk_cbor_item *map, const char *key, size_t max_len, bool optional,
+		      struct husk_arena *a, char **out, struct husk_err *err)
+{
+	int r;
+	const struct husk_cbor_item *v = get_field(map, key, optional, HUSK_CBOR_TEXT, err, &r);
+	if (!v)
+		return r;
+	return text_to_cstr(v, key, max_len, a, out, err);
+}
+
+int husk_msg_get_bytes(const struct husk_cbor_item *map, const char *key, size_t max_len,
+		       const uint8_t **data, size_t *len, struct husk_err *err)
+{
+	int r;
+	const struct husk_cbor_item *v = get_field(map, key, false, HUSK_CBOR_BYTES, err, &r);
+	if (!v)
+		return r;
+	if (v->count > max_len)
+		return husk_err_set(err, E2BIG, "field \"%s\" is longer than %zu bytes", key, max_len);
+	*data = v->v.ptr;
+	*len = v->count;
+	return 0;
+}
+
+/* An array of text items as a NULL-terminated char* vector. */
+static int get_strv(const struct husk_cbor_item *map, const char *key, uint32_t max_n, bool allow_empty,
+		    struct husk_arena *a, char ***out, uint32_t *n_out, struct husk_err *err)
+{
+	int r;
+	const struct husk_cbor_item *arr = get_field(map, key, false, HUSK_CBOR_ARRAY, err, &r);
+	if (!arr)
+		return r;
+	if (arr->count > max_n)
+		return husk_err_set(err, E2BIG, "field \"%s\" has more than %u entries", key, max_n);
+	if (arr->count == 0 && !allow_empty)
+		return husk_err_set(err, EINVAL, "field \"%s\" is empty", key);
+	char **v = husk_arena_alloc_array(a, (size_t)arr->count + 1, sizeof *v);
+	if (!v)
+		return husk_err_set(err, ENOMEM, "field \"%s\" does not fit the decode arena", key);
+	const struct husk_cbor_item *it = husk_cbor_first(arr);
+	for (uint32_t i = 0; i < arr->count; i++, it = husk_cbor_next(it)) {
+		if (it->type != HUSK_CBOR_TEXT)
+			return husk_err_set(err, EBADMSG, "field \"%s\" entry %u is not text", key, i);
+		r = text_to_cstr(it, key, HUSK_MAX_STRING, a, &v[i], err);
+		if (r < 0)
+			return r;
+	}
+	v[arr->count] = NULL;
+	*out = v;
+	*n_out = arr->count;
+	return 0;
+}
+
+static int get_uintv(const struct husk_cbor_item *map, const char *key, uint32_t max_n, struct husk_arena *a,
+		     uint32_t **out, uint32_t *n_out, struct husk_err *err)
+{
+	int r;
+	const struct husk_cbor_item *arr = get_field(map, key, true, HUSK_CBOR_ARRAY, err, &r);
+	*n_out = 0;
+	*out = NULL;
+	if (!arr)
+		return r;
+	if (arr->count > max_n)
+		return husk_err_set(err, E2BIG, "field \"%s\" has more than %u entries", key, max_n);
+	uint32_t *v = husk_arena_alloc_array(a, arr->count ? arr->count : 1, sizeof *v);
+	if (!v)
+		return husk_err_set(err, ENOMEM, "field \"%s\" does not fit the decode arena", key);
+	const struct husk_cbor_item *it = husk_cbor_first(arr);
+	for (uint32_t i = 0; i < arr->count; i++, it = husk_cbor_next(it)) {
+		if (it->type != HUSK_CBOR_UINT || it->v.u > UINT32_MAX)
+			return husk_err_set(err, EBADMSG, "field \"%s\" entry %u is not a 32-bit id", key, i);
+		v[i] = (uint32_t)it->v.u;
+	}
+	*out = v;
+	*n_out = arr->count;
+	return 0;
+}
+
+static void put_strv(struct husk_cbor_enc *e, char *const *v, uint32_t n)
+{
+	husk_cbor_put_array(e, n);
+	for (uint32_t i = 0; i < n; i++)
+		husk_cbor_put_text(e, v[i]);
+}
+
+static void encode_process(struct husk_cbor_enc *e, const struct husk_process_spec *p)
+{
+	husk_cbor_put_map(e, 9);
+	husk_cbor_put_text(e, "args");
+	put_strv(e, p->args, p->n_args);
+	husk_cbor_put_text(e, "env");
+	put_strv(e, p->env, p->n_env);
+	husk_cbor_put_text(e, "cwd");
+	husk_cbor_put_text(e, p->cwd);
+	husk_cbor_put_text(e, "uid");
+	husk_cbor_put_uint(e, p->uid);
+	husk_cbor_put_text(e, "gid");
+	husk_cbor_put_uint(e, p->gid);
+	husk_cbor_put_text(e, "gids");
+	husk_cbor_put_array(e, p->n_gids);
+	for (uint32_t i = 0; i < p->n_gids; i++)
+		husk_cbor_put_uint(e, p->gids[i]);
+	husk_cbor_put_text(e, "terminal");
+	husk_cbor_put_bool(e, p->terminal);
+	husk_cbor_put_text(e, "rows");
+	husk_cbor_put_uint(e, p->rows);
+	husk_cbor_put_text(e, "cols");
+	husk_cbor_put_uint(e, p->cols);
+}
+
+static int decode_process(const struct husk_cbor_item *p, struct husk_arena *a, struct husk_process_spec *out,
+			  struct husk_err *err)
+{
+	uint64_t u;
+	int r;
+	if (p->type != HUSK_CBOR_MAP)
+		return husk_err_set(err, EBADMSG, "field \"process\" is not a map");
+	if ((r = get_strv(p, "args", HUSK_MAX_ARGS, false, a, &out->args, &out->n_args, err)) < 0)
+		return r;
+	if ((r = get_strv(p, "env", HUSK_MAX_ENV, true, a, &out->env, &out->n_env, err)) < 0)
+		return r;
+	if ((r = husk_msg_get_text(p, "cwd", 4096, false, a, &out->cwd, err)) < 0)
+		return r;
+	if (out->cwd[0] != '/')
+		return husk_err_set(err, EINVAL, "process cwd \"%s\" is not absolute", out->cwd);
+	if ((r = husk_msg_get_uint(p, "uid", UINT32_MAX, false, &u, err)) < 0)
+		return r;
+	out->uid = (uint32_t)u;
+	if ((r = husk_msg_get_uint(p, "gid", UINT32_MAX, false, &u, err)) < 0)
+		return r;
+	out->gid = (uint32_t)u;
+	if ((r = get_uintv(p, "gids", HUSK_MAX_GIDS, a, &out->gids, &out->n_gids, err)) < 0)
+		return r;
+	if ((r = husk_msg_get_bool(p, "terminal", true, &out->terminal, err)) < 0)
+		return r;
+	u = 0;
+	if ((r = husk_msg_get_uint(p, "rows", UINT16_MAX, true, &u, err)) < 0)
+		return r;
+	out->rows = (uint16_t)u;
+	u = 0;
+	if ((r = husk_msg_get_uint(p, "cols", UINT16_MAX, true, &u, err)) < 0)
+		return r;
+	out->cols = (uint16_t)u;
+	return 0;
+}
+
+int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m)
+{
+	husk_cbor_put_map(e, 6);
+	husk_cbor_put_text(e, "id");
+	husk_cbor_put_text(e, m->id);
+	husk_cbor_put_text(e, "rootfs_tag");
+	husk_cbor_put_text(e, m->rootfs_tag);
+	husk_cbor_put_text(e, "readonly");
+	husk_cbor_put_bool(e, m->readonly);
+	husk_cbor_put_text(e, "hostname");
+	if (m->hostname)
+		husk_cbor_put_text(e, m->hostname);
+	else
+		husk_cbor_put_null(e);
+	husk_cbor_put_text(e, "stdin");
+	husk_cbor_put_bool(e, m->stdin_open);
+	husk_cbor_put_text(e, "process");
+	encode_process(e, &m->process);
+	return e->overflow ? -ENOSPC : 0;
+}
+
+int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_create_msg *m,
+			   struct husk_err *err)
+{
+	int r;
+	memset(m, 0, sizeof *m);
+	if ((r = husk_msg_get_text(root, "id", HUSK_MAX_ID, false, a, &m->id, err)) < 0)
+		return r;
+	if ((r = husk_msg_get_text(root, "rootfs_tag", 36, false, a, &m->rootfs_tag, err)) < 0)
+		return r;
+	if ((r = husk_msg_get_bool(root, "readonly", true, &m->readonly, err)) < 0)
+		return r;
+	if ((r = husk_msg_get_text(root, "hostname", 64, true, a, &m->hostname, err)) < 0)
+		return r;
+	if ((r = husk_msg_get_bool(root, "stdin", true, &m->stdin_open, err)) < 0)
+		return r;
+	const struct husk_cbor_item *p = husk_cbor_map_get(root, "process");
+	if (!p)
+		return husk_err_set(err, EBADMSG, "field \"process\" is missing");
+	r = decode_process(p, a, &m->process, err);
+	if (r < 0)
+		return husk_err_wrap(err, "process");
+	return 0;
+}

@@ -1,0 +1,69 @@
+/* Typed messages over the CBOR codec. Encoders write a CBOR map into an
+ * encoder; decoders validate everything (types, limits, required keys) and
+ * copy strings into a caller-provided arena as NUL-terminated C strings. */
+#ifndef HUSK_PROTO_MSG_H
+#define HUSK_PROTO_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/arena.h"
+#include "../common/err.h"
+#include "cbor.h"
+#include "frame.h"
+#include "proto.h"
+
+struct husk_process_spec {
+	char **args; /* NULL-terminated, n_args >= 1 */
+	uint32_t n_args;
+	char **env; /* NULL-terminated */
+	uint32_t n_env;
+	char *cwd; /* absolute */
+	uint32_t uid, gid;
+	uint32_t *gids;
+	uint32_t n_gids;
+	bool terminal;
+	uint16_t rows, cols;
+};
+
+struct husk_create_msg {
+	char *id;
+	char *rootfs_tag; /* virtio-fs tag of the container rootfs */
+	bool readonly;
+	char *hostname; /* may be NULL */
+	bool stdin_open;  /* the host relays stdin; else the process gets /dev/null */
+	struct husk_process_spec process;
+};
+
+/* Generic small maps used by several messages. */
+struct husk_hello_msg {
+	uint32_t version;
+	char *kernel; /* in replies */
+};
+
+int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m);
+int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_create_msg *m,
+			   struct husk_err *err);
+
+/* Decodes a payload into items allocated from the arena (bounded by the
+ * payload size). */
+int husk_msg_parse(const uint8_t *payload, size_t len, struct husk_arena *a, const struct husk_cbor_item **root,
+		   struct husk_err *err);
+
+/* Field getters for flat maps: -EBADMSG with a message naming the key when
+ * missing (unless optional) or of the wrong type or out of range. */
+int husk_msg_get_uint(const struct husk_cbor_item *map, const char *key, uint64_t max, bool optional,
+		      uint64_t *out, struct husk_err *err);
+int husk_msg_get_bool(const struct husk_cbor_item *map, const char *key, bool optional, bool *out,
+		      struct husk_err *err);
+int husk_msg_get_text(const struct husk_cbor_item *map, const char *key, size_t max_len, bool optional,
+		      struct husk_arena *a, char **out, struct husk_err *err);
+int husk_msg_get_bytes(const struct husk_cbor_item *map, const char *key, size_t max_len,
+		       const uint8_t **data, size_t *len, struct husk_err *err);
+
+/* Writes header + payload for a frame whose CBOR body the encoder holds at
+ * buf + HUSK_FRAME_HDR_SIZE: fills the header and returns the total size. */
+size_t husk_frame_finish(uint8_t *buf, uint16_t type, uint16_t flags, uint32_t id, size_t payload_len);
+
+#endif

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages husk needs to build, run and test.
+# Only what is missing is installed; safe to run again.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config make gcc clang
+  qemu-system-x86 qemu-utils
+  musl-tools
+  libseccomp-dev libjansson-dev libcbor-dev libmnl-dev libinih-dev
+  linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils kmod
+  bats busybox-static cpio gzip
+  iproute2 jq procps util-linux psmisc
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+echo "husk: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
