@@ -14,8 +14,9 @@ WARN    += -Werror
 endif
 CSTD    := -std=gnu11
 OPT     ?= -O2 -g
-DEFS    := -D_GNU_SOURCE -DHUSK_LIBDIR='"$(LIBDIR)"' -DHUSK_VERSION='"$(VERSION)"'
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+VERSION := 0.1.0
+COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DEFS    := -D_GNU_SOURCE -DHUSK_LIBDIR='"$(LIBDIR)"' -DHUSK_VERSION='"$(VERSION)"' -DHUSK_COMMIT='"$(COMMIT)"'
 
 HOST_PKGS := jansson libseccomp libmnl inih
 HOST_CFLAGS := $(CSTD) $(OPT) $(WARN) $(DEFS) $(shell pkg-config --cflags $(HOST_PKGS) 2>/dev/null)

@@ -1,0 +1,52 @@
+/* The runc-compatible command line: global options, the verb table, and
+ * helpers shared by the cmd_<verb>.c files. */
+#ifndef HUSK_HOST_CLI_H
+#define HUSK_HOST_CLI_H
+
+#include <stdbool.h>
+
+#include "../common/err.h"
+#include "state.h"
+
+struct husk_globals {
+	const char *root;
+	const char *log_path;
+	bool log_json;
+	bool debug;
+	bool systemd_cgroup;
+};
+
+struct husk_verb {
+	const char *name;
+	const char *summary;
+	const char *usage; /* printed by --help */
+	int (*run)(struct husk_globals *g, int argc, char **argv);
+};
+
+/* Prints err as one line (and to the --log file), returns exit status 1. */
+int cli_fail(const struct husk_err *err);
+int cli_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Handles -h/--help for a verb; true if help was printed. */
+bool cli_wants_help(const struct husk_verb *v, int argc, char **argv);
+const struct husk_verb *cli_find_verb(const char *name);
+void cli_print_usage(const struct husk_verb *v);
+
+/* Loads <root>/<id>/state.json; a missing container is ENOENT with
+ * "container "<id>" does not exist". */
+int cli_load_state(const struct husk_globals *g, const char *id, char *dir, size_t dir_cap, struct husk_state *st,
+		   struct husk_err *err);
+/* Signal by number or name ("9", "KILL", "SIGKILL"); -EINVAL if unknown. */
+int cli_parse_signal(const char *s);
+
+/* verbs */
+int cmd_create(struct husk_globals *g, int argc, char **argv);
+int cmd_run(struct husk_globals *g, int argc, char **argv);
+int cmd_start(struct husk_globals *g, int argc, char **argv);
+int cmd_state(struct husk_globals *g, int argc, char **argv);
+int cmd_kill(struct husk_globals *g, int argc, char **argv);
+int cmd_delete(struct husk_globals *g, int argc, char **argv);
+int cmd_list(struct husk_globals *g, int argc, char **argv);
+int cmd_config(struct husk_globals *g, int argc, char **argv);
+int cmd_not_yet(struct husk_globals *g, int argc, char **argv);
+
+#endif

@@ -1,0 +1,252 @@
+/* create and run: set up the state dir, fork the monitor (the process named
+ * in --pid-file), wait until it reports the container created. */
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+#include "cli.h"
+#include "config.h"
+#include "ctl.h"
+#include "fsutil.h"
+#include "log.h"
+#include "monitor.h"
+#include "spec.h"
+
+struct create_opts {
+	const char *bundle;
+	const char *pid_file;
+	const char *console_socket;
+	bool detach;
+	const char *id;
+};
+
+static int parse_create_opts(int argc, char **argv, bool is_run, struct create_opts *o)
+{
+	enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE_FDS, OPT_NO_SUBREAPER,
+	       OPT_KEEP };
+	static const struct option opts[] = {
+		{ "bundle", required_argument, NULL, 'b' },
+		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+		{ "console-socket", required_argument, NULL, OPT_CONSOLE },
+		{ "no-pivot", no_argument, NULL, OPT_NO_PIVOT },
+		{ "no-new-keyring", no_argument, NULL, OPT_NO_KEYRING },
+		{ "preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS },
+		{ "no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER },
+		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "detach", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	memset(o, 0, sizeof *o);
+	o->bundle = ".";
+	int c;
+	while ((c = getopt_long(argc, argv, is_run ? "+b:d" : "+b:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			o->bundle = optarg;
+			break;
+		case OPT_PID_FILE:
+			o->pid_file = optarg;
+			break;
+		case OPT_CONSOLE:
+			o->console_socket = optarg;
+			break;
+		case 'd':
+			o->detach = true;
+			break;
+		case OPT_NO_PIVOT:
+		case OPT_NO_KEYRING:
+		case OPT_PRESERVE_FDS:
+		case OPT_NO_SUBREAPER:
+		case OPT_KEEP:
+			break;
+		default:
+			return cli_failf("%s: unknown option %s (see husk %s --help)", argv[0], argv[optind - 1],
+					 argv[0]);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_failf("%s: expected exactly one container id (see husk %s --help)", argv[0], argv[0]);
+	o->id = argv[optind];
+	return 0;
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct husk_err *err)
+{
+	char buf[32], abs[PATH_MAX];
+	int n = snprintf(buf, sizeof buf, "%d", (int)pid);
+	if (path[0] != '/') {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof cwd))
+			return husk_err_sys(err, errno, "getcwd");
+		snprintf(abs, sizeof abs, "%s/%s", cwd, path);
+		path = abs;
+	}
+	return write_file_atomic(path, buf, (size_t)n, 0644, err);
+}
+
+/* Everything up to a created container. Returns the monitor's pid, or a
+ * negative code with err filled (and nothing left behind). */
+static pid_t create_container(struct husk_globals *g, const struct create_opts *o, char *dir, size_t dir_cap,
+			      struct husk_err *err)
+{
+	struct husk_config cfg;
+	struct husk_spec spec;
+	int r;
+
+	if ((r = husk_id_validate(o->id, err)) < 0)
+		return r;
+	if ((r = husk_config_load(&cfg, err)) < 0)
+		return r;
+	if ((r = husk_spec_load(&spec, o->bundle, err)) < 0) {
+		husk_spec_free(&spec);
+		return r;
+	}
+	if (spec.process.terminal && !o->console_socket) {
+		husk_spec_free(&spec);
+		return husk_err_set(err, EINVAL, "cannot allocate a terminal without --console-socket");
+	}
+	if (spec.process.terminal) {
+		husk_spec_free(&spec);
+		return husk_err_set(err, EOPNOTSUPP, "process.terminal is not supported yet");
+	}
+	if ((r = mkdir_p(g->root, 0700, err)) < 0 || (r = husk_state_path(dir, dir_cap, g->root, o->id, NULL, err)) < 0) {
+		husk_spec_free(&spec);
+		return r;
+	}
+	if (mkdir(dir, 0700) < 0) {
+		int e = errno;
+		husk_spec_free(&spec);
+		if (e == EEXIST)
+			return husk_err_set(err, EEXIST, "container with id \"%s\" already exists", o->id);
+		return husk_err_sys(err, e, "creating %s", dir);
+	}
+	husk_log_set_id(o->id);
+
+	int ready[2];
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		r = husk_err_sys(err, errno, "pipe");
+		goto fail_dir;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = husk_err_sys(err, errno, "fork");
+		close(ready[0]);
+		close(ready[1]);
+		goto fail_dir;
+	}
+	if (pid == 0) {
+		close(ready[0]);
+		struct husk_monitor_args a = {
+			.id = o->id,
+			.state_dir = dir,
+			.spec = &spec,
+			.cfg = &cfg,
+			.ready_fd = ready[1],
+			.console_socket = o->console_socket,
+			.log_to_caller_file = g->log_path != NULL,
+		};
+		_exit(husk_monitor_run(&a));
+	}
+	close(ready[1]);
+	husk_spec_free(&spec);
+	char msg[HUSK_ERR_MSG_MAX + 2];
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(ready[0], msg + len, sizeof msg - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof msg - 1)
+			break;
+	}
+	close(ready[0]);
+	msg[len] = '\0';
+	if (strcmp(msg, "OK") == 0)
+		return pid;
+	waitpid(pid, NULL, 0);
+	r = husk_err_set(err, EIO, "%s", msg[0] == 'E' ? msg + 1 : "the container monitor died during create");
+fail_dir:;
+	struct husk_err rerr = { 0 };
+	remove_tree(dir, &rerr);
+	return r;
+}
+
+int cmd_create(struct husk_globals *g, int argc, char **argv)
+{
+	struct create_opts o;
+	struct husk_err err = { 0 };
+	char dir[PATH_MAX];
+	if (parse_create_opts(argc, argv, false, &o) != 0)
+		return 1;
+	pid_t pid = create_container(g, &o, dir, sizeof dir, &err);
+	if (pid < 0)
+		return cli_fail(&err);
+	if (o.pid_file && write_pid_file(o.pid_file, pid, &err) < 0) {
+		kill(pid, SIGKILL);
+		return cli_fail(&err);
+	}
+	return 0;
+}
+
+/* run: create, start, then wait for the monitor and exit with its status,
+ * forwarding the signals the CLI receives to the container. */
+int cmd_run(struct husk_globals *g, int argc, char **argv)
+{
+	struct create_opts o;
+	struct husk_err err = { 0 };
+	char dir[PATH_MAX];
+	if (parse_create_opts(argc, argv, true, &o) != 0)
+		return 1;
+	sigset_t set, old;
+	sigfillset(&set);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	pid_t pid = create_container(g, &o, dir, sizeof dir, &err);
+	if (pid < 0)
+		return cli_fail(&err);
+	if (o.pid_file && write_pid_file(o.pid_file, pid, &err) < 0) {
+		kill(pid, SIGKILL);
+		return cli_fail(&err);
+	}
+	if (husk_ctl_start(dir, &err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		struct husk_err rerr = { 0 };
+		remove_tree(dir, &rerr);
+		return cli_fail(&err);
+	}
+	if (o.detach)
+		return 0;
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si);
+		if (sig < 0)
+			continue;
+		if (sig == SIGCHLD) {
+			int status;
+			pid_t w = waitpid(pid, &status, WNOHANG);
+			if (w != pid)
+				continue;
+			struct husk_err rerr = { 0 };
+			remove_tree(dir, &rerr); /* run deletes what it created */
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			return 128 + WTERMSIG(status);
+		}
+		if (sig == SIGPIPE || sig == SIGURG || sig == SIGWINCH)
+			continue;
+		struct husk_err serr = { 0 };
+		if (husk_ctl_signal(dir, sig, false, &serr) < 0)
+			log_debug("forwarding signal %d: %s", sig, serr.msg);
+	}
+}

@@ -1,0 +1,85 @@
+/* delete: remove a stopped container; --force kills a live one first. No
+ * pid is signalled without checking it is still the recorded process. */
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ctl.h"
+#include "fsutil.h"
+
+#define DELETE_WAIT_MS 15000
+
+static void kill_if_same(const struct husk_pid_ref *ref)
+{
+	if (husk_pid_ref_alive(ref))
+		kill(ref->pid, SIGKILL);
+}
+
+static bool wait_gone(const struct husk_pid_ref *ref, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		if (!husk_pid_ref_alive(ref))
+			return true;
+		usleep(10000);
+	}
+	return !husk_pid_ref_alive(ref);
+}
+
+int cmd_delete(struct husk_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct husk_err err = { 0 };
+	struct husk_state st;
+	char dir[PATH_MAX];
+	bool force = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+		if (c == 'f')
+			force = true;
+		else
+			return cli_failf("delete: unknown option %s (see husk delete --help)", argv[optind - 1]);
+	}
+	if (optind != argc - 1)
+		return cli_failf("delete: expected exactly one container id (see husk delete --help)");
+	const char *id = argv[optind];
+	int r = cli_load_state(g, id, dir, sizeof dir, &st, &err);
+	if (r == -EBADMSG && force) {
+		/* a corrupt state file: nothing trustworthy to kill; remove it */
+		husk_err_clear(&err);
+		if (remove_tree(dir, &err) < 0)
+			return cli_fail(&err);
+		return 0;
+	}
+	if (r < 0)
+		return cli_fail(&err);
+	const char *status = husk_state_status(&st);
+	if (!strcmp(status, "running") && !force) {
+		husk_state_free(&st);
+		return cli_failf("cannot delete container \"%s\" that is not stopped: running (use --force)", id);
+	}
+	if (strcmp(status, "stopped") != 0) {
+		/* ask the monitor first: it shuts the VM down cleanly */
+		struct husk_err kerr = { 0 };
+		husk_ctl_signal(dir, SIGKILL, false, &kerr);
+		if (!wait_gone(&st.monitor, DELETE_WAIT_MS))
+			kill_if_same(&st.monitor);
+		wait_gone(&st.monitor, 2000);
+	}
+	/* leftovers of a monitor that died hard (their PDEATHSIG should have
+	 * taken them already) */
+	kill_if_same(&st.qemu);
+	kill_if_same(&st.virtiofsd);
+	kill_if_same(&st.vsock_backend);
+	husk_state_free(&st);
+	if (remove_tree(dir, &err) < 0)
+		return cli_fail(&err);
+	return 0;
+}

@@ -1,0 +1,29 @@
+/* Host logging: text or runc's JSON format ({"level","msg","time"}) to the
+ * --log file, else stderr. The container id is prefixed in text mode.
+ * Never log payloads or environment variables. */
+#ifndef HUSK_HOST_LOG_H
+#define HUSK_HOST_LOG_H
+
+#include <stdbool.h>
+
+enum husk_log_level { HUSK_LOG_ERROR, HUSK_LOG_WARN, HUSK_LOG_INFO, HUSK_LOG_DEBUG };
+
+void husk_log_setup(const char *path, bool json, enum husk_log_level level);
+/* Re-point logging to a file (the monitor, whose stderr is the container's). */
+void husk_log_to_file(const char *path);
+void husk_log_set_id(const char *id);
+/* the fd log lines go to (2 until a file is set) */
+int husk_log_fd(void);
+enum husk_log_level husk_log_get_level(void);
+void husk_log(enum husk_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) husk_log(HUSK_LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) husk_log(HUSK_LOG_WARN, __VA_ARGS__)
+#define log_info(...) husk_log(HUSK_LOG_INFO, __VA_ARGS__)
+#define log_debug(...)                                          \
+	do {                                                    \
+		if (husk_log_get_level() >= HUSK_LOG_DEBUG)     \
+			husk_log(HUSK_LOG_DEBUG, __VA_ARGS__);  \
+	} while (0)
+
+#endif

@@ -1,0 +1,725 @@
+/* The monitor's event loop: the guest session (stdio, replies, EXIT), the
+ * caller's stdio, ctl.sock clients, signals and the VM's child processes. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+#include "../proto/msg.h"
+#include "ctl.h"
+#include "log.h"
+#include "monitor.h"
+#include "stdio_relay.h"
+
+#define CTL_CLIENTS_MAX 32
+#define PENDING_MAX 64
+#define SHUTDOWN_GRACE_MS 10000
+#define OUT_HIGH (1u << 20) /* stop reading the guest above this much unwritten output */
+
+enum tag_kind { TAG_SESSION, TAG_SIGNAL, TAG_CTL_LISTEN, TAG_CTL_CLIENT, TAG_STDIN, TAG_STDOUT, TAG_STDERR, TAG_TIMER };
+
+struct ctl_client {
+	int fd;
+	struct husk_frame_reader rd;
+	uint8_t buf[HUSK_FRAME_HDR_SIZE + 4096];
+};
+
+struct pending {
+	uint32_t guest_id;
+	struct ctl_client *client; /* NULL once the client went away */
+	uint32_t client_id;
+	uint16_t type;
+};
+
+struct monitor {
+	const struct husk_monitor_args *a;
+	struct husk_vm vm;
+	struct husk_state st;
+	int epfd, sigfd, ctl_fd, timer_fd;
+	struct husk_frame_reader rd;
+	uint8_t *rbuf;
+	struct outbuf to_guest;
+	struct relay_out out[3]; /* [1] stdout, [2] stderr */
+	struct relay_in in;
+	uint64_t stdin_unacked;
+	struct ctl_client *clients[CTL_CLIENTS_MAX];
+	struct pending pending[PENDING_MAX];
+	uint32_t next_id;
+	bool started, exited, shutting_down, qemu_gone, session_gone;
+	int exit_status;
+};
+
+static int ep_set(struct monitor *m, int fd, uint32_t events, uint64_t tag, bool add)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+	if (fd < 0)
+		return 0;
+	return epoll_ctl(m->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static uint64_t tag_of(enum tag_kind k, unsigned idx)
+{
+	return ((uint64_t)k << 32) | idx;
+}
+
+static void write_state(struct monitor *m)
+{
+	struct husk_err err = { 0 };
+	if (husk_state_write(m->a->state_dir, &m->st, &err) < 0)
+		log_error("writing state: %s", err.msg);
+}
+
+/* --- the guest session ------------------------------------------------ */
+
+static void session_interest(struct monitor *m)
+{
+	if (m->vm.session_fd < 0)
+		return;
+	bool room = m->out[1].q.len < OUT_HIGH && m->out[2].q.len < OUT_HIGH;
+	uint32_t ev = room ? EPOLLIN : 0;
+	if (m->to_guest.len)
+		ev |= EPOLLOUT;
+	ep_set(m, m->vm.session_fd, ev, tag_of(TAG_SESSION, 0), false);
+}
+
+static void session_lost(struct monitor *m)
+{
+	if (m->vm.session_fd < 0)
+		return;
+	epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->vm.session_fd, NULL);
+	close(m->vm.session_fd);
+	m->vm.session_fd = -1;
+	m->session_gone = true;
+}
+
+static void session_flush(struct monitor *m)
+{
+	if (m->vm.session_fd < 0)
+		return;
+	if (outbuf_flush(&m->to_guest, m->vm.session_fd) < 0) {
+		log_error("writing to the guest failed: %s", strerror(errno));
+		session_lost(m);
+		return;
+	}
+	session_interest(m);
+}
+
+static int session_send(struct monitor *m, uint16_t type, uint16_t flags, uint32_t id, const uint8_t *p, size_t n)
+{
+	uint8_t hdr[HUSK_FRAME_HDR_SIZE];
+	if (m->vm.session_fd < 0)
+		return -EPIPE;
+	husk_frame_finish(hdr, type, flags, id, n);
+	if (outbuf_append(&m->to_guest, hdr, sizeof hdr) < 0 || outbuf_append(&m->to_guest, p, n) < 0)
+		return -ENOMEM;
+	session_flush(m);
+	return 0;
+}
+
+static bool stdin_window_open(const struct monitor *m)
+{
+	return m->in.fd >= 0 && m->started && m->stdin_unacked < HUSK_STDIN_WINDOW && m->to_guest.len < OUT_HIGH;
+}
+
+static void stdin_interest(struct monitor *m)
+{
+	if (m->in.fd < 0 || m->in.unpollable)
+		return;
+	ep_set(m, m->in.fd, stdin_window_open(m) ? EPOLLIN : 0, tag_of(TAG_STDIN, 0), false);
+}
+
+static void send_stdin_close(struct monitor *m)
+{
+	uint8_t buf[16];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_cbor_put_map(&e, 1);
+	husk_cbor_put_text(&e, "stream");
+	husk_cbor_put_uint(&e, 0);
+	session_send(m, HUSK_MSG_STDIO_CLOSE, 0, 0, e.buf, e.len);
+}
+
+static void on_stdin(struct monitor *m)
+{
+	static uint8_t frame[HUSK_STDIO_CHUNK + 64];
+	uint8_t data[HUSK_STDIO_CHUNK];
+	size_t room = HUSK_STDIN_WINDOW - m->stdin_unacked;
+	ssize_t n = relay_in_read(&m->in, data, room < sizeof data ? room : sizeof data);
+	if (n == -EAGAIN)
+		return;
+	if (n <= 0) {
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->in.fd, NULL);
+		relay_in_close(&m->in);
+		send_stdin_close(m);
+		return;
+	}
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, frame, sizeof frame);
+	husk_cbor_put_map(&e, 2);
+	husk_cbor_put_text(&e, "stream");
+	husk_cbor_put_uint(&e, 0);
+	husk_cbor_put_text(&e, "data");
+	husk_cbor_put_bytes(&e, data, (size_t)n);
+	m->stdin_unacked += (uint64_t)n;
+	session_send(m, HUSK_MSG_STDIO, 0, 0, e.buf, e.len);
+	stdin_interest(m);
+}
+
+static void out_interest(struct monitor *m, int stream)
+{
+	struct relay_out *o = &m->out[stream];
+	if (o->fd < 0 || o->unpollable)
+		return;
+	ep_set(m, o->fd, o->q.len ? EPOLLOUT : 0, tag_of(stream == 1 ? TAG_STDOUT : TAG_STDERR, 0), false);
+}
+
+static void on_out_writable(struct monitor *m, int stream)
+{
+	struct relay_out *o = &m->out[stream];
+	if (o->fd < 0)
+		return;
+	if (relay_out_flush(o) < 0) {
+		/* the reader went away: drop the rest, as a closed pipe would */
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, o->fd, NULL);
+		relay_out_close(o);
+	} else if (o->eof && o->q.len == 0) {
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, o->fd, NULL);
+		relay_out_close(o);
+	} else {
+		out_interest(m, stream);
+	}
+	session_interest(m);
+}
+
+static void reply_client(struct ctl_client *c, uint32_t id, uint16_t type, const uint8_t *p, size_t n)
+{
+	struct husk_err err = { 0 };
+	if (c && husk_frame_write_all(c->fd, type, HUSK_FLAG_REPLY, id, p, n, &err) < 0)
+		log_warn("ctl reply: %s", err.msg);
+}
+
+static void reply_client_error(struct ctl_client *c, uint32_t id, int code, const char *msg)
+{
+	uint8_t buf[1200];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_cbor_put_map(&e, 2);
+	husk_cbor_put_text(&e, "code");
+	husk_cbor_put_uint(&e, (uint64_t)code);
+	husk_cbor_put_text(&e, "message");
+	husk_cbor_put_textn(&e, msg, strnlen(msg, 1024));
+	reply_client(c, id, HUSK_MSG_ERROR, e.buf, e.len);
+}
+
+static void begin_shutdown(struct monitor *m)
+{
+	if (m->shutting_down)
+		return;
+	m->shutting_down = true;
+	uint8_t buf[8];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_cbor_put_map(&e, 0);
+	if (session_send(m, HUSK_MSG_SHUTDOWN, 0, m->next_id++, e.buf, e.len) < 0)
+		log_debug("guest session gone before SHUTDOWN");
+	struct itimerspec its = { .it_value = { .tv_sec = SHUTDOWN_GRACE_MS / 1000 } };
+	timerfd_settime(m->timer_fd, 0, &its, NULL);
+}
+
+static void on_guest_reply(struct monitor *m, const struct husk_frame_hdr *h, const uint8_t *payload)
+{
+	for (int i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &m->pending[i];
+		if (p->guest_id != h->id || p->type == 0)
+			continue;
+		if (p->type == HUSK_MSG_START && h->type == HUSK_MSG_OK) {
+			m->started = true;
+			snprintf(m->st.status, sizeof m->st.status, "running");
+			write_state(m);
+			stdin_interest(m);
+		}
+		reply_client(p->client, p->client_id, h->type, payload, h->len);
+		memset(p, 0, sizeof *p);
+		return;
+	}
+	/* a reply nobody waits for (SHUTDOWN's): nothing to do */
+}
+
+static int on_guest_frame(struct monitor *m, const struct husk_frame_hdr *h, const uint8_t *payload,
+			  struct husk_err *err)
+{
+	static uint8_t arena_buf[HUSK_FRAME_MAX + (64u << 10)];
+	struct husk_arena arena;
+	const struct husk_cbor_item *root;
+	uint64_t v;
+	const uint8_t *data;
+	size_t len;
+	int r;
+
+	if (h->flags & HUSK_FLAG_REPLY) {
+		if (h->type != HUSK_MSG_OK && h->type != HUSK_MSG_ERROR)
+			return husk_err_set(err, EPROTO, "reply of type %u", h->type);
+		on_guest_reply(m, h, payload);
+		return 0;
+	}
+	husk_arena_init(&arena, arena_buf, sizeof arena_buf);
+	r = husk_msg_parse(payload, h->len, &arena, &root, err);
+	if (r < 0)
+		return r;
+	switch (h->type) {
+	case HUSK_MSG_STDIO:
+		if ((r = husk_msg_get_uint(root, "stream", 2, false, &v, err)) < 0)
+			return r;
+		if (v == 0)
+			return husk_err_set(err, EPROTO, "the guest wrote to stdin");
+		if ((r = husk_msg_get_bytes(root, "data", HUSK_STDIO_CHUNK, &data, &len, err)) < 0)
+			return r;
+		if (m->out[v].eof)
+			return husk_err_set(err, EPROTO, "output on a closed stream");
+		if (m->out[v].fd >= 0 && relay_out_append(&m->out[v], data, len) < 0)
+			return husk_err_set(err, ENOMEM, "out of memory for output");
+		out_interest(m, (int)v);
+		on_out_writable(m, (int)v);
+		return 0;
+	case HUSK_MSG_STDIO_CLOSE:
+		if ((r = husk_msg_get_uint(root, "stream", 2, false, &v, err)) < 0)
+			return r;
+		if (v == 0)
+			return husk_err_set(err, EPROTO, "the guest closed stdin");
+		m->out[v].eof = true;
+		on_out_writable(m, (int)v);
+		return 0;
+	case HUSK_MSG_STDIN_ACK:
+		if ((r = husk_msg_get_uint(root, "bytes", HUSK_STDIN_WINDOW, false, &v, err)) < 0)
+			return r;
+		if (v > m->stdin_unacked)
+			return husk_err_set(err, EPROTO, "the guest acknowledged more stdin than was sent");
+		m->stdin_unacked -= v;
+		stdin_interest(m);
+		return 0;
+	case HUSK_MSG_EXIT:
+		if ((r = husk_msg_get_uint(root, "status", 255, false, &v, err)) < 0)
+			return r;
+		m->exited = true;
+		m->exit_status = (int)v;
+		log_debug("container exited with status %d", m->exit_status);
+		begin_shutdown(m);
+		return 0;
+	default:
+		return husk_err_set(err, EPROTO, "unexpected %s frame from the guest", husk_msg_type_name(h->type));
+	}
+}
+
+static void on_session(struct monitor *m, uint32_t events)
+{
+	struct husk_err err = { 0 };
+	if (events & EPOLLOUT)
+		session_flush(m);
+	if (m->vm.session_fd < 0 || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	size_t room;
+	uint8_t *dst = husk_frame_reader_space(&m->rd, &room);
+	ssize_t n = read(m->vm.session_fd, dst, room);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		session_lost(m);
+		return;
+	}
+	husk_frame_reader_commit(&m->rd, (size_t)n);
+	for (;;) {
+		struct husk_frame_hdr h;
+		const uint8_t *payload;
+		int r = husk_frame_reader_next(&m->rd, &h, &payload, &err);
+		if (r == 0)
+			break;
+		if (r > 0)
+			r = on_guest_frame(m, &h, payload, &err);
+		if (r < 0) {
+			/* a guest that breaks the protocol loses its session */
+			log_error("guest protocol violation: %s", err.msg);
+			session_lost(m);
+			return;
+		}
+		if (m->vm.session_fd < 0)
+			return;
+	}
+	session_interest(m);
+}
+
+/* --- ctl.sock ------------------------------------------------------- */
+
+static void ctl_client_drop(struct monitor *m, int idx)
+{
+	struct ctl_client *c = m->clients[idx];
+	for (int i = 0; i < PENDING_MAX; i++)
+		if (m->pending[i].client == c)
+			m->pending[i].client = NULL;
+	epoll_ctl(m->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c);
+	m->clients[idx] = NULL;
+}
+
+static void ctl_forward(struct monitor *m, struct ctl_client *c, const struct husk_frame_hdr *h, const uint8_t *p)
+{
+	int slot = -1;
+	for (int i = 0; i < PENDING_MAX && slot < 0; i++)
+		if (m->pending[i].type == 0)
+			slot = i;
+	if (slot < 0 || m->vm.session_fd < 0) {
+		reply_client_error(c, h->id, EBUSY, slot < 0 ? "too many requests in flight" : "the VM is gone");
+		return;
+	}
+	uint32_t id = m->next_id++;
+	m->pending[slot] = (struct pending){ .guest_id = id, .client = c, .client_id = h->id, .type = h->type };
+	session_send(m, h->type, 0, id, p, h->len);
+}
+
+static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct husk_frame_hdr *h,
+			   const uint8_t *p)
+{
+	if (m->exited || m->shutting_down) {
+		reply_client_error(c, h->id, ESRCH, "container is not running");
+		return;
+	}
+	switch (h->type) {
+	case HUSK_MSG_START:
+		if (m->started) {
+			reply_client_error(c, h->id, EALREADY, "container is not in created state");
+			return;
+		}
+		ctl_forward(m, c, h, p);
+		return;
+	case HUSK_MSG_SIGNAL:
+		ctl_forward(m, c, h, p);
+		return;
+	default:
+		reply_client_error(c, h->id, EOPNOTSUPP, "unsupported request");
+	}
+}
+
+static void on_ctl_client(struct monitor *m, int idx)
+{
+	struct ctl_client *c = m->clients[idx];
+	struct husk_err err = { 0 };
+	size_t room;
+	uint8_t *dst = husk_frame_reader_space(&c->rd, &room);
+	ssize_t n = read(c->fd, dst, room);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		ctl_client_drop(m, idx);
+		return;
+	}
+	husk_frame_reader_commit(&c->rd, (size_t)n);
+	for (;;) {
+		struct husk_frame_hdr h;
+		const uint8_t *payload;
+		int r = husk_frame_reader_next(&c->rd, &h, &payload, &err);
+		if (r < 0) {
+			ctl_client_drop(m, idx);
+			return;
+		}
+		if (r == 0)
+			return;
+		on_ctl_request(m, c, &h, payload);
+	}
+}
+
+static void on_ctl_listen(struct monitor *m)
+{
+	int fd = accept4(m->ctl_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < CTL_CLIENTS_MAX; i++) {
+		if (m->clients[i])
+			continue;
+		struct ctl_client *c = calloc(1, sizeof *c);
+		if (!c)
+			break;
+		c->fd = fd;
+		husk_frame_reader_init(&c->rd, c->buf, sizeof c->buf, sizeof c->buf - HUSK_FRAME_HDR_SIZE);
+		m->clients[i] = c;
+		ep_set(m, fd, EPOLLIN, tag_of(TAG_CTL_CLIENT, (unsigned)i), true);
+		return;
+	}
+	close(fd);
+}
+
+/* --- signals and children -------------------------------------------- */
+
+static void forward_signal(struct monitor *m, int sig)
+{
+	uint8_t buf[32];
+	struct husk_cbor_enc e;
+	if (m->exited || m->vm.session_fd < 0)
+		return;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_cbor_put_map(&e, 1);
+	husk_cbor_put_text(&e, "signal");
+	husk_cbor_put_uint(&e, (uint64_t)sig);
+	session_send(m, HUSK_MSG_SIGNAL, 0, m->next_id++, e.buf, e.len);
+}
+
+static void on_signal(struct monitor *m)
+{
+	struct signalfd_siginfo si;
+	while (read(m->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo != SIGCHLD) {
+			forward_signal(m, (int)si.ssi_signo);
+			continue;
+		}
+		for (;;) {
+			int status;
+			pid_t pid = waitpid(-1, &status, WNOHANG);
+			if (pid <= 0)
+				break;
+			if (pid == m->vm.qemu_pid) {
+				m->vm.qemu_pid = 0;
+				m->qemu_gone = true;
+				if (!m->exited) {
+					char tail[400];
+					husk_vm_console_tail(&m->vm, tail, sizeof tail);
+					log_error("qemu exited before the container did (status %d); console: %s",
+						  WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), tail);
+				}
+			} else if (pid == m->vm.virtiofsd_pid) {
+				m->vm.virtiofsd_pid = 0;
+				if (!m->shutting_down)
+					log_error("virtiofsd exited unexpectedly");
+			} else if (pid == m->vm.vsock.backend_pid) {
+				m->vm.vsock.backend_pid = 0;
+			}
+		}
+	}
+}
+
+/* --- set-up and the loop ----------------------------------------------- */
+
+static int listen_ctl(struct monitor *m, struct husk_err *err)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if ((size_t)snprintf(addr.sun_path, sizeof addr.sun_path, "%s/ctl.sock", m->a->state_dir) >=
+	    sizeof addr.sun_path)
+		return husk_err_set(err, ENAMETOOLONG, "control socket path too long");
+	m->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (m->ctl_fd < 0)
+		return husk_err_sys(err, errno, "socket");
+	unlink(addr.sun_path);
+	if (bind(m->ctl_fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(m->ctl_fd, 16) < 0)
+		return husk_err_sys(err, errno, "listening on %s", addr.sun_path);
+	return 0;
+}
+
+static int setup_loop(struct monitor *m, struct husk_err *err)
+{
+	sigset_t set;
+	sigfillset(&set);
+	sigdelset(&set, SIGSEGV);
+	sigdelset(&set, SIGBUS);
+	sigdelset(&set, SIGILL);
+	sigdelset(&set, SIGFPE);
+	sigdelset(&set, SIGABRT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigdelset(&set, SIGPIPE);
+	sigdelset(&set, SIGTTIN);
+	sigdelset(&set, SIGTTOU);
+	sigdelset(&set, SIGTSTP);
+	m->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (m->sigfd < 0 || m->epfd < 0 || m->timer_fd < 0)
+		return husk_err_sys(err, errno, "setting up the event loop");
+	ep_set(m, m->sigfd, EPOLLIN, tag_of(TAG_SIGNAL, 0), true);
+	ep_set(m, m->timer_fd, EPOLLIN, tag_of(TAG_TIMER, 0), true);
+	return 0;
+}
+
+static bool loop_done(const struct monitor *m)
+{
+	bool vm_done = m->qemu_gone || m->vm.qemu_pid == 0;
+	bool out_done = m->out[1].fd < 0 && m->out[2].fd < 0;
+	if (!vm_done && !m->session_gone)
+		return false;
+	/* once the VM is gone nothing more can arrive: finish writing */
+	return out_done || m->session_gone;
+}
+
+static void run_loop(struct monitor *m)
+{
+	struct epoll_event evs[16];
+	while (!loop_done(m)) {
+		/* a file as stdin cannot be polled: read it whenever the window allows */
+		bool poll_stdin = m->in.unpollable && stdin_window_open(m);
+		int n = epoll_wait(m->epfd, evs, 16, poll_stdin ? 0 : -1);
+		if (poll_stdin)
+			on_stdin(m);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("epoll_wait: %s", strerror(errno));
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			enum tag_kind k = (enum tag_kind)(evs[i].data.u64 >> 32);
+			unsigned idx = (unsigned)(evs[i].data.u64 & 0xffffffffu);
+			switch (k) {
+			case TAG_SESSION:
+				on_session(m, evs[i].events);
+				break;
+			case TAG_SIGNAL:
+				on_signal(m);
+				break;
+			case TAG_CTL_LISTEN:
+				on_ctl_listen(m);
+				break;
+			case TAG_CTL_CLIENT:
+				if (idx < CTL_CLIENTS_MAX && m->clients[idx])
+					on_ctl_client(m, (int)idx);
+				break;
+			case TAG_STDIN:
+				if (m->in.fd >= 0)
+					on_stdin(m);
+				break;
+			case TAG_STDOUT:
+				on_out_writable(m, 1);
+				break;
+			case TAG_STDERR:
+				on_out_writable(m, 2);
+				break;
+			case TAG_TIMER: {
+				uint64_t ticks;
+				if (read(m->timer_fd, &ticks, sizeof ticks) < 0)
+					break;
+				log_warn("the VM did not power off in time; killing qemu");
+				if (m->vm.qemu_pid > 0)
+					kill(m->vm.qemu_pid, SIGKILL);
+				break;
+			}
+			}
+		}
+		if (m->session_gone && !m->shutting_down) {
+			if (!m->exited)
+				log_error("the guest session ended before the container exited");
+			m->shutting_down = true;
+			if (m->vm.qemu_pid > 0)
+				kill(m->vm.qemu_pid, SIGKILL);
+		}
+	}
+}
+
+static void report_ready(int fd, const char *msg)
+{
+	if (fd < 0)
+		return;
+	ssize_t w = write(fd, msg, strlen(msg));
+	(void)w;
+	close(fd);
+}
+
+static bool fd_is_dev_null(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return true; /* closed */
+	return S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+int husk_monitor_run(const struct husk_monitor_args *a)
+{
+	struct husk_err err = { 0 };
+	static struct monitor mon;
+	struct monitor *m = &mon;
+	char msg[HUSK_ERR_MSG_MAX + 2];
+
+	memset(m, 0, sizeof *m);
+	m->a = a;
+	m->next_id = 2;
+	m->ctl_fd = m->in.fd = m->out[1].fd = m->out[2].fd = -1;
+	prctl(PR_SET_NAME, "husk-monitor");
+	/* only the CLI, not the monitor, takes terminal signals (it forwards them) */
+	setpgid(0, 0);
+	if (!a->log_to_caller_file) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/monitor.log", a->state_dir);
+		husk_log_to_file(path);
+	}
+	husk_log_set_id(a->id);
+
+	bool stdin_open = !fd_is_dev_null(0);
+	if (setup_loop(m, &err) < 0 || listen_ctl(m, &err) < 0 || husk_vm_boot(&m->vm, a, stdin_open, &err) < 0) {
+		snprintf(msg, sizeof msg, "E%s", err.msg);
+		report_ready(a->ready_fd, msg);
+		return 1;
+	}
+	m->rbuf = malloc(HUSK_FRAME_HDR_SIZE + HUSK_FRAME_MAX);
+	if (!m->rbuf) {
+		report_ready(a->ready_fd, "Eout of memory");
+		husk_vm_stop(&m->vm, 0);
+		return 1;
+	}
+	husk_frame_reader_init(&m->rd, m->rbuf, HUSK_FRAME_HDR_SIZE + HUSK_FRAME_MAX, HUSK_FRAME_MAX);
+	fcntl(m->vm.session_fd, F_SETFL, O_NONBLOCK);
+	relay_out_open(&m->out[1], 1);
+	relay_out_open(&m->out[2], 2);
+	if (stdin_open)
+		relay_in_open(&m->in, 0);
+
+	/* state: created, with the monitor as the container's pid */
+	snprintf(m->st.id, sizeof m->st.id, "%s", a->id);
+	snprintf(m->st.bundle, sizeof m->st.bundle, "%s", a->spec->bundle);
+	snprintf(m->st.rootfs, sizeof m->st.rootfs, "%s", a->spec->rootfs);
+	snprintf(m->st.status, sizeof m->st.status, "created");
+	husk_time_now(m->st.created, sizeof m->st.created);
+	husk_pid_ref_set(&m->st.monitor, getpid());
+	husk_pid_ref_set(&m->st.qemu, m->vm.qemu_pid);
+	husk_pid_ref_set(&m->st.virtiofsd, m->vm.virtiofsd_pid);
+	husk_pid_ref_set(&m->st.vsock_backend, m->vm.vsock.backend_pid);
+	m->st.guest_pid = m->vm.guest_pid;
+	json_t *ann = json_object_get(a->spec->json, "annotations");
+	if (json_is_object(ann))
+		m->st.annotations = json_incref(ann);
+	if (husk_state_write(a->state_dir, &m->st, &err) < 0) {
+		snprintf(msg, sizeof msg, "E%s", err.msg);
+		report_ready(a->ready_fd, msg);
+		husk_vm_stop(&m->vm, 0);
+		return 1;
+	}
+	ep_set(m, m->ctl_fd, EPOLLIN, tag_of(TAG_CTL_LISTEN, 0), true);
+	ep_set(m, m->vm.session_fd, EPOLLIN, tag_of(TAG_SESSION, 0), true);
+	if (m->in.fd >= 0 && ep_set(m, m->in.fd, 0, tag_of(TAG_STDIN, 0), true) == -EPERM)
+		m->in.unpollable = true;
+	for (int s = 1; s <= 2; s++)
+		if (m->out[s].fd >= 0 &&
+		    ep_set(m, m->out[s].fd, 0, tag_of(s == 1 ? TAG_STDOUT : TAG_STDERR, 0), true) == -EPERM)
+			m->out[s].unpollable = true;
+	log_info("created: kernel %s, guest pid %d", m->vm.kernel_release, m->vm.guest_pid);
+	report_ready(a->ready_fd, "OK");
+
+	run_loop(m);
+
+	husk_vm_stop(&m->vm, SHUTDOWN_GRACE_MS);
+	int status = m->exited ? m->exit_status : 255;
+	m->st.exited = true;
+	m->st.exit_status = status;
+	snprintf(m->st.status, sizeof m->st.status, "stopped");
+	write_state(m);
+	char sock[PATH_MAX];
+	snprintf(sock, sizeof sock, "%s/ctl.sock", a->state_dir);
+	unlink(sock);
+	log_info("stopped with status %d", status);
+	return status;
+}

@@ -1,0 +1,49 @@
+/* The per-container monitor: the process named in --pid-file. It owns the
+ * VM (QEMU, virtiofsd, the vsock backend), relays the container's stdio,
+ * serves ctl.sock and exits with the container's exit status. */
+#ifndef HUSK_HOST_MONITOR_H
+#define HUSK_HOST_MONITOR_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/err.h"
+#include "config.h"
+#include "spec.h"
+#include "state.h"
+#include "vsock.h"
+
+struct husk_monitor_args {
+	const char *id;
+	const char *state_dir;
+	struct husk_spec *spec;
+	const struct husk_config *cfg;
+	int ready_fd;               /* "OK" or "E<message>" once created */
+	const char *console_socket; /* NULL without a terminal */
+	bool log_to_caller_file;    /* --log given: keep logging there */
+};
+
+/* The VM and its helpers, as the boot phase leaves them. */
+struct husk_vm {
+	struct husk_vsock vsock;
+	pid_t qemu_pid, virtiofsd_pid;
+	int session_fd; /* the container session with husk-init */
+	char dir[PATH_MAX];
+	char kernel_release[128];
+	int guest_pid;
+};
+
+/* Runs the monitor; returns the exit status to exit with. */
+int husk_monitor_run(const struct husk_monitor_args *a);
+
+/* monitor_boot.c: start vsock backend, virtiofsd and QEMU, connect, HELLO,
+ * CREATE. On failure everything started is stopped again. */
+int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err);
+/* Stops whatever still runs: QEMU (after grace_ms), virtiofsd, backend. */
+void husk_vm_stop(struct husk_vm *vm, int grace_ms);
+/* Last lines of console.log into out, for error messages. */
+void husk_vm_console_tail(const struct husk_vm *vm, char *out, size_t cap);
+
+#endif

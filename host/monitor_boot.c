@@ -1,0 +1,311 @@
+/* Bringing a container's VM up: vsock backend, virtiofsd, QEMU, then the
+ * session with husk-init (HELLO, CREATE). */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+#include "../proto/msg.h"
+#include "ctl.h"
+#include "log.h"
+#include "monitor.h"
+#include "spawn.h"
+#include "vmm_qemu.h"
+
+#define ROOTFS_TAG "rootfs"
+#define CREATE_BUF_MAX (HUSK_FRAME_MAX)
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Reaps pid if it has exited; true if it is gone. */
+static bool child_gone(pid_t pid, int *status)
+{
+	int st;
+	pid_t r = waitpid(pid, &st, WNOHANG);
+	if (r == pid) {
+		if (status)
+			*status = st;
+		return true;
+	}
+	return r < 0 && errno == ECHILD;
+}
+
+static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a, const char *sock,
+			   struct husk_err *err)
+{
+	char log_path[PATH_MAX];
+	struct husk_argv argv = { 0 };
+	snprintf(log_path, sizeof log_path, "%s/virtiofsd.log", vm->dir);
+	husk_argv_push(&argv, husk_config_get(a->cfg, CFG_VIRTIOFSD));
+	husk_argv_pushf(&argv, "--socket-path=%s", sock);
+	husk_argv_push(&argv, "-o");
+	husk_argv_pushf(&argv, "source=%s", a->spec->rootfs);
+	husk_argv_push(&argv, "-o");
+	husk_argv_push(&argv, "cache=auto");
+	husk_argv_push(&argv, "-o");
+	husk_argv_push(&argv, "sandbox=namespace");
+	husk_argv_push(&argv, "-o");
+	husk_argv_push(&argv, "log_level=warn");
+	int r = husk_argv_check(&argv, err);
+	if (r == 0)
+		r = husk_spawn(argv.v, log_path, NULL, 0, &vm->virtiofsd_pid, err);
+	husk_argv_free(&argv);
+	if (r < 0)
+		return husk_err_wrap(err, "virtiofsd");
+	/* QEMU needs the socket to exist when it starts */
+	long deadline = now_ms() + 10000;
+	struct stat st;
+	while (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		int status;
+		if (child_gone(vm->virtiofsd_pid, &status)) {
+			vm->virtiofsd_pid = 0;
+			return husk_err_set(err, EIO, "virtiofsd exited at start (see %s)", log_path);
+		}
+		if (now_ms() > deadline)
+			return husk_err_set(err, ETIMEDOUT, "virtiofsd did not create %s", sock);
+		usleep(2000);
+	}
+	return 0;
+}
+
+static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, const char *vfs_sock,
+		      struct husk_err *err)
+{
+	char console[PATH_MAX], qmp[PATH_MAX], log_path[PATH_MAX], why[128];
+	snprintf(console, sizeof console, "%s/console.log", vm->dir);
+	snprintf(qmp, sizeof qmp, "%s/qmp.sock", vm->dir);
+	snprintf(log_path, sizeof log_path, "%s/qemu.log", vm->dir);
+	const char *kernel = husk_config_get(a->cfg, CFG_KERNEL);
+	const char *initramfs = husk_config_get(a->cfg, CFG_INITRAMFS);
+	if (access(kernel, R_OK) < 0)
+		return husk_err_sys(err, errno, "guest kernel %s (set [vm] kernel in %s)", kernel, a->cfg->path);
+	if (access(initramfs, R_OK) < 0)
+		return husk_err_sys(err, errno, "guest initramfs %s (set [vm] initramfs in %s)", initramfs,
+				    a->cfg->path);
+	struct husk_vm_params p = {
+		.qemu = husk_config_get(a->cfg, CFG_QEMU),
+		.kernel = kernel,
+		.initramfs = initramfs,
+		.accel = husk_accel_resolve(husk_config_get(a->cfg, CFG_ACCEL), why, sizeof why),
+		.vcpus = (int)husk_config_get_long(a->cfg, CFG_VCPUS),
+		.memory_mib = husk_config_get_long(a->cfg, CFG_MEMORY_MIB),
+		.kernel_params = husk_config_get(a->cfg, CFG_KERNEL_PARAMS),
+		.console_log = console,
+		.qmp_path = qmp,
+		.virtiofs_socket = vfs_sock,
+		.virtiofs_tag = ROOTFS_TAG,
+		.vhost_vsock_fd = -1,
+	};
+	int keep[1];
+	size_t n_keep = 0;
+	if (vm->vsock.kind == HUSK_VSOCK_VHOST_USER) {
+		p.vhost_user_vsock_socket = vm->vsock.vu_path;
+	} else {
+		p.vhost_vsock_fd = vm->vsock.vhost_fd;
+		p.vhost_vsock_cid = vm->vsock.cid;
+		keep[n_keep++] = vm->vsock.vhost_fd;
+	}
+	log_debug("accel %s (%s)", p.accel, why);
+	struct husk_argv argv = { 0 };
+	int r = husk_qemu_argv(&p, &argv, err);
+	if (r == 0)
+		r = husk_spawn(argv.v, log_path, keep, n_keep, &vm->qemu_pid, err);
+	husk_argv_free(&argv);
+	if (r < 0)
+		return husk_err_wrap(err, "qemu");
+	return 0;
+}
+
+void husk_vm_console_tail(const struct husk_vm *vm, char *out, size_t cap)
+{
+	char path[PATH_MAX];
+	out[0] = '\0';
+	snprintf(path, sizeof path, "%s/console.log", vm->dir);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off_t size = lseek(fd, 0, SEEK_END);
+	off_t from = size > (off_t)cap - 1 ? size - (off_t)cap + 1 : 0;
+	ssize_t n = pread(fd, out, cap - 1, from);
+	out[n > 0 ? n : 0] = '\0';
+	for (char *p = out; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
+/* One request, one reply, during boot (nothing else flows yet). */
+static int boot_call(struct husk_vm *vm, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,
+		     uint8_t *rbuf, size_t rcap, const uint8_t **reply, uint32_t *reply_len, struct husk_err *err)
+{
+	struct husk_frame_hdr h;
+	int r = husk_frame_write_all(vm->session_fd, type, 0, 1, payload, len, err);
+	if (r < 0)
+		return r;
+	r = husk_frame_read_one(vm->session_fd, rbuf, rcap, timeout_ms, &h, reply, err);
+	if (r < 0)
+		return husk_err_wrap(err, "waiting for the guest's reply to %s", husk_msg_type_name(type));
+	if (!(h.flags & HUSK_FLAG_REPLY) || h.id != 1)
+		return husk_err_set(err, EPROTO, "the guest answered %s with a stray frame", husk_msg_type_name(type));
+	if (h.type == HUSK_MSG_ERROR)
+		return husk_error_reply(*reply, h.len, err);
+	if (h.type != HUSK_MSG_OK)
+		return husk_err_set(err, EPROTO, "the guest answered %s with %s", husk_msg_type_name(type),
+				    husk_msg_type_name(h.type));
+	*reply_len = h.len;
+	return 0;
+}
+
+static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open,
+			   struct husk_err *err)
+{
+	static uint8_t arena_buf[64 * 1024];
+	uint8_t rbuf[HUSK_FRAME_HDR_SIZE + 4096];
+	const uint8_t *reply;
+	uint32_t reply_len;
+	struct husk_arena arena;
+	const struct husk_cbor_item *root;
+	uint8_t hello[32];
+	struct husk_cbor_enc e;
+	int r;
+
+	husk_cbor_enc_init(&e, hello, sizeof hello);
+	husk_cbor_put_map(&e, 1);
+	husk_cbor_put_text(&e, "version");
+	husk_cbor_put_uint(&e, HUSK_PROTO_VERSION);
+	r = boot_call(vm, HUSK_MSG_HELLO, e.buf, e.len, 30000, rbuf, sizeof rbuf, &reply, &reply_len, err);
+	if (r < 0)
+		return husk_err_wrap(err, "guest handshake");
+	husk_arena_init(&arena, arena_buf, sizeof arena_buf);
+	char *kernel = NULL;
+	if (husk_msg_parse(reply, reply_len, &arena, &root, err) < 0 ||
+	    husk_msg_get_text(root, "kernel", sizeof vm->kernel_release - 1, false, &arena, &kernel, err) < 0)
+		return husk_err_wrap(err, "guest handshake reply");
+	snprintf(vm->kernel_release, sizeof vm->kernel_release, "%s", kernel);
+
+	struct husk_create_msg m = {
+		.id = (char *)a->id,
+		.rootfs_tag = ROOTFS_TAG,
+		.readonly = a->spec->readonly,
+		.hostname = (char *)a->spec->hostname,
+		.stdin_open = stdin_open,
+		.process = a->spec->process,
+	};
+	_cleanup_free_ uint8_t *buf = malloc(CREATE_BUF_MAX);
+	if (!buf)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	husk_cbor_enc_init(&e, buf, CREATE_BUF_MAX);
+	husk_msg_encode_create(&e, &m);
+	if (husk_cbor_enc_finish(&e, err) < 0)
+		return husk_err_wrap(err, "the container spec is too large for one message");
+	r = boot_call(vm, HUSK_MSG_CREATE, e.buf, e.len, 90000, rbuf, sizeof rbuf, &reply, &reply_len, err);
+	if (r < 0)
+		return r;
+	uint64_t pid = 0;
+	husk_arena_init(&arena, arena_buf, sizeof arena_buf);
+	if (husk_msg_parse(reply, reply_len, &arena, &root, err) < 0 ||
+	    husk_msg_get_uint(root, "pid", INT32_MAX, false, &pid, err) < 0)
+		return husk_err_wrap(err, "CREATE reply");
+	vm->guest_pid = (int)pid;
+	return 0;
+}
+
+int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err)
+{
+	char vfs_sock[PATH_MAX];
+	int r;
+
+	snprintf(vm->dir, sizeof vm->dir, "%s", a->state_dir);
+	snprintf(vfs_sock, sizeof vfs_sock, "%s/virtiofs.sock", vm->dir);
+	vm->session_fd = -1;
+	r = husk_vsock_prepare(&vm->vsock, husk_config_get(a->cfg, CFG_VSOCK_BACKEND), vm->dir, err);
+	if (r < 0)
+		goto fail;
+	r = husk_vsock_start(&vm->vsock, err);
+	if (r < 0)
+		goto fail;
+	r = start_virtiofsd(vm, a, vfs_sock, err);
+	if (r < 0)
+		goto fail;
+	r = start_qemu(vm, a, vfs_sock, err);
+	if (r < 0)
+		goto fail;
+
+	/* connect, but notice a QEMU that dies instead of booting */
+	long timeout = husk_config_get_long(a->cfg, CFG_BOOT_TIMEOUT) * 1000L;
+	long deadline = now_ms() + timeout;
+	for (;;) {
+		struct husk_err cerr = { 0 };
+		int status;
+		if (child_gone(vm->qemu_pid, &status)) {
+			char tail[400];
+			vm->qemu_pid = 0;
+			husk_vm_console_tail(vm, tail, sizeof tail);
+			r = husk_err_set(err, EIO, "qemu exited during boot (status %d); console: %s",
+					 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), tail);
+			goto fail;
+		}
+		long left = deadline - now_ms();
+		if (left <= 0) {
+			r = husk_err_set(err, ETIMEDOUT, "the guest did not come up within %ld s", timeout / 1000);
+			goto fail;
+		}
+		int fd = husk_vsock_connect(&vm->vsock, HUSK_GUEST_PORT, left < 1000 ? (int)left : 1000, &cerr);
+		if (fd >= 0) {
+			vm->session_fd = fd;
+			break;
+		}
+		if (cerr.code != ETIMEDOUT) {
+			husk_err_set(err, cerr.code, "%s", cerr.msg);
+			r = -cerr.code;
+			goto fail;
+		}
+	}
+	r = guest_handshake(vm, a, stdin_open, err);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	husk_vm_stop(vm, 0);
+	return r;
+}
+
+static void stop_child(pid_t *pid, int grace_ms)
+{
+	if (*pid <= 0)
+		return;
+	long deadline = now_ms() + grace_ms;
+	while (grace_ms > 0 && now_ms() < deadline) {
+		if (child_gone(*pid, NULL)) {
+			*pid = 0;
+			return;
+		}
+		usleep(10000);
+	}
+	kill(*pid, SIGKILL);
+	while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	*pid = 0;
+}
+
+void husk_vm_stop(struct husk_vm *vm, int grace_ms)
+{
+	if (vm->session_fd >= 0) {
+		close(vm->session_fd);
+		vm->session_fd = -1;
+	}
+	stop_child(&vm->qemu_pid, grace_ms);
+	/* virtiofsd exits on its own once QEMU is gone */
+	stop_child(&vm->virtiofsd_pid, grace_ms ? 1000 : 0);
+	husk_vsock_close(&vm->vsock);
+}

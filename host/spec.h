@@ -1,0 +1,31 @@
+/* The bundle's config.json (OCI runtime spec), read and validated on the
+ * host and turned into the guest's CREATE message. */
+#ifndef HUSK_HOST_SPEC_H
+#define HUSK_HOST_SPEC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "../common/err.h"
+#include "../proto/msg.h"
+
+#define HUSK_SPEC_MAX_BYTES (16u << 20)
+
+struct husk_spec {
+	json_t *json;    /* the whole document */
+	char *bundle;    /* absolute bundle directory */
+	char *rootfs;    /* absolute root.path */
+	bool readonly;
+	const char *hostname;
+	struct husk_process_spec process; /* strings point into json */
+};
+
+/* Reads BUNDLE/config.json. On failure err says what is wrong, one line. */
+int husk_spec_load(struct husk_spec *spec, const char *bundle, struct husk_err *err);
+/* Parses an already-read document (unit tests, exec --process later). */
+int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *text, size_t len,
+		    struct husk_err *err);
+int husk_spec_parse_process(json_t *process, struct husk_process_spec *out, struct husk_err *err);
+void husk_spec_free(struct husk_spec *spec);
+
+#endif

@@ -1,0 +1,156 @@
+#include "state.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+#include "fsutil.h"
+
+int husk_id_validate(const char *id, struct husk_err *err)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > 255)
+		return husk_err_set(err, EINVAL, "invalid container id \"%s\": must be 1 to 255 characters", id);
+	if (!strcmp(id, ".") || !strcmp(id, ".."))
+		return husk_err_set(err, EINVAL, "invalid container id \"%s\"", id);
+	for (const char *p = id; *p; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+		      c == '-' || c == '.' || c == '+'))
+			return husk_err_set(err, EINVAL,
+					    "invalid container id \"%s\": only letters, digits and _ - . + are allowed", id);
+	}
+	return 0;
+}
+
+int husk_state_path(char *out, size_t cap, const char *root, const char *id, const char *file,
+		    struct husk_err *err)
+{
+	int n = file ? snprintf(out, cap, "%s/%s/%s", root, id, file) : snprintf(out, cap, "%s/%s", root, id);
+	if (n < 0 || (size_t)n >= cap)
+		return husk_err_set(err, ENAMETOOLONG, "state path for %s is too long", id);
+	return 0;
+}
+
+void husk_time_now(char *out, size_t cap)
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[32];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, cap, "%s.%09ldZ", base, ts.tv_nsec);
+}
+
+void husk_pid_ref_set(struct husk_pid_ref *ref, pid_t pid)
+{
+	ref->pid = pid;
+	ref->start_time = pid > 0 ? proc_start_time(pid) : 0;
+}
+
+bool husk_pid_ref_alive(const struct husk_pid_ref *ref)
+{
+	return pid_is_same_process(ref->pid, ref->start_time);
+}
+
+const char *husk_state_status(const struct husk_state *st)
+{
+	if (st->exited || !husk_pid_ref_alive(&st->monitor))
+		return "stopped";
+	return st->status;
+}
+
+static json_t *pid_ref_json(const struct husk_pid_ref *r)
+{
+	return json_pack("{s:i,s:I}", "pid", (int)r->pid, "start_time", (json_int_t)r->start_time);
+}
+
+static void pid_ref_read(json_t *obj, const char *key, struct husk_pid_ref *r)
+{
+	json_t *v = json_object_get(obj, key);
+	r->pid = (pid_t)json_integer_value(json_object_get(v, "pid"));
+	r->start_time = (unsigned long long)json_integer_value(json_object_get(v, "start_time"));
+}
+
+int husk_state_write(const char *dir, const struct husk_state *st, struct husk_err *err)
+{
+	char path[PATH_MAX], lock[PATH_MAX];
+	snprintf(path, sizeof path, "%s/state.json", dir);
+	snprintf(lock, sizeof lock, "%s/lock", dir);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:i,s:b,s:i}", "ociVersion", "1.0.2", "id",
+			      st->id, "status", st->status, "bundle", st->bundle, "rootfs", st->rootfs, "created",
+			      st->created, "monitor", pid_ref_json(&st->monitor), "qemu", pid_ref_json(&st->qemu),
+			      "virtiofsd", pid_ref_json(&st->virtiofsd), "vsock_backend",
+			      pid_ref_json(&st->vsock_backend), "guest_pid", st->guest_pid, "exited", st->exited,
+			      "exit_status", st->exit_status);
+	if (!j)
+		return husk_err_set(err, ENOMEM, "building state.json");
+	if (st->annotations)
+		json_object_set(j, "annotations", st->annotations);
+	_cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!text)
+		return husk_err_set(err, ENOMEM, "serialising state.json");
+	_cleanup_close_ int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0)
+		return husk_err_sys(err, errno, "opening %s", lock);
+	if (flock(lfd, LOCK_EX) < 0)
+		return husk_err_sys(err, errno, "locking %s", lock);
+	return write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
+static void copy_str(char *dst, size_t cap, json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	snprintf(dst, cap, "%s", s ? s : "");
+}
+
+int husk_state_read(const char *dir, struct husk_state *st, struct husk_err *err)
+{
+	char path[PATH_MAX];
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	json_error_t jerr;
+
+	memset(st, 0, sizeof *st);
+	snprintf(path, sizeof path, "%s/state.json", dir);
+	int r = read_file(path, 1u << 20, &text, &len, err);
+	if (r < 0)
+		return r;
+	json_t *j = json_loadb(text, len, 0, &jerr);
+	if (!j || !json_is_object(j)) {
+		if (j)
+			json_decref(j);
+		return husk_err_set(err, EBADMSG, "%s is corrupt: %s", path, jerr.text);
+	}
+	copy_str(st->id, sizeof st->id, j, "id");
+	copy_str(st->bundle, sizeof st->bundle, j, "bundle");
+	copy_str(st->rootfs, sizeof st->rootfs, j, "rootfs");
+	copy_str(st->status, sizeof st->status, j, "status");
+	copy_str(st->created, sizeof st->created, j, "created");
+	pid_ref_read(j, "monitor", &st->monitor);
+	pid_ref_read(j, "qemu", &st->qemu);
+	pid_ref_read(j, "virtiofsd", &st->virtiofsd);
+	pid_ref_read(j, "vsock_backend", &st->vsock_backend);
+	st->guest_pid = (int)json_integer_value(json_object_get(j, "guest_pid"));
+	st->exited = json_is_true(json_object_get(j, "exited"));
+	st->exit_status = (int)json_integer_value(json_object_get(j, "exit_status"));
+	json_t *ann = json_object_get(j, "annotations");
+	if (json_is_object(ann))
+		st->annotations = json_incref(ann);
+	json_decref(j);
+	return 0;
+}
+
+void husk_state_free(struct husk_state *st)
+{
+	if (st->annotations)
+		json_decref(st->annotations);
+	st->annotations = NULL;
+}

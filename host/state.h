@@ -1,0 +1,48 @@
+/* Container state in <root>/<id>/: state.json written atomically (temp,
+ * fsync, rename) under an flock on <id>/lock. The monitor writes it at every
+ * transition; verbs read it and never trust a pid without checking that the
+ * process is still the one recorded (its start time). */
+#ifndef HUSK_HOST_STATE_H
+#define HUSK_HOST_STATE_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "../common/err.h"
+
+#define HUSK_DEFAULT_ROOT "/run/husk"
+
+struct husk_pid_ref {
+	pid_t pid;
+	unsigned long long start_time;
+};
+
+struct husk_state {
+	char id[256];
+	char bundle[PATH_MAX];
+	char rootfs[PATH_MAX];
+	char status[16]; /* created, running, stopped: as the monitor last wrote it */
+	char created[64];
+	struct husk_pid_ref monitor, qemu, virtiofsd, vsock_backend;
+	int guest_pid;
+	bool exited;
+	int exit_status;
+	json_t *annotations; /* owned, may be NULL */
+};
+
+int husk_id_validate(const char *id, struct husk_err *err);
+int husk_state_path(char *out, size_t cap, const char *root, const char *id, const char *file,
+		    struct husk_err *err);
+int husk_state_read(const char *dir, struct husk_state *st, struct husk_err *err);
+int husk_state_write(const char *dir, const struct husk_state *st, struct husk_err *err);
+void husk_state_free(struct husk_state *st);
+/* created, running, paused or stopped: "stopped" when the monitor is gone */
+const char *husk_state_status(const struct husk_state *st);
+bool husk_pid_ref_alive(const struct husk_pid_ref *ref);
+void husk_pid_ref_set(struct husk_pid_ref *ref, pid_t pid);
+/* RFC 3339 time, UTC, with nanoseconds */
+void husk_time_now(char *out, size_t cap);
+
+#endif
