@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# Bad input gets one clear error line, a non-zero exit and leaves nothing.
+
+load helpers
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+one_line_error() {
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "${lines[0]}" == husk:* ]]
+}
+
+nothing_left() {
+  [ -z "$(ls -A "$HUSK_ROOT")" ]
+  [ -z "$(leftover_processes)" ]
+}
+
+@test "broken config.json" {
+  echo '{"ociVersion": "1.0.2", "process": ' > "$BUNDLE/config.json"
+  run husk create --bundle "$BUNDLE" broken
+  one_line_error
+  [[ "$output" == *config.json* ]]
+  nothing_left
+}
+
+@test "config.json without process.args" {
+  jq 'del(.process.args)' "$BUNDLE/config.json" > "$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  run husk create --bundle "$BUNDLE" noargs
+  one_line_error
+  [[ "$output" == *process.args* ]]
+  nothing_left
+}
+
+@test "missing rootfs" {
+  rm -rf "$BUNDLE/rootfs"
+  run husk create --bundle "$BUNDLE" norootfs
+  one_line_error
+  [[ "$output" == *rootfs* ]]
+  nothing_left
+}
+
+@test "missing bundle" {
+  run husk create --bundle /nonexistent/bundle nobundle
+  one_line_error
+  nothing_left
+}
+
+@test "an executable that does not exist fails at create" {
+  set_args "$BUNDLE" /bin/no-such-program
+  run husk create --bundle "$BUNDLE" noexec
+  one_line_error
+  [[ "$output" == *no-such-program* ]]
+  nothing_left
+}
+
+@test "unknown verb" {
+  run husk frobnicate
+  one_line_error
+  [[ "$output" == *frobnicate* ]]
+}
+
+@test "unknown flag" {
+  run husk create --bogus-flag --bundle "$BUNDLE" x
+  one_line_error
+  nothing_left
+}
+
+@test "unknown id for state, start, kill and delete" {
+  for verb in state start kill delete; do
+    run husk $verb ghost
+    one_line_error
+    [[ "$output" == *"does not exist"* ]]
+  done
+}
+
+@test "invalid id" {
+  run husk create --bundle "$BUNDLE" "../escape"
+  one_line_error
+  nothing_left
+}
+
+@test "duplicate id" {
+  set_args "$BUNDLE" /bin/sleep 1000
+  husk create --bundle "$BUNDLE" dup </dev/null >/dev/null 2>&1
+  run husk create --bundle "$BUNDLE" dup
+  one_line_error
+  [[ "$output" == *"already exists"* ]]
+  [ "$(husk state dup | jq -r .status)" = "created" ]
+  husk delete --force dup
+}
+
+@test "missing kernel" {
+  HUSK_KERNEL=/nonexistent/vmlinux run husk create --bundle "$BUNDLE" nokernel
+  one_line_error
+  [[ "$output" == *"/nonexistent/vmlinux"* ]]
+  nothing_left
+}
+
+@test "bad signal name" {
+  run husk kill whatever SIGNOPE
+  one_line_error
+}
+
+@test "a bad value in the config file" {
+  printf '[vm]\naccel = warp\n' > "$BATS_TEST_TMPDIR/husk.conf"
+  HUSK_CONFIG=$BATS_TEST_TMPDIR/husk.conf run husk create --bundle "$BUNDLE" badconf
+  one_line_error
+  [[ "$output" == *accel* ]]
+  nothing_left
+}
+
+@test "checkpoint and restore say why they cannot work" {
+  run husk checkpoint anything
+  one_line_error
+  [[ "$output" == *virtio-fs* ]]
+  run husk restore anything
+  one_line_error
+}
+
+@test "--help on every verb and --version" {
+  for verb in create start run state kill delete list config exec ps pause resume update events features spec checkpoint restore; do
+    run husk $verb --help
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "usage: husk $verb"* ]]
+  done
+  run husk --version
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "husk version "* ]]
+}
+
+@test "husk config names where each value comes from" {
+  printf '[vm]\nvcpus = 2\n' > "$BATS_TEST_TMPDIR/husk.conf"
+  HUSK_CONFIG=$BATS_TEST_TMPDIR/husk.conf HUSK_MEMORY_MIB=300 run husk config
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"vcpus = 2"*"file $BATS_TEST_TMPDIR/husk.conf"* ]]
+  [[ "$output" == *"memory_mib = 300"*"env HUSK_MEMORY_MIB"* ]]
+  [[ "$output" == *"accel = auto"*"default"* ]]
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bats
+# husk run: a container in its own microVM, end to end (under TCG here).
+
+load helpers
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+@test "run prints from inside the VM: hello, the guest kernel, the container's pid 1" {
+  set_args "$BUNDLE" /bin/sh -c 'echo hello; uname -r; cat /proc/1/comm'
+  run husk run --bundle "$BUNDLE" demo
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "hello" ]
+  [ "${lines[1]}" = "$(guest_release)" ]
+  [ "${lines[1]}" != "$(uname -r)" ]
+  [ "${lines[2]}" = "sh" ]
+  # run removes what it created
+  [ ! -e "$HUSK_ROOT/demo" ]
+}
+
+@test "run exits with the container's exit status" {
+  set_args "$BUNDLE" /bin/sh -c 'exit 7'
+  run husk run --bundle "$BUNDLE" seven
+  [ "$status" -eq 7 ]
+}
+
+@test "a container killed by SIGKILL exits 137" {
+  set_args "$BUNDLE" /bin/sh -c 'kill -9 $$'
+  run husk run --bundle "$BUNDLE" killed
+  [ "$status" -eq 137 ]
+}
+
+@test "the container has the spec's hostname, cwd and ids" {
+  jq '.process.cwd = "/tmp" | .process.user = {uid: 65534, gid: 65534, additionalGids: [5, 7]} | .hostname = "box1"' \
+    "$BUNDLE/config.json" > "$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  set_args "$BUNDLE" /bin/sh -c 'probe hostname; probe cwd; probe ids; probe pid'
+  run husk run --bundle "$BUNDLE" facts
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "box1" ]
+  [ "${lines[1]}" = "/tmp" ]
+  [ "${lines[2]}" = "uid=65534 gid=65534 euid=65534 egid=65534 groups=5,7" ]
+  [ "${lines[3]}" = "pid=1 ppid=0" ]
+}
+
+@test "env reaches the process" {
+  jq '.process.env += ["GREETING=hi there"]' "$BUNDLE/config.json" > "$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  set_args "$BUNDLE" /bin/sh -c 'echo "$GREETING"'
+  run husk run --bundle "$BUNDLE" envtest
+  [ "$status" -eq 0 ]
+  [ "$output" = "hi there" ]
+}
+
+@test "stdin is relayed" {
+  set_args "$BUNDLE" /bin/cat
+  run bash -c "echo data | '$HUSK' --root '$HUSK_ROOT' run --bundle '$BUNDLE' stdin1"
+  [ "$status" -eq 0 ]
+  [ "$output" = "data" ]
+}
+
+@test "without stdin the process reads /dev/null" {
+  set_args "$BUNDLE" /bin/sh -c 'cat; echo done'
+  run bash -c "'$HUSK' --root '$HUSK_ROOT' run --bundle '$BUNDLE' nostdin < /dev/null"
+  [ "$status" -eq 0 ]
+  [ "$output" = "done" ]
+}
+
+@test "stdout and stderr stay separate" {
+  set_args "$BUNDLE" /bin/sh -c 'echo out; echo err >&2; echo out2'
+  husk run --bundle "$BUNDLE" split > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err"
+  [ "$(cat "$BATS_TEST_TMPDIR/out")" = "$(printf 'out\nout2')" ]
+  [ "$(cat "$BATS_TEST_TMPDIR/err")" = "err" ]
+}
+
+@test "10 MiB of output arrives intact and in order" {
+  set_args "$BUNDLE" /bin/probe pattern 10485760
+  want=$("$PROBE" pattern 10485760 | sha256sum | cut -d' ' -f1)
+  got=$(husk run --bundle "$BUNDLE" big | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$want" ]
+}
+
+@test "10 MiB of input arrives intact and in order" {
+  set_args "$BUNDLE" /bin/sha256sum
+  want=$("$PROBE" pattern 10485760 | sha256sum | cut -d' ' -f1)
+  got=$("$PROBE" pattern 10485760 | husk run --bundle "$BUNDLE" bigin | cut -d' ' -f1)
+  [ "$got" = "$want" ]
+}
+
+@test "two containers run at once" {
+  set_args "$BUNDLE" /bin/sh -c 'sleep 1; echo one'
+  make_bundle "$BATS_TEST_TMPDIR/b2" /bin/sh -c 'sleep 1; echo two'
+  husk run --bundle "$BUNDLE" par1 > "$BATS_TEST_TMPDIR/o1" &
+  p1=$!
+  husk run --bundle "$BATS_TEST_TMPDIR/b2" par2 > "$BATS_TEST_TMPDIR/o2" &
+  p2=$!
+  wait $p1
+  wait $p2
+  [ "$(cat "$BATS_TEST_TMPDIR/o1")" = "one" ]
+  [ "$(cat "$BATS_TEST_TMPDIR/o2")" = "two" ]
+}
+
+@test "a signal to run is forwarded to the container" {
+  set_args "$BUNDLE" /bin/sh -c 'trap "echo got TERM; exit 3" TERM; echo ready; while true; do sleep 0.1; done'
+  husk run --bundle "$BUNDLE" fwd > "$BATS_TEST_TMPDIR/out" &
+  pid=$!
+  for i in $(seq 600); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
+  kill -TERM $pid
+  status=0
+  wait $pid || status=$?
+  [ "$status" -eq 3 ]
+  grep -q "got TERM" "$BATS_TEST_TMPDIR/out"
+}

@@ -1,0 +1,104 @@
+/* husk test probe: a static multi-call binary run inside containers so the
+ * end-to-end tests assert on facts, not on shell output that happens to
+ * match. Usage: probe FACT [ARG]. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+static int fact_hostname(void)
+{
+	struct utsname u;
+	if (uname(&u) < 0)
+		return 1;
+	printf("%s\n", u.nodename);
+	return 0;
+}
+
+static int fact_kernel(void)
+{
+	struct utsname u;
+	if (uname(&u) < 0)
+		return 1;
+	printf("%s\n", u.release);
+	return 0;
+}
+
+static int fact_ids(void)
+{
+	gid_t groups[64];
+	int n = getgroups(64, groups);
+	printf("uid=%u gid=%u euid=%u egid=%u groups=", getuid(), getgid(), geteuid(), getegid());
+	for (int i = 0; i < n; i++)
+		printf("%s%u", i ? "," : "", groups[i]);
+	printf("\n");
+	return 0;
+}
+
+static int fact_pid(void)
+{
+	printf("pid=%d ppid=%d\n", (int)getpid(), (int)getppid());
+	return 0;
+}
+
+static int fact_cwd(void)
+{
+	char buf[4096];
+	if (!getcwd(buf, sizeof buf))
+		return 1;
+	printf("%s\n", buf);
+	return 0;
+}
+
+/* writes N bytes of a deterministic pattern to stdout */
+static int fact_pattern(const char *arg)
+{
+	long n = arg ? atol(arg) : 0;
+	char buf[65536];
+	unsigned x = 12345;
+	while (n > 0) {
+		size_t chunk = n < (long)sizeof buf ? (size_t)n : sizeof buf;
+		for (size_t i = 0; i < chunk; i++) {
+			x = x * 1103515245u + 12345u;
+			buf[i] = (char)(x >> 16);
+		}
+		size_t off = 0;
+		while (off < chunk) {
+			ssize_t w = write(1, buf + off, chunk - off);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				return 1;
+			}
+			off += (size_t)w;
+		}
+		n -= (long)chunk;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: probe hostname|kernel|ids|pid|cwd|pattern N\n");
+		return 2;
+	}
+	const char *f = argv[1];
+	if (!strcmp(f, "hostname"))
+		return fact_hostname();
+	if (!strcmp(f, "kernel"))
+		return fact_kernel();
+	if (!strcmp(f, "ids"))
+		return fact_ids();
+	if (!strcmp(f, "pid"))
+		return fact_pid();
+	if (!strcmp(f, "cwd"))
+		return fact_cwd();
+	if (!strcmp(f, "pattern"))
+		return fact_pattern(argc > 2 ? argv[2] : NULL);
+	fprintf(stderr, "probe: unknown fact %s\n", f);
+	return 2;
+}

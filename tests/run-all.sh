@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make test`: unit tests, fuzz corpus replay, then the end-to-end tests that
+# boot real VMs. Ends with one "N passed, N failed" line over all of them.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+pass=0 fail=0 skip=0
+
+count_tap() { # counts the TAP in $log
+  local p f s
+  s=$(grep -cE '^ok .*# (SKIP|skip)' "$log" || true)
+  p=$(grep -cE '^ok ' "$log" || true)
+  f=$(grep -cE '^not ok ' "$log" || true)
+  pass=$((pass + p - s)); fail=$((fail + f)); skip=$((skip + s))
+}
+
+echo "== unit tests"
+make -s check > "$log" 2>&1; rc=$?
+cat "$log"; count_tap
+if [ $rc -ne 0 ] && ! grep -q '^not ok ' "$log"; then fail=$((fail + 1)); echo "not ok - make check failed"; fi
+
+if [ -x tests/fuzz/run.sh ]; then
+  echo "== fuzz corpus replay"
+  tests/fuzz/run.sh replay > "$log" 2>&1; rc=$?
+  cat "$log"
+  if [ $rc -eq 0 ]; then pass=$((pass + 1)); echo "ok - fuzz corpus replay"; else fail=$((fail + 1)); echo "not ok - fuzz corpus replay"; fi
+fi
+
+echo "== end-to-end tests (real VMs)"
+bats --tap tests/e2e > "$log" 2>&1
+cat "$log"; count_tap
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
