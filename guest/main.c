@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,6 +58,43 @@ void guest_poweroff(const char *why)
 		reboot(RB_AUTOBOOT);
 		sleep(1);
 	}
+}
+
+/* pivot_root() refuses to leave the initramfs (rootfs), so PID 1 first
+ * moves itself onto a tmpfs root, switch_root style, and execs itself
+ * again. Containers then pivot_root normally. */
+static int leave_initramfs(struct husk_err *err)
+{
+	static const char *const dirs[] = { "/newroot/dev", "/newroot/proc", "/newroot/sys", "/newroot/run",
+					    "/newroot/tmp" };
+	if (getenv("HUSK_INIT_SWITCHED"))
+		return 0;
+	if (mkdir("/newroot", 0755) < 0 && errno != EEXIST)
+		return husk_err_sys(err, errno, "mkdir /newroot");
+	if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		return husk_err_sys(err, errno, "mounting the root tmpfs");
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+		if (mkdir(dirs[i], 0755) < 0)
+			return husk_err_sys(err, errno, "mkdir %s", dirs[i]);
+	int in = open("/init", O_RDONLY | O_CLOEXEC);
+	int out = open("/newroot/init", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (in < 0 || out < 0)
+		return husk_err_sys(err, errno, "copying /init");
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			return husk_err_sys(err, errno, "copying /init");
+	close(in);
+	if (n < 0 || close(out) < 0)
+		return husk_err_sys(err, errno, "copying /init");
+	unlink("/init");
+	if (chdir("/newroot") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return husk_err_sys(err, errno, "switching to the tmpfs root");
+	char *const argv[] = { "/init", NULL };
+	char *const envp[] = { "HUSK_INIT_SWITCHED=1", NULL };
+	execve("/init", argv, envp);
+	return husk_err_sys(err, errno, "re-executing /init");
 }
 
 static void open_console(void)
@@ -133,6 +171,11 @@ int main(void)
 	if (getpid() != 1) {
 		fprintf(stderr, "husk-init: must run as PID 1 of a husk VM\n");
 		return 1;
+	}
+	if (leave_initramfs(&err) < 0) {
+		open_console();
+		GLOG_ERR("%s", err.msg);
+		guest_poweroff("boot failed");
 	}
 	if (mount_boot_filesystems(&err) < 0) {
 		open_console();

@@ -175,7 +175,7 @@ int husk_vsock_connect(const struct husk_vsock *v, uint32_t port, int timeout_ms
 						 &once);
 		if (fd >= 0)
 			return fd;
-		if (fd != -ECONNREFUSED && fd != -ENOENT && fd != -ECONNRESET && fd != -ETIMEDOUT) {
+		if (fd != -ECONNREFUSED && fd != -ENOENT && fd != -ECONNRESET && fd != -ETIMEDOUT && fd != -EPIPE) {
 			husk_err_set(err, once.code, "%s", once.msg);
 			return husk_err_wrap(err, "connecting to the guest");
 		}

@@ -7,7 +7,7 @@ setup() { common_setup; }
 teardown() { common_teardown; }
 
 @test "run prints from inside the VM: hello, the guest kernel, the container's pid 1" {
-  set_args "$BUNDLE" /bin/sh -c 'echo hello; uname -r; cat /proc/1/comm'
+  set_args "$BUNDLE" /bin/sh -c 'echo hello; uname -r; cat /proc/1/comm; exit 0'
   run husk run --bundle "$BUNDLE" demo
   echo "$output"
   [ "$status" -eq 0 ]

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Fuzzes the wire decoders, or replays their corpora.
+#
+#   tests/fuzz/run.sh [fuzz] [NAME...]   build with clang + libFuzzer, ASan and
+#                                        UBSan; run each harness FUZZ_SECONDS
+#                                        (default 30) seconds
+#   tests/fuzz/run.sh replay [NAME...]   build with gcc + ASan/UBSan and the
+#                                        replay main; replay the committed corpus
+#                                        once (quick, deterministic: make test)
+#
+# NAME is a harness (cbor, frame); default all of tests/fuzz/fuzz_*.c. New
+# inputs libFuzzer finds go to build/fuzz/corpus/NAME, crashes to
+# build/fuzz/artifacts/; copy an input worth keeping into
+# tests/fuzz/corpus/NAME/ by hand.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+mode=fuzz
+case "${1:-}" in
+  fuzz|replay) mode=$1; shift ;;
+esac
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+B=build/fuzz
+
+if [ "$#" -gt 0 ]; then
+  names=("$@")
+else
+  names=()
+  for f in tests/fuzz/fuzz_*.c; do
+    n=${f##*/fuzz_}; names+=("${n%.c}")
+  done
+fi
+
+# The library sources are held to -Werror by the Makefile; here warnings in
+# them are shown but do not stop fuzzing. The harnesses themselves use -Werror.
+WARN="-Wall -Wextra -Wshadow -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter"
+CFLAGS="-std=gnu11 -g -O1 -D_GNU_SOURCE -fno-omit-frame-pointer"
+LIB_SRCS=(common/err.c proto/cbor.c proto/frame.c)
+
+if [ "$mode" = fuzz ]; then
+  CC=${FUZZ_CC:-clang}
+  SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+  command -v "$CC" >/dev/null || { echo "run.sh: $CC not found (scripts/install-deps.sh installs clang)" >&2; exit 1; }
+else
+  CC=${REPLAY_CC:-gcc}
+  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
+  WARN="$WARN -Wno-format-truncation" # as in the Makefile; clang has no such option
+fi
+
+# Builds $B/<mode>/<name>: library objects, then the harness (+ replay main).
+build() {
+  local name=$1 out=$B/$mode
+  mkdir -p "$out/obj"
+  local objs=()
+  for src in "${LIB_SRCS[@]}"; do
+    local o=$out/obj/$(basename "${src%.c}").o
+    # shellcheck disable=SC2086
+    $CC $CFLAGS $WARN $SAN -c -o "$o" "$src"
+    objs+=("$o")
+  done
+  local extra=()
+  [ "$mode" = replay ] && extra=(tests/fuzz/replay_main.c)
+  # With clang, -fsanitize=fuzzer instruments every object for coverage and
+  # links libFuzzer's main(); the replay build brings its own main().
+  # shellcheck disable=SC2086
+  $CC $CFLAGS $WARN -Werror $SAN -o "$out/$name" "tests/fuzz/fuzz_$name.c" "${extra[@]}" "${objs[@]}" -lcbor
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+for name in "${names[@]}"; do
+  [ -f "tests/fuzz/fuzz_$name.c" ] || { echo "run.sh: no harness tests/fuzz/fuzz_$name.c" >&2; exit 1; }
+  seeds=tests/fuzz/corpus/$name
+  build "$name"
+  if [ "$mode" = replay ]; then
+    echo "fuzz-replay $name: $("$B/replay/$name" "$seeds")"
+  else
+    work=$B/corpus/$name
+    mkdir -p "$work" "$B/artifacts"
+    echo "fuzz $name: ${FUZZ_SECONDS}s"
+    "$B/fuzz/$name" -max_total_time="$FUZZ_SECONDS" -max_len=4096 -print_final_stats=1 \
+      -artifact_prefix="$B/artifacts/$name-" "$work" "$seeds"
+  fi
+done
