@@ -199,6 +199,23 @@ int cmd_create(struct husk_globals *g, int argc, char **argv)
 	return 0;
 }
 
+/* The monitor logs to its state dir; run deletes that dir, so it shows the
+ * monitor's errors first. */
+static void print_monitor_errors(const char *dir)
+{
+	char path[PATH_MAX], line[2048];
+	snprintf(path, sizeof path, "%s/monitor.log", dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		char *msg = strstr(line, " error ");
+		if (msg)
+			fprintf(stderr, "husk: %s", msg + 7);
+	}
+	fclose(f);
+}
+
 /* run: create, start, then wait for the monitor and exit with its status,
  * forwarding the signals the CLI receives to the container. */
 int cmd_run(struct husk_globals *g, int argc, char **argv)
@@ -237,6 +254,8 @@ int cmd_run(struct husk_globals *g, int argc, char **argv)
 			pid_t w = waitpid(pid, &status, WNOHANG);
 			if (w != pid)
 				continue;
+			if (!WIFEXITED(status) || WEXITSTATUS(status) == 255)
+				print_monitor_errors(dir);
 			struct husk_err rerr = { 0 };
 			remove_tree(dir, &rerr); /* run deletes what it created */
 			if (WIFEXITED(status))

@@ -138,6 +138,6 @@ int main(int argc, char **argv)
 	char **vargv = argv + optind;
 	if (cli_wants_help(v, vargc, vargv))
 		return 0;
-	optind = 1;
+	optind = 0; /* glibc: 0 re-initialises getopt for the verb's argv */
 	return v->run(&g, vargc, vargv);
 }

@@ -155,6 +155,11 @@ static void on_stdin(struct monitor *m)
 {
 	static uint8_t frame[HUSK_STDIO_CHUNK + 64];
 	uint8_t data[HUSK_STDIO_CHUNK];
+	if (!stdin_window_open(m)) {
+		/* an event from before the window closed: a 0-byte read would look like EOF */
+		stdin_interest(m);
+		return;
+	}
 	size_t room = HUSK_STDIN_WINDOW - m->stdin_unacked;
 	ssize_t n = relay_in_read(&m->in, data, room < sizeof data ? room : sizeof data);
 	if (n == -EAGAIN)

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,6 +23,9 @@
 
 bool husk_vhost_vsock_usable(void)
 {
+	struct stat st;
+	if (stat("/dev/vhost-vsock", &st) < 0 || !S_ISCHR(st.st_mode))
+		return false;
 	int fd = open("/dev/vhost-vsock", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return false;

@@ -17,6 +17,8 @@
 
 #include "../common/err.h"
 
+/* At most this many containers nested in one another (the root counts, an
+ * empty container counts). */
 #define HUSK_CBOR_MAX_DEPTH 16
 
 enum husk_cbor_type {
@@ -48,6 +50,11 @@ struct husk_cbor_item {
  * deeper than HUSK_CBOR_MAX_DEPTH). */
 int husk_cbor_decode(const uint8_t *buf, size_t len, struct husk_cbor_item *items, uint32_t cap,
 		     uint32_t *n_items, struct husk_err *err);
+
+/* True if s[0..n) is strict UTF-8 (no overlongs, surrogates or code points
+ * above U+10FFFF), the rule the decoder applies to text. Encoders can check
+ * text with it first: the encoder itself copies text as given. */
+bool husk_cbor_utf8_valid(const uint8_t *s, size_t n);
 
 /* Navigation over a decoded array (items are contiguous, pre-order). */
 static inline const struct husk_cbor_item *husk_cbor_next(const struct husk_cbor_item *it)

@@ -29,7 +29,8 @@ struct husk_frame_reader {
 	uint8_t *buf;
 	size_t cap;
 	size_t len;         /* bytes buffered */
-	size_t consumed;    /* bytes of the frame handed out last, dropped on the next call */
+	size_t consumed;    /* bytes at the front already handed out as frames; dropped
+			     * (memmove) by the next husk_frame_reader_space() */
 	uint32_t max_payload;
 };
 
@@ -38,9 +39,12 @@ void husk_frame_reader_init(struct husk_frame_reader *r, uint8_t *buf, size_t ca
  * incomplete, because the header length is validated first). */
 uint8_t *husk_frame_reader_space(struct husk_frame_reader *r, size_t *room);
 void husk_frame_reader_commit(struct husk_frame_reader *r, size_t n);
-/* 1: a whole frame (payload points into the buffer, valid until the next
- * call); 0: need more bytes; -EMSGSIZE: declared length over max_payload (the
- * stream is unusable afterwards). */
+/* 1: a whole frame (payload points into the buffer; next() never moves data,
+ * so it stays valid until the next husk_frame_reader_space()); 0: need more
+ * bytes; -EMSGSIZE: declared length over max_payload (sticky: the stream is
+ * unusable afterwards). Frames are handed out where they lie and the buffer is
+ * compacted once per space() call, not once per frame, so a flood of tiny
+ * frames costs linear time. */
 int husk_frame_reader_next(struct husk_frame_reader *r, struct husk_frame_hdr *h, const uint8_t **payload,
 			   struct husk_err *err);
 

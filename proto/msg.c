@@ -27,13 +27,17 @@ size_t husk_frame_finish(uint8_t *buf, uint16_t type, uint16_t flags, uint32_t i
 int husk_msg_parse(const uint8_t *payload, size_t len, struct husk_arena *a, const struct husk_cbor_item **root,
 		   struct husk_err *err)
 {
-	/* every item takes at least one byte of input */
-	uint32_t cap = len < 1 ? 1 : (len > HUSK_MSG_MAX_ITEMS ? HUSK_MSG_MAX_ITEMS : (uint32_t)len);
-	struct husk_cbor_item *items = husk_arena_alloc_array(a, cap, sizeof *items);
+	/* every item takes at least one byte of input; half of the arena is
+	 * kept for the strings the decoders copy */
+	size_t cap = len < 1 ? 1 : (len > HUSK_MSG_MAX_ITEMS ? HUSK_MSG_MAX_ITEMS : len);
+	size_t fits = (a->cap - a->used) / 2 / sizeof(struct husk_cbor_item);
+	if (cap > fits)
+		cap = fits;
+	struct husk_cbor_item *items = cap ? husk_arena_alloc_array(a, cap, sizeof *items) : NULL;
 	uint32_t n = 0;
 	if (!items)
 		return husk_err_set(err, ENOMEM, "message of %zu bytes does not fit the decode arena", len);
-	int r = husk_cbor_decode(payload, len, items, cap, &n, err);
+	int r = husk_cbor_decode(payload, len, items, (uint32_t)cap, &n, err);
 	if (r < 0)
 		return r;
 	if (items[0].type != HUSK_CBOR_MAP)

@@ -34,7 +34,7 @@ teardown() { common_teardown; }
   ! grep -q "$HUSK_ROOT" /proc/mounts
 }
 
-@test "kill by name and by number; the exit status follows the signal" {
+@test "kill by name and by number; SIGKILL gives 137" {
   set_args "$BUNDLE" /bin/sleep 1000
   husk run --bundle "$BUNDLE" k1 &
   p1=$!
@@ -43,19 +43,18 @@ teardown() { common_teardown; }
   s=0; wait $p1 || s=$?
   [ "$s" -eq 137 ]
 
-  husk run --bundle "$BUNDLE" k2 &
-  p2=$!
-  wait_status k2 running
-  husk kill k2 15
-  s=0; wait $p2 || s=$?
-  [ "$s" -eq 143 ]
-
-  husk run --bundle "$BUNDLE" k3 &
-  p3=$!
-  wait_status k3 running
-  husk kill k3 SIGINT
-  s=0; wait $p3 || s=$?
-  [ "$s" -eq 130 ]
+  # PID 1 of a pid namespace has no default signal actions (as under
+  # runc): a trap tells which signal arrived
+  set_args "$BUNDLE" /bin/sh -c 'trap "exit 43" TERM; trap "exit 42" INT; echo ready; while :; do sleep 0.1; done'
+  for spec in "15 43" "TERM 43" "SIGINT 42" "2 42"; do
+    set -- $spec
+    husk run --bundle "$BUNDLE" k2 > "$BATS_TEST_TMPDIR/out" &
+    p2=$!
+    for i in $(seq 600); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
+    husk kill k2 "$1"
+    s=0; wait $p2 || s=$?
+    [ "$s" -eq "$2" ]
+  done
 }
 
 @test "kill --all signals every process of the container" {
@@ -69,11 +68,21 @@ teardown() { common_teardown; }
 }
 
 @test "kill defaults to SIGTERM" {
-  set_args "$BUNDLE" /bin/sleep 1000
-  husk run --bundle "$BUNDLE" kdef &
+  set_args "$BUNDLE" /bin/sh -c 'trap "exit 43" TERM; echo ready; while :; do sleep 0.1; done'
+  husk run --bundle "$BUNDLE" kdef > "$BATS_TEST_TMPDIR/out" &
   p=$!
-  wait_status kdef running
+  for i in $(seq 600); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
   husk kill kdef
+  s=0; wait $p || s=$?
+  [ "$s" -eq 43 ]
+}
+
+@test "a process that is not PID 1 dies of a signal: 128+N reaches the host" {
+  set_args "$BUNDLE" /bin/sh -c 'sleep 1000 & echo ready; wait $!; exit $?'
+  husk run --bundle "$BUNDLE" kchild > "$BATS_TEST_TMPDIR/out" &
+  p=$!
+  for i in $(seq 600); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
+  husk kill --all kchild TERM
   s=0; wait $p || s=$?
   [ "$s" -eq 143 ]
 }

@@ -26,9 +26,13 @@ teardown() { common_teardown; }
 }
 
 @test "a container killed by SIGKILL exits 137" {
-  set_args "$BUNDLE" /bin/sh -c 'kill -9 $$'
-  run husk run --bundle "$BUNDLE" killed
-  [ "$status" -eq 137 ]
+  set_args "$BUNDLE" /bin/sh -c 'echo ready; exec sleep 1000'
+  husk run --bundle "$BUNDLE" killed > "$BATS_TEST_TMPDIR/out" &
+  p=$!
+  for i in $(seq 600); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
+  husk kill killed SIGKILL
+  s=0; wait $p || s=$?
+  [ "$s" -eq 137 ]
 }
 
 @test "the container has the spec's hostname, cwd and ids" {
@@ -102,7 +106,7 @@ teardown() { common_teardown; }
 
 @test "a signal to run is forwarded to the container" {
   set_args "$BUNDLE" /bin/sh -c 'trap "echo got TERM; exit 3" TERM; echo ready; while true; do sleep 0.1; done'
-  husk run --bundle "$BUNDLE" fwd > "$BATS_TEST_TMPDIR/out" &
+  "$HUSK" --root "$HUSK_ROOT" run --bundle "$BUNDLE" fwd > "$BATS_TEST_TMPDIR/out" &
   pid=$!
   for i in $(seq 600); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
   kill -TERM $pid
