@@ -68,15 +68,16 @@ int read_file(const char *path, size_t max, char **out, size_t *len_out, struct 
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return husk_err_sys(err, errno, "opening %s", path);
-	size_t cap = 4096, len = 0;
+	/* read up to max + 1 bytes: one more than allowed means too large */
+	size_t limit = max + 1, cap = limit < 4096 ? limit : 4096, len = 0;
 	_cleanup_free_ char *buf = malloc(cap + 1);
 	if (!buf)
 		return husk_err_set(err, ENOMEM, "out of memory reading %s", path);
 	for (;;) {
 		if (len == cap) {
-			if (cap >= max)
-				return husk_err_set(err, EFBIG, "%s is larger than %zu bytes", path, max);
-			cap = cap * 2 > max ? max : cap * 2;
+			if (cap >= limit)
+				break;
+			cap = cap * 2 > limit ? limit : cap * 2;
 			char *nb = realloc(buf, cap + 1);
 			if (!nb)
 				return husk_err_set(err, ENOMEM, "out of memory reading %s", path);
@@ -92,6 +93,8 @@ int read_file(const char *path, size_t max, char **out, size_t *len_out, struct 
 			break;
 		len += (size_t)n;
 	}
+	if (len > max)
+		return husk_err_set(err, EFBIG, "%s is larger than %zu bytes", path, max);
 	buf[len] = '\0';
 	if (len_out)
 		*len_out = len;

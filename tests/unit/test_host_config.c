@@ -1,0 +1,153 @@
+/* husk's config file, environment overrides, and the QEMU command line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../host/config.h"
+#include "../../host/vmm_qemu.h"
+#include "unit.h"
+
+static int load_with(const char *text, struct husk_config *cfg, struct husk_err *err)
+{
+	char path[] = "/tmp/husk-unit-conf.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) < 0) {
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	setenv("HUSK_CONFIG", path, 1);
+	husk_err_clear(err);
+	int r = husk_config_load(cfg, err);
+	unlink(path);
+	unsetenv("HUSK_CONFIG");
+	return r;
+}
+
+static enum test_result test_file_and_env(void)
+{
+	struct husk_config cfg;
+	struct husk_err err = { 0 };
+	setenv("HUSK_MEMORY_MIB", "512", 1);
+	int r = load_with("; comment\n[vm]\nvcpus = 2\naccel = tcg\n[log]\nlevel = debug\n", &cfg, &err);
+	unsetenv("HUSK_MEMORY_MIB");
+	CHECK_EQ_INT(r, 0);
+	CHECK_STR(husk_config_get(&cfg, CFG_VCPUS), "2");
+	CHECK(strncmp(cfg.e[CFG_VCPUS].source, "file ", 5) == 0);
+	CHECK_STR(husk_config_get(&cfg, CFG_MEMORY_MIB), "512");
+	CHECK_STR(cfg.e[CFG_MEMORY_MIB].source, "env HUSK_MEMORY_MIB");
+	CHECK_STR(husk_config_get(&cfg, CFG_ACCEL), "tcg");
+	CHECK(strncmp(cfg.e[CFG_VSOCK_BACKEND].source, "default", 7) == 0);
+	CHECK_EQ_INT(husk_config_get_long(&cfg, CFG_VCPUS), 2);
+	return TEST_PASS;
+}
+
+static enum test_result test_bad_files(void)
+{
+	static const char *const bad[] = {
+		"[vm]\naccel = warp\n", "[vm]\nvcpus = 0\n", "[vm]\nvcpus = two\n", "[vm]\nmemory_mib = 1\n",
+		"[vm]\nunknown_key = 1\n", "[nosuchsection]\nkernel = x\n", "[vm]\nvsock = tcp\n",
+		"[log]\nlevel = loud\n", "this is not ini\n",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct husk_config cfg;
+		struct husk_err err = { 0 };
+		if (load_with(bad[i], &cfg, &err) >= 0) {
+			printf("# accepted: %s", bad[i]);
+			return TEST_FAIL;
+		}
+		CHECK(err.msg[0] != '\0');
+	}
+	return TEST_PASS;
+}
+
+static enum test_result test_missing_explicit_file(void)
+{
+	struct husk_config cfg;
+	struct husk_err err = { 0 };
+	setenv("HUSK_CONFIG", "/nonexistent/husk.conf", 1);
+	int r = husk_config_load(&cfg, &err);
+	unsetenv("HUSK_CONFIG");
+	CHECK(r < 0);
+	CHECK(strstr(err.msg, "/nonexistent/husk.conf") != NULL);
+	return TEST_PASS;
+}
+
+static enum test_result test_qemu_argv(void)
+{
+	struct husk_vm_params p = {
+		.qemu = "qemu-system-x86_64", .kernel = "/k/vmlinux", .initramfs = "/k/initramfs.cpio.gz",
+		.accel = "tcg", .vcpus = 2, .memory_mib = 300, .kernel_params = "foo=1",
+		.console_log = "/s/console.log", .qmp_path = "/s/qmp.sock", .virtiofs_socket = "/s/vfs.sock",
+		.virtiofs_tag = "rootfs", .vhost_user_vsock_socket = "/s/vu.sock", .vhost_vsock_fd = -1,
+	};
+	struct husk_argv a = { 0 };
+	struct husk_err err = { 0 };
+	CHECK_EQ_INT(husk_qemu_argv(&p, &a, &err), 0);
+	int i = husk_argv_find(&a, "-M");
+	CHECK(i > 0);
+	CHECK_STR(a.v[i + 1], "microvm,accel=tcg,acpi=off,memory-backend=mem");
+	CHECK(husk_argv_find(&a, "memory-backend-memfd,id=mem,size=300M,share=on") > 0);
+	CHECK(husk_argv_find(&a, "virtio-mmio.force-legacy=false") > 0);
+	CHECK(husk_argv_find(&a, "-no-reboot") > 0);
+	CHECK(husk_argv_find(&a, "vhost-user-vsock-device,chardev=vsock") > 0);
+	CHECK(husk_argv_find(&a, "vhost-user-fs-device,chardev=vfs,tag=rootfs") > 0);
+	i = husk_argv_find(&a, "-append");
+	CHECK(strstr(a.v[i + 1], "reboot=t") != NULL);
+	CHECK(strstr(a.v[i + 1], "foo=1") != NULL);
+	CHECK_STR(a.v[husk_argv_find(&a, "-smp") + 1], "2");
+	CHECK_STR(a.v[husk_argv_find(&a, "-cpu") + 1], "max");
+	CHECK(a.v[a.n] == NULL);
+	husk_argv_free(&a);
+
+	/* the kernel vhost-vsock device instead */
+	p.vhost_user_vsock_socket = NULL;
+	p.vhost_vsock_fd = 9;
+	p.vhost_vsock_cid = 1234;
+	p.accel = "kvm";
+	CHECK_EQ_INT(husk_qemu_argv(&p, &a, &err), 0);
+	CHECK(husk_argv_find(&a, "vhost-vsock-device,guest-cid=1234,vhostfd=9") > 0);
+	CHECK_STR(a.v[husk_argv_find(&a, "-cpu") + 1], "host");
+	husk_argv_free(&a);
+
+	p.vhost_vsock_fd = -1;
+	CHECK(husk_qemu_argv(&p, &a, &err) < 0);
+	husk_argv_free(&a);
+	return TEST_PASS;
+}
+
+static enum test_result test_accel(void)
+{
+	char why[160];
+	CHECK_STR(husk_accel_resolve("tcg", why, sizeof why), "tcg");
+	CHECK_STR(husk_accel_resolve("kvm", why, sizeof why), "kvm");
+	const char *a = husk_accel_resolve("auto", why, sizeof why);
+	CHECK(!strcmp(a, "tcg") || !strcmp(a, "kvm"));
+	CHECK(why[0] != '\0');
+	/* on a host whose CPU shows no vmx/svm, auto must not pick kvm */
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192];
+	bool virt = false;
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "flags", 5) && (strstr(line, " vmx") || strstr(line, " svm")))
+			virt = true;
+	if (f)
+		fclose(f);
+	if (!virt)
+		CHECK_STR(a, "tcg");
+	return TEST_PASS;
+}
+
+int main(void)
+{
+	static const struct unit_test tests[] = {
+		{ "config file and environment", test_file_and_env },
+		{ "bad config files are clear errors", test_bad_files },
+		{ "HUSK_CONFIG naming a missing file", test_missing_explicit_file },
+		{ "QEMU microvm command line", test_qemu_argv },
+		{ "accel auto", test_accel },
+	};
+	return unit_run(tests, ARRAY_SIZE(tests));
+}

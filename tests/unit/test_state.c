@@ -1,0 +1,201 @@
+/* state.json, ids, and the process identity checks verbs rely on. */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../host/cli.h"
+#include "../../host/fsutil.h"
+#include "../../host/state.h"
+#include "unit.h"
+
+/* field 22 of /proc/PID/stat, parsed independently of fsutil.c */
+static unsigned long long start_time_by_scanf(pid_t pid)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')') + 2;
+	unsigned long long v = 0;
+	int field = 3;
+	for (char *tok = strtok(p, " "); tok; tok = strtok(NULL, " "), field++)
+		if (field == 22) {
+			v = strtoull(tok, NULL, 10);
+			break;
+		}
+	return v;
+}
+
+static enum test_result test_start_time_matches_proc(void)
+{
+	CHECK(proc_start_time(getpid()) != 0);
+	CHECK_EQ_INT(proc_start_time(getpid()), start_time_by_scanf(getpid()));
+	CHECK_EQ_INT(proc_start_time(1), start_time_by_scanf(1));
+	return TEST_PASS;
+}
+
+static enum test_result test_same_process(void)
+{
+	struct husk_pid_ref ref;
+	husk_pid_ref_set(&ref, getpid());
+	CHECK(husk_pid_ref_alive(&ref));
+	ref.start_time += 1;
+	CHECK(!husk_pid_ref_alive(&ref)); /* a recycled pid is not ours */
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	husk_pid_ref_set(&ref, child);
+	waitpid(child, NULL, 0);
+	CHECK(!husk_pid_ref_alive(&ref));
+	struct husk_pid_ref none = { 0 };
+	CHECK(!husk_pid_ref_alive(&none));
+	return TEST_PASS;
+}
+
+static enum test_result test_zombie_is_gone(void)
+{
+	struct husk_pid_ref ref;
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	husk_pid_ref_set(&ref, child);
+	usleep(100000); /* a zombie until reaped */
+	bool alive = husk_pid_ref_alive(&ref);
+	waitpid(child, NULL, 0);
+	CHECK(!alive);
+	return TEST_PASS;
+}
+
+static enum test_result test_ids(void)
+{
+	struct husk_err err = { 0 };
+	CHECK_EQ_INT(husk_id_validate("abc-DEF_1.2+3", &err), 0);
+	const char *bad[] = { "", ".", "..", "a/b", "../x", "a b", "x\n", "ä" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		husk_err_clear(&err);
+		CHECK(husk_id_validate(bad[i], &err) < 0);
+		CHECK(err.msg[0] != '\0');
+	}
+	char longid[300];
+	memset(longid, 'a', sizeof longid - 1);
+	longid[sizeof longid - 1] = '\0';
+	husk_err_clear(&err);
+	CHECK(husk_id_validate(longid, &err) < 0);
+	return TEST_PASS;
+}
+
+static enum test_result test_round_trip(void)
+{
+	struct husk_err err = { 0 };
+	char dir[] = "/tmp/husk-unit-state.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	struct husk_state st = { 0 }, back;
+	snprintf(st.id, sizeof st.id, "c1");
+	snprintf(st.bundle, sizeof st.bundle, "/b");
+	snprintf(st.rootfs, sizeof st.rootfs, "/b/rootfs");
+	snprintf(st.status, sizeof st.status, "running");
+	husk_time_now(st.created, sizeof st.created);
+	husk_pid_ref_set(&st.monitor, getpid());
+	st.guest_pid = 29;
+	st.exited = true;
+	st.exit_status = 137;
+	st.annotations = json_pack("{s:s}", "k", "v");
+	CHECK_EQ_INT(husk_state_write(dir, &st, &err), 0);
+	CHECK_EQ_INT(husk_state_read(dir, &back, &err), 0);
+	CHECK_STR(back.id, "c1");
+	CHECK_STR(back.rootfs, "/b/rootfs");
+	CHECK_STR(back.status, "running");
+	CHECK_STR(back.created, st.created);
+	CHECK_EQ_INT(back.monitor.pid, getpid());
+	CHECK_EQ_INT(back.monitor.start_time, st.monitor.start_time);
+	CHECK_EQ_INT(back.guest_pid, 29);
+	CHECK(back.exited);
+	CHECK_EQ_INT(back.exit_status, 137);
+	CHECK_STR(json_string_value(json_object_get(back.annotations, "k")), "v");
+	/* exited wins over a live monitor */
+	CHECK_STR(husk_state_status(&back), "stopped");
+	back.exited = false;
+	CHECK_STR(husk_state_status(&back), "running");
+	husk_state_free(&st);
+	husk_state_free(&back);
+	CHECK_EQ_INT(remove_tree(dir, &err), 0);
+	return TEST_PASS;
+}
+
+static enum test_result test_corrupt_state(void)
+{
+	struct husk_err err = { 0 };
+	struct husk_state st;
+	char dir[] = "/tmp/husk-unit-state.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/state.json", dir);
+	FILE *f = fopen(path, "w");
+	fputs("{\"id\": ", f);
+	fclose(f);
+	CHECK_EQ_INT(husk_state_read(dir, &st, &err), -EBADMSG);
+	CHECK(strstr(err.msg, "corrupt") != NULL);
+	husk_err_clear(&err);
+	CHECK_EQ_INT(remove_tree(dir, &err), 0);
+	return TEST_PASS;
+}
+
+static enum test_result test_signal_names(void)
+{
+	CHECK_EQ_INT(cli_parse_signal("9"), SIGKILL);
+	CHECK_EQ_INT(cli_parse_signal("KILL"), SIGKILL);
+	CHECK_EQ_INT(cli_parse_signal("SIGKILL"), SIGKILL);
+	CHECK_EQ_INT(cli_parse_signal("sigterm"), SIGTERM);
+	CHECK_EQ_INT(cli_parse_signal("15"), SIGTERM);
+	CHECK_EQ_INT(cli_parse_signal("RTMIN+1"), SIGRTMIN + 1);
+	CHECK(cli_parse_signal("0") < 0);
+	CHECK(cli_parse_signal("65") < 0);
+	CHECK(cli_parse_signal("NOPE") < 0);
+	CHECK(cli_parse_signal("9x") < 0);
+	CHECK(cli_parse_signal("RTMAX+1") < 0);
+	return TEST_PASS;
+}
+
+static enum test_result test_atomic_write_and_read_limit(void)
+{
+	struct husk_err err = { 0 };
+	char dir[] = "/tmp/husk-unit-fs.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/sub/deeper", dir);
+	CHECK_EQ_INT(mkdir_p(path, 0700, &err), 0);
+	snprintf(path, sizeof path, "%s/f", dir);
+	CHECK_EQ_INT(write_file_atomic(path, "hello", 5, 0600, &err), 0);
+	char *text = NULL;
+	size_t len = 0;
+	CHECK_EQ_INT(read_file(path, 100, &text, &len, &err), 0);
+	CHECK_STR(text, "hello");
+	free(text);
+	CHECK_EQ_INT(read_file(path, 3, &text, &len, &err), -EFBIG);
+	husk_err_clear(&err);
+	CHECK_EQ_INT(remove_tree(dir, &err), 0);
+	CHECK(access(dir, F_OK) < 0);
+	return TEST_PASS;
+}
+
+int main(void)
+{
+	static const struct unit_test tests[] = {
+		{ "start time matches /proc", test_start_time_matches_proc },
+		{ "pid identity: same process, recycled, exited", test_same_process },
+		{ "a zombie counts as gone", test_zombie_is_gone },
+		{ "container ids", test_ids },
+		{ "state.json round trip", test_round_trip },
+		{ "corrupt state.json is a clear error", test_corrupt_state },
+		{ "signal names and numbers", test_signal_names },
+		{ "atomic write, bounded read, remove_tree", test_atomic_write_and_read_limit },
+	};
+	return unit_run(tests, ARRAY_SIZE(tests));
+}
