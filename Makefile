@@ -35,8 +35,8 @@ HOST_OBJS  := $(patsubst %.c,$(B)/host-obj/%.o,$(COMMON_SRCS) $(PROTO_SRCS) $(HO
 GUEST_OBJS := $(patsubst %.c,$(B)/guest-obj/%.o,$(COMMON_SRCS) $(PROTO_SRCS) $(GUEST_SRCS))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps kernel initramfs run test check e2e fuzz bench install clean format-check
-all: $(B)/husk $(B)/husk-init $(B)/initramfs.cpio.gz kernel $(B)/probe
+.PHONY: all deps kernel initramfs run test check e2e fuzz fuzz-replay bench install clean format-check
+all: $(B)/husk $(B)/husk-init $(B)/initramfs.cpio.gz kernel $(B)/probe $(B)/tests/console-client
 
 deps:
 	@scripts/install-deps.sh
@@ -78,9 +78,13 @@ kernel:
 	@mkdir -p $(B)
 	@HUSK_CACHE=$(HUSK_CACHE) scripts/build-kernel.sh $(B)/vmlinux
 
-$(B)/tests/%: tests/unit/%.c $(B)/libhusk.a tests/unit/unit.h
+$(B)/tests/%: tests/unit/%.c $(B)/libhusk.a $(wildcard tests/unit/*.h proto/*.h common/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(B)/libhusk.a $(HOST_LIBS) -lcbor
+
+$(B)/tests/console-client: tests/tools/console-client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ $<
 
 check: $(UNIT_BINS)
 	@tests/unit/run.sh $(UNIT_BINS)
@@ -96,6 +100,10 @@ e2e: all
 
 fuzz:
 	@tests/fuzz/run.sh
+
+# replays the committed corpora under ASan/UBSan: quick and deterministic
+fuzz-replay:
+	@tests/fuzz/run.sh replay
 
 bench: deps all
 	@scripts/bench.sh

@@ -4,6 +4,9 @@
 #include <string.h>
 
 static int husk_err_vset(struct husk_err *err, int code, bool with_errno, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static int husk_err_vset(struct husk_err *err, int code, bool with_errno, const char *fmt, va_list ap)
 {
 	if (code < 0)
 		code = -code;

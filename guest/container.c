@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -37,8 +38,9 @@ struct child_ctx {
 	const struct husk_create_msg *m;
 	int sync_fd;          /* write: "R" when parked, "E<message>" on failure */
 	int start_fd;         /* read: one byte means exec */
-	int stdio[3];         /* fds to become 0, 1, 2 */
-	int pty_slave;        /* >= 0 with a terminal */
+	int stdio[3];         /* fds to become 0, 1, 2 (unused with a terminal) */
+	bool terminal;
+	int pty_sock;         /* with a terminal: the child sends the pty master here */
 };
 
 static void __attribute__((noreturn, format(printf, 2, 3))) child_fail(int sync_fd, const char *fmt, ...)
@@ -138,6 +140,74 @@ static int resolve_program(const char *name, char *const *env, char *out, size_t
 	return last;
 }
 
+static int open_pty(int *master, int *slave, uint16_t rows, uint16_t cols, struct husk_err *err)
+{
+	int mfd = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (mfd < 0)
+		return husk_err_sys(err, errno, "opening /dev/ptmx");
+	if (grantpt(mfd) < 0 || unlockpt(mfd) < 0) {
+		close(mfd);
+		return husk_err_sys(err, errno, "unlocking the pty");
+	}
+	char name[64];
+	if (ptsname_r(mfd, name, sizeof name) != 0) {
+		close(mfd);
+		return husk_err_sys(err, errno, "ptsname");
+	}
+	int sfd = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (sfd < 0) {
+		close(mfd);
+		return husk_err_sys(err, errno, "opening %s", name);
+	}
+	if (rows && cols) {
+		struct winsize ws = { .ws_row = rows, .ws_col = cols };
+		ioctl(mfd, TIOCSWINSZ, &ws);
+	}
+	*master = mfd;
+	*slave = sfd;
+	return 0;
+}
+
+static int send_fd(int sock, int fd)
+{
+	char byte = 'M';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	memset(&ctrl, 0, sizeof ctrl);
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
+			      .msg_controllen = sizeof ctrl.buf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* receives one fd (the child has sent it before reporting ready) */
+static int recv_fd(int sock, struct husk_err *err)
+{
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
+			      .msg_controllen = sizeof ctrl.buf };
+	if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
+		return husk_err_sys(err, errno ? errno : EPROTO, "receiving the pty master");
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+		return husk_err_set(err, EPROTO, "the container process sent no pty master");
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	return fd;
+}
+
 static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 {
 	const struct husk_create_msg *m = ctx->m;
@@ -170,11 +240,27 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 	if (m->hostname && sethostname(m->hostname, strlen(m->hostname)) < 0)
 		child_fail(sfd, "sethostname: %s", strerror(errno));
 
-	if (ctx->pty_slave >= 0 && ioctl(ctx->pty_slave, TIOCSCTTY, 0) < 0)
-		child_fail(sfd, "setting the controlling terminal: %s", strerror(errno));
-	for (int i = 0; i < 3; i++)
-		if (dup2(ctx->stdio[i], i) < 0)
-			child_fail(sfd, "dup2 of stdio %d: %s", i, strerror(errno));
+	if (ctx->terminal) {
+		/* a pty of the container's own devpts, so ttyname() works inside */
+		int master = -1, slave = -1;
+		struct husk_err perr = { 0 };
+		if (open_pty(&master, &slave, p->rows, p->cols, &perr) < 0)
+			child_fail(sfd, "%s", perr.msg);
+		if (send_fd(ctx->pty_sock, master) < 0)
+			child_fail(sfd, "passing the pty master to PID 1: %s", strerror(errno));
+		close(master);
+		if (ioctl(slave, TIOCSCTTY, 0) < 0)
+			child_fail(sfd, "setting the controlling terminal: %s", strerror(errno));
+		for (int i = 0; i < 3; i++)
+			if (dup2(slave, i) < 0)
+				child_fail(sfd, "dup2 of the terminal: %s", strerror(errno));
+		if (slave > 2)
+			close(slave);
+	} else {
+		for (int i = 0; i < 3; i++)
+			if (dup2(ctx->stdio[i], i) < 0)
+				child_fail(sfd, "dup2 of stdio %d: %s", i, strerror(errno));
+	}
 
 	if (setgroups(p->n_gids, p->gids) < 0)
 		child_fail(sfd, "setgroups: %s", strerror(errno));
@@ -202,34 +288,6 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 	execv(program, p->args);
 	dprintf(2, "husk: exec %s: %s\n", p->args[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
-}
-
-static int open_pty(int *master, int *slave, uint16_t rows, uint16_t cols, struct husk_err *err)
-{
-	int mfd = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-	if (mfd < 0)
-		return husk_err_sys(err, errno, "opening /dev/ptmx");
-	if (grantpt(mfd) < 0 || unlockpt(mfd) < 0) {
-		close(mfd);
-		return husk_err_sys(err, errno, "unlocking the pty");
-	}
-	char name[64];
-	if (ptsname_r(mfd, name, sizeof name) != 0) {
-		close(mfd);
-		return husk_err_sys(err, errno, "ptsname");
-	}
-	int sfd = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (sfd < 0) {
-		close(mfd);
-		return husk_err_sys(err, errno, "opening %s", name);
-	}
-	if (rows && cols) {
-		struct winsize ws = { .ws_row = rows, .ws_col = cols };
-		ioctl(mfd, TIOCSWINSZ, &ws);
-	}
-	*master = mfd;
-	*slave = sfd;
-	return 0;
 }
 
 static void close_fds(int *fds, size_t n)
@@ -264,7 +322,7 @@ int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid
 	/* fds: sync[2], start[2], in[2], out[2], errp[2], pty master/slave */
 	int sync_p[2] = { -1, -1 }, start_p[2] = { -1, -1 };
 	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 };
-	int master = -1, slave = -1;
+	int master = -1, pty_sp[2] = { -1, -1 };
 	int r;
 
 	r = mount_rootfs(m->rootfs_tag, m->readonly, err);
@@ -274,13 +332,14 @@ int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid
 		r = husk_err_sys(err, errno, "pipe");
 		goto fail;
 	}
-	struct child_ctx ctx = { .m = m, .sync_fd = sync_p[1], .start_fd = start_p[0], .pty_slave = -1 };
+	struct child_ctx ctx = { .m = m, .sync_fd = sync_p[1], .start_fd = start_p[0], .pty_sock = -1 };
 	if (m->process.terminal) {
-		r = open_pty(&master, &slave, m->process.rows, m->process.cols, err);
-		if (r < 0)
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pty_sp) < 0) {
+			r = husk_err_sys(err, errno, "socketpair");
 			goto fail;
-		ctx.pty_slave = slave;
-		ctx.stdio[0] = ctx.stdio[1] = ctx.stdio[2] = slave;
+		}
+		ctx.terminal = true;
+		ctx.pty_sock = pty_sp[1];
 	} else {
 		if (m->stdin_open) {
 			if (pipe2(in_p, O_CLOEXEC) < 0) {
@@ -317,6 +376,12 @@ int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid
 	close(start_p[0]);
 	start_p[0] = -1;
 	r = wait_child_ready(sync_p[0], (pid_t)pid, err);
+	if (r == 0 && m->process.terminal) {
+		master = recv_fd(pty_sp[0], err);
+		r = master < 0 ? master : 0;
+		if (master >= 0)
+			fcntl(master, F_SETFL, O_NONBLOCK);
+	}
 	if (r < 0) {
 		kill((pid_t)pid, SIGKILL);
 		waitpid((pid_t)pid, NULL, 0);
@@ -354,7 +419,7 @@ int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid
 	}
 	close(sync_p[0]);
 	sync_p[0] = -1;
-	int rest[] = { in_p[0], in_p[1], out_p[1], err_p[1], slave };
+	int rest[] = { in_p[0], in_p[1], out_p[1], err_p[1], pty_sp[0], pty_sp[1] };
 	close_fds(rest, sizeof rest / sizeof rest[0]);
 	c->proc = p;
 	the_container = p;
@@ -364,8 +429,8 @@ int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid
 	return 0;
 
 fail:;
-	int all[] = { sync_p[0], sync_p[1], start_p[0], start_p[1], in_p[0], in_p[1],
-		      out_p[0], out_p[1], err_p[0], err_p[1], master, slave };
+	int all[] = { sync_p[0], sync_p[1], start_p[0], start_p[1], in_p[0], in_p[1], out_p[0],
+		      out_p[1], err_p[0], err_p[1], master, pty_sp[0], pty_sp[1] };
 	close_fds(all, sizeof all / sizeof all[0]);
 	umount2(GUEST_ROOTFS_DIR, MNT_DETACH);
 	return r;

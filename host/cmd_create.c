@@ -94,8 +94,8 @@ static int write_pid_file(const char *path, pid_t pid, struct husk_err *err)
 
 /* Everything up to a created container. Returns the monitor's pid, or a
  * negative code with err filled (and nothing left behind). */
-static pid_t create_container(struct husk_globals *g, const struct create_opts *o, char *dir, size_t dir_cap,
-			      struct husk_err *err)
+static pid_t create_container(struct husk_globals *g, const struct create_opts *o, bool is_run, char *dir,
+			      size_t dir_cap, struct husk_err *err)
 {
 	struct husk_config cfg;
 	struct husk_spec spec;
@@ -109,13 +109,11 @@ static pid_t create_container(struct husk_globals *g, const struct create_opts *
 		husk_spec_free(&spec);
 		return r;
 	}
-	if (spec.process.terminal && !o->console_socket) {
+	/* as runc: a detached container's terminal needs a console socket; a
+	 * foreground run uses its own stdio */
+	if (spec.process.terminal && !o->console_socket && (!is_run || o->detach)) {
 		husk_spec_free(&spec);
-		return husk_err_set(err, EINVAL, "cannot allocate a terminal without --console-socket");
-	}
-	if (spec.process.terminal) {
-		husk_spec_free(&spec);
-		return husk_err_set(err, EOPNOTSUPP, "process.terminal is not supported yet");
+		return husk_err_set(err, EINVAL, "cannot allocate a terminal for a detached container without --console-socket");
 	}
 	if ((r = mkdir_p(g->root, 0700, err)) < 0 || (r = husk_state_path(dir, dir_cap, g->root, o->id, NULL, err)) < 0) {
 		husk_spec_free(&spec);
@@ -189,7 +187,7 @@ int cmd_create(struct husk_globals *g, int argc, char **argv)
 	char dir[PATH_MAX];
 	if (parse_create_opts(argc, argv, false, &o) != 0)
 		return 1;
-	pid_t pid = create_container(g, &o, dir, sizeof dir, &err);
+	pid_t pid = create_container(g, &o, false, dir, sizeof dir, &err);
 	if (pid < 0)
 		return cli_fail(&err);
 	if (o.pid_file && write_pid_file(o.pid_file, pid, &err) < 0) {
@@ -228,7 +226,7 @@ int cmd_run(struct husk_globals *g, int argc, char **argv)
 	sigset_t set, old;
 	sigfillset(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
-	pid_t pid = create_container(g, &o, dir, sizeof dir, &err);
+	pid_t pid = create_container(g, &o, true, dir, sizeof dir, &err);
 	if (pid < 0)
 		return cli_fail(&err);
 	if (o.pid_file && write_pid_file(o.pid_file, pid, &err) < 0) {

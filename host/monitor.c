@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 
 #include "../common/cleanup.h"
 #include "../proto/msg.h"
+#include "console.h"
 #include "ctl.h"
 #include "log.h"
 #include "monitor.h"
@@ -57,6 +59,7 @@ struct monitor {
 	struct ctl_client *clients[CTL_CLIENTS_MAX];
 	struct pending pending[PENDING_MAX];
 	uint32_t next_id;
+	int console_slave; /* with --console-socket: the host side of the terminal */
 	bool started, exited, shutting_down, qemu_gone, session_gone;
 	int exit_status;
 };
@@ -479,10 +482,32 @@ static void forward_signal(struct monitor *m, int sig)
 	session_send(m, HUSK_MSG_SIGNAL, 0, m->next_id++, e.buf, e.len);
 }
 
+/* the caller resized the terminal's master: tell the guest's pty */
+static void send_resize(struct monitor *m)
+{
+	struct winsize ws;
+	uint8_t buf[32];
+	struct husk_cbor_enc e;
+	if (ioctl(m->console_slave, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
+		return;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_cbor_put_map(&e, 2);
+	husk_cbor_put_text(&e, "rows");
+	husk_cbor_put_uint(&e, ws.ws_row);
+	husk_cbor_put_text(&e, "cols");
+	husk_cbor_put_uint(&e, ws.ws_col);
+	session_send(m, HUSK_MSG_RESIZE, 0, m->next_id++, e.buf, e.len);
+}
+
 static void on_signal(struct monitor *m)
 {
 	struct signalfd_siginfo si;
 	while (read(m->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGWINCH) {
+			if (m->console_slave >= 0)
+				send_resize(m);
+			continue;
+		}
 		if (si.ssi_signo != SIGCHLD) {
 			forward_signal(m, (int)si.ssi_signo);
 			continue;
@@ -655,8 +680,22 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	m->next_id = 2;
 	m->ctl_fd = m->in.fd = m->out[1].fd = m->out[2].fd = -1;
 	prctl(PR_SET_NAME, "husk-monitor");
-	/* only the CLI, not the monitor, takes terminal signals (it forwards them) */
-	setpgid(0, 0);
+	m->console_slave = -1;
+	bool terminal = a->spec->process.terminal;
+	int console_master = -1;
+	if (terminal && a->console_socket) {
+		/* the pty becomes our controlling terminal: its resizes reach us as SIGWINCH */
+		if (husk_console_open(&console_master, &m->console_slave, a->spec->process.rows,
+				      a->spec->process.cols, &err) < 0 ||
+		    husk_console_adopt(m->console_slave, &err) < 0) {
+			snprintf(msg, sizeof msg, "E%s", err.msg);
+			report_ready(a->ready_fd, msg);
+			return 1;
+		}
+	} else {
+		/* only the CLI, not the monitor, takes terminal signals (it forwards them) */
+		setpgid(0, 0);
+	}
 	if (!a->log_to_caller_file) {
 		char path[PATH_MAX];
 		snprintf(path, sizeof path, "%s/monitor.log", a->state_dir);
@@ -664,7 +703,7 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	}
 	husk_log_set_id(a->id);
 
-	bool stdin_open = !fd_is_dev_null(0);
+	bool stdin_open = m->console_slave >= 0 || !fd_is_dev_null(0);
 	if (setup_loop(m, &err) < 0 || listen_ctl(m, &err) < 0 || husk_vm_boot(&m->vm, a, stdin_open, &err) < 0) {
 		snprintf(msg, sizeof msg, "E%s", err.msg);
 		report_ready(a->ready_fd, msg);
@@ -678,10 +717,24 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	}
 	husk_frame_reader_init(&m->rd, m->rbuf, HUSK_FRAME_HDR_SIZE + HUSK_FRAME_MAX, HUSK_FRAME_MAX);
 	fcntl(m->vm.session_fd, F_SETFL, O_NONBLOCK);
-	relay_out_open(&m->out[1], 1);
-	relay_out_open(&m->out[2], 2);
-	if (stdin_open)
-		relay_in_open(&m->in, 0);
+	if (m->console_slave >= 0) {
+		struct husk_err serr = { 0 };
+		if (husk_console_send(a->console_socket, console_master, &serr) < 0) {
+			snprintf(msg, sizeof msg, "E%s", serr.msg);
+			report_ready(a->ready_fd, msg);
+			husk_vm_stop(&m->vm, 0);
+			return 1;
+		}
+		close(console_master);
+		relay_out_open(&m->out[1], m->console_slave);
+		relay_in_open(&m->in, m->console_slave);
+		m->out[2].fd = -1;
+	} else {
+		relay_out_open(&m->out[1], 1);
+		relay_out_open(&m->out[2], 2);
+		if (stdin_open)
+			relay_in_open(&m->in, 0);
+	}
 
 	/* state: created, with the monitor as the container's pid */
 	snprintf(m->st.id, sizeof m->st.id, "%s", a->id);

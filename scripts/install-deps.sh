@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(
-  build-essential pkg-config make gcc clang
+  # libclang-rt-14-dev: libFuzzer + sanitizer runtimes, only a Recommends of clang
+  build-essential pkg-config make gcc clang libclang-rt-14-dev
   qemu-system-x86 qemu-utils
   musl-tools
   libseccomp-dev libjansson-dev libcbor-dev libmnl-dev libinih-dev

@@ -53,7 +53,8 @@ build() {
   mkdir -p "$out/obj"
   local objs=()
   for src in "${LIB_SRCS[@]}"; do
-    local o=$out/obj/$(basename "${src%.c}").o
+    local o
+    o=$out/obj/$(basename "${src%.c}").o
     # shellcheck disable=SC2086
     $CC $CFLAGS $WARN $SAN -c -o "$o" "$src"
     objs+=("$o")

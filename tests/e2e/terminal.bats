@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# process.terminal: the pty master goes to --console-socket (as runc's);
+# the container sees a real terminal of its own devpts.
+
+load helpers
+
+setup() {
+  common_setup
+  CLIENT=$TOP/build/tests/console-client
+  SOCK=$BATS_TEST_TMPDIR/console.sock
+  jq '.process.terminal = true | .process.consoleSize = {height: 24, width: 80}' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+}
+teardown() { common_teardown; }
+
+start_client() {
+  "$CLIENT" "$SOCK" "$@" > "$BATS_TEST_TMPDIR/console.out" 2>&1 &
+  CLIENT_PID=$!
+  for i in $(seq 100); do [ -S "$SOCK" ] && return 0; sleep 0.05; done
+  return 1
+}
+
+@test "the terminal is the container's own pty, sized from consoleSize" {
+  set_args "$BUNDLE" /bin/sh -c 'tty; stty size'
+  start_client
+  husk create --console-socket "$SOCK" --bundle "$BUNDLE" tty1
+  husk start tty1
+  wait $CLIENT_PID
+  out=$(tr -d '\r' < "$BATS_TEST_TMPDIR/console.out")
+  echo "$out"
+  [ "$(echo "$out" | sed -n 1p)" = "/dev/pts/0" ]
+  [ "$(echo "$out" | sed -n 2p)" = "24 80" ]
+  wait_status tty1 stopped
+  husk delete tty1
+}
+
+@test "resizing the master reaches the container; typed input arrives" {
+  set_args "$BUNDLE" /bin/sh -c 'while [ "$(stty size)" != "30 100" ]; do sleep 0.1; done; echo resized; read x; echo "typed $x"'
+  start_client 30 100 $'hello\n'
+  husk create --console-socket "$SOCK" --bundle "$BUNDLE" tty2
+  husk start tty2
+  wait $CLIENT_PID
+  out=$(tr -d '\r' < "$BATS_TEST_TMPDIR/console.out")
+  echo "$out"
+  [[ "$out" == *resized* ]]
+  [[ "$out" == *"typed hello"* ]]
+  husk delete --force tty2
+}
+
+@test "a detached terminal without --console-socket is a clear error" {
+  run husk create --bundle "$BUNDLE" tty3
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *console-socket* ]]
+  [ -z "$(ls -A "$HUSK_ROOT")" ]
+}
