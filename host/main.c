@@ -1,5 +1,6 @@
 /* husk: a runc-compatible OCI runtime that runs each container in its own
  * microVM. Global options, then one verb from the table. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,6 +81,11 @@ int main(int argc, char **argv)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
+	/* a caller may start us with 0, 1 or 2 closed: keep them taken, or the
+	 * first pipe we open would be mistaken for the container's stdio */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) < 0)
+			return 1;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {

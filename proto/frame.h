@@ -24,7 +24,8 @@ void husk_frame_hdr_unpack(const uint8_t in[HUSK_FRAME_HDR_SIZE], struct husk_fr
 
 /* Incremental reader. The caller appends bytes with husk_frame_reader_space()
  * + husk_frame_reader_commit(), then calls husk_frame_reader_next() until it
- * returns 0. buf must hold HUSK_FRAME_HDR_SIZE + max_payload bytes. */
+ * returns 0. buf must hold HUSK_FRAME_HDR_SIZE + max_payload bytes; init
+ * lowers max_payload to what buf holds and to HUSK_FRAME_MAX. */
 struct husk_frame_reader {
 	uint8_t *buf;
 	size_t cap;
