@@ -157,11 +157,7 @@ int conn_send_error(struct conn *c, uint32_t id, const struct husk_err *err)
 	uint8_t buf[REPLY_BUF];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 2);
-	husk_cbor_put_text(&e, "code");
-	husk_cbor_put_uint(&e, (uint64_t)(err->code > 0 ? err->code : EIO));
-	husk_cbor_put_text(&e, "message");
-	husk_cbor_put_text(&e, err->msg);
+	husk_msg_encode_error(&e, err->code, err->msg);
 	return send_map(c, HUSK_MSG_ERROR, HUSK_FLAG_REPLY, id, &e);
 }
 
@@ -213,9 +209,7 @@ static int do_create(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 	uint8_t buf[64];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 1);
-	husk_cbor_put_text(&e, "pid");
-	husk_cbor_put_uint(&e, (uint64_t)pid);
+	husk_msg_encode_one_uint(&e, "pid", (uint64_t)pid);
 	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
 }
 

@@ -21,6 +21,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../common/pty.h"
 #include "guest.h"
 
 #define SETUP_TIMEOUT_MS 60000
@@ -140,74 +141,6 @@ static int resolve_program(const char *name, char *const *env, char *out, size_t
 	return last;
 }
 
-static int open_pty(int *master, int *slave, uint16_t rows, uint16_t cols, struct husk_err *err)
-{
-	int mfd = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-	if (mfd < 0)
-		return husk_err_sys(err, errno, "opening /dev/ptmx");
-	if (grantpt(mfd) < 0 || unlockpt(mfd) < 0) {
-		close(mfd);
-		return husk_err_sys(err, errno, "unlocking the pty");
-	}
-	char name[64];
-	if (ptsname_r(mfd, name, sizeof name) != 0) {
-		close(mfd);
-		return husk_err_sys(err, errno, "ptsname");
-	}
-	int sfd = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (sfd < 0) {
-		close(mfd);
-		return husk_err_sys(err, errno, "opening %s", name);
-	}
-	if (rows && cols) {
-		struct winsize ws = { .ws_row = rows, .ws_col = cols };
-		ioctl(mfd, TIOCSWINSZ, &ws);
-	}
-	*master = mfd;
-	*slave = sfd;
-	return 0;
-}
-
-static int send_fd(int sock, int fd)
-{
-	char byte = 'M';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctrl;
-	memset(&ctrl, 0, sizeof ctrl);
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
-			      .msg_controllen = sizeof ctrl.buf };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
-/* receives one fd (the child has sent it before reporting ready) */
-static int recv_fd(int sock, struct husk_err *err)
-{
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctrl;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
-			      .msg_controllen = sizeof ctrl.buf };
-	if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
-		return husk_err_sys(err, errno ? errno : EPROTO, "receiving the pty master");
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-		return husk_err_set(err, EPROTO, "the container process sent no pty master");
-	int fd;
-	memcpy(&fd, CMSG_DATA(c), sizeof fd);
-	return fd;
-}
-
 static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 {
 	const struct husk_create_msg *m = ctx->m;
@@ -244,10 +177,9 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 		/* a pty of the container's own devpts, so ttyname() works inside */
 		int master = -1, slave = -1;
 		struct husk_err perr = { 0 };
-		if (open_pty(&master, &slave, p->rows, p->cols, &perr) < 0)
-			child_fail(sfd, "%s", perr.msg);
-		if (send_fd(ctx->pty_sock, master) < 0)
-			child_fail(sfd, "passing the pty master to PID 1: %s", strerror(errno));
+		if (husk_pty_open(&master, &slave, O_NONBLOCK, p->rows, p->cols, &perr) < 0 ||
+		    husk_fd_send(ctx->pty_sock, master, "M", &perr) < 0)
+			child_fail(sfd, "container terminal: %s", perr.msg);
 		close(master);
 		if (ioctl(slave, TIOCSCTTY, 0) < 0)
 			child_fail(sfd, "setting the controlling terminal: %s", strerror(errno));
@@ -377,7 +309,7 @@ int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid
 	start_p[0] = -1;
 	r = wait_child_ready(sync_p[0], (pid_t)pid, err);
 	if (r == 0 && m->process.terminal) {
-		master = recv_fd(pty_sp[0], err);
+		master = husk_fd_recv(pty_sp[0], MSG_DONTWAIT, err);
 		r = master < 0 ? master : 0;
 		if (master >= 0)
 			fcntl(master, F_SETFL, O_NONBLOCK);

@@ -33,9 +33,7 @@ static void proc_maybe_done(struct proc *p)
 		uint8_t buf[32];
 		struct husk_cbor_enc e;
 		husk_cbor_enc_init(&e, buf, sizeof buf);
-		husk_cbor_put_map(&e, 1);
-		husk_cbor_put_text(&e, "status");
-		husk_cbor_put_uint(&e, (uint64_t)p->status);
+		husk_msg_encode_one_uint(&e, "status", (uint64_t)p->status);
 		conn_send(p->conn, HUSK_MSG_EXIT, 0, 0, e.buf, e.len);
 	}
 	GLOG_INFO("process %d exited with status %d", (int)p->pid, p->status);
@@ -48,9 +46,7 @@ static void send_close(struct proc *p, unsigned stream)
 	uint8_t buf[32];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 1);
-	husk_cbor_put_text(&e, "stream");
-	husk_cbor_put_uint(&e, stream);
+	husk_msg_encode_one_uint(&e, "stream", stream);
 	conn_send(p->conn, HUSK_MSG_STDIO_CLOSE, 0, 0, e.buf, e.len);
 }
 
@@ -91,9 +87,7 @@ static void ack_stdin(struct proc *p, size_t n)
 	uint8_t buf[32];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 1);
-	husk_cbor_put_text(&e, "bytes");
-	husk_cbor_put_uint(&e, n);
+	husk_msg_encode_one_uint(&e, "bytes", n);
 	conn_send(p->conn, HUSK_MSG_STDIN_ACK, 0, 0, e.buf, e.len);
 }
 

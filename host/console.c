@@ -11,31 +11,18 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/pty.h"
 
 int husk_console_open(int *master, int *slave, uint16_t rows, uint16_t cols, struct husk_err *err)
 {
-	_cleanup_close_ int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (m < 0)
-		return husk_err_sys(err, errno, "opening a pty");
-	if (grantpt(m) < 0 || unlockpt(m) < 0)
-		return husk_err_sys(err, errno, "unlocking the pty");
-	char name[64];
-	if (ptsname_r(m, name, sizeof name) != 0)
-		return husk_err_sys(err, errno, "ptsname");
-	_cleanup_close_ int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (s < 0)
-		return husk_err_sys(err, errno, "opening %s", name);
+	int r = husk_pty_open(master, slave, 0, rows, cols, err);
+	if (r < 0)
+		return r;
 	struct termios t;
-	if (tcgetattr(s, &t) == 0) {
+	if (tcgetattr(*slave, &t) == 0) {
 		cfmakeraw(&t);
-		tcsetattr(s, TCSANOW, &t);
+		tcsetattr(*slave, TCSANOW, &t);
 	}
-	if (rows && cols) {
-		struct winsize ws = { .ws_row = rows, .ws_col = cols };
-		ioctl(m, TIOCSWINSZ, &ws);
-	}
-	*master = steal_fd(m);
-	*slave = steal_fd(s);
 	return 0;
 }
 
@@ -51,22 +38,9 @@ int husk_console_send(const char *socket_path, int fd, struct husk_err *err)
 	if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0)
 		return husk_err_sys(err, errno, "connecting to console socket %s", socket_path);
 	/* the payload names the file, as runc's does */
-	char name[] = "/dev/ptmx";
-	struct iovec iov = { .iov_base = name, .iov_len = sizeof name - 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctrl;
-	memset(&ctrl, 0, sizeof ctrl);
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
-			      .msg_controllen = sizeof ctrl.buf };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0)
-		return husk_err_sys(err, errno, "sending the terminal over %s", socket_path);
+	int r = husk_fd_send(s, fd, "/dev/ptmx", err);
+	if (r < 0)
+		return husk_err_wrap(err, "console socket %s", socket_path);
 	return 0;
 }
 

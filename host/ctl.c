@@ -137,11 +137,7 @@ int husk_ctl_signal(const char *dir, int sig, bool all, struct husk_err *err)
 	uint8_t buf[64];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 2);
-	husk_cbor_put_text(&e, "signal");
-	husk_cbor_put_uint(&e, (uint64_t)sig);
-	husk_cbor_put_text(&e, "all");
-	husk_cbor_put_bool(&e, all);
+	husk_msg_encode_signal(&e, sig, all);
 	return husk_ctl_call(dir, HUSK_MSG_SIGNAL, e.buf, e.len, 10000, err);
 }
 

@@ -1,6 +1,7 @@
 #include "fsutil.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -147,49 +148,50 @@ int remove_tree(const char *path, struct husk_err *err)
 	return remove_at(AT_FDCWD, path, st.st_dev, err);
 }
 
-unsigned long long proc_start_time(pid_t pid)
+/* Reads the process state (field 3) and start time (field 22) of pid from
+ * /proc/PID/stat; false if the process is gone. The command name may hold
+ * spaces and parentheses, so the fields are counted after the last ')'. */
+static bool read_proc_stat(pid_t pid, char *state, unsigned long long *start_time)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return false;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
 	if (n <= 0)
-		return 0;
+		return false;
 	buf[n] = '\0';
-	/* the command name may hold spaces and parens: fields start after the last ')' */
 	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	p++;
-	/* field 3 (state) is the first after ')'; start time is field 22 */
-	for (int field = 3; field < 22 && p; field++) {
+	if (!p || p[1] != ' ' || !p[2])
+		return false;
+	*state = p[2];
+	p++; /* the space before field 3 */
+	for (int field = 3; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
-	}
 	if (!p)
-		return 0;
-	return strtoull(p + 1, NULL, 10);
+		return false;
+	*start_time = strtoull(p + 1, NULL, 10);
+	return true;
+}
+
+unsigned long long proc_start_time(pid_t pid)
+{
+	char state;
+	unsigned long long start;
+	return read_proc_stat(pid, &state, &start) ? start : 0;
 }
 
 int pid_is_same_process(pid_t pid, unsigned long long start_time)
 {
-	if (pid <= 0 || start_time == 0)
+	char state;
+	unsigned long long start;
+	if (pid <= 0 || start_time == 0 || !read_proc_stat(pid, &state, &start))
 		return 0;
-	char path[64], buf[512];
 	/* a zombie has exited: treat it as gone */
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (state == 'Z' || state == 'X')
 		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
-		return 0;
-	return proc_start_time(pid) == start_time;
+	return start == start_time;
 }
 
 int exe_dir(char *out, size_t cap)

@@ -148,9 +148,7 @@ static void send_stdin_close(struct monitor *m)
 	uint8_t buf[16];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 1);
-	husk_cbor_put_text(&e, "stream");
-	husk_cbor_put_uint(&e, 0);
+	husk_msg_encode_one_uint(&e, "stream", 0);
 	session_send(m, HUSK_MSG_STDIO_CLOSE, 0, 0, e.buf, e.len);
 }
 
@@ -223,11 +221,7 @@ static void reply_client_error(struct ctl_client *c, uint32_t id, int code, cons
 	uint8_t buf[1200];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 2);
-	husk_cbor_put_text(&e, "code");
-	husk_cbor_put_uint(&e, (uint64_t)code);
-	husk_cbor_put_text(&e, "message");
-	husk_cbor_put_textn(&e, msg, strnlen(msg, 1024));
+	husk_msg_encode_error(&e, code, msg);
 	reply_client(c, id, HUSK_MSG_ERROR, e.buf, e.len);
 }
 
@@ -476,9 +470,7 @@ static void forward_signal(struct monitor *m, int sig)
 	if (m->exited || m->vm.session_fd < 0)
 		return;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 1);
-	husk_cbor_put_text(&e, "signal");
-	husk_cbor_put_uint(&e, (uint64_t)sig);
+	husk_msg_encode_signal(&e, sig, false);
 	session_send(m, HUSK_MSG_SIGNAL, 0, m->next_id++, e.buf, e.len);
 }
 

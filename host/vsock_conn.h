@@ -159,12 +159,6 @@ struct vc_conn *vc_conn_find(const struct vc_dev *d, uint32_t local_port, uint32
 /* Credit the guest gives us for this connection (bytes we may send). */
 uint32_t vc_peer_credit(const struct vc_conn *c);
 
-/* Queue glue: move up to budget chains between a virtqueue and the state
- * machine. Return 1 when the budget ran out (call again), 0 when done,
- * -EPROTO when the ring broke. */
-int vc_process_tx(struct vc_dev *d, struct virtq *q, const struct vq_mem *m, unsigned budget);
-int vc_process_rx(struct vc_dev *d, struct virtq *q, const struct vq_mem *m, unsigned budget);
-
 uint64_t vc_now_ms(void);
 
 #endif

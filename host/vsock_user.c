@@ -17,6 +17,7 @@
 #include "../common/cleanup.h"
 #include "vhost_user.h"
 #include "vsock_conn.h"
+#include "vsock_queue.h"
 
 #define HY_LINE_MAX 64u        /* "CONNECT 4294967295\n" fits with room */
 #define HY_PENDING_MAX 64u     /* hybrid clients that have not sent their line */

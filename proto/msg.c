@@ -178,6 +178,31 @@ static int get_uintv(const struct husk_cbor_item *map, const char *key, uint32_t
 	return 0;
 }
 
+void husk_msg_encode_error(struct husk_cbor_enc *e, int code, const char *message)
+{
+	husk_cbor_put_map(e, 2);
+	husk_cbor_put_text(e, "code");
+	husk_cbor_put_uint(e, (uint64_t)(code > 0 ? code : EIO));
+	husk_cbor_put_text(e, "message");
+	husk_cbor_put_textn(e, message, strnlen(message, 1024));
+}
+
+void husk_msg_encode_signal(struct husk_cbor_enc *e, int sig, bool all)
+{
+	husk_cbor_put_map(e, 2);
+	husk_cbor_put_text(e, "signal");
+	husk_cbor_put_uint(e, (uint64_t)sig);
+	husk_cbor_put_text(e, "all");
+	husk_cbor_put_bool(e, all);
+}
+
+void husk_msg_encode_one_uint(struct husk_cbor_enc *e, const char *key, uint64_t value)
+{
+	husk_cbor_put_map(e, 1);
+	husk_cbor_put_text(e, key);
+	husk_cbor_put_uint(e, value);
+}
+
 static void put_strv(struct husk_cbor_enc *e, char *const *v, uint32_t n)
 {
 	husk_cbor_put_array(e, n);

@@ -42,6 +42,12 @@ struct husk_hello_msg {
 	char *kernel; /* in replies */
 };
 
+/* Small maps used by several messages: ERROR {code, message}, SIGNAL
+ * {signal, all}, and one-key maps such as {status: N} or {stream: N}. */
+void husk_msg_encode_error(struct husk_cbor_enc *e, int code, const char *message);
+void husk_msg_encode_signal(struct husk_cbor_enc *e, int sig, bool all);
+void husk_msg_encode_one_uint(struct husk_cbor_enc *e, const char *key, uint64_t value);
+
 int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m);
 int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_create_msg *m,
 			   struct husk_err *err);

@@ -29,7 +29,7 @@ if [ -x tests/fuzz/run.sh ]; then
 fi
 
 echo "== end-to-end tests (real VMs)"
-bats --tap tests/e2e > "$log" 2>&1
+bats --tap tests/e2e > "$log" 2>&1 </dev/null
 cat "$log"; count_tap
 
 echo "$pass passed, $fail failed, $skip skipped"

@@ -23,6 +23,7 @@
 #include "../../host/virtq.h"
 #include "../../host/vsock_conn.h"
 #include "../../host/vsock_pkt.h"
+#include "../../host/vsock_queue.h"
 #include "../../host/vsock_user.h"
 #include "unit.h"
 

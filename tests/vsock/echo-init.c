@@ -2,6 +2,8 @@
  * vsock stream and powers the VM off.
  *   vsock.mode=listen   listen on port 1024, accept one connection
  *   vsock.mode=connect  connect to CID 2 port 1234
+ *   vsock.conns=N       listen mode: serve N connections at once (one
+ *                       process each), then power off
  * The socket is closed with SO_LINGER so the last bytes reach the host
  * (the back-end answers the final SHUTDOWN with RST once it delivered
  * everything) before reboot() throws the VM away. Static musl binary. */
@@ -11,7 +13,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char cmdline[4096];
@@ -61,6 +65,18 @@ static long echo(int fd)
 	return total;
 }
 
+/* echoes until EOF, then closes with SO_LINGER so the last bytes reach the
+ * host before anyone powers the VM off */
+static void serve_one(int conn)
+{
+	long n = echo(conn);
+	printf("[guest] echoed %ld bytes\n", n);
+	fflush(stdout);
+	struct linger lg = { .l_onoff = 1, .l_linger = 10 };
+	setsockopt(conn, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(conn);
+}
+
 int main(void)
 {
 	mount("proc", "/proc", "proc", 0, NULL);
@@ -77,33 +93,45 @@ int main(void)
 		close(f);
 	}
 	say("init");
-	int s = socket(AF_VSOCK, SOCK_STREAM, 0), conn = -1;
+	int s = socket(AF_VSOCK, SOCK_STREAM, 0);
 	if (strstr(cmdline, "vsock.mode=connect")) {
 		struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = 1234 };
 		if (connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
 			perror("[guest] connect");
 			finish();
 		}
-		conn = s;
-	} else {
-		struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = 1024 };
-		if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 4) < 0) {
-			perror("[guest] listen");
-			finish();
-		}
-		say("listening");
-		conn = accept(s, NULL, NULL);
+		say("connected");
+		serve_one(s);
+		finish();
+	}
+	const char *cn = strstr(cmdline, "vsock.conns=");
+	int conns = cn ? atoi(cn + strlen("vsock.conns=")) : 1;
+	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = 1024 };
+	if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 64) < 0) {
+		perror("[guest] listen");
+		finish();
+	}
+	say("listening");
+	for (int i = 0; i < conns; i++) {
+		int conn = accept(s, NULL, NULL);
 		if (conn < 0) {
 			perror("[guest] accept");
-			finish();
+			break;
 		}
+		if (conns == 1) {
+			say("connected");
+			serve_one(conn);
+			break;
+		}
+		pid_t pid = fork();
+		if (pid == 0) {
+			serve_one(conn);
+			_exit(0);
+		}
+		close(conn);
 	}
-	say("connected");
-	long n = echo(conn);
-	printf("[guest] echoed %ld bytes\n", n);
-	struct linger lg = { .l_onoff = 1, .l_linger = 10 };
-	setsockopt(conn, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-	close(conn);
+	while (wait(NULL) > 0)
+		;
 	finish();
 	return 0;
 }
