@@ -1,10 +1,12 @@
 /* Bringing a container's VM up: vsock backend, virtiofsd, QEMU, then the
  * session with husk-init (HELLO, CREATE). */
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,12 +43,26 @@ static bool child_gone(pid_t pid, int *status)
 	return r < 0 && errno == ECHILD;
 }
 
+/* For root.readonly, virtiofsd (which has no read-only mode in QEMU 7.2)
+ * runs in a mount namespace of its own where the rootfs is a read-only bind
+ * mount: the guest cannot write even if it ignores its own ro mount. */
+static int readonly_rootfs_view(void *arg)
+{
+	const char *rootfs = arg;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    mount(NULL, rootfs, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
 static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a, const char *sock,
 			   struct husk_err *err)
 {
 	char log_path[PATH_MAX];
 	struct husk_argv argv = { 0 };
 	snprintf(log_path, sizeof log_path, "%s/virtiofsd.log", vm->dir);
+	struct husk_spawn_setup setup = { a->spec->readonly ? readonly_rootfs_view : NULL, a->spec->rootfs };
 	husk_argv_push(&argv, husk_config_get(a->cfg, CFG_VIRTIOFSD));
 	husk_argv_pushf(&argv, "--socket-path=%s", sock);
 	husk_argv_push(&argv, "-o");
@@ -59,7 +75,7 @@ static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a
 	husk_argv_push(&argv, "log_level=warn");
 	int r = husk_argv_check(&argv, err);
 	if (r == 0)
-		r = husk_spawn(argv.v, log_path, NULL, 0, &vm->virtiofsd_pid, err);
+		r = husk_spawn(argv.v, log_path, NULL, 0, &setup, &vm->virtiofsd_pid, err);
 	husk_argv_free(&argv);
 	if (r < 0)
 		return husk_err_wrap(err, "virtiofsd");
@@ -120,7 +136,7 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 	struct husk_argv argv = { 0 };
 	int r = husk_qemu_argv(&p, &argv, err);
 	if (r == 0)
-		r = husk_spawn(argv.v, log_path, keep, n_keep, &vm->qemu_pid, err);
+		r = husk_spawn(argv.v, log_path, keep, n_keep, NULL, &vm->qemu_pid, err);
 	husk_argv_free(&argv);
 	if (r < 0)
 		return husk_err_wrap(err, "qemu");

@@ -45,8 +45,8 @@ void husk_close_fds_except(const int *keep, size_t n)
 		close(fds[i]);
 }
 
-int husk_spawn(char *const argv[], const char *log_path, const int *keep_fds, size_t n_keep, pid_t *pid_out,
-	       struct husk_err *err)
+int husk_spawn(char *const argv[], const char *log_path, const int *keep_fds, size_t n_keep,
+	       const struct husk_spawn_setup *setup, pid_t *pid_out, struct husk_err *err)
 {
 	int report[2];
 	pid_t parent = getpid();
@@ -83,6 +83,13 @@ int husk_spawn(char *const argv[], const char *log_path, const int *keep_fds, si
 		}
 		keep[nk++] = report[1];
 		husk_close_fds_except(keep, nk);
+		if (setup && setup->fn) {
+			int r = setup->fn(setup->arg);
+			if (r < 0) {
+				errno = -r;
+				goto fail;
+			}
+		}
 		execvp(argv[0], argv);
 	fail:
 		e = errno;

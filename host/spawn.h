@@ -10,8 +10,15 @@
 
 #include "../common/err.h"
 
-int husk_spawn(char *const argv[], const char *log_path, const int *keep_fds, size_t n_keep, pid_t *pid_out,
-	       struct husk_err *err);
+/* setup, if set, runs in the child just before exec; a negative return
+ * (errno style) fails the spawn with that error. */
+struct husk_spawn_setup {
+	int (*fn)(void *arg);
+	void *arg;
+};
+
+int husk_spawn(char *const argv[], const char *log_path, const int *keep_fds, size_t n_keep,
+	       const struct husk_spawn_setup *setup, pid_t *pid_out, struct husk_err *err);
 /* Close every fd >= 3 except those listed (for forked children). */
 void husk_close_fds_except(const int *keep, size_t n);
 

@@ -115,3 +115,21 @@ teardown() { common_teardown; }
   [ "$status" -eq 3 ]
   grep -q "got TERM" "$BATS_TEST_TMPDIR/out"
 }
+
+@test "the rootfs is shared: writes reach the host's directory" {
+  set_args "$BUNDLE" /bin/sh -c 'echo written-in-guest > /tmp/from-guest'
+  run husk run --bundle "$BUNDLE" rw1
+  [ "$status" -eq 0 ]
+  [ "$(cat "$BUNDLE/rootfs/tmp/from-guest")" = "written-in-guest" ]
+}
+
+@test "root.readonly: the container cannot write, and the host view stays untouched" {
+  jq '.root.readonly = true' "$BUNDLE/config.json" > "$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  set_args "$BUNDLE" /bin/sh -c 'if touch /should-not-exist 2>/dev/null; then echo wrote; else echo refused; fi'
+  run husk run --bundle "$BUNDLE" ro1
+  [ "$status" -eq 0 ]
+  [ "$output" = "refused" ]
+  [ ! -e "$BUNDLE/rootfs/should-not-exist" ]
+  # the read-only view is virtiofsd's own: nothing leaks into the host's mount table
+  ! grep -q "$BUNDLE" /proc/mounts
+}
