@@ -51,6 +51,13 @@ int cmd_delete(struct husk_globals *g, int argc, char **argv)
 		return cli_failf("delete: expected exactly one container id (see husk delete --help)");
 	const char *id = argv[optind];
 	int r = cli_load_state(g, id, dir, sizeof dir, &st, &err);
+	if (r == -ENOENT && force && access(dir, F_OK) == 0) {
+		/* a create that died before writing state.json left its dir */
+		husk_err_clear(&err);
+		if (remove_tree(dir, &err) < 0)
+			return cli_fail(&err);
+		return 0;
+	}
 	if (r == -EBADMSG && force) {
 		/* a corrupt state file: nothing trustworthy to kill; remove it */
 		husk_err_clear(&err);

@@ -138,3 +138,32 @@ nothing_left() {
   [[ "$output" == *"memory_mib = 300"*"env HUSK_MEMORY_MIB"* ]]
   [[ "$output" == *"accel = auto"*"default"* ]]
 }
+
+@test "--log-format json writes runc-style error lines to --log" {
+  echo '{' > "$BUNDLE/config.json"
+  run "$HUSK" --root "$HUSK_ROOT" --log "$BATS_TEST_TMPDIR/log.json" --log-format json create --bundle "$BUNDLE" jsonlog
+  [ "$status" -ne 0 ]
+  line=$(tail -n 1 "$BATS_TEST_TMPDIR/log.json")
+  [ "$(echo "$line" | jq -r .level)" = "error" ]
+  [[ "$(echo "$line" | jq -r .msg)" == *config.json* ]]
+  [ -n "$(echo "$line" | jq -r .time)" ]
+}
+
+@test "delete --force clears the directory of a create that died early" {
+  mkdir "$HUSK_ROOT/halfmade"
+  run husk delete halfmade
+  [ "$status" -ne 0 ]
+  husk delete --force halfmade
+  [ ! -e "$HUSK_ROOT/halfmade" ]
+}
+
+@test "a corrupt state.json: state says so, delete --force removes it" {
+  mkdir "$HUSK_ROOT/corrupt"
+  echo '{"id": ' > "$HUSK_ROOT/corrupt/state.json"
+  run husk state corrupt
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *corrupt* ]]
+  husk delete --force corrupt
+  [ ! -e "$HUSK_ROOT/corrupt" ]
+}
