@@ -210,7 +210,7 @@ static void put_strv(struct husk_cbor_enc *e, char *const *v, uint32_t n)
 		husk_cbor_put_text(e, v[i]);
 }
 
-static void encode_process(struct husk_cbor_enc *e, const struct husk_process_spec *p)
+void husk_msg_encode_process(struct husk_cbor_enc *e, const struct husk_process_spec *p)
 {
 	husk_cbor_put_map(e, 9);
 	husk_cbor_put_text(e, "args");
@@ -235,8 +235,8 @@ static void encode_process(struct husk_cbor_enc *e, const struct husk_process_sp
 	husk_cbor_put_uint(e, p->cols);
 }
 
-static int decode_process(const struct husk_cbor_item *p, struct husk_arena *a, struct husk_process_spec *out,
-			  struct husk_err *err)
+int husk_msg_decode_process(const struct husk_cbor_item *p, struct husk_arena *a, struct husk_process_spec *out,
+			    struct husk_err *err)
 {
 	uint64_t u;
 	int r;
@@ -288,7 +288,7 @@ int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg
 	husk_cbor_put_text(e, "stdin");
 	husk_cbor_put_bool(e, m->stdin_open);
 	husk_cbor_put_text(e, "process");
-	encode_process(e, &m->process);
+	husk_msg_encode_process(e, &m->process);
 	return e->overflow ? -ENOSPC : 0;
 }
 
@@ -310,7 +310,7 @@ int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena 
 	const struct husk_cbor_item *p = husk_cbor_map_get(root, "process");
 	if (!p)
 		return husk_err_set(err, EBADMSG, "field \"process\" is missing");
-	r = decode_process(p, a, &m->process, err);
+	r = husk_msg_decode_process(p, a, &m->process, err);
 	if (r < 0)
 		return husk_err_wrap(err, "process");
 	return 0;

@@ -48,6 +48,11 @@ void husk_msg_encode_error(struct husk_cbor_enc *e, int code, const char *messag
 void husk_msg_encode_signal(struct husk_cbor_enc *e, int sig, bool all);
 void husk_msg_encode_one_uint(struct husk_cbor_enc *e, const char *key, uint64_t value);
 
+/* The process part of CREATE, shared with EXEC. */
+void husk_msg_encode_process(struct husk_cbor_enc *e, const struct husk_process_spec *p);
+int husk_msg_decode_process(const struct husk_cbor_item *p, struct husk_arena *a, struct husk_process_spec *out,
+			    struct husk_err *err);
+
 int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m);
 int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_create_msg *m,
 			   struct husk_err *err);

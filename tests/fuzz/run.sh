@@ -8,7 +8,7 @@
 #                                        replay main; replay the committed corpus
 #                                        once (quick, deterministic: make test)
 #
-# NAME is a harness (cbor, frame); default all of tests/fuzz/fuzz_*.c. New
+# NAME is a harness (cbor, frame, vsock); default all of tests/fuzz/fuzz_*.c. New
 # inputs libFuzzer finds go to build/fuzz/corpus/NAME, crashes to
 # build/fuzz/artifacts/; copy an input worth keeping into
 # tests/fuzz/corpus/NAME/ by hand.
@@ -35,7 +35,7 @@ fi
 # them are shown but do not stop fuzzing. The harnesses themselves use -Werror.
 WARN="-Wall -Wextra -Wshadow -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter"
 CFLAGS="-std=gnu11 -g -O1 -D_GNU_SOURCE -fno-omit-frame-pointer"
-LIB_SRCS=(common/err.c proto/cbor.c proto/frame.c)
+LIB_SRCS=(common/err.c proto/cbor.c proto/frame.c host/log.c host/virtq.c host/vsock_pkt.c host/vsock_conn.c host/vsock_queue.c)
 
 if [ "$mode" = fuzz ]; then
   CC=${FUZZ_CC:-clang}
