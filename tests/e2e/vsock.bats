@@ -24,3 +24,10 @@ teardown() { common_teardown; }
   [ "$status" -eq 0 ]
   [ "$output" = "over-vhost" ]
 }
+
+@test "the built-in backend echoes 1 MiB and 4 MiB both ways and 8 streams at once (echo guest)" {
+  run "$TOP/tests/vsock/run-echo.sh"
+  echo "$output"
+  if [ "$status" -eq 77 ]; then skip "$output"; fi
+  [ "$status" -eq 0 ]
+}
