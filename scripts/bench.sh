@@ -53,8 +53,9 @@ detail=""
 for role in monitor qemu virtiofsd vsock_backend; do
   pid=$(jq ".$role.pid" "$state")
   [ "$pid" -gt 0 ] || continue
-  # virtiofsd forks a sandboxed child that does the work: count its children too
-  pids="$pid $(pgrep -P "$pid" || true)"
+  # virtiofsd forks a sandboxed child that does the work: count it too
+  pids=$pid
+  if [ "$role" = virtiofsd ]; then pids="$pid $(pgrep -P "$pid" || true)"; fi
   kb=0
   for p in $pids; do kb=$((kb + $(pss_of "$p"))); done
   total=$((total + kb))
