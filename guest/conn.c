@@ -213,6 +213,24 @@ static int do_create(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
 }
 
+static int do_exec(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_arena *a,
+		   struct husk_err *err)
+{
+	struct husk_exec_msg m;
+	pid_t pid;
+	int r = husk_msg_decode_exec(root, a, &m, err);
+	if (r < 0)
+		return husk_err_wrap(err, "bad EXEC");
+	r = container_exec(c, &m.process, m.stdin_open, &pid, err);
+	if (r < 0)
+		return r;
+	uint8_t buf[64];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_msg_encode_one_uint(&e, "pid", (uint64_t)pid);
+	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
+}
+
 static int do_signal(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_err *err)
 {
 	uint64_t sig;
@@ -287,6 +305,9 @@ static void handle_frame(struct conn *c, const struct husk_frame_hdr *h, const u
 			break;
 		case HUSK_MSG_CREATE:
 			r = do_create(c, h->id, root, &arena, &err);
+			break;
+		case HUSK_MSG_EXEC:
+			r = do_exec(c, h->id, root, &arena, &err);
 			break;
 		case HUSK_MSG_START:
 			r = container_start(c, &err);

@@ -93,8 +93,23 @@ void proc_update_interest(struct proc *p);
 int proc_signal(struct proc *p, int sig, bool all, struct husk_err *err);
 int proc_resize(struct proc *p, uint16_t rows, uint16_t cols, struct husk_err *err);
 
+/* starting processes (spawn.c) */
+enum spawn_kind { SPAWN_CONTAINER_INIT, SPAWN_EXEC };
+struct spawn_req {
+	enum spawn_kind kind;
+	const struct husk_process_spec *process;
+	bool stdin_open;
+	const struct husk_create_msg *create; /* SPAWN_CONTAINER_INIT */
+	pid_t target;                         /* SPAWN_EXEC: a container process whose namespaces to join */
+};
+int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out, struct husk_err *err);
+void spawn_child_fail(int sync_fd, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+
 /* the container (container.c) */
 int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid_out, struct husk_err *err);
+int container_exec(struct conn *c, const struct husk_process_spec *process, bool stdin_open, pid_t *pid_out,
+		   struct husk_err *err);
+void container_child_root(const struct husk_create_msg *m, int sync_fd);
 int container_start(struct conn *c, struct husk_err *err);
 struct proc *container_proc(void);
 

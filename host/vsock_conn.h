@@ -15,7 +15,7 @@
  * are dropped when it is full.
  *
  * Testable without a VM: pass epfd -1 and drive the functions directly with
- * flat buffers (see tests/unit/test_vsock_user.c). */
+ * flat buffers (see tests/unit/test_vsock_conn.c). */
 #ifndef HUSK_HOST_VSOCK_CONN_H
 #define HUSK_HOST_VSOCK_CONN_H
 

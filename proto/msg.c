@@ -11,6 +11,7 @@ const char *husk_msg_type_name(uint16_t type)
 		[HUSK_MSG_STDIO] = "STDIO",       [HUSK_MSG_STDIO_CLOSE] = "STDIO_CLOSE",
 		[HUSK_MSG_STDIN_ACK] = "STDIN_ACK", [HUSK_MSG_EXIT] = "EXIT",
 		[HUSK_MSG_SHUTDOWN] = "SHUTDOWN", [HUSK_MSG_RESIZE] = "RESIZE",
+		[HUSK_MSG_EXEC] = "EXEC",
 	};
 	if (type < sizeof names / sizeof names[0] && names[type])
 		return names[type];
@@ -305,6 +306,32 @@ int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena 
 		return r;
 	if ((r = husk_msg_get_text(root, "hostname", 64, true, a, &m->hostname, err)) < 0)
 		return r;
+	if ((r = husk_msg_get_bool(root, "stdin", true, &m->stdin_open, err)) < 0)
+		return r;
+	const struct husk_cbor_item *p = husk_cbor_map_get(root, "process");
+	if (!p)
+		return husk_err_set(err, EBADMSG, "field \"process\" is missing");
+	r = husk_msg_decode_process(p, a, &m->process, err);
+	if (r < 0)
+		return husk_err_wrap(err, "process");
+	return 0;
+}
+
+int husk_msg_encode_exec(struct husk_cbor_enc *e, const struct husk_exec_msg *m)
+{
+	husk_cbor_put_map(e, 2);
+	husk_cbor_put_text(e, "stdin");
+	husk_cbor_put_bool(e, m->stdin_open);
+	husk_cbor_put_text(e, "process");
+	husk_msg_encode_process(e, &m->process);
+	return e->overflow ? -ENOSPC : 0;
+}
+
+int husk_msg_decode_exec(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_exec_msg *m,
+			 struct husk_err *err)
+{
+	int r;
+	memset(m, 0, sizeof *m);
 	if ((r = husk_msg_get_bool(root, "stdin", true, &m->stdin_open, err)) < 0)
 		return r;
 	const struct husk_cbor_item *p = husk_cbor_map_get(root, "process");

@@ -27,6 +27,11 @@ struct husk_process_spec {
 	uint16_t rows, cols;
 };
 
+struct husk_exec_msg {
+	bool stdin_open;
+	struct husk_process_spec process;
+};
+
 struct husk_create_msg {
 	char *id;
 	char *rootfs_tag; /* virtio-fs tag of the container rootfs */
@@ -56,6 +61,10 @@ int husk_msg_decode_process(const struct husk_cbor_item *p, struct husk_arena *a
 int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m);
 int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_create_msg *m,
 			   struct husk_err *err);
+
+int husk_msg_encode_exec(struct husk_cbor_enc *e, const struct husk_exec_msg *m);
+int husk_msg_decode_exec(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_exec_msg *m,
+			 struct husk_err *err);
 
 /* Decodes a payload into items allocated from the arena (bounded by the
  * payload size). */

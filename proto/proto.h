@@ -4,7 +4,8 @@
  * opens one and sends HELLO then CREATE; the container's init process is
  * bound to it (its stdio and its EXIT event travel on it). Requests carry a
  * non-zero id and get exactly one reply (OK or ERROR) with the same id and
- * HUSK_FLAG_REPLY; events (STDIO, STDIO_CLOSE, STDIN_ACK, EXIT) carry id 0.
+ * HUSK_FLAG_REPLY. An exec monitor opens a session of its own and sends
+ * EXEC; the new process is bound to it the same way. Events (STDIO, STDIO_CLOSE, STDIN_ACK, EXIT) carry id 0.
  *
  * Stdin flow control: the host may have at most HUSK_STDIN_WINDOW bytes of
  * STDIO (stream 0) data that the guest has not acknowledged with STDIN_ACK.
@@ -42,7 +43,8 @@ enum husk_msg_type {
 	HUSK_MSG_EXIT = 10,       /* guest->host {status}: 0-255, 128+N for signal N */
 	HUSK_MSG_SHUTDOWN = 11,   /* host->guest {}; reply OK, then the VM powers off */
 	HUSK_MSG_RESIZE = 12,     /* host->guest {rows, cols} */
-	HUSK_MSG_TYPE_MAX = 12,
+	HUSK_MSG_EXEC = 13,       /* host->guest {process, stdin} on a new session; reply OK {pid} */
+	HUSK_MSG_TYPE_MAX = 13,
 };
 
 enum husk_frame_flags {
