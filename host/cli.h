@@ -3,7 +3,9 @@
 #ifndef HUSK_HOST_CLI_H
 #define HUSK_HOST_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "../common/err.h"
 #include "state.h"
@@ -38,6 +40,14 @@ int cli_load_state(const struct husk_globals *g, const char *id, char *dir, size
 /* Signal by number or name ("9", "KILL", "SIGKILL"); -EINVAL if unknown. */
 int cli_parse_signal(const char *s);
 
+/* Forks a monitor running body(arg, ready_fd) and waits until it writes
+ * "OK" (returns its pid) or "E<message>" (a negative code, err filled). */
+pid_t cli_fork_monitor(int (*body)(void *arg, int ready_fd), void *arg, const char *what, struct husk_err *err);
+/* Waits for the monitor child, forwarding the (blocked) signals the CLI
+ * receives to it; returns its exit status. */
+int cli_wait_forwarding(pid_t pid, const sigset_t *blocked);
+int cli_write_pid_file(const char *path, pid_t pid, struct husk_err *err);
+
 /* verbs */
 int cmd_create(struct husk_globals *g, int argc, char **argv);
 int cmd_run(struct husk_globals *g, int argc, char **argv);
@@ -47,6 +57,7 @@ int cmd_kill(struct husk_globals *g, int argc, char **argv);
 int cmd_delete(struct husk_globals *g, int argc, char **argv);
 int cmd_list(struct husk_globals *g, int argc, char **argv);
 int cmd_config(struct husk_globals *g, int argc, char **argv);
+int cmd_exec(struct husk_globals *g, int argc, char **argv);
 int cmd_not_yet(struct husk_globals *g, int argc, char **argv);
 
 #endif

@@ -78,18 +78,11 @@ static int parse_create_opts(int argc, char **argv, bool is_run, struct create_o
 	return 0;
 }
 
-static int write_pid_file(const char *path, pid_t pid, struct husk_err *err)
+static int container_monitor_body(void *arg, int ready_fd)
 {
-	char buf[32], abs[PATH_MAX];
-	int n = snprintf(buf, sizeof buf, "%d", (int)pid);
-	if (path[0] != '/') {
-		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof cwd))
-			return husk_err_sys(err, errno, "getcwd");
-		snprintf(abs, sizeof abs, "%s/%s", cwd, path);
-		path = abs;
-	}
-	return write_file_atomic(path, buf, (size_t)n, 0644, err);
+	struct husk_monitor_args *a = arg;
+	a->ready_fd = ready_fd;
+	return husk_monitor_run(a);
 }
 
 /* Everything up to a created container. Returns the monitor's pid, or a
@@ -128,56 +121,22 @@ static pid_t create_container(struct husk_globals *g, const struct create_opts *
 	}
 	husk_log_set_id(o->id);
 
-	int ready[2];
-	if (pipe2(ready, O_CLOEXEC) < 0) {
-		r = husk_err_sys(err, errno, "pipe");
-		goto fail_dir;
-	}
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		r = husk_err_sys(err, errno, "fork");
-		close(ready[0]);
-		close(ready[1]);
-		goto fail_dir;
-	}
-	if (pid == 0) {
-		close(ready[0]);
-		struct husk_monitor_args a = {
-			.id = o->id,
-			.state_dir = dir,
-			.spec = &spec,
-			.cfg = &cfg,
-			.ready_fd = ready[1],
-			.console_socket = o->console_socket,
-			.log_to_caller_file = g->log_path != NULL,
-		};
-		_exit(husk_monitor_run(&a));
-	}
-	close(ready[1]);
+	struct husk_monitor_args a = {
+		.id = o->id,
+		.state_dir = dir,
+		.spec = &spec,
+		.cfg = &cfg,
+		.ready_fd = -1,
+		.console_socket = o->console_socket,
+		.log_to_caller_file = g->log_path != NULL,
+	};
+	pid_t pid = cli_fork_monitor(container_monitor_body, &a, "container monitor", err);
 	husk_spec_free(&spec);
-	char msg[HUSK_ERR_MSG_MAX + 2];
-	size_t len = 0;
-	for (;;) {
-		ssize_t n = read(ready[0], msg + len, sizeof msg - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == sizeof msg - 1)
-			break;
+	if (pid < 0) {
+		struct husk_err rerr = { 0 };
+		remove_tree(dir, &rerr);
 	}
-	close(ready[0]);
-	msg[len] = '\0';
-	if (strcmp(msg, "OK") == 0)
-		return pid;
-	waitpid(pid, NULL, 0);
-	r = husk_err_set(err, EIO, "%s", msg[0] == 'E' ? msg + 1 : "the container monitor died during create");
-fail_dir:;
-	struct husk_err rerr = { 0 };
-	remove_tree(dir, &rerr);
-	return r;
+	return pid;
 }
 
 int cmd_create(struct husk_globals *g, int argc, char **argv)
@@ -190,7 +149,7 @@ int cmd_create(struct husk_globals *g, int argc, char **argv)
 	pid_t pid = create_container(g, &o, false, dir, sizeof dir, &err);
 	if (pid < 0)
 		return cli_fail(&err);
-	if (o.pid_file && write_pid_file(o.pid_file, pid, &err) < 0) {
+	if (o.pid_file && cli_write_pid_file(o.pid_file, pid, &err) < 0) {
 		kill(pid, SIGKILL);
 		return cli_fail(&err);
 	}
@@ -229,7 +188,7 @@ int cmd_run(struct husk_globals *g, int argc, char **argv)
 	pid_t pid = create_container(g, &o, true, dir, sizeof dir, &err);
 	if (pid < 0)
 		return cli_fail(&err);
-	if (o.pid_file && write_pid_file(o.pid_file, pid, &err) < 0) {
+	if (o.pid_file && cli_write_pid_file(o.pid_file, pid, &err) < 0) {
 		kill(pid, SIGKILL);
 		return cli_fail(&err);
 	}
@@ -242,28 +201,10 @@ int cmd_run(struct husk_globals *g, int argc, char **argv)
 	}
 	if (o.detach)
 		return 0;
-	for (;;) {
-		siginfo_t si;
-		int sig = sigwaitinfo(&set, &si);
-		if (sig < 0)
-			continue;
-		if (sig == SIGCHLD) {
-			int status;
-			pid_t w = waitpid(pid, &status, WNOHANG);
-			if (w != pid)
-				continue;
-			if (!WIFEXITED(status) || WEXITSTATUS(status) == 255)
-				print_monitor_errors(dir);
-			struct husk_err rerr = { 0 };
-			remove_tree(dir, &rerr); /* run deletes what it created */
-			if (WIFEXITED(status))
-				return WEXITSTATUS(status);
-			return 128 + WTERMSIG(status);
-		}
-		if (sig == SIGPIPE || sig == SIGURG || sig == SIGWINCH)
-			continue;
-		struct husk_err serr = { 0 };
-		if (husk_ctl_signal(dir, sig, false, &serr) < 0)
-			log_debug("forwarding signal %d: %s", sig, serr.msg);
-	}
+	int status = cli_wait_forwarding(pid, &set);
+	if (status == 255)
+		print_monitor_errors(dir);
+	struct husk_err rerr = { 0 };
+	remove_tree(dir, &rerr); /* run deletes what it created */
+	return status;
 }

@@ -60,6 +60,7 @@ struct monitor {
 	struct pending pending[PENDING_MAX];
 	uint32_t next_id;
 	int console_slave; /* with --console-socket: the host side of the terminal */
+	bool exec_mode;    /* an exec monitor: one process, no VM of its own */
 	bool started, exited, shutting_down, qemu_gone, session_gone;
 	int exit_status;
 };
@@ -316,8 +317,9 @@ static int on_guest_frame(struct monitor *m, const struct husk_frame_hdr *h, con
 			return r;
 		m->exited = true;
 		m->exit_status = (int)v;
-		log_debug("container exited with status %d", m->exit_status);
-		begin_shutdown(m);
+		log_debug("process exited with status %d", m->exit_status);
+		if (!m->exec_mode)
+			begin_shutdown(m);
 		return 0;
 	default:
 		return husk_err_set(err, EPROTO, "unexpected %s frame from the guest", husk_msg_type_name(h->type));
@@ -574,6 +576,8 @@ static bool loop_done(const struct monitor *m)
 {
 	bool vm_done = m->qemu_gone || m->vm.qemu_pid == 0;
 	bool out_done = m->out[1].fd < 0 && m->out[2].fd < 0;
+	if (m->exec_mode)
+		return m->session_gone || (m->exited && out_done);
 	if (!vm_done && !m->session_gone)
 		return false;
 	/* once the VM is gone nothing more can arrive: finish writing */
@@ -633,7 +637,7 @@ static void run_loop(struct monitor *m)
 			}
 			}
 		}
-		if (m->session_gone && !m->shutting_down) {
+		if (m->session_gone && !m->shutting_down && !m->exec_mode) {
 			if (!m->exited)
 				log_error("the guest session ended before the container exited");
 			m->shutting_down = true;
@@ -660,64 +664,37 @@ static bool fd_is_dev_null(int fd)
 	return S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
 }
 
-int husk_monitor_run(const struct husk_monitor_args *a)
+/* The terminal for --console-socket: a host pty whose slave becomes our
+ * controlling terminal, so resizes of the caller's master reach us. */
+static int terminal_setup(struct monitor *m, const struct husk_process_spec *p, const char *console_socket,
+			  int *master, struct husk_err *err)
 {
-	struct husk_err err = { 0 };
-	static struct monitor mon;
-	struct monitor *m = &mon;
-	char msg[HUSK_ERR_MSG_MAX + 2];
-
-	memset(m, 0, sizeof *m);
-	m->a = a;
-	m->next_id = 2;
-	m->ctl_fd = m->in.fd = m->out[1].fd = m->out[2].fd = -1;
-	prctl(PR_SET_NAME, "husk-monitor");
-	m->console_slave = -1;
-	bool terminal = a->spec->process.terminal;
-	int console_master = -1;
-	if (terminal && a->console_socket) {
-		/* the pty becomes our controlling terminal: its resizes reach us as SIGWINCH */
-		if (husk_console_open(&console_master, &m->console_slave, a->spec->process.rows,
-				      a->spec->process.cols, &err) < 0 ||
-		    husk_console_adopt(m->console_slave, &err) < 0) {
-			snprintf(msg, sizeof msg, "E%s", err.msg);
-			report_ready(a->ready_fd, msg);
-			return 1;
-		}
-	} else {
+	*master = -1;
+	if (!p->terminal || !console_socket) {
 		/* only the CLI, not the monitor, takes terminal signals (it forwards them) */
 		setpgid(0, 0);
+		return 0;
 	}
-	if (!a->log_to_caller_file) {
-		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s/monitor.log", a->state_dir);
-		husk_log_to_file(path);
-	}
-	husk_log_set_id(a->id);
+	int r = husk_console_open(master, &m->console_slave, p->rows, p->cols, err);
+	if (r == 0)
+		r = husk_console_adopt(m->console_slave, err);
+	return r;
+}
 
-	bool stdin_open = m->console_slave >= 0 || !fd_is_dev_null(0);
-	if (setup_loop(m, &err) < 0 || listen_ctl(m, &err) < 0 || husk_vm_boot(&m->vm, a, stdin_open, &err) < 0) {
-		snprintf(msg, sizeof msg, "E%s", err.msg);
-		report_ready(a->ready_fd, msg);
-		return 1;
-	}
+/* Hands the master to the caller and points the relay at our end. */
+static int attach_stdio(struct monitor *m, const char *console_socket, int master, bool stdin_open,
+			struct husk_err *err)
+{
 	m->rbuf = malloc(HUSK_FRAME_HDR_SIZE + HUSK_FRAME_MAX);
-	if (!m->rbuf) {
-		report_ready(a->ready_fd, "Eout of memory");
-		husk_vm_stop(&m->vm, 0);
-		return 1;
-	}
+	if (!m->rbuf)
+		return husk_err_set(err, ENOMEM, "out of memory");
 	husk_frame_reader_init(&m->rd, m->rbuf, HUSK_FRAME_HDR_SIZE + HUSK_FRAME_MAX, HUSK_FRAME_MAX);
 	fcntl(m->vm.session_fd, F_SETFL, O_NONBLOCK);
 	if (m->console_slave >= 0) {
-		struct husk_err serr = { 0 };
-		if (husk_console_send(a->console_socket, console_master, &serr) < 0) {
-			snprintf(msg, sizeof msg, "E%s", serr.msg);
-			report_ready(a->ready_fd, msg);
-			husk_vm_stop(&m->vm, 0);
-			return 1;
-		}
-		close(console_master);
+		int r = husk_console_send(console_socket, master, err);
+		close(master);
+		if (r < 0)
+			return r;
 		relay_out_open(&m->out[1], m->console_slave);
 		relay_in_open(&m->in, m->console_slave);
 		m->out[2].fd = -1;
@@ -726,6 +703,63 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 		relay_out_open(&m->out[2], 2);
 		if (stdin_open)
 			relay_in_open(&m->in, 0);
+	}
+	return 0;
+}
+
+static void watch_session_and_stdio(struct monitor *m)
+{
+	ep_set(m, m->vm.session_fd, EPOLLIN, tag_of(TAG_SESSION, 0), true);
+	if (m->in.fd >= 0 && ep_set(m, m->in.fd, 0, tag_of(TAG_STDIN, 0), true) == -EPERM)
+		m->in.unpollable = true;
+	for (int s = 1; s <= 2; s++)
+		if (m->out[s].fd >= 0 &&
+		    ep_set(m, m->out[s].fd, 0, tag_of(s == 1 ? TAG_STDOUT : TAG_STDERR, 0), true) == -EPERM)
+			m->out[s].unpollable = true;
+}
+
+static struct monitor *monitor_init(const char *id, const char *state_dir, bool log_to_caller_file,
+				    const char *log_name)
+{
+	static struct monitor mon;
+	struct monitor *m = &mon;
+	memset(m, 0, sizeof *m);
+	m->next_id = 2;
+	m->ctl_fd = m->in.fd = m->out[1].fd = m->out[2].fd = m->console_slave = -1;
+	m->vm.session_fd = -1;
+	if (!log_to_caller_file) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", state_dir, log_name);
+		husk_log_to_file(path);
+	}
+	husk_log_set_id(id);
+	return m;
+}
+
+static int fail_ready(int ready_fd, const struct husk_err *err)
+{
+	char msg[HUSK_ERR_MSG_MAX + 2];
+	snprintf(msg, sizeof msg, "E%s", err->msg);
+	report_ready(ready_fd, msg);
+	return 1;
+}
+
+int husk_monitor_run(const struct husk_monitor_args *a)
+{
+	struct husk_err err = { 0 };
+	int master = -1;
+
+	prctl(PR_SET_NAME, "husk-monitor");
+	struct monitor *m = monitor_init(a->id, a->state_dir, a->log_to_caller_file, "monitor.log");
+	m->a = a;
+	if (terminal_setup(m, &a->spec->process, a->console_socket, &master, &err) < 0)
+		return fail_ready(a->ready_fd, &err);
+	bool stdin_open = m->console_slave >= 0 || !fd_is_dev_null(0);
+	if (setup_loop(m, &err) < 0 || listen_ctl(m, &err) < 0 || husk_vm_boot(&m->vm, a, stdin_open, &err) < 0)
+		return fail_ready(a->ready_fd, &err);
+	if (attach_stdio(m, a->console_socket, master, stdin_open, &err) < 0) {
+		husk_vm_stop(&m->vm, 0);
+		return fail_ready(a->ready_fd, &err);
 	}
 
 	/* state: created, with the monitor as the container's pid */
@@ -738,24 +772,17 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	husk_pid_ref_set(&m->st.qemu, m->vm.qemu_pid);
 	husk_pid_ref_set(&m->st.virtiofsd, m->vm.virtiofsd_pid);
 	husk_pid_ref_set(&m->st.vsock_backend, m->vm.vsock.backend_pid);
+	husk_vsock_describe(&m->vm.vsock, &m->st.vsock);
 	m->st.guest_pid = m->vm.guest_pid;
 	json_t *ann = json_object_get(a->spec->json, "annotations");
 	if (json_is_object(ann))
 		m->st.annotations = json_incref(ann);
 	if (husk_state_write(a->state_dir, &m->st, &err) < 0) {
-		snprintf(msg, sizeof msg, "E%s", err.msg);
-		report_ready(a->ready_fd, msg);
 		husk_vm_stop(&m->vm, 0);
-		return 1;
+		return fail_ready(a->ready_fd, &err);
 	}
 	ep_set(m, m->ctl_fd, EPOLLIN, tag_of(TAG_CTL_LISTEN, 0), true);
-	ep_set(m, m->vm.session_fd, EPOLLIN, tag_of(TAG_SESSION, 0), true);
-	if (m->in.fd >= 0 && ep_set(m, m->in.fd, 0, tag_of(TAG_STDIN, 0), true) == -EPERM)
-		m->in.unpollable = true;
-	for (int s = 1; s <= 2; s++)
-		if (m->out[s].fd >= 0 &&
-		    ep_set(m, m->out[s].fd, 0, tag_of(s == 1 ? TAG_STDOUT : TAG_STDERR, 0), true) == -EPERM)
-			m->out[s].unpollable = true;
+	watch_session_and_stdio(m);
 	log_info("created: kernel %s, guest pid %d", m->vm.kernel_release, m->vm.guest_pid);
 	report_ready(a->ready_fd, "OK");
 
@@ -771,5 +798,48 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	snprintf(sock, sizeof sock, "%s/ctl.sock", a->state_dir);
 	unlink(sock);
 	log_info("stopped with status %d", status);
+	return status;
+}
+
+int husk_exec_monitor_run(const struct husk_exec_monitor_args *a)
+{
+	struct husk_err err = { 0 };
+	int master = -1;
+	char log_name[64];
+
+	prctl(PR_SET_NAME, "husk-exec");
+	snprintf(log_name, sizeof log_name, "exec.%d.log", (int)getpid());
+	struct monitor *m = monitor_init(a->id, a->state_dir, a->log_to_caller_file, log_name);
+	m->exec_mode = true;
+	m->started = true; /* stdin flows as soon as the process runs */
+	if (terminal_setup(m, a->process, a->console_socket, &master, &err) < 0)
+		return fail_ready(a->ready_fd, &err);
+	bool stdin_open = m->console_slave >= 0 || !fd_is_dev_null(0);
+	if (setup_loop(m, &err) < 0)
+		return fail_ready(a->ready_fd, &err);
+	m->vm.session_fd = husk_vsock_connect(a->vsock, HUSK_GUEST_PORT, 10000, &err);
+	if (m->vm.session_fd < 0)
+		return fail_ready(a->ready_fd, &err);
+	int guest_pid = husk_guest_exec(m->vm.session_fd, a->process, stdin_open, &err);
+	if (guest_pid < 0)
+		return fail_ready(a->ready_fd, &err);
+	if (attach_stdio(m, a->console_socket, master, stdin_open, &err) < 0)
+		return fail_ready(a->ready_fd, &err);
+	watch_session_and_stdio(m);
+	log_debug("exec: guest pid %d", guest_pid);
+	report_ready(a->ready_fd, "OK");
+
+	run_loop(m);
+
+	int status = m->exited ? m->exit_status : 255;
+	if (!m->exited)
+		log_error("the exec session ended before the process exited");
+	if (!a->log_to_caller_file) {
+		/* keep the state dir tidy: an exec's log matters only when it failed */
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", a->state_dir, log_name);
+		if (m->exited)
+			unlink(path);
+	}
 	return status;
 }

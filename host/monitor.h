@@ -38,6 +38,25 @@ struct husk_vm {
 /* Runs the monitor; returns the exit status to exit with. */
 int husk_monitor_run(const struct husk_monitor_args *a);
 
+/* An exec monitor: the process named by `exec --pid-file`. It opens a
+ * session of its own to the guest, starts the process there, relays its
+ * stdio and exits with its status. */
+struct husk_exec_monitor_args {
+	const char *id;
+	const char *state_dir;
+	const struct husk_vsock *vsock; /* how to reach the guest (from state.json) */
+	const struct husk_process_spec *process;
+	int ready_fd;
+	const char *console_socket;
+	bool log_to_caller_file;
+};
+
+int husk_exec_monitor_run(const struct husk_exec_monitor_args *a);
+
+/* Sends EXEC on a fresh session (after HELLO) and waits for the reply:
+ * the guest pid, or a negative code with the guest's message. */
+int husk_guest_exec(int session_fd, const struct husk_process_spec *process, bool stdin_open, struct husk_err *err);
+
 /* monitor_boot.c: start vsock backend, virtiofsd and QEMU, connect, HELLO,
  * CREATE. On failure everything started is stopped again. */
 int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err);

@@ -161,14 +161,14 @@ void husk_vm_console_tail(const struct husk_vm *vm, char *out, size_t cap)
 }
 
 /* One request, one reply, during boot (nothing else flows yet). */
-static int boot_call(struct husk_vm *vm, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,
-		     uint8_t *rbuf, size_t rcap, const uint8_t **reply, uint32_t *reply_len, struct husk_err *err)
+static int boot_call(int fd, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms, uint8_t *rbuf,
+		     size_t rcap, const uint8_t **reply, uint32_t *reply_len, struct husk_err *err)
 {
 	struct husk_frame_hdr h;
-	int r = husk_frame_write_all(vm->session_fd, type, 0, 1, payload, len, err);
+	int r = husk_frame_write_all(fd, type, 0, 1, payload, len, err);
 	if (r < 0)
 		return r;
-	r = husk_frame_read_one(vm->session_fd, rbuf, rcap, timeout_ms, &h, reply, err);
+	r = husk_frame_read_one(fd, rbuf, rcap, timeout_ms, &h, reply, err);
 	if (r < 0)
 		return husk_err_wrap(err, "waiting for the guest's reply to %s", husk_msg_type_name(type));
 	if (!(h.flags & HUSK_FLAG_REPLY) || h.id != 1)
@@ -179,6 +179,21 @@ static int boot_call(struct husk_vm *vm, uint16_t type, const uint8_t *payload, 
 		return husk_err_set(err, EPROTO, "the guest answered %s with %s", husk_msg_type_name(type),
 				    husk_msg_type_name(h.type));
 	*reply_len = h.len;
+	return 0;
+}
+
+/* Reads "pid" from an OK reply. */
+static int reply_pid(const uint8_t *reply, uint32_t reply_len, int *pid, struct husk_err *err)
+{
+	static uint8_t arena_buf[16 * 1024];
+	struct husk_arena arena;
+	const struct husk_cbor_item *root;
+	uint64_t v = 0;
+	husk_arena_init(&arena, arena_buf, sizeof arena_buf);
+	if (husk_msg_parse(reply, reply_len, &arena, &root, err) < 0 ||
+	    husk_msg_get_uint(root, "pid", INT32_MAX, false, &v, err) < 0)
+		return husk_err_wrap(err, "reply without a pid");
+	*pid = (int)v;
 	return 0;
 }
 
@@ -199,7 +214,7 @@ static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a
 	husk_cbor_put_map(&e, 1);
 	husk_cbor_put_text(&e, "version");
 	husk_cbor_put_uint(&e, HUSK_PROTO_VERSION);
-	r = boot_call(vm, HUSK_MSG_HELLO, e.buf, e.len, 30000, rbuf, sizeof rbuf, &reply, &reply_len, err);
+	r = boot_call(vm->session_fd, HUSK_MSG_HELLO, e.buf, e.len, 30000, rbuf, sizeof rbuf, &reply, &reply_len, err);
 	if (r < 0)
 		return husk_err_wrap(err, "guest handshake");
 	husk_arena_init(&arena, arena_buf, sizeof arena_buf);
@@ -224,16 +239,31 @@ static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a
 	husk_msg_encode_create(&e, &m);
 	if (husk_cbor_enc_finish(&e, err) < 0)
 		return husk_err_wrap(err, "the container spec is too large for one message");
-	r = boot_call(vm, HUSK_MSG_CREATE, e.buf, e.len, 90000, rbuf, sizeof rbuf, &reply, &reply_len, err);
+	r = boot_call(vm->session_fd, HUSK_MSG_CREATE, e.buf, e.len, 90000, rbuf, sizeof rbuf, &reply, &reply_len, err);
 	if (r < 0)
 		return r;
-	uint64_t pid = 0;
-	husk_arena_init(&arena, arena_buf, sizeof arena_buf);
-	if (husk_msg_parse(reply, reply_len, &arena, &root, err) < 0 ||
-	    husk_msg_get_uint(root, "pid", INT32_MAX, false, &pid, err) < 0)
-		return husk_err_wrap(err, "CREATE reply");
-	vm->guest_pid = (int)pid;
-	return 0;
+	return reply_pid(reply, reply_len, &vm->guest_pid, err);
+}
+
+int husk_guest_exec(int session_fd, const struct husk_process_spec *process, bool stdin_open, struct husk_err *err)
+{
+	uint8_t rbuf[HUSK_FRAME_HDR_SIZE + 4096];
+	const uint8_t *reply;
+	uint32_t reply_len;
+	struct husk_exec_msg m = { .stdin_open = stdin_open, .process = *process };
+	_cleanup_free_ uint8_t *buf = malloc(CREATE_BUF_MAX);
+	struct husk_cbor_enc e;
+	int pid = 0;
+	if (!buf)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	husk_cbor_enc_init(&e, buf, CREATE_BUF_MAX);
+	husk_msg_encode_exec(&e, &m);
+	if (husk_cbor_enc_finish(&e, err) < 0)
+		return husk_err_wrap(err, "the process spec is too large for one message");
+	int r = boot_call(session_fd, HUSK_MSG_EXEC, e.buf, e.len, 60000, rbuf, sizeof rbuf, &reply, &reply_len, err);
+	if (r < 0 || (r = reply_pid(reply, reply_len, &pid, err)) < 0)
+		return r;
+	return pid;
 }
 
 int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err)

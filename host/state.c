@@ -93,6 +93,9 @@ int husk_state_write(const char *dir, const struct husk_state *st, struct husk_e
 		return husk_err_set(err, ENOMEM, "building state.json");
 	if (st->annotations)
 		json_object_set(j, "annotations", st->annotations);
+	json_object_set_new(j, "vsock",
+			    json_pack("{s:s,s:s,s:I}", "kind", st->vsock.kind, "path", st->vsock.path, "cid",
+				      (json_int_t)st->vsock.cid));
 	_cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (!text)
@@ -141,6 +144,10 @@ int husk_state_read(const char *dir, struct husk_state *st, struct husk_err *err
 	st->guest_pid = (int)json_integer_value(json_object_get(j, "guest_pid"));
 	st->exited = json_is_true(json_object_get(j, "exited"));
 	st->exit_status = (int)json_integer_value(json_object_get(j, "exit_status"));
+	json_t *vs = json_object_get(j, "vsock");
+	copy_str(st->vsock.kind, sizeof st->vsock.kind, vs, "kind");
+	copy_str(st->vsock.path, sizeof st->vsock.path, vs, "path");
+	st->vsock.cid = (uint32_t)json_integer_value(json_object_get(vs, "cid"));
 	json_t *ann = json_object_get(j, "annotations");
 	if (json_is_object(ann))
 		st->annotations = json_incref(ann);

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../common/err.h"
@@ -19,6 +20,13 @@ struct husk_pid_ref {
 	unsigned long long start_time;
 };
 
+/* how verbs reach the guest of a running container (exec) */
+struct husk_vsock_ref {
+	char kind[16]; /* "vhost" or "vhost-user" */
+	char path[PATH_MAX]; /* vhost-user: the hybrid socket */
+	uint32_t cid;        /* vhost: the guest CID */
+};
+
 struct husk_state {
 	char id[256];
 	char bundle[PATH_MAX];
@@ -26,6 +34,7 @@ struct husk_state {
 	char status[16]; /* created, running, stopped: as the monitor last wrote it */
 	char created[64];
 	struct husk_pid_ref monitor, qemu, virtiofsd, vsock_backend;
+	struct husk_vsock_ref vsock;
 	int guest_pid;
 	bool exited;
 	int exit_status;

@@ -19,6 +19,7 @@
 #include "../common/cleanup.h"
 #include "log.h"
 #include "spawn.h"
+#include "state.h"
 #include "vsock_user.h"
 
 bool husk_vhost_vsock_usable(void)
@@ -190,6 +191,32 @@ int husk_vsock_connect(const struct husk_vsock *v, uint32_t port, int timeout_ms
 		if (delay_ms < 100)
 			delay_ms *= 2;
 	}
+}
+
+void husk_vsock_describe(const struct husk_vsock *v, struct husk_vsock_ref *ref)
+{
+	memset(ref, 0, sizeof *ref);
+	snprintf(ref->kind, sizeof ref->kind, "%s", v->kind == HUSK_VSOCK_VHOST ? "vhost" : "vhost-user");
+	if (v->kind == HUSK_VSOCK_VHOST_USER)
+		snprintf(ref->path, sizeof ref->path, "%s", v->hybrid_path);
+	ref->cid = v->cid;
+}
+
+int husk_vsock_attach(struct husk_vsock *v, const struct husk_vsock_ref *ref, struct husk_err *err)
+{
+	memset(v, 0, sizeof *v);
+	v->vhost_fd = v->vu_listen_fd = v->hybrid_listen_fd = -1;
+	if (!strcmp(ref->kind, "vhost")) {
+		v->kind = HUSK_VSOCK_VHOST;
+		v->cid = ref->cid;
+		return v->cid >= 3 ? 0 : husk_err_set(err, EINVAL, "state.json names no guest CID");
+	}
+	if (!strcmp(ref->kind, "vhost-user") && ref->path[0] == '/') {
+		v->kind = HUSK_VSOCK_VHOST_USER;
+		snprintf(v->hybrid_path, sizeof v->hybrid_path, "%s", ref->path);
+		return 0;
+	}
+	return husk_err_set(err, EINVAL, "state.json does not say how to reach the guest");
 }
 
 void husk_vsock_close(struct husk_vsock *v)

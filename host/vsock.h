@@ -39,6 +39,11 @@ int husk_vsock_connect(const struct husk_vsock *v, uint32_t port, int timeout_ms
 /* Closes what the monitor holds (the backend child dies with QEMU's
  * disconnect, or by SIGKILL here). */
 void husk_vsock_close(struct husk_vsock *v);
+/* For state.json, and back: how another process reaches this guest. */
+struct husk_vsock_ref;
+void husk_vsock_describe(const struct husk_vsock *v, struct husk_vsock_ref *ref);
+int husk_vsock_attach(struct husk_vsock *v, const struct husk_vsock_ref *ref, struct husk_err *err);
+
 /* True if /dev/vhost-vsock can be opened on this host. */
 bool husk_vhost_vsock_usable(void);
 
