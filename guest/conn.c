@@ -231,6 +231,31 @@ static int do_exec(struct conn *c, uint32_t id, const struct husk_cbor_item *roo
 	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
 }
 
+static int do_freeze(struct conn *c, uint32_t id, bool freeze, struct husk_err *err)
+{
+	struct proc *init = container_proc();
+	if (!init || init->exited)
+		return husk_err_set(err, ESRCH, "the container is not running");
+	int r = cgroup_freeze(freeze, err);
+	if (r < 0)
+		return r;
+	return send_ok_empty(c, id);
+}
+
+static int do_ps(struct conn *c, uint32_t id, struct husk_err *err)
+{
+	static uint8_t buf[HUSK_FRAME_MAX];
+	struct proc *init = container_proc();
+	struct husk_cbor_enc e;
+	if (!init || init->exited)
+		return husk_err_set(err, ESRCH, "the container is not running");
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	int r = ps_encode(init->pid, &e, err);
+	if (r < 0)
+		return r;
+	return conn_send(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, e.buf, e.len);
+}
+
 static int do_signal(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_err *err)
 {
 	uint64_t sig;
@@ -305,6 +330,13 @@ static void handle_frame(struct conn *c, const struct husk_frame_hdr *h, const u
 			break;
 		case HUSK_MSG_CREATE:
 			r = do_create(c, h->id, root, &arena, &err);
+			break;
+		case HUSK_MSG_PAUSE:
+		case HUSK_MSG_RESUME:
+			r = do_freeze(c, h->id, h->type == HUSK_MSG_PAUSE, &err);
+			break;
+		case HUSK_MSG_PS:
+			r = do_ps(c, h->id, &err);
 			break;
 		case HUSK_MSG_EXEC:
 			r = do_exec(c, h->id, root, &arena, &err);

@@ -113,6 +113,14 @@ void container_child_root(const struct husk_create_msg *m, int sync_fd);
 int container_start(struct conn *c, struct husk_err *err);
 struct proc *container_proc(void);
 
+/* the container's cgroup (cgroup.c) */
+int cgroup_open_procs(struct husk_err *err); /* an fd of its cgroup.procs */
+int cgroup_join(int procs_fd);               /* moves the caller in */
+int cgroup_freeze(bool freeze, struct husk_err *err);
+
+/* the container's processes (ps.c) */
+int ps_encode(pid_t container_init, struct husk_cbor_enc *e, struct husk_err *err);
+
 /* mounts (mount.c) */
 int mount_boot_filesystems(struct husk_err *err);
 int mount_rootfs(const char *tag, bool readonly, struct husk_err *err);

@@ -36,6 +36,7 @@ struct child_ctx {
 	int stdio[3];      /* fds to become 0, 1, 2 (unused with a terminal) */
 	int pty_sock;      /* with a terminal: the child sends the pty master here */
 	int ns_fds[NS_COUNT]; /* exec: the namespaces to join */
+	int cgroup_fd;        /* the container cgroup's cgroup.procs */
 };
 
 void spawn_child_fail(int sync_fd, const char *fmt, ...)
@@ -136,6 +137,9 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 		signal(s, SIG_DFL);
 	if (setsid() < 0)
 		spawn_child_fail(sfd, "setsid: %s", strerror(errno));
+	/* into the container's cgroup before anything can fork */
+	if (cgroup_join(ctx->cgroup_fd) < 0)
+		spawn_child_fail(sfd, "joining the container cgroup: %s", strerror(errno));
 
 	if (req->kind == SPAWN_CONTAINER_INIT)
 		container_child_root(req->create, sfd);
@@ -252,7 +256,7 @@ int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out
 	int sync_p[2] = { -1, -1 }, start_p[2] = { -1, -1 };
 	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 };
 	int master = -1, pty_sp[2] = { -1, -1 };
-	struct child_ctx ctx = { .req = req, .pty_sock = -1, .start_fd = -1 };
+	struct child_ctx ctx = { .req = req, .pty_sock = -1, .start_fd = -1, .cgroup_fd = -1 };
 	const struct husk_process_spec *p = req->process;
 	long pid = -1;
 	int r;
@@ -261,6 +265,10 @@ int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out
 		ctx.ns_fds[i] = -1;
 	if (req->kind == SPAWN_EXEC && (r = open_namespaces(req->target, ctx.ns_fds, err)) < 0)
 		goto fail;
+	if ((ctx.cgroup_fd = cgroup_open_procs(err)) < 0) {
+		r = ctx.cgroup_fd;
+		goto fail;
+	}
 	if (pipe2(sync_p, O_CLOEXEC) < 0 ||
 	    (req->kind == SPAWN_CONTAINER_INIT && pipe2(start_p, O_CLOEXEC) < 0)) {
 		r = husk_err_sys(err, errno, "pipe");
@@ -336,7 +344,7 @@ int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out
 fail:;
 	int all[] = { sync_p[0], sync_p[1], start_p[0], start_p[1], in_p[0],  in_p[1],    out_p[0], out_p[1],
 		      err_p[0],  err_p[1],  master,     pty_sp[0],  pty_sp[1], ctx.ns_fds[0], ctx.ns_fds[1],
-		      ctx.ns_fds[2], ctx.ns_fds[3] };
+		      ctx.ns_fds[2], ctx.ns_fds[3], ctx.cgroup_fd };
 	close_fds(all, sizeof all / sizeof all[0]);
 	return r;
 }

@@ -58,6 +58,9 @@ int cmd_delete(struct husk_globals *g, int argc, char **argv);
 int cmd_list(struct husk_globals *g, int argc, char **argv);
 int cmd_config(struct husk_globals *g, int argc, char **argv);
 int cmd_exec(struct husk_globals *g, int argc, char **argv);
+int cmd_pause(struct husk_globals *g, int argc, char **argv);
+int cmd_resume(struct husk_globals *g, int argc, char **argv);
+int cmd_ps(struct husk_globals *g, int argc, char **argv);
 int cmd_not_yet(struct husk_globals *g, int argc, char **argv);
 
 #endif

@@ -68,9 +68,9 @@ int cmd_delete(struct husk_globals *g, int argc, char **argv)
 	if (r < 0)
 		return cli_fail(&err);
 	const char *status = husk_state_status(&st);
-	if (!strcmp(status, "running") && !force) {
+	if ((!strcmp(status, "running") || !strcmp(status, "paused")) && !force) {
 		husk_state_free(&st);
-		return cli_failf("cannot delete container \"%s\" that is not stopped: running (use --force)", id);
+		return cli_failf("cannot delete container \"%s\" that is not stopped: %s (use --force)", id, status);
 	}
 	if (strcmp(status, "stopped") != 0) {
 		/* ask the monitor first: it shuts the VM down cleanly */

@@ -25,7 +25,7 @@ struct exec_opts {
 	const char *user;
 	const char *env[EXEC_MAX_ENV];
 	int n_env;
-	bool tty, detach, tty_given;
+	bool tty, detach, tty_given, ignore_paused;
 };
 
 static int parse_exec_opts(int argc, char **argv, struct exec_opts *o)
@@ -92,7 +92,9 @@ static int parse_exec_opts(int argc, char **argv, struct exec_opts *o)
 		case OPT_APPARMOR:
 		case OPT_PRESERVE:
 		case OPT_CGROUP:
+			break;
 		case OPT_IGNORE_PAUSED:
+			o->ignore_paused = true;
 			break;
 		default:
 			return cli_failf("exec: unknown option %s (see husk exec --help)", argv[optind - 1]);
@@ -174,7 +176,11 @@ int cmd_exec(struct husk_globals *g, int argc, char **argv)
 	if (cli_load_state(g, id, dir, sizeof dir, &st, &err) < 0)
 		return cli_fail(&err);
 	const char *status = husk_state_status(&st);
-	if (strcmp(status, "running") && strcmp(status, "created")) {
+	if (!strcmp(status, "paused") && !o.ignore_paused) {
+		husk_state_free(&st);
+		return cli_failf("cannot exec in a paused container (use --ignore-paused to override)");
+	}
+	if (strcmp(status, "running") && strcmp(status, "created") && strcmp(status, "paused")) {
 		husk_state_free(&st);
 		return cli_failf("cannot exec in a %s container", status);
 	}

@@ -38,7 +38,7 @@ int cmd_kill(struct husk_globals *g, int argc, char **argv)
 		return cli_fail(&err);
 	const char *status = husk_state_status(&st);
 	husk_state_free(&st);
-	if (strcmp(status, "created") && strcmp(status, "running"))
+	if (strcmp(status, "created") && strcmp(status, "running") && strcmp(status, "paused"))
 		return cli_failf("container \"%s\" is not running", id);
 	if (husk_ctl_signal(dir, sig, all, &err) < 0)
 		return cli_fail(&err);

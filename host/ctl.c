@@ -14,7 +14,6 @@
 #include "../common/cleanup.h"
 #include "../proto/msg.h"
 
-#define CTL_REPLY_MAX (64u * 1024u)
 
 static long now_ms(void)
 {
@@ -106,6 +105,12 @@ int husk_error_reply(const uint8_t *payload, size_t len, struct husk_err *err)
 int husk_ctl_call(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,
 		  struct husk_err *err)
 {
+	return husk_ctl_call_reply(dir, type, payload, len, timeout_ms, NULL, NULL, err);
+}
+
+int husk_ctl_call_reply(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,
+			uint8_t **reply_out, size_t *reply_len, struct husk_err *err)
+{
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	if ((size_t)snprintf(addr.sun_path, sizeof addr.sun_path, "%s/ctl.sock", dir) >= sizeof addr.sun_path)
 		return husk_err_set(err, ENAMETOOLONG, "control socket path too long");
@@ -117,18 +122,25 @@ int husk_ctl_call(const char *dir, uint16_t type, const uint8_t *payload, size_t
 	int r = husk_frame_write_all(fd, type, 0, 1, payload, len, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ uint8_t *buf = malloc(HUSK_FRAME_HDR_SIZE + CTL_REPLY_MAX);
+	_cleanup_free_ uint8_t *buf = malloc(HUSK_FRAME_HDR_SIZE + HUSK_FRAME_MAX);
 	if (!buf)
 		return husk_err_set(err, ENOMEM, "out of memory");
 	struct husk_frame_hdr h;
 	const uint8_t *reply;
-	r = husk_frame_read_one(fd, buf, HUSK_FRAME_HDR_SIZE + CTL_REPLY_MAX, timeout_ms, &h, &reply, err);
+	r = husk_frame_read_one(fd, buf, HUSK_FRAME_HDR_SIZE + HUSK_FRAME_MAX, timeout_ms, &h, &reply, err);
 	if (r < 0)
 		return husk_err_wrap(err, "waiting for the container monitor");
 	if (h.type == HUSK_MSG_ERROR)
 		return husk_error_reply(reply, h.len, err);
 	if (h.type != HUSK_MSG_OK)
 		return husk_err_set(err, EPROTO, "unexpected %s reply from the monitor", husk_msg_type_name(h.type));
+	if (reply_out) {
+		*reply_out = malloc(h.len ? h.len : 1);
+		if (!*reply_out)
+			return husk_err_set(err, ENOMEM, "out of memory");
+		memcpy(*reply_out, reply, h.len);
+		*reply_len = h.len;
+	}
 	return 0;
 }
 

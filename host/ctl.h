@@ -17,6 +17,9 @@
  * the monitor's message in err. */
 int husk_ctl_call(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,
 		  struct husk_err *err);
+/* As husk_ctl_call, handing the OK reply's payload to the caller (free it). */
+int husk_ctl_call_reply(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,
+			uint8_t **reply_out, size_t *reply_len, struct husk_err *err);
 int husk_ctl_signal(const char *dir, int sig, bool all, struct husk_err *err);
 int husk_ctl_start(const char *dir, struct husk_err *err);
 

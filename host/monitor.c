@@ -61,6 +61,7 @@ struct monitor {
 	uint32_t next_id;
 	int console_slave; /* with --console-socket: the host side of the terminal */
 	bool exec_mode;    /* an exec monitor: one process, no VM of its own */
+	bool paused;
 	bool started, exited, shutting_down, qemu_gone, session_gone;
 	int exit_status;
 };
@@ -247,9 +248,12 @@ static void on_guest_reply(struct monitor *m, const struct husk_frame_hdr *h, co
 		struct pending *p = &m->pending[i];
 		if (p->guest_id != h->id || p->type == 0)
 			continue;
-		if (p->type == HUSK_MSG_START && h->type == HUSK_MSG_OK) {
-			m->started = true;
-			snprintf(m->st.status, sizeof m->st.status, "running");
+		if (h->type == HUSK_MSG_OK && (p->type == HUSK_MSG_START || p->type == HUSK_MSG_PAUSE ||
+					       p->type == HUSK_MSG_RESUME)) {
+			if (p->type == HUSK_MSG_START)
+				m->started = true;
+			m->paused = p->type == HUSK_MSG_PAUSE;
+			snprintf(m->st.status, sizeof m->st.status, "%s", m->paused ? "paused" : "running");
 			write_state(m);
 			stdin_interest(m);
 		}
@@ -407,7 +411,23 @@ static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct
 		}
 		ctl_forward(m, c, h, p);
 		return;
+	case HUSK_MSG_PAUSE:
+		if (!m->started || m->paused) {
+			reply_client_error(c, h->id, EINVAL, m->paused ? "container is already paused"
+								     : "container is not running");
+			return;
+		}
+		ctl_forward(m, c, h, p);
+		return;
+	case HUSK_MSG_RESUME:
+		if (!m->paused) {
+			reply_client_error(c, h->id, EINVAL, "container is not paused");
+			return;
+		}
+		ctl_forward(m, c, h, p);
+		return;
 	case HUSK_MSG_SIGNAL:
+	case HUSK_MSG_PS:
 		ctl_forward(m, c, h, p);
 		return;
 	default:

@@ -11,7 +11,8 @@ const char *husk_msg_type_name(uint16_t type)
 		[HUSK_MSG_STDIO] = "STDIO",       [HUSK_MSG_STDIO_CLOSE] = "STDIO_CLOSE",
 		[HUSK_MSG_STDIN_ACK] = "STDIN_ACK", [HUSK_MSG_EXIT] = "EXIT",
 		[HUSK_MSG_SHUTDOWN] = "SHUTDOWN", [HUSK_MSG_RESIZE] = "RESIZE",
-		[HUSK_MSG_EXEC] = "EXEC",
+		[HUSK_MSG_EXEC] = "EXEC",         [HUSK_MSG_PAUSE] = "PAUSE",
+		[HUSK_MSG_RESUME] = "RESUME",     [HUSK_MSG_PS] = "PS",
 	};
 	if (type < sizeof names / sizeof names[0] && names[type])
 		return names[type];

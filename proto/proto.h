@@ -44,7 +44,10 @@ enum husk_msg_type {
 	HUSK_MSG_SHUTDOWN = 11,   /* host->guest {}; reply OK, then the VM powers off */
 	HUSK_MSG_RESIZE = 12,     /* host->guest {rows, cols} */
 	HUSK_MSG_EXEC = 13,       /* host->guest {process, stdin} on a new session; reply OK {pid} */
-	HUSK_MSG_TYPE_MAX = 13,
+	HUSK_MSG_PAUSE = 14,      /* host->guest {}: freeze the container's cgroup; reply OK */
+	HUSK_MSG_RESUME = 15,     /* host->guest {}: thaw it; reply OK */
+	HUSK_MSG_PS = 16,         /* host->guest {}; reply OK {processes: [{pid, ppid, uid, cmd}]} (guest pids) */
+	HUSK_MSG_TYPE_MAX = 16,
 };
 
 enum husk_frame_flags {
