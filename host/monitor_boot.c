@@ -231,6 +231,7 @@ static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a
 		.hostname = (char *)a->spec->hostname,
 		.stdin_open = stdin_open,
 		.process = a->spec->process,
+		.container = a->spec->container,
 	};
 	_cleanup_free_ uint8_t *buf = malloc(CREATE_BUF_MAX);
 	if (!buf)

@@ -185,7 +185,11 @@ int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *
 	json_t *process = json_object_get(spec->json, "process");
 	if (!process)
 		return husk_err_set(err, EINVAL, "config.json: \"process\" is missing");
-	return husk_spec_parse_process(process, &spec->process, err);
+	if ((r = husk_spec_parse_process(process, &spec->process, err)) < 0)
+		return r;
+	if ((r = husk_spec_parse_security(process, spec->json, &spec->process, err)) < 0)
+		return r;
+	return husk_spec_parse_container(spec, err);
 }
 
 int husk_spec_load(struct husk_spec *spec, const char *bundle, struct husk_err *err)
@@ -210,6 +214,8 @@ int husk_spec_load(struct husk_spec *spec, const char *bundle, struct husk_err *
 
 void husk_spec_free(struct husk_spec *spec)
 {
+	husk_spec_free_security(&spec->process);
+	husk_spec_free_container(spec);
 	free(spec->process.args);
 	free(spec->process.env);
 	free(spec->process.gids);

@@ -18,6 +18,8 @@ struct husk_spec {
 	bool readonly;
 	const char *hostname;
 	struct husk_process_spec process; /* strings point into json */
+	/* container-wide settings for CREATE (host/spec_container.c) */
+	struct husk_container_config *container;
 };
 
 /* Reads BUNDLE/config.json. On failure err says what is wrong, one line. */
@@ -27,5 +29,15 @@ int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *
 		    struct husk_err *err);
 int husk_spec_parse_process(json_t *process, struct husk_process_spec *out, struct husk_err *err);
 void husk_spec_free(struct husk_spec *spec);
+
+/* host/spec_security.c: process.{rlimits, capabilities, noNewPrivileges,
+ * oomScoreAdj, user.umask} and linux.seccomp (root may be NULL) into
+ * out->security. */
+int husk_spec_parse_security(json_t *process, json_t *root, struct husk_process_spec *out, struct husk_err *err);
+void husk_spec_free_security(struct husk_process_spec *p);
+/* host/spec_container.c: mounts, linux.{maskedPaths, readonlyPaths,
+ * rootfsPropagation, sysctl, devices}, domainname into spec->container. */
+int husk_spec_parse_container(struct husk_spec *spec, struct husk_err *err);
+void husk_spec_free_container(struct husk_spec *spec);
 
 #endif

@@ -1,5 +1,8 @@
 #include "msg.h"
 
+#include "msg_container.h"
+#include "msg_security.h"
+
 #include <string.h>
 
 const char *husk_msg_type_name(uint16_t type)
@@ -214,7 +217,7 @@ static void put_strv(struct husk_cbor_enc *e, char *const *v, uint32_t n)
 
 void husk_msg_encode_process(struct husk_cbor_enc *e, const struct husk_process_spec *p)
 {
-	husk_cbor_put_map(e, 9);
+	husk_cbor_put_map(e, p->security ? 10 : 9);
 	husk_cbor_put_text(e, "args");
 	put_strv(e, p->args, p->n_args);
 	husk_cbor_put_text(e, "env");
@@ -235,6 +238,10 @@ void husk_msg_encode_process(struct husk_cbor_enc *e, const struct husk_process_
 	husk_cbor_put_uint(e, p->rows);
 	husk_cbor_put_text(e, "cols");
 	husk_cbor_put_uint(e, p->cols);
+	if (p->security) {
+		husk_cbor_put_text(e, "security");
+		husk_msg_encode_security(e, p->security);
+	}
 }
 
 int husk_msg_decode_process(const struct husk_cbor_item *p, struct husk_arena *a, struct husk_process_spec *out,
@@ -270,12 +277,20 @@ int husk_msg_decode_process(const struct husk_cbor_item *p, struct husk_arena *a
 	if ((r = husk_msg_get_uint(p, "cols", UINT16_MAX, true, &u, err)) < 0)
 		return r;
 	out->cols = (uint16_t)u;
+	const struct husk_cbor_item *sec = husk_cbor_map_get(p, "security");
+	if (sec && sec->type != HUSK_CBOR_NULL) {
+		out->security = husk_arena_alloc(a, sizeof *out->security);
+		if (!out->security)
+			return husk_err_set(err, ENOMEM, "security does not fit the decode arena");
+		if ((r = husk_msg_decode_security(sec, a, out->security, err)) < 0)
+			return husk_err_wrap(err, "security");
+	}
 	return 0;
 }
 
 int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m)
 {
-	husk_cbor_put_map(e, 6);
+	husk_cbor_put_map(e, m->container ? 7 : 6);
 	husk_cbor_put_text(e, "id");
 	husk_cbor_put_text(e, m->id);
 	husk_cbor_put_text(e, "rootfs_tag");
@@ -291,6 +306,10 @@ int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg
 	husk_cbor_put_bool(e, m->stdin_open);
 	husk_cbor_put_text(e, "process");
 	husk_msg_encode_process(e, &m->process);
+	if (m->container) {
+		husk_cbor_put_text(e, "container");
+		husk_msg_encode_container(e, m->container);
+	}
 	return e->overflow ? -ENOSPC : 0;
 }
 
@@ -315,6 +334,14 @@ int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena 
 	r = husk_msg_decode_process(p, a, &m->process, err);
 	if (r < 0)
 		return husk_err_wrap(err, "process");
+	const struct husk_cbor_item *cc = husk_cbor_map_get(root, "container");
+	if (cc && cc->type != HUSK_CBOR_NULL) {
+		m->container = husk_arena_alloc(a, sizeof *m->container);
+		if (!m->container)
+			return husk_err_set(err, ENOMEM, "container config does not fit the decode arena");
+		if ((r = husk_msg_decode_container(cc, a, m->container, err)) < 0)
+			return husk_err_wrap(err, "container");
+	}
 	return 0;
 }
 

@@ -14,6 +14,9 @@
 #include "frame.h"
 #include "proto.h"
 
+struct husk_process_security;
+struct husk_container_config;
+
 struct husk_process_spec {
 	char **args; /* NULL-terminated, n_args >= 1 */
 	uint32_t n_args;
@@ -25,6 +28,9 @@ struct husk_process_spec {
 	uint32_t n_gids;
 	bool terminal;
 	uint16_t rows, cols;
+	/* rlimits, capabilities, no_new_privs, oom_score_adj, umask, seccomp:
+	 * defined and coded in proto/msg_security.[ch]; NULL when none */
+	struct husk_process_security *security;
 };
 
 struct husk_exec_msg {
@@ -39,6 +45,9 @@ struct husk_create_msg {
 	char *hostname; /* may be NULL */
 	bool stdin_open;  /* the host relays stdin; else the process gets /dev/null */
 	struct husk_process_spec process;
+	/* mounts, masked/readonly paths, propagation, sysctl, devices,
+	 * domainname...: defined and coded in proto/msg_container.[ch]; NULL when none */
+	struct husk_container_config *container;
 };
 
 /* Generic small maps used by several messages. */

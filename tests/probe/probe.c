@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -80,10 +82,52 @@ static int fact_pattern(const char *arg)
 	return 0;
 }
 
+/* lines of /proc/self/status that tell the security state */
+static int fact_status(void)
+{
+	static const char *const keys[] = { "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:",
+					     "Seccomp:" };
+	char line[512];
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof line, f))
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+			if (!strncmp(line, keys[i], strlen(keys[i])))
+				fputs(line, stdout);
+	fclose(f);
+	return 0;
+}
+
+static int fact_rlimits(void)
+{
+	static const struct {
+		const char *name;
+		int res;
+	} lim[] = { { "RLIMIT_NOFILE", RLIMIT_NOFILE }, { "RLIMIT_NPROC", RLIMIT_NPROC }, { "RLIMIT_CORE", RLIMIT_CORE },
+		    { "RLIMIT_STACK", RLIMIT_STACK },   { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK } };
+	for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++) {
+		struct rlimit r;
+		if (getrlimit(lim[i].res, &r) < 0)
+			return 1;
+		printf("%s %lld %lld\n", lim[i].name, r.rlim_cur == RLIM_INFINITY ? -1LL : (long long)r.rlim_cur,
+		       r.rlim_max == RLIM_INFINITY ? -1LL : (long long)r.rlim_max);
+	}
+	return 0;
+}
+
+static int fact_umask(void)
+{
+	mode_t m = umask(0);
+	umask(m);
+	printf("%04o\n", (unsigned)m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: probe hostname|kernel|ids|pid|cwd|pattern N\n");
+		fprintf(stderr, "usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|pattern N\n");
 		return 2;
 	}
 	const char *f = argv[1];
@@ -97,6 +141,12 @@ int main(int argc, char **argv)
 		return fact_pid();
 	if (!strcmp(f, "cwd"))
 		return fact_cwd();
+	if (!strcmp(f, "status"))
+		return fact_status();
+	if (!strcmp(f, "rlimits"))
+		return fact_rlimits();
+	if (!strcmp(f, "umask"))
+		return fact_umask();
 	if (!strcmp(f, "pattern"))
 		return fact_pattern(argc > 2 ? argv[2] : NULL);
 	fprintf(stderr, "probe: unknown fact %s\n", f);
