@@ -61,6 +61,7 @@ int cmd_exec(struct husk_globals *g, int argc, char **argv);
 int cmd_pause(struct husk_globals *g, int argc, char **argv);
 int cmd_resume(struct husk_globals *g, int argc, char **argv);
 int cmd_ps(struct husk_globals *g, int argc, char **argv);
+int cmd_spec(struct husk_globals *g, int argc, char **argv);
 int cmd_not_yet(struct husk_globals *g, int argc, char **argv);
 
 #endif

@@ -30,7 +30,7 @@ static const struct husk_verb verbs[] = {
 	{ "update", "change a container's resource limits", "update [options] ID", cmd_not_yet },
 	{ "events", "print container events and stats", "events [--stats] [--interval D] ID", cmd_not_yet },
 	{ "features", "print the OCI features JSON", "features", cmd_not_yet },
-	{ "spec", "write a default config.json", "spec [--bundle DIR]", cmd_not_yet },
+	{ "spec", "write a default config.json", "spec [--bundle DIR]", cmd_spec },
 	{ "checkpoint", "checkpoint a container", "checkpoint ID", cmd_not_yet },
 	{ "restore", "restore a container", "restore ID", cmd_not_yet },
 };
