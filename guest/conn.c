@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "../proto/msg_resources.h"
 #include "guest.h"
 
 #define CONN_MAX 64
@@ -206,6 +207,12 @@ static int do_create(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 	if (r < 0)
 		return r;
 	c->is_main = true;
+	/* the process is parked until START: limits are in place before it runs */
+	if (m.resources && (r = cgroup_apply(m.resources, err)) < 0)
+		return husk_err_wrap(err, "linux.resources");
+	struct husk_err oerr = { 0 };
+	if (cgroup_watch_oom(&oerr) < 0)
+		GLOG_ERR("no OOM notifications: %s", oerr.msg);
 	uint8_t buf[64];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
@@ -240,6 +247,33 @@ static int do_freeze(struct conn *c, uint32_t id, bool freeze, struct husk_err *
 	if (r < 0)
 		return r;
 	return send_ok_empty(c, id);
+}
+
+static int do_update(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_arena *a,
+		     struct husk_err *err)
+{
+	struct husk_resources res;
+	const struct husk_cbor_item *map = husk_cbor_map_get(root, "resources");
+	struct proc *init = container_proc();
+	if (!map)
+		return husk_err_set(err, EBADMSG, "UPDATE without resources");
+	if (!init || init->exited)
+		return husk_err_set(err, ESRCH, "the container is not running");
+	int r = husk_msg_decode_resources(map, a, &res, err);
+	if (r < 0 || (r = cgroup_apply(&res, err)) < 0)
+		return r;
+	return send_ok_empty(c, id);
+}
+
+static int do_stats(struct conn *c, uint32_t id, struct husk_err *err)
+{
+	static uint8_t buf[16384];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	int r = cgroup_stats(&e, err);
+	if (r < 0)
+		return r;
+	return conn_send(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, e.buf, e.len);
 }
 
 static int do_ps(struct conn *c, uint32_t id, struct husk_err *err)
@@ -337,6 +371,12 @@ static void handle_frame(struct conn *c, const struct husk_frame_hdr *h, const u
 			break;
 		case HUSK_MSG_PS:
 			r = do_ps(c, h->id, &err);
+			break;
+		case HUSK_MSG_UPDATE:
+			r = do_update(c, h->id, root, &arena, &err);
+			break;
+		case HUSK_MSG_STATS:
+			r = do_stats(c, h->id, &err);
 			break;
 		case HUSK_MSG_EXEC:
 			r = do_exec(c, h->id, root, &arena, &err);

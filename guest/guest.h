@@ -10,7 +10,8 @@
 #include "../common/err.h"
 #include "../proto/msg.h"
 
-#define GUEST_ROOTFS_DIR "/run/husk/rootfs"
+#define GUEST_VFS_DIR "/run/husk/vfs"              /* the host's staging directory (virtio-fs) */
+#define GUEST_ROOTFS_DIR GUEST_VFS_DIR "/rootfs" /* the container rootfs in it */
 #define GUEST_OUTQ_HIGH (512u * 1024u) /* stop reading process output above this */
 #define GUEST_OUTQ_MAX (4u * 1024u * 1024u)
 
@@ -117,12 +118,24 @@ struct proc *container_proc(void);
 int cgroup_open_procs(struct husk_err *err); /* an fd of its cgroup.procs */
 int cgroup_join(int procs_fd);               /* moves the caller in */
 int cgroup_freeze(bool freeze, struct husk_err *err);
+int cgroup_enable_controllers(struct husk_err *err);
+struct husk_resources;
+int cgroup_apply(const struct husk_resources *r, struct husk_err *err);
+int cgroup_stats(struct husk_cbor_enc *e, struct husk_err *err);
+uint64_t cgroup_oom_kills(void);
+int cgroup_watch_oom(struct husk_err *err); /* OOM events to the container's session */
 
 /* the container's processes (ps.c) */
 int ps_encode(pid_t container_init, struct husk_cbor_enc *e, struct husk_err *err);
 
 /* mounts (mount.c) */
 int mount_boot_filesystems(struct husk_err *err);
-int mount_rootfs(const char *tag, bool readonly, struct husk_err *err);
+int mount_rootfs(const char *tag, struct husk_err *err);
+
+/* the container's file system view (container_fs.c), in its init process */
+struct husk_container_config;
+void container_fs_sysctl(const struct husk_container_config *c, int sync_fd);
+void container_fs_mounts(const struct husk_container_config *c, const char *root, int sync_fd);
+void container_fs_finish(const struct husk_container_config *c, int sync_fd);
 
 #endif

@@ -183,6 +183,11 @@ int main(void)
 		guest_poweroff("boot failed");
 	}
 	open_console();
+	if (cgroup_enable_controllers(&err) < 0) {
+		/* containers still run, only without resource control */
+		GLOG_ERR("%s", err.msg);
+		husk_err_clear(&err);
+	}
 	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (epoll_fd < 0) {
 		GLOG_ERR("epoll_create1: %m");

@@ -53,13 +53,19 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-int mount_rootfs(const char *tag, bool readonly, struct husk_err *err)
+/* The host's staging directory (rootfs/ and mounts/N), read-write: the
+ * host enforces read-only parts with read-only bind mounts of its own. */
+int mount_rootfs(const char *tag, struct husk_err *err)
 {
-	int r = mkdir_p(GUEST_ROOTFS_DIR, 0755);
+	int r = mkdir_p(GUEST_VFS_DIR, 0755);
 	if (r < 0)
-		return husk_err_sys(err, -r, "mkdir %s", GUEST_ROOTFS_DIR);
-	unsigned long flags = readonly ? MS_RDONLY : 0;
-	if (mount(tag, GUEST_ROOTFS_DIR, "virtiofs", flags, NULL) < 0)
-		return husk_err_sys(err, errno, "mounting virtio-fs tag \"%s\" on %s", tag, GUEST_ROOTFS_DIR);
+		return husk_err_sys(err, -r, "mkdir %s", GUEST_VFS_DIR);
+	if (mount(tag, GUEST_VFS_DIR, "virtiofs", 0, NULL) < 0)
+		return husk_err_sys(err, errno, "mounting virtio-fs tag \"%s\" on %s", tag, GUEST_VFS_DIR);
+	struct stat st;
+	if (stat(GUEST_ROOTFS_DIR, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		umount2(GUEST_VFS_DIR, MNT_DETACH);
+		return husk_err_set(err, ENOENT, "the shared directory has no rootfs");
+	}
 	return 0;
 }

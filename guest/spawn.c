@@ -21,6 +21,7 @@
 
 #include "../common/pty.h"
 #include "guest.h"
+#include "security.h"
 
 #define SETUP_TIMEOUT_MS 60000
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -140,6 +141,8 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 	/* into the container's cgroup before anything can fork */
 	if (cgroup_join(ctx->cgroup_fd) < 0)
 		spawn_child_fail(sfd, "joining the container cgroup: %s", strerror(errno));
+	/* through PID 1's /proc, before the container's root replaces it */
+	security_early(p->security, sfd);
 
 	if (req->kind == SPAWN_CONTAINER_INIT)
 		container_child_root(req->create, sfd);
@@ -147,6 +150,9 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 		child_join_namespaces(ctx);
 	child_stdio(ctx);
 
+	/* runc's order: rlimits, NNP, seccomp without NNP, bounding set and
+	 * keepcaps; the user; capset and ambient; seccomp with NNP at exec */
+	security_prepare(p->security, sfd);
 	if (setgroups(p->n_gids, p->gids) < 0)
 		spawn_child_fail(sfd, "setgroups: %s", strerror(errno));
 	if (setgid(p->gid) < 0)
@@ -155,6 +161,7 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 		spawn_child_fail(sfd, "setuid %u: %s", p->uid, strerror(errno));
 	if (chdir(p->cwd) < 0)
 		spawn_child_fail(sfd, "chdir to cwd %s: %s", p->cwd, strerror(errno));
+	security_caps(p->security, sfd);
 	int r = resolve_program(p->args[0], p->env, program, sizeof program);
 	if (r < 0)
 		spawn_child_fail(sfd, "exec: \"%s\": %s", p->args[0],
@@ -170,6 +177,11 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 		close(ctx->start_fd);
 	}
 
+	r = security_final(p->security);
+	if (r < 0) {
+		dprintf(2, "husk: installing the seccomp filter: %s\n", strerror(-r));
+		_exit(1);
+	}
 	extern char **environ;
 	environ = p->env;
 	execv(program, p->args);

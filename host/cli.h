@@ -62,6 +62,9 @@ int cmd_pause(struct husk_globals *g, int argc, char **argv);
 int cmd_resume(struct husk_globals *g, int argc, char **argv);
 int cmd_ps(struct husk_globals *g, int argc, char **argv);
 int cmd_spec(struct husk_globals *g, int argc, char **argv);
+int cmd_update(struct husk_globals *g, int argc, char **argv);
+int cmd_events(struct husk_globals *g, int argc, char **argv);
+int cmd_features(struct husk_globals *g, int argc, char **argv);
 int cmd_not_yet(struct husk_globals *g, int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@
 #include "fsutil.h"
 #include "monitor.h"
 #include "spec.h"
+#include "spec_security.h"
+#include "../proto/msg_security.h"
 #include "vsock.h"
 
 #define EXEC_MAX_ENV 256
@@ -25,7 +27,8 @@ struct exec_opts {
 	const char *user;
 	const char *env[EXEC_MAX_ENV];
 	int n_env;
-	bool tty, detach, tty_given, ignore_paused;
+	uint64_t caps; /* --cap: added to the process's sets as runc does */
+	bool tty, detach, tty_given, ignore_paused, no_new_privs;
 };
 
 static int parse_exec_opts(int argc, char **argv, struct exec_opts *o)
@@ -85,9 +88,16 @@ static int parse_exec_opts(int argc, char **argv, struct exec_opts *o)
 			break;
 		case 'g':
 			return cli_failf("exec: --additional-gids is not supported yet");
-		case 'c':
-			return cli_failf("exec: --cap is not supported yet (capabilities are not applied in this version)");
+		case 'c': {
+			int nr = husk_cap_from_name(optarg);
+			if (nr < 0)
+				return cli_failf("exec: --cap: unknown capability \"%s\" (give a CAP_* name)", optarg);
+			o->caps |= 1ull << nr;
+			break;
+		}
 		case OPT_NO_NEW_PRIVS:
+			o->no_new_privs = true;
+			break;
 		case OPT_LABEL:
 		case OPT_APPARMOR:
 		case OPT_PRESERVE:
@@ -146,6 +156,46 @@ static char **merge_env(char **env, uint32_t n, const char *const *extra, int n_
 	return out;
 }
 
+
+/* The process in --process FILE gets its own rlimits, capabilities, NNP...
+ * and the container's seccomp filter (linux.seccomp of the bundle), as
+ * under runc. */
+static int process_security(json_t *pjson, const char *bundle, struct husk_process_spec *proc, struct husk_err *err)
+{
+	char path[PATH_MAX], *text = NULL;
+	size_t len;
+	json_error_t jerr;
+	if (snprintf(path, sizeof path, "%s/config.json", bundle) >= (int)sizeof path)
+		return husk_err_set(err, ENAMETOOLONG, "bundle path %s is too long", bundle);
+	int r = read_file(path, HUSK_SPEC_MAX_BYTES, &text, &len, err);
+	if (r < 0)
+		return husk_err_wrap(err, "reading the container's seccomp profile");
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
+	if (!root)
+		return husk_err_set(err, EINVAL, "%s: line %d: %s", path, jerr.line, jerr.text);
+	r = husk_spec_parse_security(pjson, root, proc, err);
+	json_decref(root);
+	return r;
+}
+
+/* --cap and --no-new-privs on top of the process's own settings */
+static void apply_exec_security(const struct exec_opts *o, struct husk_process_security *s)
+{
+	if (!s)
+		return;
+	if (o->no_new_privs)
+		s->no_new_privs = true;
+	if (!o->caps)
+		return;
+	s->has_caps = true;
+	s->caps[HUSK_CAP_BOUNDING] |= o->caps;
+	s->caps[HUSK_CAP_EFFECTIVE] |= o->caps;
+	s->caps[HUSK_CAP_PERMITTED] |= o->caps;
+	/* runc: ambient only when the process already has inheritable caps */
+	if (s->caps[HUSK_CAP_INHERITABLE])
+		s->caps[HUSK_CAP_AMBIENT] |= o->caps;
+}
 
 static int exec_monitor_body(void *arg, int ready_fd)
 {
@@ -206,8 +256,11 @@ int cmd_exec(struct husk_globals *g, int argc, char **argv)
 		free(text);
 		if (!pjson)
 			return cli_failf("exec: %s: line %d: %s", o.process_file, jerr.line, jerr.text);
-		if (husk_spec_parse_process(pjson, &proc, &err) < 0)
+		if (husk_spec_parse_process(pjson, &proc, &err) < 0 ||
+		    process_security(pjson, st.bundle, &proc, &err) < 0) {
+			husk_spec_free_security(&proc);
 			return cli_fail(&err);
+		}
 	} else {
 		if (husk_spec_load(&spec, st.bundle, &err) < 0)
 			return cli_fail(&err);
@@ -217,6 +270,7 @@ int cmd_exec(struct husk_globals *g, int argc, char **argv)
 		proc.terminal = false;
 	}
 	husk_state_free(&st);
+	apply_exec_security(&o, proc.security);
 	if (o.tty_given)
 		proc.terminal = o.tty;
 	if (o.cwd) {
@@ -255,8 +309,10 @@ int cmd_exec(struct husk_globals *g, int argc, char **argv)
 	pid_t pid = cli_fork_monitor(exec_monitor_body, &a, "exec monitor", &err);
 	free(merged);
 	husk_spec_free(&spec);
-	if (pjson)
+	if (pjson) {
+		husk_spec_free_security(&proc);
 		json_decref(pjson);
+	}
 	if (pid < 0)
 		return cli_fail(&err);
 	if (o.pid_file && cli_write_pid_file(o.pid_file, pid, &err) < 0) {

@@ -19,8 +19,10 @@
 
 #include "../common/cleanup.h"
 #include "../proto/msg.h"
+#include "../proto/msg_resources.h"
 #include "console.h"
 #include "ctl.h"
+#include "fsutil.h"
 #include "log.h"
 #include "monitor.h"
 #include "stdio_relay.h"
@@ -34,6 +36,7 @@ enum tag_kind { TAG_SESSION, TAG_SIGNAL, TAG_CTL_LISTEN, TAG_CTL_CLIENT, TAG_STD
 
 struct ctl_client {
 	int fd;
+	bool subscribed; /* `events`: gets OOM notifications pushed */
 	struct husk_frame_reader rd;
 	uint8_t buf[HUSK_FRAME_HDR_SIZE + 4096];
 };
@@ -264,6 +267,31 @@ static void on_guest_reply(struct monitor *m, const struct husk_frame_hdr *h, co
 	/* a reply nobody waits for (SHUTDOWN's): nothing to do */
 }
 
+/* The guest kernel OOM-killed in the container: state, the bundle's "oom"
+ * file (CRI-O reads it) and every `events` subscriber. */
+static void on_oom(struct monitor *m, uint64_t kills)
+{
+	if (kills <= m->st.oom_kills)
+		return;
+	m->st.oom_kills = kills;
+	write_state(m);
+	if (m->a) {
+		char path[PATH_MAX];
+		struct husk_err err = { 0 };
+		snprintf(path, sizeof path, "%s/oom", m->a->spec->bundle);
+		if (write_file_atomic(path, "", 0, 0644, &err) < 0)
+			log_warn("%s", err.msg);
+	}
+	log_warn("the guest kernel OOM-killed in the container (%llu so far)", (unsigned long long)kills);
+	uint8_t buf[32];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_msg_encode_one_uint(&e, "oom_kills", kills);
+	for (int i = 0; i < CTL_CLIENTS_MAX; i++)
+		if (m->clients[i] && m->clients[i]->subscribed)
+			reply_client(m->clients[i], 0, HUSK_MSG_OOM, e.buf, e.len);
+}
+
 static int on_guest_frame(struct monitor *m, const struct husk_frame_hdr *h, const uint8_t *payload,
 			  struct husk_err *err)
 {
@@ -315,6 +343,11 @@ static int on_guest_frame(struct monitor *m, const struct husk_frame_hdr *h, con
 			return husk_err_set(err, EPROTO, "the guest acknowledged more stdin than was sent");
 		m->stdin_unacked -= v;
 		stdin_interest(m);
+		return 0;
+	case HUSK_MSG_OOM:
+		if ((r = husk_msg_get_uint(root, "oom_kills", UINT32_MAX, false, &v, err)) < 0)
+			return r;
+		on_oom(m, v);
 		return 0;
 	case HUSK_MSG_EXIT:
 		if ((r = husk_msg_get_uint(root, "status", 255, false, &v, err)) < 0)
@@ -396,6 +429,33 @@ static void ctl_forward(struct monitor *m, struct ctl_client *c, const struct hu
 	session_send(m, h->type, 0, id, p, h->len);
 }
 
+/* A memory limit the VM cannot hold is refused here: the VM does not grow. */
+static bool update_too_big(struct monitor *m, struct ctl_client *c, const struct husk_frame_hdr *h, const uint8_t *p)
+{
+	static uint8_t arena_buf[64 * 1024];
+	struct husk_arena a;
+	struct husk_err err = { 0 };
+	const struct husk_cbor_item *root, *map;
+	struct husk_resources res;
+	husk_arena_init(&a, arena_buf, sizeof arena_buf);
+	if (husk_msg_parse(p, h->len, &a, &root, &err) < 0 || !(map = husk_cbor_map_get(root, "resources")) ||
+	    husk_msg_decode_resources(map, &a, &res, &err) < 0) {
+		reply_client_error(c, h->id, EINVAL, err.msg[0] ? err.msg : "malformed update");
+		return true;
+	}
+	if (res.has_memory_limit && res.memory_limit > 0 && m->vm.memory_mib > 0 &&
+	    (res.memory_limit >> 20) > m->vm.memory_mib) {
+		char msg[256];
+		snprintf(msg, sizeof msg,
+			 "memory limit %lld MiB is larger than the container's VM (%ld MiB), which cannot grow; "
+			 "size the VM with annotation io.husk.vm.memory_mib at create",
+			 (long long)(res.memory_limit >> 20), m->vm.memory_mib);
+		reply_client_error(c, h->id, EINVAL, msg);
+		return true;
+	}
+	return false;
+}
+
 static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct husk_frame_hdr *h,
 			   const uint8_t *p)
 {
@@ -426,9 +486,19 @@ static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct
 		}
 		ctl_forward(m, c, h, p);
 		return;
+	case HUSK_MSG_UPDATE:
+		if (update_too_big(m, c, h, p))
+			return;
+		ctl_forward(m, c, h, p);
+		return;
 	case HUSK_MSG_SIGNAL:
 	case HUSK_MSG_PS:
+	case HUSK_MSG_STATS:
 		ctl_forward(m, c, h, p);
+		return;
+	case HUSK_MSG_EVENTS:
+		c->subscribed = true;
+		reply_client(c, h->id, HUSK_MSG_OK, (const uint8_t *)"\xa0", 1);
 		return;
 	default:
 		reply_client_error(c, h->id, EOPNOTSUPP, "unsupported request");
@@ -775,6 +845,10 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	if (terminal_setup(m, &a->spec->process, a->console_socket, &master, &err) < 0)
 		return fail_ready(a->ready_fd, &err);
 	bool stdin_open = m->console_slave >= 0 || !fd_is_dev_null(0);
+	char vfs_dir[PATH_MAX];
+	/* a mount namespace of the monitor's own, with what virtiofsd serves */
+	if (husk_vfs_stage(a, vfs_dir, sizeof vfs_dir, &err) < 0)
+		return fail_ready(a->ready_fd, &err);
 	if (setup_loop(m, &err) < 0 || listen_ctl(m, &err) < 0 || husk_vm_boot(&m->vm, a, stdin_open, &err) < 0)
 		return fail_ready(a->ready_fd, &err);
 	if (attach_stdio(m, a->console_socket, master, stdin_open, &err) < 0) {

@@ -33,7 +33,13 @@ struct husk_vm {
 	char dir[PATH_MAX];
 	char kernel_release[128];
 	int guest_pid;
+	long memory_mib; /* the VM's size (host/vm_size.c) */
+	int vcpus;
 };
+
+/* host/vm_size.c */
+int husk_vm_size(const struct husk_config *cfg, const struct husk_spec *spec, long *memory_mib, int *vcpus,
+		 struct husk_err *err);
 
 /* Runs the monitor; returns the exit status to exit with. */
 int husk_monitor_run(const struct husk_monitor_args *a);
@@ -62,6 +68,9 @@ int husk_guest_exec(int session_fd, const struct husk_process_spec *process, boo
 int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err);
 /* Stops whatever still runs: QEMU (after grace_ms), virtiofsd, backend. */
 void husk_vm_stop(struct husk_vm *vm, int grace_ms);
+/* monitor_vfs.c: moves the monitor into a private mount namespace and
+ * builds the directory virtiofsd shares (rootfs and bind sources) in dir. */
+int husk_vfs_stage(const struct husk_monitor_args *a, char *dir, size_t cap, struct husk_err *err);
 /* Last lines of console.log into out, for error messages. */
 void husk_vm_console_tail(const struct husk_vm *vm, char *out, size_t cap);
 

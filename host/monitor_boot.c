@@ -1,12 +1,10 @@
 /* Bringing a container's VM up: vsock backend, virtiofsd, QEMU, then the
  * session with husk-init (HELLO, CREATE). */
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,7 +18,7 @@
 #include "spawn.h"
 #include "vmm_qemu.h"
 
-#define ROOTFS_TAG "rootfs"
+#define VFS_TAG "vfs" /* the staging directory: rootfs and bind sources */
 #define CREATE_BUF_MAX (HUSK_FRAME_MAX)
 
 static long now_ms(void)
@@ -43,30 +41,17 @@ static bool child_gone(pid_t pid, int *status)
 	return r < 0 && errno == ECHILD;
 }
 
-/* For root.readonly, virtiofsd (which has no read-only mode in QEMU 7.2)
- * runs in a mount namespace of its own where the rootfs is a read-only bind
- * mount: the guest cannot write even if it ignores its own ro mount. */
-static int readonly_rootfs_view(void *arg)
-{
-	const char *rootfs = arg;
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-	    mount(NULL, rootfs, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-		return -errno;
-	return 0;
-}
-
+/* Serves the staging directory (husk_vfs_stage) built by the monitor. */
 static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a, const char *sock,
 			   struct husk_err *err)
 {
 	char log_path[PATH_MAX];
 	struct husk_argv argv = { 0 };
 	snprintf(log_path, sizeof log_path, "%s/virtiofsd.log", vm->dir);
-	struct husk_spawn_setup setup = { a->spec->readonly ? readonly_rootfs_view : NULL, a->spec->rootfs };
 	husk_argv_push(&argv, husk_config_get(a->cfg, CFG_VIRTIOFSD));
 	husk_argv_pushf(&argv, "--socket-path=%s", sock);
 	husk_argv_push(&argv, "-o");
-	husk_argv_pushf(&argv, "source=%s", a->spec->rootfs);
+	husk_argv_pushf(&argv, "source=%s/vfs", a->state_dir);
 	husk_argv_push(&argv, "-o");
 	husk_argv_push(&argv, "cache=auto");
 	husk_argv_push(&argv, "-o");
@@ -75,7 +60,7 @@ static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a
 	husk_argv_push(&argv, "log_level=warn");
 	int r = husk_argv_check(&argv, err);
 	if (r == 0)
-		r = husk_spawn(argv.v, log_path, NULL, 0, &setup, &vm->virtiofsd_pid, err);
+		r = husk_spawn(argv.v, log_path, NULL, 0, NULL, &vm->virtiofsd_pid, err);
 	husk_argv_free(&argv);
 	if (r < 0)
 		return husk_err_wrap(err, "virtiofsd");
@@ -109,18 +94,21 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 	if (access(initramfs, R_OK) < 0)
 		return husk_err_sys(err, errno, "guest initramfs %s (set [vm] initramfs in %s)", initramfs,
 				    a->cfg->path);
+	int r = husk_vm_size(a->cfg, a->spec, &vm->memory_mib, &vm->vcpus, err);
+	if (r < 0)
+		return r;
 	struct husk_vm_params p = {
 		.qemu = husk_config_get(a->cfg, CFG_QEMU),
 		.kernel = kernel,
 		.initramfs = initramfs,
 		.accel = husk_accel_resolve(husk_config_get(a->cfg, CFG_ACCEL), why, sizeof why),
-		.vcpus = (int)husk_config_get_long(a->cfg, CFG_VCPUS),
-		.memory_mib = husk_config_get_long(a->cfg, CFG_MEMORY_MIB),
+		.vcpus = vm->vcpus,
+		.memory_mib = vm->memory_mib,
 		.kernel_params = husk_config_get(a->cfg, CFG_KERNEL_PARAMS),
 		.console_log = console,
 		.qmp_path = qmp,
 		.virtiofs_socket = vfs_sock,
-		.virtiofs_tag = ROOTFS_TAG,
+		.virtiofs_tag = VFS_TAG,
 		.vhost_vsock_fd = -1,
 	};
 	int keep[1];
@@ -134,7 +122,7 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 	}
 	log_debug("accel %s (%s)", p.accel, why);
 	struct husk_argv argv = { 0 };
-	int r = husk_qemu_argv(&p, &argv, err);
+	r = husk_qemu_argv(&p, &argv, err);
 	if (r == 0)
 		r = husk_spawn(argv.v, log_path, keep, n_keep, NULL, &vm->qemu_pid, err);
 	husk_argv_free(&argv);
@@ -226,12 +214,13 @@ static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a
 
 	struct husk_create_msg m = {
 		.id = (char *)a->id,
-		.rootfs_tag = ROOTFS_TAG,
+		.rootfs_tag = VFS_TAG,
 		.readonly = a->spec->readonly,
 		.hostname = (char *)a->spec->hostname,
 		.stdin_open = stdin_open,
 		.process = a->spec->process,
 		.container = a->spec->container,
+		.resources = a->spec->resources,
 	};
 	_cleanup_free_ uint8_t *buf = malloc(CREATE_BUF_MAX);
 	if (!buf)

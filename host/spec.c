@@ -189,6 +189,9 @@ int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *
 		return r;
 	if ((r = husk_spec_parse_security(process, spec->json, &spec->process, err)) < 0)
 		return r;
+	json_t *linux_obj = json_object_get(spec->json, "linux");
+	if ((r = husk_resources_from_json(json_object_get(linux_obj, "resources"), &spec->resources, err)) < 0)
+		return husk_err_wrap(err, "config.json");
 	return husk_spec_parse_container(spec, err);
 }
 
@@ -215,6 +218,7 @@ int husk_spec_load(struct husk_spec *spec, const char *bundle, struct husk_err *
 void husk_spec_free(struct husk_spec *spec)
 {
 	husk_spec_free_security(&spec->process);
+	husk_resources_free(spec->resources);
 	husk_spec_free_container(spec);
 	free(spec->process.args);
 	free(spec->process.env);

@@ -18,6 +18,8 @@ struct husk_spec {
 	bool readonly;
 	const char *hostname;
 	struct husk_process_spec process; /* strings point into json */
+	/* linux.resources (host/spec_resources.c), NULL when none */
+	struct husk_resources *resources;
 	/* container-wide settings for CREATE (host/spec_container.c) */
 	struct husk_container_config *container;
 };
@@ -29,6 +31,12 @@ int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *
 		    struct husk_err *err);
 int husk_spec_parse_process(json_t *process, struct husk_process_spec *out, struct husk_err *err);
 void husk_spec_free(struct husk_spec *spec);
+
+/* host/spec_resources.c: a LinuxResources JSON object (config.json's
+ * linux.resources, or `update --resources`); *out is NULL when nothing is set. */
+struct husk_resources;
+int husk_resources_from_json(json_t *res, struct husk_resources **out, struct husk_err *err);
+void husk_resources_free(struct husk_resources *r);
 
 /* host/spec_security.c: process.{rlimits, capabilities, noNewPrivileges,
  * oomScoreAdj, user.umask} and linux.seccomp (root may be NULL) into

@@ -38,6 +38,7 @@ struct husk_state {
 	int guest_pid;
 	bool exited;
 	int exit_status;
+	uint64_t oom_kills; /* OOM kills the guest kernel reported in the container */
 	json_t *annotations; /* owned, may be NULL */
 };
 

@@ -1,6 +1,7 @@
 #include "msg.h"
 
 #include "msg_container.h"
+#include "msg_resources.h"
 #include "msg_security.h"
 
 #include <string.h>
@@ -16,6 +17,8 @@ const char *husk_msg_type_name(uint16_t type)
 		[HUSK_MSG_SHUTDOWN] = "SHUTDOWN", [HUSK_MSG_RESIZE] = "RESIZE",
 		[HUSK_MSG_EXEC] = "EXEC",         [HUSK_MSG_PAUSE] = "PAUSE",
 		[HUSK_MSG_RESUME] = "RESUME",     [HUSK_MSG_PS] = "PS",
+		[HUSK_MSG_UPDATE] = "UPDATE",     [HUSK_MSG_STATS] = "STATS",
+		[HUSK_MSG_OOM] = "OOM",           [HUSK_MSG_EVENTS] = "EVENTS",
 	};
 	if (type < sizeof names / sizeof names[0] && names[type])
 		return names[type];
@@ -290,7 +293,7 @@ int husk_msg_decode_process(const struct husk_cbor_item *p, struct husk_arena *a
 
 int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m)
 {
-	husk_cbor_put_map(e, m->container ? 7 : 6);
+	husk_cbor_put_map(e, 6 + (m->container != NULL) + (m->resources != NULL));
 	husk_cbor_put_text(e, "id");
 	husk_cbor_put_text(e, m->id);
 	husk_cbor_put_text(e, "rootfs_tag");
@@ -309,6 +312,10 @@ int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg
 	if (m->container) {
 		husk_cbor_put_text(e, "container");
 		husk_msg_encode_container(e, m->container);
+	}
+	if (m->resources) {
+		husk_cbor_put_text(e, "resources");
+		husk_msg_encode_resources(e, m->resources);
 	}
 	return e->overflow ? -ENOSPC : 0;
 }
@@ -341,6 +348,14 @@ int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena 
 			return husk_err_set(err, ENOMEM, "container config does not fit the decode arena");
 		if ((r = husk_msg_decode_container(cc, a, m->container, err)) < 0)
 			return husk_err_wrap(err, "container");
+	}
+	const struct husk_cbor_item *res = husk_cbor_map_get(root, "resources");
+	if (res && res->type != HUSK_CBOR_NULL) {
+		m->resources = husk_arena_alloc(a, sizeof *m->resources);
+		if (!m->resources)
+			return husk_err_set(err, ENOMEM, "resources do not fit the decode arena");
+		if ((r = husk_msg_decode_resources(res, a, m->resources, err)) < 0)
+			return r;
 	}
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 struct husk_process_security;
 struct husk_container_config;
+struct husk_resources;
 
 struct husk_process_spec {
 	char **args; /* NULL-terminated, n_args >= 1 */
@@ -48,6 +49,8 @@ struct husk_create_msg {
 	/* mounts, masked/readonly paths, propagation, sysctl, devices,
 	 * domainname...: defined and coded in proto/msg_container.[ch]; NULL when none */
 	struct husk_container_config *container;
+	/* linux.resources for the container's cgroup (proto/msg_resources.h); NULL when none */
+	struct husk_resources *resources;
 };
 
 /* Generic small maps used by several messages. */

@@ -1,14 +1,306 @@
 #include "msg_container.h"
 
+#include <string.h>
+
+bool husk_path_is_clean_abs(const char *p)
+{
+	size_t len = strlen(p);
+	if (p[0] != '/' || len > HUSK_MAX_PATH)
+		return false;
+	if (len == 1)
+		return true;
+	if (p[len - 1] == '/')
+		return false;
+	for (const char *c = p + 1;;) {
+		const char *end = strchr(c, '/');
+		size_t n = end ? (size_t)(end - c) : strlen(c);
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (!end)
+			return true;
+		c = end + 1;
+	}
+}
+
+bool husk_sysctl_key_valid(const char *k)
+{
+	size_t len = strlen(k);
+	if (len == 0 || len > 256 || k[0] == '.' || k[0] == '/')
+		return false;
+	char prev = '.';
+	for (size_t i = 0; i < len; i++) {
+		char c = k[i];
+		bool sep = c == '.' || c == '/';
+		if (!sep && !(c == '-' || c == '_' || c == ':' || c == '+' || (c >= '0' && c <= '9') ||
+			      (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			return false;
+		if (sep && (prev == '.' || prev == '/'))
+			return false; /* empty component, hence no ".." either */
+		prev = c;
+	}
+	return prev != '.' && prev != '/';
+}
+
+static void put_text_or_null(struct husk_cbor_enc *e, const char *s)
+{
+	if (s)
+		husk_cbor_put_text(e, s);
+	else
+		husk_cbor_put_null(e);
+}
+
+static void put_strv(struct husk_cbor_enc *e, char *const *v, uint32_t n)
+{
+	husk_cbor_put_array(e, n);
+	for (uint32_t i = 0; i < n; i++)
+		husk_cbor_put_text(e, v[i]);
+}
+
+static void encode_mount(struct husk_cbor_enc *e, const struct husk_mount *m)
+{
+	husk_cbor_put_map(e, 6);
+	husk_cbor_put_text(e, "dst");
+	husk_cbor_put_text(e, m->destination);
+	if (m->bind) {
+		husk_cbor_put_text(e, "bind");
+		husk_cbor_put_uint(e, m->bind_index);
+		husk_cbor_put_text(e, "dir");
+		husk_cbor_put_bool(e, m->bind_dir);
+	} else {
+		husk_cbor_put_text(e, "type");
+		husk_cbor_put_text(e, m->type);
+		husk_cbor_put_text(e, "src");
+		put_text_or_null(e, m->source);
+	}
+	husk_cbor_put_text(e, "flags");
+	husk_cbor_put_uint(e, m->flags);
+	husk_cbor_put_text(e, "prop");
+	husk_cbor_put_uint(e, m->propagation);
+	husk_cbor_put_text(e, "data");
+	put_text_or_null(e, m->data);
+}
+
 void husk_msg_encode_container(struct husk_cbor_enc *e, const struct husk_container_config *c)
 {
-	husk_cbor_put_map(e, 0);
+	husk_cbor_put_map(e, 7);
+	husk_cbor_put_text(e, "mounts");
+	husk_cbor_put_array(e, c->n_mounts);
+	for (uint32_t i = 0; i < c->n_mounts; i++)
+		encode_mount(e, &c->mounts[i]);
+	husk_cbor_put_text(e, "masked");
+	put_strv(e, c->masked, c->n_masked);
+	husk_cbor_put_text(e, "readonly");
+	put_strv(e, c->readonly_paths, c->n_readonly);
+	husk_cbor_put_text(e, "propagation");
+	husk_cbor_put_uint(e, c->rootfs_propagation);
+	husk_cbor_put_text(e, "sysctl");
+	husk_cbor_put_array(e, c->n_sysctl);
+	for (uint32_t i = 0; i < c->n_sysctl; i++) {
+		husk_cbor_put_array(e, 2);
+		husk_cbor_put_text(e, c->sysctl[i].key);
+		husk_cbor_put_text(e, c->sysctl[i].value);
+	}
+	husk_cbor_put_text(e, "devices");
+	husk_cbor_put_array(e, c->n_devices);
+	for (uint32_t i = 0; i < c->n_devices; i++) {
+		const struct husk_device *d = &c->devices[i];
+		char type[2] = { d->type, '\0' };
+		husk_cbor_put_map(e, 7);
+		husk_cbor_put_text(e, "path");
+		husk_cbor_put_text(e, d->path);
+		husk_cbor_put_text(e, "type");
+		husk_cbor_put_text(e, type);
+		husk_cbor_put_text(e, "major");
+		husk_cbor_put_uint(e, d->major);
+		husk_cbor_put_text(e, "minor");
+		husk_cbor_put_uint(e, d->minor);
+		husk_cbor_put_text(e, "mode");
+		husk_cbor_put_uint(e, d->mode);
+		husk_cbor_put_text(e, "uid");
+		husk_cbor_put_uint(e, d->uid);
+		husk_cbor_put_text(e, "gid");
+		husk_cbor_put_uint(e, d->gid);
+	}
+	husk_cbor_put_text(e, "domainname");
+	put_text_or_null(e, c->domainname);
+}
+
+/* An optional array of at most max entries: its first element, or NULL. */
+static int get_array(const struct husk_cbor_item *map, const char *key, uint32_t max, uint32_t *n,
+		     const struct husk_cbor_item **first, struct husk_err *err)
+{
+	const struct husk_cbor_item *v = husk_cbor_map_get(map, key);
+	*n = 0;
+	*first = NULL;
+	if (!v || v->type == HUSK_CBOR_NULL)
+		return 0;
+	if (v->type != HUSK_CBOR_ARRAY)
+		return husk_err_set(err, EBADMSG, "field \"%s\" is not an array", key);
+	if (v->count > max)
+		return husk_err_set(err, E2BIG, "field \"%s\" has more than %u entries", key, max);
+	*n = v->count;
+	*first = husk_cbor_first(v);
+	return 0;
+}
+
+static int text_copy(const struct husk_cbor_item *v, const char *what, size_t max, struct husk_arena *a, char **out,
+		     struct husk_err *err)
+{
+	if (v->type != HUSK_CBOR_TEXT)
+		return husk_err_set(err, EBADMSG, "%s is not text", what);
+	if (v->count > max)
+		return husk_err_set(err, E2BIG, "%s is longer than %zu bytes", what, max);
+	if (memchr(v->v.ptr, '\0', v->count))
+		return husk_err_set(err, EBADMSG, "%s contains a NUL byte", what);
+	*out = husk_arena_strndup(a, v->v.ptr, v->count);
+	return *out ? 0 : husk_err_set(err, ENOMEM, "%s does not fit the decode arena", what);
+}
+
+static int get_pathv(const struct husk_cbor_item *map, const char *key, struct husk_arena *a, char ***out,
+		     uint32_t *n_out, struct husk_err *err)
+{
+	const struct husk_cbor_item *it;
+	uint32_t n;
+	int r = get_array(map, key, HUSK_MAX_PATHS, &n, &it, err);
+	if (r < 0)
+		return r;
+	char **v = husk_arena_alloc_array(a, (size_t)n + 1, sizeof *v);
+	if (!v)
+		return husk_err_set(err, ENOMEM, "field \"%s\" does not fit the decode arena", key);
+	for (uint32_t i = 0; i < n; i++, it = husk_cbor_next(it)) {
+		if ((r = text_copy(it, key, HUSK_MAX_PATH, a, &v[i], err)) < 0)
+			return r;
+		if (!husk_path_is_clean_abs(v[i]))
+			return husk_err_set(err, EINVAL, "%s entry %u is not a clean absolute path", key, i);
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static int decode_mount(const struct husk_cbor_item *it, struct husk_arena *a, struct husk_mount *m,
+			struct husk_err *err)
+{
+	uint64_t u = 0;
+	int r;
+	if (it->type != HUSK_CBOR_MAP)
+		return husk_err_set(err, EBADMSG, "not a map");
+	if ((r = husk_msg_get_text(it, "dst", HUSK_MAX_PATH, false, a, &m->destination, err)) < 0)
+		return r;
+	if (!husk_path_is_clean_abs(m->destination))
+		return husk_err_set(err, EINVAL, "destination is not a clean absolute path");
+	const struct husk_cbor_item *b = husk_cbor_map_get(it, "bind");
+	if (b && b->type != HUSK_CBOR_NULL) {
+		if ((r = husk_msg_get_uint(it, "bind", HUSK_MAX_MOUNTS - 1, false, &u, err)) < 0 ||
+		    (r = husk_msg_get_bool(it, "dir", false, &m->bind_dir, err)) < 0)
+			return r;
+		m->bind = true;
+		m->bind_index = (uint32_t)u;
+	} else {
+		if ((r = husk_msg_get_text(it, "type", 64, false, a, &m->type, err)) < 0 ||
+		    (r = husk_msg_get_text(it, "src", HUSK_MAX_PATH, true, a, &m->source, err)) < 0)
+			return r;
+		if (!m->type[0] || strchr(m->type, '/'))
+			return husk_err_set(err, EINVAL, "bad file system type");
+	}
+	if ((r = husk_msg_get_uint(it, "flags", UINT32_MAX, false, &m->flags, err)) < 0 ||
+	    (r = husk_msg_get_uint(it, "prop", UINT32_MAX, false, &m->propagation, err)) < 0 ||
+	    (r = husk_msg_get_text(it, "data", HUSK_MAX_MOUNT_DATA, true, a, &m->data, err)) < 0)
+		return r;
+	if (m->flags & ~(uint64_t)HUSK_MOUNT_FLAGS_ALLOWED)
+		return husk_err_set(err, EINVAL, "flags 0x%llx not allowed", (unsigned long long)m->flags);
+	if (m->propagation & ~(uint64_t)HUSK_MOUNT_PROP_ALLOWED)
+		return husk_err_set(err, EINVAL, "propagation 0x%llx not allowed",
+				    (unsigned long long)m->propagation);
+	return 0;
+}
+
+static int decode_device(const struct husk_cbor_item *it, struct husk_arena *a, struct husk_device *d,
+			 struct husk_err *err)
+{
+	uint64_t u[5] = { 0 };
+	static const char *const keys[] = { "major", "minor", "mode", "uid", "gid" };
+	char *type = NULL;
+	int r;
+	if (it->type != HUSK_CBOR_MAP)
+		return husk_err_set(err, EBADMSG, "not a map");
+	if ((r = husk_msg_get_text(it, "path", HUSK_MAX_PATH, false, a, &d->path, err)) < 0 ||
+	    (r = husk_msg_get_text(it, "type", 1, false, a, &type, err)) < 0)
+		return r;
+	if (!husk_path_is_clean_abs(d->path) || !strcmp(d->path, "/"))
+		return husk_err_set(err, EINVAL, "path is not a clean absolute path");
+	if (strcmp(type, "c") && strcmp(type, "b") && strcmp(type, "p"))
+		return husk_err_set(err, EINVAL, "type must be c, b or p");
+	d->type = type[0];
+	for (int i = 0; i < 5; i++)
+		if ((r = husk_msg_get_uint(it, keys[i], i == 2 ? 07777 : UINT32_MAX, false, &u[i], err)) < 0)
+			return r;
+	d->major = (uint32_t)u[0];
+	d->minor = (uint32_t)u[1];
+	d->mode = (uint32_t)u[2];
+	d->uid = (uint32_t)u[3];
+	d->gid = (uint32_t)u[4];
+	return 0;
 }
 
 int husk_msg_decode_container(const struct husk_cbor_item *map, struct husk_arena *a,
 			      struct husk_container_config *out, struct husk_err *err)
 {
+	const struct husk_cbor_item *it;
+	uint32_t n;
+	int r;
+	memset(out, 0, sizeof *out);
 	if (map->type != HUSK_CBOR_MAP)
 		return husk_err_set(err, EBADMSG, "container is not a map");
+
+	if ((r = get_array(map, "mounts", HUSK_MAX_MOUNTS, &n, &it, err)) < 0)
+		return r;
+	out->mounts = husk_arena_alloc_array(a, n ? n : 1, sizeof *out->mounts);
+	if (!out->mounts)
+		return husk_err_set(err, ENOMEM, "mounts do not fit the decode arena");
+	for (uint32_t i = 0; i < n; i++, it = husk_cbor_next(it))
+		if ((r = decode_mount(it, a, &out->mounts[i], err)) < 0)
+			return husk_err_wrap(err, "mounts[%u]", i);
+	out->n_mounts = n;
+
+	if ((r = get_pathv(map, "masked", a, &out->masked, &out->n_masked, err)) < 0 ||
+	    (r = get_pathv(map, "readonly", a, &out->readonly_paths, &out->n_readonly, err)) < 0)
+		return r;
+	if ((r = husk_msg_get_uint(map, "propagation", UINT32_MAX, true, &out->rootfs_propagation, err)) < 0)
+		return r;
+	if (out->rootfs_propagation & ~(uint64_t)HUSK_MOUNT_PROP_ALLOWED)
+		return husk_err_set(err, EINVAL, "rootfs propagation 0x%llx not allowed",
+				    (unsigned long long)out->rootfs_propagation);
+
+	if ((r = get_array(map, "sysctl", HUSK_MAX_SYSCTL, &n, &it, err)) < 0)
+		return r;
+	out->sysctl = husk_arena_alloc_array(a, n ? n : 1, sizeof *out->sysctl);
+	if (!out->sysctl)
+		return husk_err_set(err, ENOMEM, "sysctl does not fit the decode arena");
+	for (uint32_t i = 0; i < n; i++, it = husk_cbor_next(it)) {
+		if (it->type != HUSK_CBOR_ARRAY || it->count != 2)
+			return husk_err_set(err, EBADMSG, "sysctl[%u] is not a [key, value] pair", i);
+		const struct husk_cbor_item *k = husk_cbor_first(it);
+		if ((r = text_copy(k, "sysctl key", 256, a, &out->sysctl[i].key, err)) < 0 ||
+		    (r = text_copy(husk_cbor_next(k), "sysctl value", HUSK_MAX_SYSCTL_VALUE, a, &out->sysctl[i].value,
+				   err)) < 0)
+			return r;
+		if (!husk_sysctl_key_valid(out->sysctl[i].key))
+			return husk_err_set(err, EINVAL, "sysctl key \"%s\" is not valid", out->sysctl[i].key);
+	}
+	out->n_sysctl = n;
+
+	if ((r = get_array(map, "devices", HUSK_MAX_DEVICES, &n, &it, err)) < 0)
+		return r;
+	out->devices = husk_arena_alloc_array(a, n ? n : 1, sizeof *out->devices);
+	if (!out->devices)
+		return husk_err_set(err, ENOMEM, "devices do not fit the decode arena");
+	for (uint32_t i = 0; i < n; i++, it = husk_cbor_next(it))
+		if ((r = decode_device(it, a, &out->devices[i], err)) < 0)
+			return husk_err_wrap(err, "devices[%u]", i);
+	out->n_devices = n;
+
+	if ((r = husk_msg_get_text(map, "domainname", 64, true, a, &out->domainname, err)) < 0)
+		return r;
 	return 0;
 }

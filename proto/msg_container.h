@@ -1,16 +1,80 @@
 /* Container-wide configuration carried in CREATE: mounts, masked and
- * read-only paths, propagation, sysctl, devices, domainname. */
+ * read-only paths, propagation, sysctl, devices, domainname.
+ *
+ * Mount options are resolved on the host into mount(2) flags, propagation
+ * flags and a data string; the guest accepts only the flags listed in
+ * HUSK_MOUNT_FLAGS_ALLOWED / HUSK_MOUNT_PROP_ALLOWED. A bind mount carries
+ * no host path: its source is entry N of the shared staging directory
+ * (virtio-fs tag "vfs", mounts/N in it). */
 #ifndef HUSK_PROTO_MSG_CONTAINER_H
 #define HUSK_PROTO_MSG_CONTAINER_H
 
+#include <sys/mount.h>
+
 #include "msg.h"
 
+#define HUSK_MAX_MOUNTS 256u
+#define HUSK_MAX_PATHS 256u /* maskedPaths, readonlyPaths each */
+#define HUSK_MAX_SYSCTL 256u
+#define HUSK_MAX_DEVICES 256u
+#define HUSK_MAX_PATH 4096u
+#define HUSK_MAX_MOUNT_DATA 4096u
+#define HUSK_MAX_SYSCTL_VALUE 4096u
+
+#define HUSK_MOUNT_FLAGS_ALLOWED                                                                              \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS | MS_DIRSYNC | MS_NOATIME | MS_NODIRATIME | \
+	 MS_RELATIME | MS_STRICTATIME | MS_LAZYTIME | MS_MANDLOCK | MS_BIND | MS_REC | MS_SILENT)
+#define HUSK_MOUNT_PROP_ALLOWED (MS_PRIVATE | MS_SHARED | MS_SLAVE | MS_UNBINDABLE | MS_REC)
+
+struct husk_mount {
+	char *destination; /* absolute, no ".." components */
+	char *type;        /* file system type; NULL for a bind mount */
+	char *source;      /* non-bind: the source label ("proc", "tmpfs"...) */
+	bool bind;
+	bool bind_dir;       /* bind: the source is a directory (else a file) */
+	uint32_t bind_index; /* bind: mounts/<bind_index> of the staging dir */
+	uint64_t flags;      /* MS_* within HUSK_MOUNT_FLAGS_ALLOWED */
+	uint64_t propagation; /* MS_* within HUSK_MOUNT_PROP_ALLOWED, 0 for none */
+	char *data;           /* may be NULL */
+	/* host only (not coded): the resolved bind source */
+	char *host_source;
+};
+
+struct husk_sysctl {
+	char *key; /* dotted or slashed; no ".." or empty components */
+	char *value;
+};
+
+struct husk_device {
+	char *path; /* absolute, no ".." */
+	char type;  /* 'c', 'b' or 'p' */
+	uint32_t major, minor;
+	uint32_t mode; /* permission bits (07777) */
+	uint32_t uid, gid;
+};
+
 struct husk_container_config {
-	int placeholder; /* filled in by the mounts work */
+	struct husk_mount *mounts;
+	uint32_t n_mounts;
+	char **masked;
+	uint32_t n_masked;
+	char **readonly_paths;
+	uint32_t n_readonly;
+	uint64_t rootfs_propagation; /* 0: leave the default */
+	struct husk_sysctl *sysctl;
+	uint32_t n_sysctl;
+	struct husk_device *devices;
+	uint32_t n_devices;
+	char *domainname; /* may be NULL */
 };
 
 void husk_msg_encode_container(struct husk_cbor_enc *e, const struct husk_container_config *c);
 int husk_msg_decode_container(const struct husk_cbor_item *map, struct husk_arena *a, struct husk_container_config *out,
 			      struct husk_err *err);
+
+/* Shared checks (host parse and guest decode): an absolute path of at most
+ * HUSK_MAX_PATH bytes without "." or ".." components; a sysctl key. */
+bool husk_path_is_clean_abs(const char *p);
+bool husk_sysctl_key_valid(const char *k);
 
 #endif

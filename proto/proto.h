@@ -47,7 +47,11 @@ enum husk_msg_type {
 	HUSK_MSG_PAUSE = 14,      /* host->guest {}: freeze the container's cgroup; reply OK */
 	HUSK_MSG_RESUME = 15,     /* host->guest {}: thaw it; reply OK */
 	HUSK_MSG_PS = 16,         /* host->guest {}; reply OK {processes: [{pid, ppid, uid, cmd}]} (guest pids) */
-	HUSK_MSG_TYPE_MAX = 16,
+	HUSK_MSG_UPDATE = 17,     /* host->guest {resources}; reply OK */
+	HUSK_MSG_STATS = 18,      /* host->guest {}; reply OK {cpu, memory, pids, io, oom_kills} */
+	HUSK_MSG_OOM = 19,        /* guest->host event {oom_kills}: the kernel OOM-killed in the container */
+	HUSK_MSG_EVENTS = 20,     /* verb->monitor only: subscribe to OOM events on ctl.sock */
+	HUSK_MSG_TYPE_MAX = 20,
 };
 
 enum husk_frame_flags {

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -124,10 +126,36 @@ static int fact_umask(void)
 	return 0;
 }
 
+/* forks up to N children that wait; prints how many forks succeeded */
+static int fact_forks(const char *arg)
+{
+	long n = arg ? atol(arg) : 0, ok = 0;
+	pid_t kids[256];
+	if (n > 256)
+		n = 256;
+	for (long i = 0; i < n; i++) {
+		pid_t p = fork();
+		if (p == 0) {
+			pause();
+			_exit(0);
+		}
+		if (p < 0)
+			break;
+		kids[ok++] = p;
+	}
+	printf("forked %ld\n", ok);
+	fflush(stdout);
+	for (long i = 0; i < ok; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|pattern N\n");
+		fprintf(stderr, "usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|forks N|pattern N\n");
 		return 2;
 	}
 	const char *f = argv[1];
@@ -145,6 +173,8 @@ int main(int argc, char **argv)
 		return fact_status();
 	if (!strcmp(f, "rlimits"))
 		return fact_rlimits();
+	if (!strcmp(f, "forks"))
+		return fact_forks(argc > 2 ? argv[2] : NULL);
 	if (!strcmp(f, "umask"))
 		return fact_umask();
 	if (!strcmp(f, "pattern"))

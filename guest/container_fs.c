@@ -1,0 +1,306 @@
+/* The container's file system view, built in its init process (still root
+ * with every capability) the way runc builds it: the spec's mounts in
+ * order, the /dev nodes and links, linux.devices, sysctl, and after
+ * pivot_root the propagation, read-only and masked paths. Failures end the
+ * child with a one-line message for the host (spawn_child_fail). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "../proto/msg_container.h"
+#include "guest.h"
+
+#define JOIN_MAX 4096
+#define MAX_SYMLINKS 40
+
+/* root + unsafe with every symlink resolved inside root (an absolute link
+ * restarts at root, ".." stops at root), like runc's securejoin. Missing
+ * components are kept literally. */
+static int secure_join(const char *root, const char *unsafe, char *out, size_t cap)
+{
+	static char rest[2 * JOIN_MAX], next[2 * JOIN_MAX];
+	char target[JOIN_MAX];
+	size_t root_len = strlen(root), len = root_len;
+	int links = 0;
+	if (root_len >= cap || strlen(unsafe) >= sizeof rest)
+		return -ENAMETOOLONG;
+	memcpy(out, root, root_len + 1);
+	strcpy(rest, unsafe);
+	for (char *p = rest; *p;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		size_t n = strcspn(p, "/");
+		char *comp = p;
+		p += n;
+		if (n == 1 && comp[0] == '.')
+			continue;
+		if (n == 2 && comp[0] == '.' && comp[1] == '.') {
+			while (len > root_len && out[len - 1] != '/')
+				len--;
+			if (len > root_len)
+				len--;
+			out[len] = '\0';
+			continue;
+		}
+		if (len + 1 + n >= cap)
+			return -ENAMETOOLONG;
+		out[len++] = '/';
+		memcpy(out + len, comp, n);
+		len += n;
+		out[len] = '\0';
+		struct stat st;
+		if (lstat(out, &st) < 0 || !S_ISLNK(st.st_mode))
+			continue;
+		if (++links > MAX_SYMLINKS)
+			return -ELOOP;
+		ssize_t t = readlink(out, target, sizeof target - 1);
+		if (t < 0)
+			return -errno;
+		target[t] = '\0';
+		len -= n + 1;
+		if (target[0] == '/')
+			len = root_len;
+		out[len] = '\0';
+		if ((size_t)snprintf(next, sizeof next, "%s/%s", target, p) >= sizeof next)
+			return -ENAMETOOLONG;
+		strcpy(rest, next);
+		p = rest;
+	}
+	return 0;
+}
+
+static void join_or_fail(int sfd, const char *root, const char *path, char *out, size_t cap)
+{
+	int r = secure_join(root, path, out, cap);
+	if (r < 0)
+		spawn_child_fail(sfd, "resolving %s in the rootfs: %s", path, strerror(-r));
+}
+
+static void mkdir_p_or_fail(int sfd, const char *path, size_t keep)
+{
+	char buf[JOIN_MAX];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + keep + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			spawn_child_fail(sfd, "creating mount point %s: %s", buf + keep, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		spawn_child_fail(sfd, "creating mount point %s: %s", buf + keep, strerror(errno));
+}
+
+/* The mount point of a non-directory bind mount: an empty file. */
+static void mkfile_or_fail(int sfd, const char *path, size_t keep)
+{
+	char parent[JOIN_MAX];
+	snprintf(parent, sizeof parent, "%s", path);
+	char *slash = strrchr(parent, '/');
+	if (slash && (size_t)(slash - parent) > keep) {
+		*slash = '\0';
+		mkdir_p_or_fail(sfd, parent, keep);
+	}
+	struct stat st;
+	if (stat(path, &st) == 0)
+		return;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		spawn_child_fail(sfd, "creating mount point %s: %s", path + keep, strerror(errno));
+	close(fd);
+}
+
+#define REMOUNT_FLAGS                                                                                    \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | \
+	 MS_SYNCHRONOUS | MS_DIRSYNC | MS_LAZYTIME | MS_MANDLOCK)
+
+static void do_mount(int sfd, const char *root, const struct husk_mount *m)
+{
+	char dest[JOIN_MAX], src[64];
+	size_t keep = strlen(root);
+	join_or_fail(sfd, root, m->destination, dest, sizeof dest);
+	if (m->bind) {
+		snprintf(src, sizeof src, "%s/mounts/%u", GUEST_VFS_DIR, m->bind_index);
+		if (m->bind_dir)
+			mkdir_p_or_fail(sfd, dest, keep);
+		else
+			mkfile_or_fail(sfd, dest, keep);
+		if (mount(src, dest, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+			spawn_child_fail(sfd, "bind mount on %s: %s", m->destination, strerror(errno));
+		unsigned long extra = m->flags & REMOUNT_FLAGS;
+		if (extra && mount(NULL, dest, NULL, MS_REMOUNT | MS_BIND | extra, NULL) < 0)
+			spawn_child_fail(sfd, "remounting the bind mount on %s: %s", m->destination, strerror(errno));
+	} else {
+		mkdir_p_or_fail(sfd, dest, keep);
+		if (mount(m->source ? m->source : m->type, dest, m->type, m->flags & ~(unsigned long)(MS_BIND | MS_REC),
+			  m->data) < 0)
+			spawn_child_fail(sfd, "mounting %s on %s: %s", m->type, m->destination, strerror(errno));
+	}
+	if (m->propagation && mount(NULL, dest, NULL, m->propagation, NULL) < 0)
+		spawn_child_fail(sfd, "setting the propagation of %s: %s", m->destination, strerror(errno));
+}
+
+struct dev_node {
+	const char *name;
+	unsigned major, minor;
+};
+
+static const struct dev_node default_devices[] = {
+	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+
+static const char *const default_links[][2] = {
+	{ "/proc/self/fd", "fd" },
+	{ "/proc/self/fd/0", "stdin" },
+	{ "/proc/self/fd/1", "stdout" },
+	{ "/proc/self/fd/2", "stderr" },
+};
+
+static void make_node(int sfd, const char *path, const char *shown, mode_t type, mode_t perm, dev_t dev, uid_t uid,
+		      gid_t gid)
+{
+	if (mknod(path, type | perm, dev) < 0) {
+		if (errno != EEXIST || unlink(path) < 0 || mknod(path, type | perm, dev) < 0)
+			spawn_child_fail(sfd, "mknod %s: %s", shown, strerror(errno));
+	}
+	if (chown(path, uid, gid) < 0 || chmod(path, perm) < 0)
+		spawn_child_fail(sfd, "setting the owner and mode of %s: %s", shown, strerror(errno));
+}
+
+/* runc's /dev set-up unless /dev is a bind mount: the default nodes, the
+ * ptmx link into devpts, the fd links; then linux.devices. */
+static void setup_dev(int sfd, const char *root, const struct husk_container_config *c)
+{
+	char dev[JOIN_MAX], path[JOIN_MAX + 64];
+	join_or_fail(sfd, root, "/dev", dev, sizeof dev);
+	mkdir_p_or_fail(sfd, dev, strlen(root));
+	for (size_t i = 0; i < sizeof default_devices / sizeof default_devices[0]; i++) {
+		const struct dev_node *d = &default_devices[i];
+		snprintf(path, sizeof path, "%s/%s", dev, d->name);
+		make_node(sfd, path, path + strlen(root), S_IFCHR, 0666, makedev(d->major, d->minor), 0, 0);
+	}
+	snprintf(path, sizeof path, "%s/ptmx", dev);
+	if (unlink(path) < 0 && errno != ENOENT)
+		spawn_child_fail(sfd, "removing /dev/ptmx: %s", strerror(errno));
+	if (symlink("pts/ptmx", path) < 0)
+		spawn_child_fail(sfd, "symlink /dev/ptmx: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof default_links / sizeof default_links[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dev, default_links[i][1]);
+		if (symlink(default_links[i][0], path) < 0 && errno != EEXIST)
+			spawn_child_fail(sfd, "symlink /dev/%s: %s", default_links[i][1], strerror(errno));
+	}
+	if (access("/proc/kcore", F_OK) == 0) {
+		snprintf(path, sizeof path, "%s/core", dev);
+		if (symlink("/proc/kcore", path) < 0 && errno != EEXIST)
+			spawn_child_fail(sfd, "symlink /dev/core: %s", strerror(errno));
+	}
+	for (uint32_t i = 0; c && i < c->n_devices; i++) {
+		const struct husk_device *d = &c->devices[i];
+		char dest[JOIN_MAX];
+		join_or_fail(sfd, root, d->path, dest, sizeof dest);
+		char *slash = strrchr(dest, '/');
+		if (slash && (size_t)(slash - dest) > strlen(root)) {
+			*slash = '\0';
+			mkdir_p_or_fail(sfd, dest, strlen(root));
+			*slash = '/';
+		}
+		mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+		make_node(sfd, dest, d->path, type, d->mode & 07777, makedev(d->major, d->minor), d->uid, d->gid);
+	}
+}
+
+void container_fs_mounts(const struct husk_container_config *c, const char *root, int sfd)
+{
+	bool dev_bound = false;
+	for (uint32_t i = 0; c && i < c->n_mounts; i++) {
+		do_mount(sfd, root, &c->mounts[i]);
+		if (c->mounts[i].bind && !strcmp(c->mounts[i].destination, "/dev"))
+			dev_bound = true;
+	}
+	if (!dev_bound)
+		setup_dev(sfd, root, c);
+}
+
+void container_fs_sysctl(const struct husk_container_config *c, int sfd)
+{
+	for (uint32_t i = 0; c && i < c->n_sysctl; i++) {
+		const struct husk_sysctl *s = &c->sysctl[i];
+		char path[300];
+		snprintf(path, sizeof path, "/proc/sys/%s", s->key);
+		for (char *p = path + 10; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			spawn_child_fail(sfd, errno == ENOENT ? "sysctl %s: no such key in the guest kernel"
+							      : "sysctl %s: %s",
+					 s->key, strerror(errno));
+		size_t n = strlen(s->value);
+		if (write(fd, s->value, n) != (ssize_t)n)
+			spawn_child_fail(sfd, "sysctl %s = \"%.64s\": %s", s->key, s->value, strerror(errno));
+		close(fd);
+	}
+}
+
+static unsigned long vfs_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+/* After pivot_root: rootfs propagation, read-only paths, masked paths
+ * (missing paths are skipped, as runc does). */
+void container_fs_finish(const struct husk_container_config *c, int sfd)
+{
+	if (!c)
+		return;
+	if (c->rootfs_propagation && mount(NULL, "/", NULL, c->rootfs_propagation, NULL) < 0)
+		spawn_child_fail(sfd, "rootfsPropagation: %s", strerror(errno));
+	for (uint32_t i = 0; i < c->n_readonly; i++) {
+		const char *p = c->readonly_paths[i];
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+			if (errno == ENOENT)
+				continue;
+			spawn_child_fail(sfd, "readonlyPaths %s: %s", p, strerror(errno));
+		}
+		if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | vfs_flags(p), NULL) < 0)
+			spawn_child_fail(sfd, "readonlyPaths %s: %s", p, strerror(errno));
+	}
+	for (uint32_t i = 0; i < c->n_masked; i++) {
+		const char *p = c->masked[i];
+		struct stat st;
+		if (stat(p, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			spawn_child_fail(sfd, "maskedPaths %s: %s", p, strerror(errno));
+		}
+		int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL)
+					    : mount("/dev/null", p, NULL, MS_BIND, NULL);
+		if (r < 0)
+			spawn_child_fail(sfd, "maskedPaths %s: %s", p, strerror(errno));
+	}
+}

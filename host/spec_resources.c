@@ -1,0 +1,123 @@
+/* linux.resources (config.json) and `update --resources` (the same JSON
+ * object) into struct husk_resources. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../proto/msg_resources.h"
+#include "spec.h"
+
+/* an integer member: absent/null = not set; -1 = unlimited where allowed */
+static int get_i64(json_t *obj, const char *key, const char *where, bool allow_unlimited, bool *has, int64_t *out,
+		   struct husk_err *err)
+{
+	json_t *v = json_object_get(obj, key);
+	*has = false;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return husk_err_set(err, EINVAL, "%s.%s must be an integer", where, key);
+	json_int_t i = json_integer_value(v);
+	if (i < 0 && !(allow_unlimited && i == -1))
+		return husk_err_set(err, EINVAL, "%s.%s must not be negative%s", where, key,
+				    allow_unlimited ? " (except -1, unlimited)" : "");
+	*out = (int64_t)i;
+	*has = true;
+	return 0;
+}
+
+static int get_cpuset(json_t *obj, const char *key, char **out, struct husk_err *err)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) > HUSK_CPUSET_MAX)
+		return husk_err_set(err, EINVAL, "linux.resources.cpu.%s must be a cpu list like \"0-3,5\"", key);
+	for (const char *p = json_string_value(v); *p; p++)
+		if (!((*p >= '0' && *p <= '9') || *p == ',' || *p == '-'))
+			return husk_err_set(err, EINVAL, "linux.resources.cpu.%s \"%s\" is not a cpu list", key,
+					    json_string_value(v));
+	*out = strdup(json_string_value(v));
+	return *out ? 0 : husk_err_set(err, ENOMEM, "out of memory");
+}
+
+int husk_resources_from_json(json_t *res, struct husk_resources **out, struct husk_err *err)
+{
+	*out = NULL;
+	if (!res || json_is_null(res))
+		return 0;
+	if (!json_is_object(res))
+		return husk_err_set(err, EINVAL, "linux.resources must be an object");
+	struct husk_resources *r = calloc(1, sizeof *r);
+	if (!r)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	int rc = 0;
+	int64_t v = 0;
+	bool has;
+	json_t *mem = json_object_get(res, "memory");
+	json_t *cpu = json_object_get(res, "cpu");
+	json_t *pids = json_object_get(res, "pids");
+	if (mem && json_is_object(mem)) {
+		if ((rc = get_i64(mem, "limit", "linux.resources.memory", true, &r->has_memory_limit, &r->memory_limit,
+				  err)) < 0 ||
+		    (rc = get_i64(mem, "reservation", "linux.resources.memory", true, &r->has_memory_reservation,
+				  &r->memory_reservation, err)) < 0 ||
+		    (rc = get_i64(mem, "swap", "linux.resources.memory", true, &r->has_memory_swap, &r->memory_swap,
+				  err)) < 0)
+			goto fail;
+	}
+	if (cpu && json_is_object(cpu)) {
+		if ((rc = get_i64(cpu, "shares", "linux.resources.cpu", false, &has, &v, err)) < 0)
+			goto fail;
+		if (has && v != 0) {
+			if (v < 2 || v > 262144) {
+				rc = husk_err_set(err, EINVAL, "linux.resources.cpu.shares must be 2 to 262144");
+				goto fail;
+			}
+			r->has_cpu_shares = true;
+			r->cpu_shares = (uint64_t)v;
+		}
+		if ((rc = get_i64(cpu, "quota", "linux.resources.cpu", true, &r->has_cpu_quota, &r->cpu_quota, err)) < 0)
+			goto fail;
+		if (r->has_cpu_quota && r->cpu_quota == 0)
+			r->has_cpu_quota = false; /* 0 means "not set" to runc's callers */
+		if ((rc = get_i64(cpu, "period", "linux.resources.cpu", false, &has, &v, err)) < 0)
+			goto fail;
+		if (has && v != 0) {
+			if (v < 1000 || v > 1000000) {
+				rc = husk_err_set(err, EINVAL, "linux.resources.cpu.period must be 1000 to 1000000");
+				goto fail;
+			}
+			r->has_cpu_period = true;
+			r->cpu_period = (uint64_t)v;
+		}
+		if ((rc = get_cpuset(cpu, "cpus", &r->cpuset_cpus, err)) < 0 ||
+		    (rc = get_cpuset(cpu, "mems", &r->cpuset_mems, err)) < 0)
+			goto fail;
+	}
+	if (pids && json_is_object(pids)) {
+		if ((rc = get_i64(pids, "limit", "linux.resources.pids", true, &r->has_pids_limit, &r->pids_limit,
+				  err)) < 0)
+			goto fail;
+		if (r->has_pids_limit && r->pids_limit == 0)
+			r->pids_limit = -1; /* runc: 0 is unlimited */
+	}
+	if (husk_resources_empty(r)) {
+		husk_resources_free(r);
+		return 0;
+	}
+	*out = r;
+	return 0;
+fail:
+	husk_resources_free(r);
+	return rc;
+}
+
+void husk_resources_free(struct husk_resources *r)
+{
+	if (!r)
+		return;
+	free(r->cpuset_cpus);
+	free(r->cpuset_mems);
+	free(r);
+}

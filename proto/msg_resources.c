@@ -1,0 +1,107 @@
+#include "msg_resources.h"
+
+#include <string.h>
+
+bool husk_resources_empty(const struct husk_resources *r)
+{
+	return !r->has_memory_limit && !r->has_memory_reservation && !r->has_memory_swap && !r->has_cpu_shares &&
+	       !r->has_cpu_quota && !r->has_cpu_period && !r->cpuset_cpus && !r->cpuset_mems && !r->has_pids_limit;
+}
+
+static void put_int_field(struct husk_cbor_enc *e, const char *key, int64_t v)
+{
+	husk_cbor_put_text(e, key);
+	husk_cbor_put_int(e, v);
+}
+
+void husk_msg_encode_resources(struct husk_cbor_enc *e, const struct husk_resources *r)
+{
+	uint32_t n = r->has_memory_limit + r->has_memory_reservation + r->has_memory_swap + r->has_cpu_shares +
+		     r->has_cpu_quota + r->has_cpu_period + (r->cpuset_cpus != NULL) + (r->cpuset_mems != NULL) +
+		     r->has_pids_limit;
+	husk_cbor_put_map(e, n);
+	if (r->has_memory_limit)
+		put_int_field(e, "memory_limit", r->memory_limit);
+	if (r->has_memory_reservation)
+		put_int_field(e, "memory_reservation", r->memory_reservation);
+	if (r->has_memory_swap)
+		put_int_field(e, "memory_swap", r->memory_swap);
+	if (r->has_cpu_shares)
+		put_int_field(e, "cpu_shares", (int64_t)r->cpu_shares);
+	if (r->has_cpu_quota)
+		put_int_field(e, "cpu_quota", r->cpu_quota);
+	if (r->has_cpu_period)
+		put_int_field(e, "cpu_period", (int64_t)r->cpu_period);
+	if (r->cpuset_cpus) {
+		husk_cbor_put_text(e, "cpuset_cpus");
+		husk_cbor_put_text(e, r->cpuset_cpus);
+	}
+	if (r->cpuset_mems) {
+		husk_cbor_put_text(e, "cpuset_mems");
+		husk_cbor_put_text(e, r->cpuset_mems);
+	}
+	if (r->has_pids_limit)
+		put_int_field(e, "pids_limit", r->pids_limit);
+}
+
+/* an integer field: -1 (max) or 0..max */
+static int get_limit(const struct husk_cbor_item *map, const char *key, int64_t max, bool *has, int64_t *out,
+		     struct husk_err *err)
+{
+	const struct husk_cbor_item *v = husk_cbor_map_get(map, key);
+	*has = false;
+	if (!v)
+		return 0;
+	if (v->type == HUSK_CBOR_NINT && v->v.i == -1)
+		*out = -1;
+	else if (v->type == HUSK_CBOR_UINT && v->v.u <= (uint64_t)max)
+		*out = (int64_t)v->v.u;
+	else
+		return husk_err_set(err, ERANGE, "resources: %s is out of range", key);
+	*has = true;
+	return 0;
+}
+
+/* "0-3,5": digits, commas and dashes only */
+static int get_cpuset(const struct husk_cbor_item *map, const char *key, struct husk_arena *a, char **out,
+		      struct husk_err *err)
+{
+	int r = husk_msg_get_text(map, key, HUSK_CPUSET_MAX, true, a, out, err);
+	if (r < 0 || !*out)
+		return r;
+	for (const char *p = *out; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || *p == ',' || *p == '-'))
+			return husk_err_set(err, EINVAL, "resources: %s \"%s\" is not a cpu/node list", key, *out);
+	return 0;
+}
+
+int husk_msg_decode_resources(const struct husk_cbor_item *map, struct husk_arena *a, struct husk_resources *out,
+			      struct husk_err *err)
+{
+	int64_t v = 0;
+	int r;
+	memset(out, 0, sizeof *out);
+	if (map->type != HUSK_CBOR_MAP)
+		return husk_err_set(err, EBADMSG, "resources is not a map");
+	if ((r = get_limit(map, "memory_limit", INT64_MAX, &out->has_memory_limit, &out->memory_limit, err)) < 0 ||
+	    (r = get_limit(map, "memory_reservation", INT64_MAX, &out->has_memory_reservation,
+			   &out->memory_reservation, err)) < 0 ||
+	    (r = get_limit(map, "memory_swap", INT64_MAX, &out->has_memory_swap, &out->memory_swap, err)) < 0 ||
+	    (r = get_limit(map, "cpu_quota", INT64_MAX, &out->has_cpu_quota, &out->cpu_quota, err)) < 0 ||
+	    (r = get_limit(map, "pids_limit", INT64_MAX, &out->has_pids_limit, &out->pids_limit, err)) < 0)
+		return r;
+	if ((r = get_limit(map, "cpu_shares", 262144, &out->has_cpu_shares, &v, err)) < 0)
+		return r;
+	if (out->has_cpu_shares && v < 2)
+		return husk_err_set(err, ERANGE, "resources: cpu_shares must be 2 to 262144");
+	out->cpu_shares = (uint64_t)v;
+	if ((r = get_limit(map, "cpu_period", 1000000, &out->has_cpu_period, &v, err)) < 0)
+		return r;
+	if (out->has_cpu_period && v < 1000)
+		return husk_err_set(err, ERANGE, "resources: cpu_period must be 1000 to 1000000 microseconds");
+	out->cpu_period = (uint64_t)v;
+	if ((r = get_cpuset(map, "cpuset_cpus", a, &out->cpuset_cpus, err)) < 0 ||
+	    (r = get_cpuset(map, "cpuset_mems", a, &out->cpuset_mems, err)) < 0)
+		return r;
+	return 0;
+}

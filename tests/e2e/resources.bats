@@ -1,0 +1,104 @@
+#!/usr/bin/env bats
+# linux.resources and update in the guest's cgroup v2; events: stats and OOM.
+
+load helpers
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+with_resources() {
+  jq --argjson r "$1" '.linux.resources = $r' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+}
+
+@test "linux.resources reach the guest cgroup; update changes them; events --stats reports them" {
+  with_resources '{"memory": {"limit": 67108864}, "pids": {"limit": 100}, "cpu": {"shares": 512}}'
+  set_args "$BUNDLE" /bin/sleep 1000
+  husk create --bundle "$BUNDLE" r1 </dev/null >/dev/null 2>&1
+  husk start r1
+  run husk events --stats r1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | jq -r .type)" = "stats" ]
+  [ "$(echo "$output" | jq -r .id)" = "r1" ]
+  [ "$(echo "$output" | jq .data.memory.usage.limit)" = "67108864" ]
+  [ "$(echo "$output" | jq .data.pids.limit)" = "100" ]
+  [ "$(echo "$output" | jq '.data.pids.current >= 1')" = "true" ]
+  [ "$(echo "$output" | jq '.data.cpu.usage.total > 0')" = "true" ]
+  husk update --memory 100m --pids-limit 50 r1
+  run husk events --stats r1
+  [ "$(echo "$output" | jq .data.memory.usage.limit)" = "104857600" ]
+  [ "$(echo "$output" | jq .data.pids.limit)" = "50" ]
+  echo '{"pids": {"limit": 0}}' > "$BATS_TEST_TMPDIR/res.json"
+  husk update --resources "$BATS_TEST_TMPDIR/res.json" r1
+  run husk events --stats r1
+  [ "$(echo "$output" | jq .data.pids.limit)" = "-1" ]
+}
+
+@test "the pids limit holds inside the guest" {
+  with_resources '{"pids": {"limit": 5}}'
+  set_args "$BUNDLE" /bin/probe forks 8
+  run husk run --bundle "$BUNDLE" r2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # the probe itself is one of the five
+  [ "$output" = "forked 4" ]
+}
+
+@test "growing memory past the VM's size is refused with a clear message" {
+  set_args "$BUNDLE" /bin/sleep 1000
+  husk create --bundle "$BUNDLE" r3 </dev/null >/dev/null 2>&1
+  husk start r3
+  run husk update --memory 64g r3
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"cannot grow"* ]]
+  run husk update --blkio-weight 300 r3
+  [ "$status" -ne 0 ]
+  run husk update r3
+  [ "$status" -ne 0 ]
+}
+
+@test "the VM is sized from the memory limit, or from annotations" {
+  with_resources '{"memory": {"limit": 536870912}}'
+  set_args "$BUNDLE" /bin/sleep 1000
+  husk create --bundle "$BUNDLE" r4 </dev/null >/dev/null 2>&1
+  qemu=$(jq .qemu.pid "$HUSK_ROOT/r4/state.json")
+  mem=$(tr '\0' '\n' < /proc/$qemu/cmdline | grep -A1 -x -- -m | tail -1)
+  [ "${mem%M}" -gt 512 ]
+  husk delete --force r4
+  jq '.annotations = {"io.husk.vm.memory_mib": "200", "io.husk.vm.vcpus": "2"}' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  husk create --bundle "$BUNDLE" r5 </dev/null >/dev/null 2>&1
+  qemu=$(jq .qemu.pid "$HUSK_ROOT/r5/state.json")
+  [ "$(tr '\0' '\n' < /proc/$qemu/cmdline | grep -A1 -x -- -m | tail -1)" = "200M" ]
+  [ "$(tr '\0' '\n' < /proc/$qemu/cmdline | grep -A1 -x -- -smp | tail -1)" = "2" ]
+}
+
+@test "an OOM kill in the guest: an oom event, the bundle's oom file, and state" {
+  with_resources '{"memory": {"limit": 33554432, "swap": 33554432}}'
+  set_args "$BUNDLE" /bin/sh -c 'sleep 2; head -c 300m /dev/zero | tail > /dev/null; sleep 1000'
+  rm -f "$BUNDLE/oom"
+  husk create --bundle "$BUNDLE" r6 </dev/null >/dev/null 2>&1
+  "$HUSK" --root "$HUSK_ROOT" events --interval 60s r6 > "$BATS_TEST_TMPDIR/events" &
+  ev=$!
+  sleep 0.5
+  husk start r6
+  for i in $(seq 600); do grep -q '"oom"' "$BATS_TEST_TMPDIR/events" && break; sleep 0.1; done
+  kill $ev || true
+  cat "$BATS_TEST_TMPDIR/events"
+  grep -q '"type":"oom"' "$BATS_TEST_TMPDIR/events"
+  [ -e "$BUNDLE/oom" ]
+  [ "$(jq .oom_kills "$HUSK_ROOT/r6/state.json")" -ge 1 ]
+}
+
+@test "features is valid JSON that says what husk applies" {
+  run husk features
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | jq -r .ociVersionMin)" = "1.0.0" ]
+  [ "$(echo "$output" | jq .linux.cgroup.v2)" = "true" ]
+  [ "$(echo "$output" | jq .linux.cgroup.v1)" = "false" ]
+  [ "$(echo "$output" | jq -r '.linux.namespaces | index("pid") != null')" = "true" ]
+  [ "$(echo "$output" | jq .linux.seccomp.enabled)" = "true" ]
+  [ "$(echo "$output" | jq -r '.linux.seccomp.actions | index("SCMP_ACT_ERRNO") != null')" = "true" ]
+}

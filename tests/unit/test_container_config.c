@@ -1,0 +1,344 @@
+/* The container part of CREATE: coding round trip, the guest's
+ * rejections, and config.json parsing of mounts, sysctl and devices. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <unistd.h>
+
+#include "../../host/fsutil.h"
+#include "../../host/spec.h"
+#include "../../proto/msg_container.h"
+#include "unit.h"
+
+static char bundle[PATH_MAX];
+static uint8_t enc_buf[1 << 20];
+static uint8_t arena_buf[4 << 20];
+
+static int round_trip(const struct husk_container_config *in, struct husk_container_config *out,
+		      struct husk_err *err)
+{
+	struct husk_cbor_enc e;
+	struct husk_arena a;
+	const struct husk_cbor_item *root;
+	husk_cbor_enc_init(&e, enc_buf, sizeof enc_buf);
+	husk_msg_encode_container(&e, in);
+	if (husk_cbor_enc_finish(&e, err) < 0)
+		return -1;
+	husk_arena_init(&a, arena_buf, sizeof arena_buf);
+	husk_err_clear(err);
+	if (husk_msg_parse(e.buf, e.len, &a, &root, err) < 0)
+		return -1;
+	return husk_msg_decode_container(root, &a, out, err);
+}
+
+static struct husk_mount sample_mounts[] = {
+	{ .destination = "/proc", .type = "proc", .source = "proc", .flags = MS_NOSUID },
+	{ .destination = "/dev/shm", .type = "tmpfs", .source = "shm", .flags = MS_NOSUID | MS_NODEV,
+	  .data = "mode=1777,size=65536k" },
+	{ .destination = "/etc/hosts", .bind = true, .bind_dir = false, .bind_index = 0,
+	  .flags = MS_BIND | MS_RDONLY, .propagation = MS_PRIVATE | MS_REC },
+};
+static char *sample_masked[] = { "/proc/kcore", "/sys/firmware", NULL };
+static char *sample_ro[] = { "/proc/sys", NULL };
+static struct husk_sysctl sample_sysctl[] = { { "net.ipv4.ip_forward", "1" }, { "kernel/shmmax", "123" } };
+static struct husk_device sample_devices[] = { { "/dev/fuse", 'c', 10, 229, 0666, 0, 0 },
+					       { "/dev/myfifo", 'p', 0, 0, 0600, 5, 6 } };
+
+static struct husk_container_config sample(void)
+{
+	struct husk_container_config c = {
+		.mounts = sample_mounts, .n_mounts = 3, .masked = sample_masked, .n_masked = 2,
+		.readonly_paths = sample_ro, .n_readonly = 1, .rootfs_propagation = MS_SLAVE | MS_REC,
+		.sysctl = sample_sysctl, .n_sysctl = 2, .devices = sample_devices, .n_devices = 2,
+		.domainname = "example.org",
+	};
+	return c;
+}
+
+static enum test_result test_round_trip(void)
+{
+	struct husk_container_config in = sample(), out;
+	struct husk_err err = { 0 };
+	int r = round_trip(&in, &out, &err);
+	if (r < 0)
+		printf("# %s\n", err.msg);
+	CHECK_EQ_INT(r, 0);
+	CHECK_EQ_INT(out.n_mounts, 3);
+	CHECK_STR(out.mounts[0].destination, "/proc");
+	CHECK_STR(out.mounts[0].type, "proc");
+	CHECK_EQ_INT(out.mounts[0].flags, MS_NOSUID);
+	CHECK(out.mounts[0].data == NULL);
+	CHECK_STR(out.mounts[1].data, "mode=1777,size=65536k");
+	CHECK(out.mounts[2].bind);
+	CHECK(!out.mounts[2].bind_dir);
+	CHECK(out.mounts[2].type == NULL);
+	CHECK_EQ_INT(out.mounts[2].flags, MS_BIND | MS_RDONLY);
+	CHECK_EQ_INT(out.mounts[2].propagation, MS_PRIVATE | MS_REC);
+	CHECK_EQ_INT(out.n_masked, 2);
+	CHECK_STR(out.masked[1], "/sys/firmware");
+	CHECK_EQ_INT(out.n_readonly, 1);
+	CHECK_STR(out.readonly_paths[0], "/proc/sys");
+	CHECK_EQ_INT(out.rootfs_propagation, MS_SLAVE | MS_REC);
+	CHECK_EQ_INT(out.n_sysctl, 2);
+	CHECK_STR(out.sysctl[1].key, "kernel/shmmax");
+	CHECK_STR(out.sysctl[1].value, "123");
+	CHECK_EQ_INT(out.n_devices, 2);
+	CHECK_EQ_INT(out.devices[0].type, 'c');
+	CHECK_EQ_INT(out.devices[0].minor, 229);
+	CHECK_EQ_INT(out.devices[1].type, 'p');
+	CHECK_EQ_INT(out.devices[1].mode, 0600);
+	CHECK_EQ_INT(out.devices[1].gid, 6);
+	CHECK_STR(out.domainname, "example.org");
+
+	struct husk_container_config empty = { 0 };
+	CHECK_EQ_INT(round_trip(&empty, &out, &err), 0);
+	CHECK_EQ_INT(out.n_mounts, 0);
+	CHECK(out.domainname == NULL);
+	return TEST_PASS;
+}
+
+static enum test_result test_rejections(void)
+{
+	struct husk_err err = { 0 };
+	struct husk_container_config c, out;
+	struct husk_mount m;
+	static const char *bad_dst[] = { "relative", "/a/../b", "/a/./b", "/a//b", "/a/", "" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_dst); i++) {
+		c = sample();
+		m = sample_mounts[0];
+		m.destination = (char *)bad_dst[i];
+		c.mounts = &m;
+		c.n_mounts = 1;
+		CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	}
+	c = sample();
+	m = sample_mounts[0];
+	m.flags = MS_MOVE;
+	c.mounts = &m;
+	c.n_mounts = 1;
+	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	m = sample_mounts[2];
+	m.propagation = MS_REMOUNT;
+	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	m = sample_mounts[2];
+	m.bind_index = HUSK_MAX_MOUNTS;
+	CHECK_EQ_INT(round_trip(&c, &out, &err), -ERANGE);
+	m = sample_mounts[0];
+	m.type = "../x";
+	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+
+	/* too many mounts */
+	static struct husk_mount many[HUSK_MAX_MOUNTS + 1];
+	for (size_t i = 0; i < ARRAY_SIZE(many); i++)
+		many[i] = sample_mounts[0];
+	c = sample();
+	c.mounts = many;
+	c.n_mounts = HUSK_MAX_MOUNTS + 1;
+	CHECK_EQ_INT(round_trip(&c, &out, &err), -E2BIG);
+	c.n_mounts = HUSK_MAX_MOUNTS;
+	CHECK_EQ_INT(round_trip(&c, &out, &err), 0);
+
+	static const char *bad_keys[] = { "../../etc/passwd", "a..b", "/abs", "a/", "a b", "" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_keys); i++) {
+		struct husk_sysctl s = { (char *)bad_keys[i], "1" };
+		c = sample();
+		c.sysctl = &s;
+		c.n_sysctl = 1;
+		CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	}
+	struct husk_device d = sample_devices[0];
+	c = sample();
+	c.devices = &d;
+	c.n_devices = 1;
+	d.type = 'x';
+	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	d = sample_devices[0];
+	d.mode = 010000;
+	CHECK_EQ_INT(round_trip(&c, &out, &err), -ERANGE);
+	d = sample_devices[0];
+	d.path = "/dev/../etc/x";
+	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	c = sample();
+	char *bad_paths[] = { "proc/kcore" };
+	c.masked = bad_paths;
+	c.n_masked = 1;
+	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	return TEST_PASS;
+}
+
+static void make_test_bundle(void)
+{
+	struct husk_err err = { 0 };
+	char p[PATH_MAX + 32];
+	snprintf(bundle, sizeof bundle, "/tmp/husk-unit-cc.%d", (int)getpid());
+	snprintf(p, sizeof p, "%s/rootfs", bundle);
+	mkdir_p(p, 0755, &err);
+	snprintf(p, sizeof p, "%s/vol", bundle);
+	mkdir_p(p, 0755, &err);
+	snprintf(p, sizeof p, "%s/hosts", bundle);
+	FILE *f = fopen(p, "w");
+	if (f)
+		fclose(f);
+}
+
+static int parse_with(const char *extra, struct husk_spec *spec, struct husk_err *err)
+{
+	char text[8192];
+	snprintf(text, sizeof text,
+		 "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
+		 "\"process\":{\"args\":[\"/bin/sh\"],\"cwd\":\"/\"}%s%s}",
+		 extra[0] ? "," : "", extra);
+	husk_err_clear(err);
+	return husk_spec_parse(spec, bundle, text, strlen(text), err);
+}
+
+static enum test_result test_spec_mounts(void)
+{
+	struct husk_spec spec;
+	struct husk_err err = { 0 };
+	char want[PATH_MAX + 32];
+	int r = parse_with("\"mounts\":["
+			   "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+			   "{\"destination\":\"/tmp/\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+			   "\"options\":[\"nosuid\",\"strictatime\",\"mode=755\",\"size=1m\",\"ro\",\"rw\",\"rprivate\"]},"
+			   "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"vol\",\"options\":[\"rbind\",\"ro\"]},"
+			   "{\"destination\":\"etc//hosts\",\"source\":\"hosts\",\"options\":[\"bind\",\"nosuid\"]},"
+			   "{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\","
+			   "\"options\":[\"ro\",\"cpu\"]}]",
+			   &spec, &err);
+	if (r < 0)
+		printf("# %s\n", err.msg);
+	CHECK_EQ_INT(r, 0);
+	struct husk_container_config *c = spec.container;
+	CHECK(c != NULL);
+	CHECK_EQ_INT(c->n_mounts, 5);
+	CHECK_STR(c->mounts[0].type, "proc");
+	CHECK_EQ_INT(c->mounts[0].flags, 0);
+	CHECK_STR(c->mounts[1].destination, "/tmp");
+	CHECK_EQ_INT(c->mounts[1].flags, MS_NOSUID | MS_STRICTATIME);
+	CHECK_EQ_INT(c->mounts[1].propagation, MS_PRIVATE | MS_REC);
+	CHECK_STR(c->mounts[1].data, "mode=755,size=1m");
+	CHECK(c->mounts[2].bind);
+	CHECK(c->mounts[2].bind_dir);
+	CHECK_EQ_INT(c->mounts[2].bind_index, 0);
+	CHECK_EQ_INT(c->mounts[2].flags, MS_BIND | MS_REC | MS_RDONLY);
+	snprintf(want, sizeof want, "%s/vol", bundle);
+	CHECK_STR(c->mounts[2].host_source, want);
+	CHECK_STR(c->mounts[3].destination, "/etc/hosts");
+	CHECK(c->mounts[3].bind);
+	CHECK(!c->mounts[3].bind_dir);
+	CHECK_EQ_INT(c->mounts[3].bind_index, 1);
+	CHECK_EQ_INT(c->mounts[3].flags, MS_BIND | MS_NOSUID);
+	CHECK_STR(c->mounts[4].type, "cgroup2");
+	CHECK(c->mounts[4].data == NULL);
+	husk_spec_free(&spec);
+	return TEST_PASS;
+}
+
+static enum test_result test_spec_shm_from_host_tmpfs(void)
+{
+	struct statfs sfs;
+	if (statfs("/dev/shm", &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
+		return TEST_SKIP;
+	struct husk_spec spec;
+	struct husk_err err = { 0 };
+	char want[64];
+	int r = parse_with("\"mounts\":[{\"destination\":\"/dev/shm\",\"type\":\"bind\",\"source\":\"/dev/shm\","
+			   "\"options\":[\"rbind\",\"nosuid\",\"noexec\",\"nodev\"]}]",
+			   &spec, &err);
+	CHECK_EQ_INT(r, 0);
+	struct husk_mount *m = &spec.container->mounts[0];
+	CHECK(!m->bind);
+	CHECK_STR(m->type, "tmpfs");
+	CHECK_EQ_INT(m->flags, MS_NOSUID | MS_NOEXEC | MS_NODEV);
+	snprintf(want, sizeof want, "mode=1777,size=%llu",
+		 (unsigned long long)sfs.f_blocks * (unsigned long long)sfs.f_bsize);
+	CHECK_STR(m->data, want);
+	husk_spec_free(&spec);
+	return TEST_PASS;
+}
+
+static enum test_result test_spec_linux(void)
+{
+	struct husk_spec spec;
+	struct husk_err err = { 0 };
+	int r = parse_with("\"domainname\":\"dom\",\"linux\":{\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},"
+			   "\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\",\"/proc/bus\"],"
+			   "\"rootfsPropagation\":\"rslave\","
+			   "\"devices\":[{\"path\":\"/dev/fuse\",\"type\":\"u\",\"major\":10,\"minor\":229},"
+			   "{\"path\":\"/dev/p\",\"type\":\"p\",\"fileMode\":384,\"uid\":1,\"gid\":2}]}",
+			   &spec, &err);
+	if (r < 0)
+		printf("# %s\n", err.msg);
+	CHECK_EQ_INT(r, 0);
+	struct husk_container_config *c = spec.container;
+	CHECK_STR(c->domainname, "dom");
+	CHECK_EQ_INT(c->n_sysctl, 1);
+	CHECK_STR(c->sysctl[0].key, "net.ipv4.ip_forward");
+	CHECK_EQ_INT(c->n_masked, 1);
+	CHECK_EQ_INT(c->n_readonly, 2);
+	CHECK_EQ_INT(c->rootfs_propagation, MS_SLAVE | MS_REC);
+	CHECK_EQ_INT(c->n_devices, 2);
+	CHECK_EQ_INT(c->devices[0].type, 'c');
+	CHECK_EQ_INT(c->devices[0].mode, 0666);
+	CHECK_EQ_INT(c->devices[1].mode, 0600);
+	CHECK_EQ_INT(c->devices[1].gid, 2);
+	husk_spec_free(&spec);
+	return TEST_PASS;
+}
+
+static enum test_result test_spec_bad(void)
+{
+	static const struct {
+		const char *extra, *needle;
+	} cases[] = {
+		{ "\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\",\"source\":\"/nonexistent/husk\"}]",
+		  "bind source /nonexistent/husk" },
+		{ "\"mounts\":[{\"destination\":\"/x\",\"type\":\"bind\"}]", "needs a source" },
+		{ "\"mounts\":[{\"type\":\"tmpfs\"}]", "mounts[0].destination" },
+		{ "\"mounts\":[{\"destination\":\"/x\"}]", "not a file system type" },
+		{ "\"mounts\":[{\"destination\":\"/x\",\"type\":\"tmpfs\",\"options\":\"ro\"}]", "options must be" },
+		{ "\"mounts\":{}", "\"mounts\" must be an array" },
+		{ "\"linux\":{\"sysctl\":{\"../x\":\"1\"}}", "not a sysctl name" },
+		{ "\"linux\":{\"sysctl\":{\"kernel.x\":1}}", "must be a string" },
+		{ "\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\"}]}", "needs major and minor" },
+		{ "\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"z\",\"major\":1,\"minor\":1}]}", "not c, u, b or p" },
+		{ "\"linux\":{\"devices\":[{\"path\":\"dev/x\",\"type\":\"c\",\"major\":1,\"minor\":1}]}", "absolute" },
+		{ "\"linux\":{\"maskedPaths\":[\"proc/kcore\"]}", "maskedPaths[0] must be an absolute path" },
+		{ "\"linux\":{\"rootfsPropagation\":\"sideways\"}", "not a propagation" },
+		{ "\"domainname\":7", "domainname" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct husk_spec spec;
+		struct husk_err err = { 0 };
+		int r = parse_with(cases[i].extra, &spec, &err);
+		husk_spec_free(&spec);
+		if (r >= 0 || !strstr(err.msg, cases[i].needle) || !strstr(err.msg, "config.json") ||
+		    strchr(err.msg, '\n')) {
+			printf("# case %zu: r=%d msg=\"%s\"\n", i, r, err.msg);
+			return TEST_FAIL;
+		}
+	}
+	return TEST_PASS;
+}
+
+int main(void)
+{
+	static const struct unit_test tests[] = {
+		{ "container config round trip", test_round_trip },
+		{ "container config rejections", test_rejections },
+		{ "spec mounts and options", test_spec_mounts },
+		{ "a host tmpfs bound on /dev/shm becomes a tmpfs of its size", test_spec_shm_from_host_tmpfs },
+		{ "spec sysctl, paths, propagation, devices, domainname", test_spec_linux },
+		{ "bad spec entries are one-line config.json errors", test_spec_bad },
+	};
+	make_test_bundle();
+	int r = unit_run(tests, ARRAY_SIZE(tests));
+	struct husk_err err = { 0 };
+	remove_tree(bundle, &err);
+	return r;
+}
