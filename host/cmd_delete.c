@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "ctl.h"
 #include "fsutil.h"
+#include "host_cgroup.h"
 
 #define DELETE_WAIT_MS 15000
 
@@ -85,6 +86,9 @@ int cmd_delete(struct husk_globals *g, int argc, char **argv)
 	kill_if_same(&st.qemu);
 	kill_if_same(&st.virtiofsd);
 	kill_if_same(&st.vsock_backend);
+	wait_gone(&st.qemu, 2000);
+	wait_gone(&st.virtiofsd, 2000);
+	husk_io_cgroup_remove(st.io_cgroup);
 	husk_state_free(&st);
 	if (remove_tree(dir, &err) < 0)
 		return cli_fail(&err);

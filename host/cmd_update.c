@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "ctl.h"
 #include "fsutil.h"
+#include "host_cgroup.h"
 #include "spec.h"
 
 /* "512m", "1g", "1048576", "-1" */
@@ -89,6 +90,7 @@ int cmd_update(struct husk_globals *g, int argc, char **argv)
 	struct husk_resources flags = { 0 }, *from_file = NULL;
 	struct husk_err err = { 0 };
 	const char *file = NULL;
+	unsigned blkio_weight = 0;
 	int64_t v;
 	int c;
 	while ((c = getopt_long(argc, argv, "+r:", opts, NULL)) != -1) {
@@ -140,8 +142,10 @@ int cmd_update(struct husk_globals *g, int argc, char **argv)
 			flags.has_pids_limit = true, flags.pids_limit = v == 0 ? -1 : v;
 			break;
 		case OPT_BLKIO:
-			return cli_failf("update: --blkio-weight is not supported yet (it needs a host cgroup of the "
-					 "VM's own I/O processes)");
+			if (parse_int(optarg, 10, 1000, &v) < 0)
+				return cli_failf("update: --blkio-weight must be 10 to 1000");
+			blkio_weight = (unsigned)v;
+			break;
 		case OPT_OTHER:
 			return cli_failf("update: %s is not supported (no such control in a cgroup v2 guest)", name);
 		default:
@@ -161,12 +165,15 @@ int cmd_update(struct husk_globals *g, int argc, char **argv)
 		free(text);
 		if (!j)
 			return cli_failf("update: %s: line %d: %s", file, jerr.line, jerr.text);
-		json_t *blkio = json_object_get(j, "blockIO");
-		if (json_is_integer(json_object_get(blkio, "weight")) && json_integer_value(json_object_get(blkio, "weight")))
-			return cli_failf("update: blockIO.weight is not supported yet");
-		int r = husk_resources_from_json(j, &from_file, &err);
+		json_t *w = json_object_get(json_object_get(j, "blockIO"), "weight");
+		if (json_is_integer(w) && json_integer_value(w) && !blkio_weight) {
+			if (json_integer_value(w) < 10 || json_integer_value(w) > 1000)
+				return cli_failf("update: blockIO.weight must be 10 to 1000");
+			blkio_weight = (unsigned)json_integer_value(w);
+		}
+		int rr = husk_resources_from_json(j, &from_file, &err);
 		json_decref(j);
-		if (r < 0)
+		if (rr < 0)
 			return cli_fail(&err);
 	}
 	/* flags win over the file */
@@ -189,7 +196,7 @@ int cmd_update(struct husk_globals *g, int argc, char **argv)
 		res.cpuset_mems = flags.cpuset_mems;
 	if (flags.has_pids_limit)
 		res.has_pids_limit = true, res.pids_limit = flags.pids_limit;
-	if (husk_resources_empty(&res)) {
+	if (husk_resources_empty(&res) && !blkio_weight) {
 		husk_resources_free(from_file);
 		return cli_failf("update: nothing to update");
 	}
@@ -199,9 +206,19 @@ int cmd_update(struct husk_globals *g, int argc, char **argv)
 	if (cli_load_state(g, id, dir, sizeof dir, &st, &err) < 0)
 		return cli_fail(&err);
 	const char *status = husk_state_status(&st);
-	husk_state_free(&st);
-	if (strcmp(status, "running") && strcmp(status, "created") && strcmp(status, "paused"))
+	if (strcmp(status, "running") && strcmp(status, "created") && strcmp(status, "paused")) {
+		husk_state_free(&st);
 		return cli_failf("container \"%s\" is %s", id, status);
+	}
+	/* block I/O happens on the host (QEMU, virtiofsd): its weight is a host cgroup's */
+	int r = blkio_weight ? husk_io_cgroup_set_weight(st.io_cgroup, blkio_weight, &err) : 0;
+	husk_state_free(&st);
+	if (r < 0)
+		return cli_fail(&err);
+	if (husk_resources_empty(&res)) {
+		husk_resources_free(from_file);
+		return 0;
+	}
 	uint8_t buf[2048];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);

@@ -23,6 +23,7 @@
 #include "console.h"
 #include "ctl.h"
 #include "fsutil.h"
+#include "host_cgroup.h"
 #include "log.h"
 #include "monitor.h"
 #include "stdio_relay.h"
@@ -868,6 +869,15 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	husk_pid_ref_set(&m->st.vsock_backend, m->vm.vsock.backend_pid);
 	husk_vsock_describe(&m->vm.vsock, &m->st.vsock);
 	m->st.guest_pid = m->vm.guest_pid;
+	pid_t io_pids[] = { m->vm.qemu_pid, m->vm.virtiofsd_pid };
+	struct husk_err ioerr = { 0 };
+	if (husk_io_cgroup_create(a->id, io_pids, 2, m->st.io_cgroup, sizeof m->st.io_cgroup, &ioerr) < 0)
+		log_warn("no host cgroup for block-IO weight: %s", ioerr.msg);
+	json_t *blkio_weight = json_object_get(
+		json_object_get(json_object_get(json_object_get(a->spec->json, "linux"), "resources"), "blockIO"), "weight");
+	if (json_is_integer(blkio_weight) && json_integer_value(blkio_weight) > 0 &&
+	    husk_io_cgroup_set_weight(m->st.io_cgroup, (unsigned)json_integer_value(blkio_weight), &ioerr) < 0)
+		log_warn("linux.resources.blockIO.weight: %s", ioerr.msg);
 	json_t *ann = json_object_get(a->spec->json, "annotations");
 	if (json_is_object(ann))
 		m->st.annotations = json_incref(ann);
@@ -883,6 +893,7 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	run_loop(m);
 
 	husk_vm_stop(&m->vm, SHUTDOWN_GRACE_MS);
+	husk_io_cgroup_remove(m->st.io_cgroup);
 	int status = m->exited ? m->exit_status : 255;
 	m->st.exited = true;
 	m->st.exit_status = status;

@@ -89,8 +89,10 @@ int husk_state_write(const char *dir, const struct husk_state *st, struct husk_e
 			      "virtiofsd", pid_ref_json(&st->virtiofsd), "vsock_backend",
 			      pid_ref_json(&st->vsock_backend), "guest_pid", st->guest_pid, "exited", st->exited,
 			      "exit_status", st->exit_status);
-	if (j)
+	if (j) {
 		json_object_set_new(j, "oom_kills", json_integer((json_int_t)st->oom_kills));
+		json_object_set_new(j, "io_cgroup", json_string(st->io_cgroup));
+	}
 	if (!j)
 		return husk_err_set(err, ENOMEM, "building state.json");
 	if (st->annotations)
@@ -147,6 +149,7 @@ int husk_state_read(const char *dir, struct husk_state *st, struct husk_err *err
 	st->exited = json_is_true(json_object_get(j, "exited"));
 	st->exit_status = (int)json_integer_value(json_object_get(j, "exit_status"));
 	st->oom_kills = (uint64_t)json_integer_value(json_object_get(j, "oom_kills"));
+	copy_str(st->io_cgroup, sizeof st->io_cgroup, j, "io_cgroup");
 	json_t *vs = json_object_get(j, "vsock");
 	copy_str(st->vsock.kind, sizeof st->vsock.kind, vs, "kind");
 	copy_str(st->vsock.path, sizeof st->vsock.path, vs, "path");

@@ -39,6 +39,7 @@ struct husk_state {
 	bool exited;
 	int exit_status;
 	uint64_t oom_kills; /* OOM kills the guest kernel reported in the container */
+	char io_cgroup[PATH_MAX]; /* host cgroup of the VM's I/O processes, "" if none */
 	json_t *annotations; /* owned, may be NULL */
 };
 

@@ -25,6 +25,7 @@ with_resources() {
   [ "$(echo "$output" | jq .data.pids.limit)" = "100" ]
   [ "$(echo "$output" | jq '.data.pids.current >= 1')" = "true" ]
   [ "$(echo "$output" | jq '.data.cpu.usage.total > 0')" = "true" ]
+  [ "$(echo "$output" | jq '.data.memory.usage.usage > 0')" = "true" ]
   husk update --memory 100m --pids-limit 50 r1
   run husk events --stats r1
   [ "$(echo "$output" | jq .data.memory.usage.limit)" = "104857600" ]
@@ -53,8 +54,6 @@ with_resources() {
   [ "$status" -ne 0 ]
   [ "${#lines[@]}" -eq 1 ]
   [[ "$output" == *"cannot grow"* ]]
-  run husk update --blkio-weight 300 r3
-  [ "$status" -ne 0 ]
   run husk update r3
   [ "$status" -ne 0 ]
 }
@@ -101,4 +100,43 @@ with_resources() {
   [ "$(echo "$output" | jq -r '.linux.namespaces | index("pid") != null')" = "true" ]
   [ "$(echo "$output" | jq .linux.seccomp.enabled)" = "true" ]
   [ "$(echo "$output" | jq -r '.linux.seccomp.actions | index("SCMP_ACT_ERRNO") != null')" = "true" ]
+}
+
+@test "update lowers the memory limit; an allocation beyond it is OOM-killed and reported" {
+  set_args "$BUNDLE" /bin/sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; head -c 300m /dev/zero | tail > /dev/null; sleep 1000'
+  rm -f "$BUNDLE/oom" "$BUNDLE/rootfs/tmp/go"
+  husk create --bundle "$BUNDLE" r7 </dev/null >/dev/null 2>&1
+  husk start r7
+  "$HUSK" --root "$HUSK_ROOT" events --interval 60s r7 > "$BATS_TEST_TMPDIR/events" &
+  ev=$!
+  husk update --memory 32m --memory-swap 32m r7
+  [ "$(husk events --stats r7 | jq .data.memory.usage.limit)" = "33554432" ]
+  touch "$BUNDLE/rootfs/tmp/go"
+  for i in $(seq 600); do grep -q '"oom"' "$BATS_TEST_TMPDIR/events" && break; sleep 0.1; done
+  kill $ev || true
+  grep -q '"type":"oom"' "$BATS_TEST_TMPDIR/events"
+  [ -e "$BUNDLE/oom" ]
+}
+
+@test "blkio weight goes to the host cgroup of the VM's I/O processes" {
+  set_args "$BUNDLE" /bin/sleep 1000
+  husk create --bundle "$BUNDLE" r8 </dev/null >/dev/null 2>&1
+  husk start r8
+  cg=$(jq -r .io_cgroup "$HUSK_ROOT/r8/state.json")
+  if [ -z "$cg" ]; then
+    run husk update --blkio-weight 300 r8
+    [ "$status" -ne 0 ]
+    skip "this host has no io or blkio cgroup controller"
+  fi
+  w=""
+  for f in io.bfq.weight io.weight blkio.bfq.weight blkio.weight; do [ -e "$cg/$f" ] && { w=$cg/$f; break; }; done
+  if [ -z "$w" ]; then skip "the host's io controller has no weight file (no BFQ / io.cost)"; fi
+  qemu=$(jq .qemu.pid "$HUSK_ROOT/r8/state.json")
+  grep -qx "$qemu" "$cg/cgroup.procs"
+  husk update --blkio-weight 300 r8
+  grep -q 300 "$w"
+  run husk update --blkio-weight 5 r8
+  [ "$status" -ne 0 ]
+  husk delete --force r8
+  [ ! -e "$cg" ]
 }

@@ -1,0 +1,23 @@
+/* A host cgroup for one VM's I/O processes (QEMU and virtiofsd do the
+ * container's block I/O on the host), so that blockIO.weight and `update
+ * --blkio-weight` have something to act on: cgroup v2 `io` where the host
+ * offers it, else cgroup v1 `blkio`. */
+#ifndef HUSK_HOST_HOST_CGROUP_H
+#define HUSK_HOST_HOST_CGROUP_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "../common/err.h"
+
+/* Creates the group for container id and moves each pid (and its children)
+ * in; path_out is empty when the host has no io/blkio controller. */
+int husk_io_cgroup_create(const char *id, const pid_t *pids, size_t n, char *path_out, size_t cap,
+			  struct husk_err *err);
+/* Sets the proportional weight (10-1000) of the group at path. */
+int husk_io_cgroup_set_weight(const char *path, unsigned weight, struct husk_err *err);
+/* Removes the group (empty once the VM's processes are gone). */
+void husk_io_cgroup_remove(const char *path);
+
+#endif
