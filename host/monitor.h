@@ -40,6 +40,10 @@ struct husk_vm {
 /* host/vm_size.c */
 int husk_vm_size(const struct husk_config *cfg, const struct husk_spec *spec, long *memory_mib, int *vcpus,
 		 struct husk_err *err);
+/* io.husk.vm.accel (auto|kvm|tcg) and io.husk.vm.kernel_params (appended to
+ * the config file's kernel_params; a safe character set only) */
+int husk_vm_annotations(const struct husk_config *cfg, const struct husk_spec *spec, const char **accel,
+			char *params, size_t params_cap, struct husk_err *err);
 
 /* Runs the monitor; returns the exit status to exit with. */
 int husk_monitor_run(const struct husk_monitor_args *a);

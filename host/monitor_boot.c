@@ -97,14 +97,18 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 	int r = husk_vm_size(a->cfg, a->spec, &vm->memory_mib, &vm->vcpus, err);
 	if (r < 0)
 		return r;
+	const char *accel = husk_config_get(a->cfg, CFG_ACCEL);
+	char params[HUSK_CONFIG_VALUE_MAX * 2];
+	if ((r = husk_vm_annotations(a->cfg, a->spec, &accel, params, sizeof params, err)) < 0)
+		return r;
 	struct husk_vm_params p = {
 		.qemu = husk_config_get(a->cfg, CFG_QEMU),
 		.kernel = kernel,
 		.initramfs = initramfs,
-		.accel = husk_accel_resolve(husk_config_get(a->cfg, CFG_ACCEL), why, sizeof why),
+		.accel = husk_accel_resolve(accel, why, sizeof why),
 		.vcpus = vm->vcpus,
 		.memory_mib = vm->memory_mib,
-		.kernel_params = husk_config_get(a->cfg, CFG_KERNEL_PARAMS),
+		.kernel_params = params,
 		.console_log = console,
 		.qmp_path = qmp,
 		.virtiofs_socket = vfs_sock,

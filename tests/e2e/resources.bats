@@ -140,3 +140,23 @@ with_resources() {
   husk delete --force r8
   [ ! -e "$cg" ]
 }
+
+@test "annotations: io.husk.vm.kernel_params reaches the guest kernel; bad values are clear errors" {
+  jq '.annotations = {"io.husk.vm.kernel_params": "husk.test=42", "io.husk.vm.accel": "tcg"}' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  set_args "$BUNDLE" /bin/cat /proc/cmdline
+  run husk run --bundle "$BUNDLE" a1
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"husk.test=42"* ]]
+  jq '.annotations = {"io.husk.vm.kernel_params": "x\" -device foo"}' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  run husk create --bundle "$BUNDLE" a2
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  jq '.annotations = {"io.husk.vm.accel": "warp"}' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  run husk create --bundle "$BUNDLE" a3
+  [ "$status" -ne 0 ]
+  [[ "$output" == *accel* ]]
+  [ -z "$(ls -A "$HUSK_ROOT")" ]
+}
