@@ -171,6 +171,8 @@ int cgroup_apply(const struct husk_resources *r, struct husk_err *err)
 		return rc;
 	if (r->has_pids_limit && (rc = write_limit("pids.max", r->pids_limit, err)) < 0)
 		return rc;
+	if (r->has_devices && (rc = cgroup_devices_apply(r, err)) < 0)
+		return rc;
 	return 0;
 }
 

@@ -121,6 +121,7 @@ int cgroup_freeze(bool freeze, struct husk_err *err);
 int cgroup_enable_controllers(struct husk_err *err);
 struct husk_resources;
 int cgroup_apply(const struct husk_resources *r, struct husk_err *err);
+int cgroup_devices_apply(const struct husk_resources *r, struct husk_err *err); /* cgroup_devices.c */
 int cgroup_stats(struct husk_cbor_enc *e, struct husk_err *err);
 uint64_t cgroup_oom_kills(void);
 int cgroup_watch_oom(struct husk_err *err); /* OOM events to the container's session */

@@ -41,6 +41,63 @@ static int get_cpuset(json_t *obj, const char *key, char **out, struct husk_err 
 	return *out ? 0 : husk_err_set(err, ENOMEM, "out of memory");
 }
 
+/* linux.resources.devices: the allow/deny list */
+static int parse_devices(json_t *list, struct husk_resources *r, struct husk_err *err)
+{
+	if (!list || json_is_null(list))
+		return 0;
+	if (!json_is_array(list) || json_array_size(list) > HUSK_DEVICE_RULES_MAX)
+		return husk_err_set(err, EINVAL, "linux.resources.devices must be a list of at most %u rules",
+				    HUSK_DEVICE_RULES_MAX);
+	size_t n = json_array_size(list);
+	r->devices = calloc(n ? n : 1, sizeof *r->devices);
+	if (!r->devices)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		json_t *d = json_array_get(list, i);
+		struct husk_device_rule *rule = &r->devices[i];
+		json_t *allow = json_object_get(d, "allow");
+		if (!json_is_object(d) || !json_is_boolean(allow))
+			return husk_err_set(err, EINVAL, "linux.resources.devices[%zu] needs \"allow\": true or false", i);
+		rule->allow = json_is_true(allow);
+		const char *type = json_string_value(json_object_get(d, "type"));
+		if (!type || !*type)
+			type = "a";
+		if (strlen(type) != 1 || !strchr("acb", *type))
+			return husk_err_set(err, EINVAL, "linux.resources.devices[%zu].type must be a, c or b", i);
+		rule->type = *type;
+		const char *keys[] = { "major", "minor" };
+		int64_t *vals[] = { &rule->major, &rule->minor };
+		for (int k = 0; k < 2; k++) {
+			json_t *v = json_object_get(d, keys[k]);
+			*vals[k] = -1;
+			if (!v || json_is_null(v))
+				continue;
+			if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > UINT32_MAX)
+				return husk_err_set(err, EINVAL, "linux.resources.devices[%zu].%s is not a device number", i,
+						    keys[k]);
+			*vals[k] = (int64_t)json_integer_value(v);
+		}
+		const char *access = json_string_value(json_object_get(d, "access"));
+		if (!access || !*access)
+			access = "rwm";
+		for (const char *p = access; *p; p++) {
+			if (*p == 'r')
+				rule->access |= HUSK_DEV_READ;
+			else if (*p == 'w')
+				rule->access |= HUSK_DEV_WRITE;
+			else if (*p == 'm')
+				rule->access |= HUSK_DEV_MKNOD;
+			else
+				return husk_err_set(err, EINVAL, "linux.resources.devices[%zu].access \"%s\" is not a subset of rwm",
+						    i, access);
+		}
+	}
+	r->n_devices = (uint32_t)n;
+	r->has_devices = true;
+	return 0;
+}
+
 int husk_resources_from_json(json_t *res, struct husk_resources **out, struct husk_err *err)
 {
 	*out = NULL;
@@ -102,6 +159,8 @@ int husk_resources_from_json(json_t *res, struct husk_resources **out, struct hu
 		if (r->has_pids_limit && r->pids_limit == 0)
 			r->pids_limit = -1; /* runc: 0 is unlimited */
 	}
+	if ((rc = parse_devices(json_object_get(res, "devices"), r, err)) < 0)
+		goto fail;
 	if (husk_resources_empty(r)) {
 		husk_resources_free(r);
 		return 0;
@@ -119,5 +178,6 @@ void husk_resources_free(struct husk_resources *r)
 		return;
 	free(r->cpuset_cpus);
 	free(r->cpuset_mems);
+	free(r->devices);
 	free(r);
 }

@@ -5,7 +5,8 @@
 bool husk_resources_empty(const struct husk_resources *r)
 {
 	return !r->has_memory_limit && !r->has_memory_reservation && !r->has_memory_swap && !r->has_cpu_shares &&
-	       !r->has_cpu_quota && !r->has_cpu_period && !r->cpuset_cpus && !r->cpuset_mems && !r->has_pids_limit;
+	       !r->has_cpu_quota && !r->has_cpu_period && !r->cpuset_cpus && !r->cpuset_mems && !r->has_pids_limit &&
+	       !r->has_devices;
 }
 
 static void put_int_field(struct husk_cbor_enc *e, const char *key, int64_t v)
@@ -18,7 +19,7 @@ void husk_msg_encode_resources(struct husk_cbor_enc *e, const struct husk_resour
 {
 	uint32_t n = r->has_memory_limit + r->has_memory_reservation + r->has_memory_swap + r->has_cpu_shares +
 		     r->has_cpu_quota + r->has_cpu_period + (r->cpuset_cpus != NULL) + (r->cpuset_mems != NULL) +
-		     r->has_pids_limit;
+		     r->has_pids_limit + r->has_devices;
 	husk_cbor_put_map(e, n);
 	if (r->has_memory_limit)
 		put_int_field(e, "memory_limit", r->memory_limit);
@@ -42,6 +43,21 @@ void husk_msg_encode_resources(struct husk_cbor_enc *e, const struct husk_resour
 	}
 	if (r->has_pids_limit)
 		put_int_field(e, "pids_limit", r->pids_limit);
+	if (r->has_devices) {
+		husk_cbor_put_text(e, "devices");
+		husk_cbor_put_array(e, r->n_devices);
+		for (uint32_t i = 0; i < r->n_devices; i++) {
+			const struct husk_device_rule *d = &r->devices[i];
+			husk_cbor_put_map(e, 5);
+			husk_cbor_put_text(e, "allow");
+			husk_cbor_put_bool(e, d->allow);
+			husk_cbor_put_text(e, "type");
+			husk_cbor_put_textn(e, &d->type, 1);
+			put_int_field(e, "major", d->major);
+			put_int_field(e, "minor", d->minor);
+			put_int_field(e, "access", d->access);
+		}
+	}
 }
 
 /* an integer field: -1 (max) or 0..max */
@@ -75,6 +91,43 @@ static int get_cpuset(const struct husk_cbor_item *map, const char *key, struct 
 	return 0;
 }
 
+static int decode_devices(const struct husk_cbor_item *map, struct husk_arena *a, struct husk_resources *out,
+			  struct husk_err *err)
+{
+	const struct husk_cbor_item *arr = husk_cbor_map_get(map, "devices");
+	if (!arr)
+		return 0;
+	if (arr->type != HUSK_CBOR_ARRAY || arr->count > HUSK_DEVICE_RULES_MAX)
+		return husk_err_set(err, EBADMSG, "resources: devices must be a list of at most %u rules",
+				    HUSK_DEVICE_RULES_MAX);
+	out->devices = husk_arena_alloc_array(a, arr->count ? arr->count : 1, sizeof *out->devices);
+	if (!out->devices)
+		return husk_err_set(err, ENOMEM, "resources: devices do not fit the decode arena");
+	const struct husk_cbor_item *it = husk_cbor_first(arr);
+	for (uint32_t i = 0; i < arr->count; i++, it = husk_cbor_next(it)) {
+		struct husk_device_rule *d = &out->devices[i];
+		const struct husk_cbor_item *t = it->type == HUSK_CBOR_MAP ? husk_cbor_map_get(it, "type") : NULL;
+		bool has;
+		int64_t acc = 0;
+		int r;
+		if (!t || t->type != HUSK_CBOR_TEXT || t->count != 1 || !strchr("acb", *t->v.ptr))
+			return husk_err_set(err, EBADMSG, "resources: device rule %u has no valid type", i);
+		d->type = (char)*t->v.ptr;
+		d->major = d->minor = -1;
+		if ((r = husk_msg_get_bool(it, "allow", false, &d->allow, err)) < 0 ||
+		    (r = get_limit(it, "major", UINT32_MAX, &has, &d->major, err)) < 0 ||
+		    (r = get_limit(it, "minor", UINT32_MAX, &has, &d->minor, err)) < 0 ||
+		    (r = get_limit(it, "access", 7, &has, &acc, err)) < 0)
+			return r;
+		if (!has || acc <= 0)
+			return husk_err_set(err, EBADMSG, "resources: device rule %u has no access", i);
+		d->access = (uint8_t)acc;
+	}
+	out->n_devices = arr->count;
+	out->has_devices = true;
+	return 0;
+}
+
 int husk_msg_decode_resources(const struct husk_cbor_item *map, struct husk_arena *a, struct husk_resources *out,
 			      struct husk_err *err)
 {
@@ -103,5 +156,5 @@ int husk_msg_decode_resources(const struct husk_cbor_item *map, struct husk_aren
 	if ((r = get_cpuset(map, "cpuset_cpus", a, &out->cpuset_cpus, err)) < 0 ||
 	    (r = get_cpuset(map, "cpuset_mems", a, &out->cpuset_mems, err)) < 0)
 		return r;
-	return 0;
+	return decode_devices(map, a, out, err);
 }

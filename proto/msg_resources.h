@@ -7,6 +7,18 @@
 #include "msg.h"
 
 #define HUSK_CPUSET_MAX 256
+#define HUSK_DEVICE_RULES_MAX 256
+
+enum { HUSK_DEV_READ = 1, HUSK_DEV_WRITE = 2, HUSK_DEV_MKNOD = 4 };
+
+/* one linux.resources.devices entry; later entries override earlier ones */
+struct husk_device_rule {
+	bool allow;
+	char type;     /* 'a' (all), 'c' or 'b' */
+	int64_t major; /* -1 = any */
+	int64_t minor; /* -1 = any */
+	uint8_t access; /* HUSK_DEV_* bits */
+};
 
 struct husk_resources {
 	bool has_memory_limit, has_memory_reservation, has_memory_swap;
@@ -18,6 +30,10 @@ struct husk_resources {
 	char *cpuset_cpus, *cpuset_mems; /* NULL when not set */
 	bool has_pids_limit;
 	int64_t pids_limit;   /* -1 = max */
+	/* the device allow/deny list, enforced in the guest's cgroup v2 */
+	bool has_devices;
+	struct husk_device_rule *devices;
+	uint32_t n_devices;
 };
 
 void husk_msg_encode_resources(struct husk_cbor_enc *e, const struct husk_resources *r);

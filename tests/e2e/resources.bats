@@ -160,3 +160,22 @@ with_resources() {
   [[ "$output" == *accel* ]]
   [ -z "$(ls -A "$HUSK_ROOT")" ]
 }
+
+@test "the device allow/deny list is enforced in the guest cgroup (later rules win)" {
+  with_resources '{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 5, "access": "r"}]}'
+  set_args "$BUNDLE" /bin/sh -c 'echo x > /dev/null && echo null-rw; head -c 2 /dev/zero | wc -c; { echo x > /dev/zero; } 2>/dev/null || echo zero-ro; cat /dev/full 2>/dev/null || echo full-denied; mknod /tmp/nul c 1 3 && echo mknod-ok; mknod /tmp/ful c 1 7 2>/dev/null || echo mknod-denied'
+  run husk run --bundle "$BUNDLE" dev1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'null-rw\n2\nzero-ro\nfull-denied\nmknod-ok\nmknod-denied')" ]
+  rm -f "$BUNDLE/rootfs/tmp/nul" "$BUNDLE/rootfs/tmp/ful"
+}
+
+@test "a bad device rule is a clear error at create" {
+  with_resources '{"devices": [{"allow": true, "type": "x", "access": "rwm"}]}'
+  run husk create --bundle "$BUNDLE" dev2
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *devices* ]]
+  [ -z "$(ls -A "$HUSK_ROOT")" ]
+}

@@ -167,6 +167,58 @@ static enum test_result test_vm_size(void)
 	return TEST_PASS;
 }
 
+static enum test_result test_devices(void)
+{
+	struct husk_resources *r = NULL;
+	struct husk_err err = { 0 };
+	CHECK_EQ_INT(parse("{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+			   "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rw\"},"
+			   "{\"allow\":true,\"type\":\"b\",\"major\":8}]}",
+			   &r, &err),
+		     0);
+	CHECK(r && r->has_devices);
+	CHECK_EQ_INT(r->n_devices, 3);
+	CHECK(!r->devices[0].allow);
+	CHECK_EQ_INT(r->devices[0].type, 'a');
+	CHECK_EQ_INT(r->devices[0].major, -1);
+	CHECK_EQ_INT(r->devices[1].access, HUSK_DEV_READ | HUSK_DEV_WRITE);
+	CHECK_EQ_INT(r->devices[2].minor, -1);
+	CHECK_EQ_INT(r->devices[2].access, 7);
+	/* through the wire and back */
+	uint8_t buf[1024];
+	struct husk_cbor_enc e;
+	struct husk_arena a;
+	const struct husk_cbor_item *root;
+	struct husk_resources out;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_msg_encode_resources(&e, r);
+	CHECK_EQ_INT(husk_cbor_enc_finish(&e, &err), 0);
+	husk_arena_init(&a, arena_buf, sizeof arena_buf);
+	CHECK_EQ_INT(husk_msg_parse(e.buf, e.len, &a, &root, &err), 0);
+	CHECK_EQ_INT(husk_msg_decode_resources(root, &a, &out, &err), 0);
+	CHECK_EQ_INT(out.n_devices, 3);
+	CHECK_EQ_INT(out.devices[1].major, 1);
+	CHECK_EQ_INT(out.devices[1].minor, 3);
+	CHECK_EQ_INT(out.devices[2].type, 'b');
+	husk_resources_free(r);
+	static const char *const bad[] = {
+		"{\"devices\":[{\"type\":\"c\"}]}",
+		"{\"devices\":[{\"allow\":true,\"type\":\"q\"}]}",
+		"{\"devices\":[{\"allow\":true,\"access\":\"rwx\"}]}",
+		"{\"devices\":[{\"allow\":true,\"major\":-5}]}",
+		"{\"devices\":{}}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		r = NULL;
+		if (parse(bad[i], &r, &err) >= 0) {
+			printf("# accepted: %s\n", bad[i]);
+			husk_resources_free(r);
+			return TEST_FAIL;
+		}
+	}
+	return TEST_PASS;
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -175,6 +227,7 @@ int main(void)
 		{ "resources CBOR round trip", test_cbor_round_trip },
 		{ "the guest refuses out-of-range resources", test_cbor_rejections },
 		{ "VM size from resources, config and annotations", test_vm_size },
+		{ "device allow/deny rules", test_devices },
 	};
 	return unit_run(tests, ARRAY_SIZE(tests));
 }
