@@ -16,6 +16,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "fsutil.h"
+#include "hooks.h"
 #include "log.h"
 #include "monitor.h"
 #include "spec.h"
@@ -173,6 +174,19 @@ static void print_monitor_errors(const char *dir)
 	fclose(f);
 }
 
+/* run removes what it created, the poststop hooks first (as delete). */
+static void run_remove(const char *dir)
+{
+	struct husk_state st;
+	struct husk_err err = { 0 };
+	if (husk_state_read(dir, &st, &err) == 0) {
+		husk_hooks_poststop(&st);
+		husk_state_free(&st);
+	}
+	husk_err_clear(&err);
+	remove_tree(dir, &err);
+}
+
 /* run: create, start, then wait for the monitor and exit with its status,
  * forwarding the signals the CLI receives to the container. */
 int cmd_run(struct husk_globals *g, int argc, char **argv)
@@ -195,8 +209,7 @@ int cmd_run(struct husk_globals *g, int argc, char **argv)
 	if (husk_ctl_start(dir, &err) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		struct husk_err rerr = { 0 };
-		remove_tree(dir, &rerr);
+		run_remove(dir);
 		return cli_fail(&err);
 	}
 	if (o.detach)
@@ -204,7 +217,6 @@ int cmd_run(struct husk_globals *g, int argc, char **argv)
 	int status = cli_wait_forwarding(pid, &set);
 	if (status == 255)
 		print_monitor_errors(dir);
-	struct husk_err rerr = { 0 };
-	remove_tree(dir, &rerr); /* run deletes what it created */
+	run_remove(dir); /* run deletes what it created */
 	return status;
 }

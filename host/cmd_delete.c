@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "ctl.h"
 #include "fsutil.h"
+#include "hooks.h"
 #include "host_cgroup.h"
 
 #define DELETE_WAIT_MS 15000
@@ -89,6 +90,7 @@ int cmd_delete(struct husk_globals *g, int argc, char **argv)
 	wait_gone(&st.qemu, 2000);
 	wait_gone(&st.virtiofsd, 2000);
 	husk_io_cgroup_remove(st.io_cgroup);
+	husk_hooks_poststop(&st); /* as runc: the container is stopped, its state still there */
 	husk_state_free(&st);
 	if (remove_tree(dir, &err) < 0)
 		return cli_fail(&err);

@@ -9,18 +9,6 @@
 
 #include "cli.h"
 
-static json_t *oci_state_json(const struct husk_state *st)
-{
-	const char *status = husk_state_status(st);
-	int pid = strcmp(status, "stopped") ? (int)st->monitor.pid : 0;
-	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.0.2", "id", st->id, "status",
-			      status, "pid", pid, "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created,
-			      "owner", "");
-	if (j && st->annotations)
-		json_object_set(j, "annotations", st->annotations);
-	return j;
-}
-
 int cmd_state(struct husk_globals *g, int argc, char **argv)
 {
 	struct husk_err err = { 0 };
@@ -30,7 +18,7 @@ int cmd_state(struct husk_globals *g, int argc, char **argv)
 		return cli_failf("state: expected exactly one container id (see husk state --help)");
 	if (cli_load_state(g, argv[1], dir, sizeof dir, &st, &err) < 0)
 		return cli_fail(&err);
-	json_t *j = oci_state_json(&st);
+	json_t *j = husk_state_oci_json(&st);
 	husk_state_free(&st);
 	if (!j)
 		return cli_failf("out of memory");
@@ -94,7 +82,7 @@ int cmd_list(struct husk_globals *g, int argc, char **argv)
 			free(names[i]);
 			continue; /* being created or deleted */
 		}
-		json_t *j = oci_state_json(&st);
+		json_t *j = husk_state_oci_json(&st);
 		if (quiet)
 			printf("%s\n", st.id);
 		else if (!strcmp(format, "table"))

@@ -23,6 +23,7 @@
 #include "console.h"
 #include "ctl.h"
 #include "fsutil.h"
+#include "hooks.h"
 #include "host_cgroup.h"
 #include "log.h"
 #include "monitor.h"
@@ -68,6 +69,7 @@ struct monitor {
 	bool paused;
 	bool started, exited, shutting_down, qemu_gone, session_gone;
 	int exit_status;
+	struct husk_hooks hooks; /* config.json's; none in an exec monitor */
 };
 
 static int ep_set(struct monitor *m, int fd, uint32_t events, uint64_t tag, bool add)
@@ -215,6 +217,21 @@ static void on_out_writable(struct monitor *m, int stream)
 	session_interest(m);
 }
 
+/* Hooks of one kind, with the container's OCI state on stdin. */
+static int run_hooks(struct monitor *m, enum husk_hook_kind kind, bool warn_only, struct husk_err *err)
+{
+	if (!husk_hooks_any(&m->hooks, kind))
+		return 0;
+	json_t *j = husk_state_oci_json(&m->st);
+	char *doc = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!doc)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	int r = husk_hooks_run(&m->hooks, kind, doc, warn_only, err);
+	free(doc);
+	return r;
+}
+
 static void reply_client(struct ctl_client *c, uint32_t id, uint16_t type, const uint8_t *p, size_t n)
 {
 	struct husk_err err = { 0 };
@@ -260,6 +277,9 @@ static void on_guest_reply(struct monitor *m, const struct husk_frame_hdr *h, co
 			snprintf(m->st.status, sizeof m->st.status, "%s", m->paused ? "paused" : "running");
 			write_state(m);
 			stdin_interest(m);
+			struct husk_err herr = { 0 };
+			if (p->type == HUSK_MSG_START)
+				run_hooks(m, HUSK_HOOK_POSTSTART, true, &herr); /* failures only warn */
 		}
 		reply_client(p->client, p->client_id, h->type, payload, h->len);
 		memset(p, 0, sizeof *p);
@@ -460,6 +480,7 @@ static bool update_too_big(struct monitor *m, struct ctl_client *c, const struct
 static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct husk_frame_hdr *h,
 			   const uint8_t *p)
 {
+	struct husk_err err = { 0 };
 	if (m->exited || m->shutting_down) {
 		reply_client_error(c, h->id, ESRCH, "container is not running");
 		return;
@@ -468,6 +489,15 @@ static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct
 	case HUSK_MSG_START:
 		if (m->started) {
 			reply_client_error(c, h->id, EALREADY, "container is not in created state");
+			return;
+		}
+		if (run_hooks(m, HUSK_HOOK_START_CONTAINER, false, &err) < 0) {
+			/* the process never ran: the VM goes before start returns */
+			log_error("%s", err.msg);
+			session_lost(m);
+			husk_vm_stop(&m->vm, 0);
+			m->qemu_gone = m->shutting_down = true;
+			reply_client_error(c, h->id, EIO, err.msg);
 			return;
 		}
 		ctl_forward(m, c, h, p);
@@ -843,6 +873,11 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	prctl(PR_SET_NAME, "husk-monitor");
 	struct monitor *m = monitor_init(a->id, a->state_dir, a->log_to_caller_file, "monitor.log");
 	m->a = a;
+	if (husk_hooks_parse(a->spec->json, &m->hooks, &err) < 0)
+		return fail_ready(a->ready_fd, &err);
+	m->hooks.cwd = a->spec->bundle;
+	/* hooks run in the host's mount namespace, not the private one below */
+	husk_hooks_set_mntns(open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
 	if (terminal_setup(m, &a->spec->process, a->console_socket, &master, &err) < 0)
 		return fail_ready(a->ready_fd, &err);
 	bool stdin_open = m->console_slave >= 0 || !fd_is_dev_null(0);
@@ -883,6 +918,13 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 		m->st.annotations = json_incref(ann);
 	if (husk_state_write(a->state_dir, &m->st, &err) < 0) {
 		husk_vm_stop(&m->vm, 0);
+		return fail_ready(a->ready_fd, &err);
+	}
+	/* created, the process parked in the guest: the runtime's hooks */
+	if (run_hooks(m, HUSK_HOOK_PRESTART, false, &err) < 0 || run_hooks(m, HUSK_HOOK_CREATE_RUNTIME, false, &err) < 0 ||
+	    run_hooks(m, HUSK_HOOK_CREATE_CONTAINER, false, &err) < 0) {
+		husk_vm_stop(&m->vm, 0);
+		husk_io_cgroup_remove(m->st.io_cgroup);
 		return fail_ready(a->ready_fd, &err);
 	}
 	ep_set(m, m->ctl_fd, EPOLLIN, tag_of(TAG_CTL_LISTEN, 0), true);

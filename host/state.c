@@ -66,6 +66,18 @@ const char *husk_state_status(const struct husk_state *st)
 	return st->status;
 }
 
+json_t *husk_state_oci_json(const struct husk_state *st)
+{
+	const char *status = husk_state_status(st);
+	int pid = strcmp(status, "stopped") ? (int)st->monitor.pid : 0;
+	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.0.2", "id", st->id, "status",
+			      status, "pid", pid, "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created,
+			      "owner", "");
+	if (j && st->annotations)
+		json_object_set(j, "annotations", st->annotations);
+	return j;
+}
+
 static json_t *pid_ref_json(const struct husk_pid_ref *r)
 {
 	return json_pack("{s:i,s:I}", "pid", (int)r->pid, "start_time", (json_int_t)r->start_time);

@@ -53,6 +53,8 @@ void husk_state_free(struct husk_state *st);
 const char *husk_state_status(const struct husk_state *st);
 bool husk_pid_ref_alive(const struct husk_pid_ref *ref);
 void husk_pid_ref_set(struct husk_pid_ref *ref, pid_t pid);
+/* The OCI state document (`husk state`, and a hook's stdin); NULL when out of memory. */
+json_t *husk_state_oci_json(const struct husk_state *st);
 /* RFC 3339 time, UTC, with nanoseconds */
 void husk_time_now(char *out, size_t cap);
 
