@@ -50,7 +50,9 @@ static int parse_devices(json_t *list, struct husk_resources *r, struct husk_err
 		return husk_err_set(err, EINVAL, "linux.resources.devices must be a list of at most %u rules",
 				    HUSK_DEVICE_RULES_MAX);
 	size_t n = json_array_size(list);
-	r->devices = calloc(n ? n : 1, sizeof *r->devices);
+	if (n == 0)
+		return 0; /* no rules: no device program, every device allowed */
+	r->devices = calloc(n, sizeof *r->devices);
 	if (!r->devices)
 		return husk_err_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
