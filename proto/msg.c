@@ -291,6 +291,17 @@ int husk_msg_decode_process(const struct husk_cbor_item *p, struct husk_arena *a
 	return 0;
 }
 
+/* the "process" member that CREATE and EXEC share */
+static int decode_process_field(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_process_spec *out,
+				struct husk_err *err)
+{
+	const struct husk_cbor_item *p = husk_cbor_map_get(root, "process");
+	if (!p)
+		return husk_err_set(err, EBADMSG, "field \"process\" is missing");
+	int r = husk_msg_decode_process(p, a, out, err);
+	return r < 0 ? husk_err_wrap(err, "process") : 0;
+}
+
 int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m)
 {
 	husk_cbor_put_map(e, 6 + (m->container != NULL) + (m->resources != NULL));
@@ -335,12 +346,8 @@ int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena 
 		return r;
 	if ((r = husk_msg_get_bool(root, "stdin", true, &m->stdin_open, err)) < 0)
 		return r;
-	const struct husk_cbor_item *p = husk_cbor_map_get(root, "process");
-	if (!p)
-		return husk_err_set(err, EBADMSG, "field \"process\" is missing");
-	r = husk_msg_decode_process(p, a, &m->process, err);
-	if (r < 0)
-		return husk_err_wrap(err, "process");
+	if ((r = decode_process_field(root, a, &m->process, err)) < 0)
+		return r;
 	const struct husk_cbor_item *cc = husk_cbor_map_get(root, "container");
 	if (cc && cc->type != HUSK_CBOR_NULL) {
 		m->container = husk_arena_alloc(a, sizeof *m->container);
@@ -377,11 +384,5 @@ int husk_msg_decode_exec(const struct husk_cbor_item *root, struct husk_arena *a
 	memset(m, 0, sizeof *m);
 	if ((r = husk_msg_get_bool(root, "stdin", true, &m->stdin_open, err)) < 0)
 		return r;
-	const struct husk_cbor_item *p = husk_cbor_map_get(root, "process");
-	if (!p)
-		return husk_err_set(err, EBADMSG, "field \"process\" is missing");
-	r = husk_msg_decode_process(p, a, &m->process, err);
-	if (r < 0)
-		return husk_err_wrap(err, "process");
-	return 0;
+	return decode_process_field(root, a, &m->process, err);
 }
