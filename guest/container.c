@@ -1,5 +1,5 @@
-/* The container: its init process in new mount, pid, uts and ipc
- * namespaces, pivot_root'ed into the virtio-fs rootfs (GUEST_ROOTFS_DIR). CREATE builds it up
+/* The container: its init process in the namespaces of linux.namespaces
+ * (spawn.c creates them), pivot_root'ed into the virtio-fs rootfs (GUEST_ROOTFS_DIR). CREATE builds it up
  * to the exec and parks it on a start pipe; START releases it (runc's
  * create/start split). EXEC adds processes in its namespaces. */
 #include <fcntl.h>
@@ -32,6 +32,23 @@ struct proc *container_proc(void)
 	return the_container;
 }
 
+uint32_t container_namespaces(const struct husk_create_msg *m)
+{
+	return m->container ? m->container->namespaces : HUSK_NS_DEFAULT;
+}
+
+/* A bind remount; in a user namespace the flags the kernel locked on the
+ * mount (nosuid, nodev, noexec, atime) must be kept, so retry with them. */
+int container_remount(const char *path, unsigned long flags)
+{
+	if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | flags, NULL) == 0)
+		return 0;
+	if (errno != EPERM)
+		return -errno;
+	return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | flags | container_mount_flags(path), NULL) == 0 ? 0
+													       : -errno;
+}
+
 /* In the container init, before its stdio and user are set up: the
  * rootfs bound on itself (pivot_root needs a mount point), sysctl, the
  * spec's mounts and /dev (container_fs.c), pivot_root, read-only root,
@@ -55,11 +72,15 @@ void container_child_root(const struct husk_create_msg *m, int sfd)
 		spawn_child_fail(sfd, "detaching the old root: %s", strerror(errno));
 	if (chdir("/") < 0)
 		spawn_child_fail(sfd, "chdir /: %s", strerror(errno));
-	if (m->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-		spawn_child_fail(sfd, "making the rootfs read-only: %s", strerror(errno));
-	if (m->hostname && sethostname(m->hostname, strlen(m->hostname)) < 0)
+	int r = m->readonly ? container_remount("/", MS_RDONLY) : 0;
+	if (r < 0)
+		spawn_child_fail(sfd, "making the rootfs read-only: %s", strerror(-r));
+	/* the host refuses a name without a uts namespace (runc's rule): the
+	 * guest's own names are never changed */
+	bool uts = container_namespaces(m) & HUSK_NS_UTS;
+	if (uts && m->hostname && sethostname(m->hostname, strlen(m->hostname)) < 0)
 		spawn_child_fail(sfd, "sethostname: %s", strerror(errno));
-	if (c && c->domainname && setdomainname(c->domainname, strlen(c->domainname)) < 0)
+	if (uts && c && c->domainname && setdomainname(c->domainname, strlen(c->domainname)) < 0)
 		spawn_child_fail(sfd, "setdomainname: %s", strerror(errno));
 	container_fs_finish(c, sfd);
 }

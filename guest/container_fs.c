@@ -2,7 +2,13 @@
  * with every capability) the way runc builds it: the spec's mounts in
  * order, the /dev nodes and links, linux.devices, sysctl, and after
  * pivot_root the propagation, read-only and masked paths. Failures end the
- * child with a one-line message for the host (spawn_child_fail). */
+ * child with a one-line message for the host (spawn_child_fail).
+ *
+ * In a user namespace (root there, not in the guest) runc's fallbacks
+ * apply: device nodes cannot be created, so the guest's are bind-mounted;
+ * sysfs cannot be mounted without a network namespace owned by the user
+ * namespace (the VM's network is never a new one), so the guest's /sys is
+ * bound; remounts keep the flags the kernel locked. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +129,16 @@ static void mkfile_or_fail(int sfd, const char *path, size_t keep)
 	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | \
 	 MS_SYNCHRONOUS | MS_DIRSYNC | MS_LAZYTIME | MS_MANDLOCK)
 
+/* runc's fallback for sysfs in a user namespace that does not own the
+ * network namespace: the guest's /sys, bound recursively. */
+static int bind_guest_sysfs(const char *dest, uint64_t flags)
+{
+	if (mount("/sys", dest, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	unsigned long extra = flags & REMOUNT_FLAGS;
+	return extra ? container_remount(dest, extra) : 0;
+}
+
 static void do_mount(int sfd, const char *root, const struct husk_mount *m)
 {
 	char dest[JOIN_MAX], src[64];
@@ -137,13 +153,17 @@ static void do_mount(int sfd, const char *root, const struct husk_mount *m)
 		if (mount(src, dest, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
 			spawn_child_fail(sfd, "bind mount on %s: %s", m->destination, strerror(errno));
 		unsigned long extra = m->flags & REMOUNT_FLAGS;
-		if (extra && mount(NULL, dest, NULL, MS_REMOUNT | MS_BIND | extra, NULL) < 0)
-			spawn_child_fail(sfd, "remounting the bind mount on %s: %s", m->destination, strerror(errno));
+		int r = extra ? container_remount(dest, extra) : 0;
+		if (r < 0)
+			spawn_child_fail(sfd, "remounting the bind mount on %s: %s", m->destination, strerror(-r));
 	} else {
 		mkdir_p_or_fail(sfd, dest, keep);
 		if (mount(m->source ? m->source : m->type, dest, m->type, m->flags & ~(unsigned long)(MS_BIND | MS_REC),
-			  m->data) < 0)
-			spawn_child_fail(sfd, "mounting %s on %s: %s", m->type, m->destination, strerror(errno));
+			  m->data) < 0) {
+			int e = errno;
+			if (!(e == EPERM && !strcmp(m->type, "sysfs") && bind_guest_sysfs(dest, m->flags) == 0))
+				spawn_child_fail(sfd, "mounting %s on %s: %s", m->type, m->destination, strerror(e));
+		}
 	}
 	if (m->propagation && mount(NULL, dest, NULL, m->propagation, NULL) < 0)
 		spawn_child_fail(sfd, "setting the propagation of %s: %s", m->destination, strerror(errno));
@@ -165,12 +185,31 @@ static const char *const default_links[][2] = {
 	{ "/proc/self/fd/2", "stderr" },
 };
 
+/* In a user namespace: the guest's node of the same path, bound on an
+ * empty file (runc binds the host's). */
+static void bind_node(int sfd, const char *path, const char *shown)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		spawn_child_fail(sfd, "creating %s: %s", shown, strerror(errno));
+	close(fd);
+	if (mount(shown, path, NULL, MS_BIND, NULL) < 0)
+		spawn_child_fail(sfd, "binding the guest's %s (a user namespace cannot mknod): %s", shown,
+				 strerror(errno));
+}
+
 static void make_node(int sfd, const char *path, const char *shown, mode_t type, mode_t perm, dev_t dev, uid_t uid,
 		      gid_t gid)
 {
 	if (mknod(path, type | perm, dev) < 0) {
-		if (errno != EEXIST || unlink(path) < 0 || mknod(path, type | perm, dev) < 0)
+		if (errno == EEXIST && unlink(path) < 0)
 			spawn_child_fail(sfd, "mknod %s: %s", shown, strerror(errno));
+		if (mknod(path, type | perm, dev) < 0) {
+			if (errno != EPERM || type == S_IFIFO)
+				spawn_child_fail(sfd, "mknod %s: %s", shown, strerror(errno));
+			bind_node(sfd, path, shown);
+			return;
+		}
 	}
 	if (chown(path, uid, gid) < 0 || chmod(path, perm) < 0)
 		spawn_child_fail(sfd, "setting the owner and mode of %s: %s", shown, strerror(errno));
@@ -251,7 +290,7 @@ void container_fs_sysctl(const struct husk_container_config *c, int sfd)
 	}
 }
 
-static unsigned long vfs_flags(const char *path)
+unsigned long container_mount_flags(const char *path)
 {
 	struct statvfs sv;
 	unsigned long f = 0;
@@ -287,7 +326,7 @@ void container_fs_finish(const struct husk_container_config *c, int sfd)
 				continue;
 			spawn_child_fail(sfd, "readonlyPaths %s: %s", p, strerror(errno));
 		}
-		if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | vfs_flags(p), NULL) < 0)
+		if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | container_mount_flags(p), NULL) < 0)
 			spawn_child_fail(sfd, "readonlyPaths %s: %s", p, strerror(errno));
 	}
 	for (uint32_t i = 0; i < c->n_masked; i++) {

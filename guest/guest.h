@@ -111,6 +111,7 @@ int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid
 int container_exec(struct conn *c, const struct husk_process_spec *process, bool stdin_open, pid_t *pid_out,
 		   struct husk_err *err);
 void container_child_root(const struct husk_create_msg *m, int sync_fd);
+uint32_t container_namespaces(const struct husk_create_msg *m); /* HUSK_NS_* to create */
 int container_start(struct conn *c, struct husk_err *err);
 struct proc *container_proc(void);
 
@@ -138,5 +139,7 @@ struct husk_container_config;
 void container_fs_sysctl(const struct husk_container_config *c, int sync_fd);
 void container_fs_mounts(const struct husk_container_config *c, const char *root, int sync_fd);
 void container_fs_finish(const struct husk_container_config *c, int sync_fd);
+unsigned long container_mount_flags(const char *path); /* MS_* a mount has now */
+int container_remount(const char *path, unsigned long flags); /* container.c; -errno */
 
 #endif

@@ -1,8 +1,14 @@
 /* Starting a process whose stdio the guest relays: the container's init
- * (new namespaces, pivot_root, parked until START) or an exec'd process
- * (joins the namespaces of a running container process). The child reports
- * "R" once it is ready to exec, or "E<message>" when its set-up failed, so
- * errors reach the host as one clear line. */
+ * (the namespaces of linux.namespaces, pivot_root, parked until START) or
+ * an exec'd process (joins the namespaces of a running container process).
+ * The child reports "R" once it is ready to exec, or "E<message>" when its
+ * set-up failed, so errors reach the host as one clear line.
+ *
+ * Namespaces as runc makes them: one clone creates the user namespace
+ * first and the others owned by it; PID 1 writes the id mappings while the
+ * child waits on a pipe; the cgroup namespace is unshared once the child
+ * is in the container's cgroup, so that cgroup is its root. No network
+ * namespace: the VM's network is the container's. */
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -13,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -20,14 +27,31 @@
 #include <unistd.h>
 
 #include "../common/pty.h"
+#include "../proto/msg_container.h"
+#include "../proto/msg_security.h"
 #include "guest.h"
 #include "security.h"
 
 #define SETUP_TIMEOUT_MS 60000
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
 
-enum { NS_MNT, NS_UTS, NS_IPC, NS_PID, NS_COUNT };
-static const char *const ns_names[NS_COUNT] = { "mnt", "uts", "ipc", "pid" };
+/* The namespaces an exec joins, in order: the user namespace first (it
+ * owns the others), the mount namespace last. The pid namespace is
+ * entered by PID 1 around the clone. For time, time_for_children is the
+ * container's even before its init has exec'd. */
+enum { NS_USER, NS_IPC, NS_UTS, NS_CGROUP, NS_TIME, NS_MNT, NS_PID, NS_COUNT };
+static const struct {
+	const char *link;
+	int flag;
+} ns_kinds[NS_COUNT] = {
+	[NS_USER] = { "user", CLONE_NEWUSER },	   [NS_IPC] = { "ipc", CLONE_NEWIPC },
+	[NS_UTS] = { "uts", CLONE_NEWUTS },	   [NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP },
+	[NS_TIME] = { "time_for_children", CLONE_NEWTIME }, [NS_MNT] = { "mnt", CLONE_NEWNS },
+	[NS_PID] = { "pid", CLONE_NEWPID },
+};
 
 /* What the child needs; everything is prepared before clone. */
 struct child_ctx {
@@ -36,8 +60,10 @@ struct child_ctx {
 	int start_fd;      /* read: one byte means exec; -1 to exec at once */
 	int stdio[3];      /* fds to become 0, 1, 2 (unused with a terminal) */
 	int pty_sock;      /* with a terminal: the child sends the pty master here */
-	int ns_fds[NS_COUNT]; /* exec: the namespaces to join */
+	int ns_fds[NS_COUNT]; /* exec: the namespaces to join, -1 for PID 1's own */
 	int cgroup_fd;        /* the container cgroup's cgroup.procs */
+	uint32_t ns;          /* init: HUSK_NS_* to create */
+	int idmap_fd;         /* init with a user namespace: read one byte once mapped */
 };
 
 void spawn_child_fail(int sync_fd, const char *fmt, ...)
@@ -84,17 +110,63 @@ static int resolve_program(const char *name, char *const *env, char *out, size_t
 	return last;
 }
 
+/* In a user namespace just entered: from the guest's root, unmapped
+ * there, to the namespace's root (uid and gid 0 mapped), as runc does. */
+static void become_userns_root(int sfd)
+{
+	if (setresgid(0, 0, 0) < 0)
+		spawn_child_fail(sfd, "becoming gid 0 in the user namespace: %s", strerror(errno));
+	if (setgroups(0, NULL) < 0)
+		spawn_child_fail(sfd, "clearing groups in the user namespace: %s", strerror(errno));
+	if (setresuid(0, 0, 0) < 0)
+		spawn_child_fail(sfd, "becoming uid 0 in the user namespace: %s", strerror(errno));
+}
+
+/* rlimits of pid (0: the caller) while still the guest's root: in a user
+ * namespace a hard limit can no longer be raised. The child sets them
+ * again later, which changes nothing. Returns the failing index or -1. */
+static int apply_rlimits(pid_t pid, const struct husk_process_security *sec)
+{
+	for (uint32_t i = 0; sec && i < sec->n_rlimits; i++) {
+		const struct husk_rlimit *l = &sec->rlimits[i];
+		struct rlimit rl = {
+			.rlim_cur = l->soft == UINT64_MAX ? RLIM_INFINITY : (rlim_t)l->soft,
+			.rlim_max = l->hard == UINT64_MAX ? RLIM_INFINITY : (rlim_t)l->hard,
+		};
+		if (prlimit(pid, (int)l->type, &rl, NULL) < 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 static void child_join_namespaces(struct child_ctx *ctx)
 {
+	int bad = ctx->ns_fds[NS_USER] >= 0 ? apply_rlimits(0, ctx->req->process->security) : -1;
+	if (bad >= 0)
+		spawn_child_fail(ctx->sync_fd, "setting rlimit %u: %s", ctx->req->process->security->rlimits[bad].type,
+				 strerror(errno));
 	for (int i = 0; i < NS_COUNT; i++) {
-		if (i == NS_PID)
-			continue; /* PID 1 set it for us before clone */
-		if (setns(ctx->ns_fds[i], 0) < 0)
-			spawn_child_fail(ctx->sync_fd, "joining the container's %s namespace: %s", ns_names[i],
+		if (i == NS_PID || ctx->ns_fds[i] < 0)
+			continue; /* PID 1 set pid for us before clone */
+		if (setns(ctx->ns_fds[i], ns_kinds[i].flag) < 0)
+			spawn_child_fail(ctx->sync_fd, "joining the container's %s namespace: %s", ns_kinds[i].link,
 					 strerror(errno));
+		if (i == NS_USER)
+			become_userns_root(ctx->sync_fd);
 	}
 	if (chdir("/") < 0)
 		spawn_child_fail(ctx->sync_fd, "chdir /: %s", strerror(errno));
+}
+
+/* The container init in a new user namespace: wait until PID 1 has
+ * written the mappings, then become the namespace's root. */
+static void child_become_userns_root(struct child_ctx *ctx)
+{
+	char c;
+	if (read(ctx->idmap_fd, &c, 1) != 1)
+		_exit(1); /* PID 1 gave up on us */
+	close(ctx->idmap_fd);
+	become_userns_root(ctx->sync_fd);
 }
 
 static void child_stdio(struct child_ctx *ctx)
@@ -136,15 +208,23 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
+	bool init = req->kind == SPAWN_CONTAINER_INIT;
+	if (init && (ctx->ns & HUSK_NS_USER))
+		child_become_userns_root(ctx);
 	if (setsid() < 0)
 		spawn_child_fail(sfd, "setsid: %s", strerror(errno));
-	/* into the container's cgroup before anything can fork */
+	/* into the container's cgroup before anything can fork (the fd's
+	 * opener, PID 1, is what the kernel checks) */
 	if (cgroup_join(ctx->cgroup_fd) < 0)
 		spawn_child_fail(sfd, "joining the container cgroup: %s", strerror(errno));
-	/* through PID 1's /proc, before the container's root replaces it */
-	security_early(p->security, sfd);
+	if (init && (ctx->ns & HUSK_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		spawn_child_fail(sfd, "creating the cgroup namespace: %s", strerror(errno));
+	/* through PID 1's /proc, before the container's root replaces it; in
+	 * a user namespace PID 1 wrote it for us */
+	if (!(init && (ctx->ns & HUSK_NS_USER)))
+		security_early(p->security, sfd);
 
-	if (req->kind == SPAWN_CONTAINER_INIT)
+	if (init)
 		container_child_root(req->create, sfd);
 	else
 		child_join_namespaces(ctx);
@@ -216,17 +296,112 @@ static int wait_child_ready(int sync_fd, pid_t pid, struct husk_err *err)
 	return husk_err_set(err, EIO, "process %d died during setup", (int)pid);
 }
 
+static int same_file(int a, int b)
+{
+	struct stat sa, sb;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The namespaces of the target that are not PID 1's own: exactly the set
+ * the container was given. A kind the kernel lacks is left alone. */
 static int open_namespaces(pid_t target, int fds[NS_COUNT], struct husk_err *err)
 {
 	for (int i = 0; i < NS_COUNT; i++) {
 		char path[64];
-		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)target, ns_names[i]);
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)target, ns_kinds[i].link);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[i] < 0)
+		if (fds[i] < 0) {
+			if (errno == ENOENT && i != NS_MNT && i != NS_PID)
+				continue; /* not in this kernel */
 			return husk_err_sys(err, errno, "opening %s", path);
+		}
+		snprintf(path, sizeof path, "/proc/self/ns/%s", ns_kinds[i].link);
+		int own = open(path, O_RDONLY | O_CLOEXEC);
+		if (own >= 0 && same_file(own, fds[i])) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+		if (own >= 0)
+			close(own);
 	}
 	return 0;
 }
+
+static int write_proc_file(pid_t pid, const char *file, const char *text, struct husk_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return husk_err_sys(err, errno, "opening %s", path);
+	size_t n = strlen(text);
+	ssize_t w = write(fd, text, n);
+	int e = errno;
+	close(fd);
+	if (w != (ssize_t)n)
+		return husk_err_sys(err, w < 0 ? e : EIO, "writing %s", path);
+	return 0;
+}
+
+static int write_id_map(pid_t pid, const char *file, const struct husk_id_map *m, uint32_t n, struct husk_err *err)
+{
+	char text[HUSK_MAX_ID_MAPS * 36 + 1];
+	size_t len = 0;
+	text[0] = '\0';
+	for (uint32_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, sizeof text - len, "%u %u %u\n", m[i].container_id, m[i].host_id,
+					m[i].size);
+	int r = write_proc_file(pid, file, text, err);
+	return r < 0 ? husk_err_wrap(err, "user namespace mapping") : 0;
+}
+
+/* PID 1's part of a new user namespace: the mappings (setgroups stays
+ * "allow": PID 1 has CAP_SETGID, so nothing requires "deny"), and
+ * rlimits and oom_score_adj, which the child could no longer raise or
+ * lower. Then the child goes on. */
+static int setup_user_namespace(pid_t pid, const struct child_ctx *ctx, int idmap_w, struct husk_err *err)
+{
+	const struct husk_container_config *c = ctx->req->create->container;
+	const struct husk_process_security *sec = ctx->req->process->security;
+	int r;
+	if ((r = write_id_map(pid, "uid_map", c->uid_maps, c->n_uid_maps, err)) < 0 ||
+	    (r = write_id_map(pid, "gid_map", c->gid_maps, c->n_gid_maps, err)) < 0)
+		return r;
+	int bad = apply_rlimits(pid, sec);
+	if (bad >= 0)
+		return husk_err_sys(err, errno, "setting rlimit %u", sec->rlimits[bad].type);
+	if (sec && sec->has_oom_score_adj) {
+		char v[16];
+		snprintf(v, sizeof v, "%d", (int)sec->oom_score_adj);
+		if ((r = write_proc_file(pid, "oom_score_adj", v, err)) < 0)
+			return husk_err_wrap(err, "setting oom_score_adj");
+	}
+	if (write(idmap_w, "M", 1) != 1)
+		return husk_err_sys(err, errno, "releasing the container process");
+	return 0;
+}
+
+static uint64_t clone_flags(uint32_t ns)
+{
+	static const struct {
+		uint32_t ns;
+		uint64_t flag;
+	} map[] = {
+		{ HUSK_NS_USER, CLONE_NEWUSER }, { HUSK_NS_MOUNT, CLONE_NEWNS },  { HUSK_NS_PID, CLONE_NEWPID },
+		{ HUSK_NS_UTS, CLONE_NEWUTS },	 { HUSK_NS_IPC, CLONE_NEWIPC },	  { HUSK_NS_TIME, CLONE_NEWTIME },
+	};
+	uint64_t f = 0;
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (ns & map[i].ns)
+			f |= map[i].flag;
+	return f;
+}
+
+/* clone3's first fields (CLONE_ARGS_SIZE_VER0): the time namespace needs
+ * clone3, whose flags are wider than clone's CSIGNAL-sharing word. */
+struct clone3_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
 
 /* Clones the child. For an exec, the child must be born in the container's
  * pid namespace yet stay PID 1's child (so PID 1 reaps it): PID 1 points
@@ -235,13 +410,20 @@ static long clone_child(struct child_ctx *ctx, struct husk_err *err)
 {
 	long pid;
 	if (ctx->req->kind == SPAWN_CONTAINER_INIT) {
-		pid = syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, NULL, NULL,
-			      NULL, NULL);
+		struct clone3_args args = { .flags = clone_flags(ctx->ns), .exit_signal = SIGCHLD };
+		pid = syscall(SYS_clone3, &args, sizeof args);
 		if (pid < 0)
 			return husk_err_sys(err, errno, "clone of the container process");
 		if (pid == 0)
 			child_main(ctx);
 		return pid;
+	}
+	if (ctx->ns_fds[NS_PID] < 0) {
+		/* the container shares PID 1's pid namespace */
+		pid = syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+		if (pid == 0)
+			child_main(ctx);
+		return pid < 0 ? husk_err_sys(err, errno, "clone of the exec process") : pid;
 	}
 	int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (own < 0)
@@ -267,8 +449,8 @@ int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out
 {
 	int sync_p[2] = { -1, -1 }, start_p[2] = { -1, -1 };
 	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 };
-	int master = -1, pty_sp[2] = { -1, -1 };
-	struct child_ctx ctx = { .req = req, .pty_sock = -1, .start_fd = -1, .cgroup_fd = -1 };
+	int master = -1, pty_sp[2] = { -1, -1 }, idmap_p[2] = { -1, -1 };
+	struct child_ctx ctx = { .req = req, .pty_sock = -1, .start_fd = -1, .cgroup_fd = -1, .idmap_fd = -1 };
 	const struct husk_process_spec *p = req->process;
 	long pid = -1;
 	int r;
@@ -277,6 +459,14 @@ int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out
 		ctx.ns_fds[i] = -1;
 	if (req->kind == SPAWN_EXEC && (r = open_namespaces(req->target, ctx.ns_fds, err)) < 0)
 		goto fail;
+	if (req->kind == SPAWN_CONTAINER_INIT) {
+		ctx.ns = container_namespaces(req->create);
+		if ((ctx.ns & HUSK_NS_USER) && pipe2(idmap_p, O_CLOEXEC) < 0) {
+			r = husk_err_sys(err, errno, "pipe");
+			goto fail;
+		}
+		ctx.idmap_fd = idmap_p[0];
+	}
 	if ((ctx.cgroup_fd = cgroup_open_procs(err)) < 0) {
 		r = ctx.cgroup_fd;
 		goto fail;
@@ -316,7 +506,11 @@ int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out
 	}
 	close(sync_p[1]);
 	sync_p[1] = -1;
-	r = wait_child_ready(sync_p[0], (pid_t)pid, err);
+	r = 0;
+	if (idmap_p[1] >= 0)
+		r = setup_user_namespace((pid_t)pid, &ctx, idmap_p[1], err);
+	if (r == 0)
+		r = wait_child_ready(sync_p[0], (pid_t)pid, err);
 	if (r == 0 && p->terminal) {
 		master = husk_fd_recv(pty_sp[0], MSG_DONTWAIT, err);
 		r = master < 0 ? master : 0;
@@ -354,9 +548,10 @@ int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out
 	r = 0;
 	*out = proc;
 fail:;
-	int all[] = { sync_p[0], sync_p[1], start_p[0], start_p[1], in_p[0],  in_p[1],    out_p[0], out_p[1],
-		      err_p[0],  err_p[1],  master,     pty_sp[0],  pty_sp[1], ctx.ns_fds[0], ctx.ns_fds[1],
-		      ctx.ns_fds[2], ctx.ns_fds[3], ctx.cgroup_fd };
+	int all[] = { sync_p[0], sync_p[1], start_p[0], start_p[1], in_p[0], in_p[1],	    out_p[0],
+		      out_p[1],	 err_p[0],  err_p[1],	master,	    pty_sp[0], pty_sp[1], ctx.cgroup_fd,
+		      idmap_p[0], idmap_p[1] };
 	close_fds(all, sizeof all / sizeof all[0]);
+	close_fds(ctx.ns_fds, NS_COUNT);
 	return r;
 }

@@ -21,11 +21,13 @@ int cmd_features(struct husk_globals *g, int argc, char **argv)
 		"SCMP_ARCH_X86", "SCMP_ARCH_X32", "supportedFlags", "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
 		"SECCOMP_FILTER_FLAG_SPEC_ALLOW");
 	json_t *doc = json_pack(
-		"{s:s,s:s,s:[],s:o,s:{s:[s,s,s,s],s:{s:b,s:b,s:b,s:b,s:b},s:o,s:{s:b},s:{s:b}},s:{s:s,s:s}}",
-		"ociVersionMin", "1.0.0", "ociVersionMax", "1.1.0", "hooks", "mountOptions", mount_opts, "linux",
-		"namespaces", "mount", "pid", "uts", "ipc", "cgroup", "v1", 0, "v2", 1, "systemd", 0, "systemdUser", 0, "rdma",
-		0, "seccomp", seccomp, "apparmor", "enabled", 0, "selinux", "enabled", 0, "annotations",
-		"io.husk.vm.memory_mib", "VM memory in MiB", "io.husk.vm.vcpus", "VM vCPUs");
+		"{s:s,s:s,s:[s,s,s,s,s,s],s:o,s:{s:[s,s,s,s,s,s,s,s],s:{s:b,s:b,s:b,s:b,s:b},s:o,s:{s:b},s:{s:b}},s:{s:s,s:s,s:s,s:s}}",
+		"ociVersionMin", "1.0.0", "ociVersionMax", "1.1.0", "hooks", "prestart", "createRuntime", "createContainer",
+		"startContainer", "poststart", "poststop", "mountOptions", mount_opts, "linux", "namespaces", "mount", "pid",
+		"uts", "ipc", "cgroup", "user", "network", "time", "cgroup", "v1", 0, "v2", 1, "systemd", 0, "systemdUser", 0,
+		"rdma", 0, "seccomp", seccomp, "apparmor", "enabled", 0, "selinux", "enabled", 0, "annotations",
+		"io.husk.vm.memory_mib", "VM memory in MiB", "io.husk.vm.vcpus", "VM vCPUs", "io.husk.vm.accel",
+		"auto, kvm or tcg", "io.husk.vm.kernel_params", "added to the guest kernel command line");
 	if (!doc)
 		return cli_failf("out of memory");
 	json_dumpf(doc, stdout, JSON_INDENT(2));

@@ -46,6 +46,10 @@ void husk_spec_free_security(struct husk_process_spec *p);
 /* host/spec_container.c: mounts, linux.{maskedPaths, readonlyPaths,
  * rootfsPropagation, sysctl, devices}, domainname into spec->container. */
 int husk_spec_parse_container(struct husk_spec *spec, struct husk_err *err);
+/* host/spec_namespaces.c: linux.{namespaces, uidMappings, gidMappings}
+ * into c (after its domainname); lx may be NULL. */
+int husk_spec_parse_namespaces(json_t *lx, const char *hostname, struct husk_container_config *c,
+			       struct husk_err *err);
 void husk_spec_free_container(struct husk_spec *spec);
 
 #endif

@@ -1,6 +1,7 @@
 /* Container-wide settings from config.json: mounts (options resolved into
  * mount flags the way runc does), linux.{maskedPaths, readonlyPaths,
- * rootfsPropagation, sysctl, devices} and domainname. Bind sources are
+ * rootfsPropagation, sysctl, devices}, domainname and the namespaces
+ * (spec_namespaces.c). Bind sources are
  * resolved and checked here, so a missing one fails `create` before
  * anything starts. */
 #include <limits.h>
@@ -416,7 +417,7 @@ int husk_spec_parse_container(struct husk_spec *spec, struct husk_err *err)
 		if (!(c->domainname = strdup(json_string_value(dn))))
 			return oom(err);
 	}
-	return 0;
+	return husk_spec_parse_namespaces(lx, spec->hostname, c, err);
 }
 
 static void free_strv(char **v, uint32_t n)
@@ -451,6 +452,7 @@ void husk_spec_free_container(struct husk_spec *spec)
 		free(c->devices[i].path);
 	free(c->devices);
 	free(c->domainname);
+	free(c->netns_path);
 	free(c);
 	spec->container = NULL;
 }

@@ -41,6 +41,42 @@ bool husk_sysctl_key_valid(const char *k)
 	return prev != '.' && prev != '/';
 }
 
+static const char *id_maps_problem(const struct husk_id_map *m, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (m[i].size == 0)
+			return "an id mapping has size 0";
+		if ((uint64_t)m[i].container_id + m[i].size > (uint64_t)UINT32_MAX + 1 ||
+		    (uint64_t)m[i].host_id + m[i].size > (uint64_t)UINT32_MAX + 1)
+			return "an id mapping goes past the last id";
+		for (uint32_t j = 0; j < i; j++)
+			if (((uint64_t)m[i].container_id < (uint64_t)m[j].container_id + m[j].size &&
+			     (uint64_t)m[j].container_id < (uint64_t)m[i].container_id + m[i].size) ||
+			    ((uint64_t)m[i].host_id < (uint64_t)m[j].host_id + m[j].size &&
+			     (uint64_t)m[j].host_id < (uint64_t)m[i].host_id + m[i].size))
+				return "id mappings overlap";
+	}
+	return NULL;
+}
+
+const char *husk_namespaces_problem(const struct husk_container_config *c)
+{
+	if (c->namespaces & ~HUSK_NS_ALL)
+		return "unknown namespace bits";
+	if (!(c->namespaces & HUSK_NS_MOUNT))
+		return "a mount namespace is required";
+	if (c->n_uid_maps > HUSK_MAX_ID_MAPS || c->n_gid_maps > HUSK_MAX_ID_MAPS)
+		return "too many id mappings";
+	if (c->namespaces & HUSK_NS_USER) {
+		if (!c->n_uid_maps || !c->n_gid_maps)
+			return "a user namespace needs both uidMappings and gidMappings";
+	} else if (c->n_uid_maps || c->n_gid_maps) {
+		return "user namespace mappings specified, but user namespace isn't enabled in the config";
+	}
+	const char *why = id_maps_problem(c->uid_maps, c->n_uid_maps);
+	return why ? why : id_maps_problem(c->gid_maps, c->n_gid_maps);
+}
+
 static void put_text_or_null(struct husk_cbor_enc *e, const char *s)
 {
 	if (s)
@@ -80,9 +116,20 @@ static void encode_mount(struct husk_cbor_enc *e, const struct husk_mount *m)
 	put_text_or_null(e, m->data);
 }
 
+static void encode_id_maps(struct husk_cbor_enc *e, const struct husk_id_map *m, uint32_t n)
+{
+	husk_cbor_put_array(e, n);
+	for (uint32_t i = 0; i < n; i++) {
+		husk_cbor_put_array(e, 3);
+		husk_cbor_put_uint(e, m[i].container_id);
+		husk_cbor_put_uint(e, m[i].host_id);
+		husk_cbor_put_uint(e, m[i].size);
+	}
+}
+
 void husk_msg_encode_container(struct husk_cbor_enc *e, const struct husk_container_config *c)
 {
-	husk_cbor_put_map(e, 7);
+	husk_cbor_put_map(e, 10);
 	husk_cbor_put_text(e, "mounts");
 	husk_cbor_put_array(e, c->n_mounts);
 	for (uint32_t i = 0; i < c->n_mounts; i++)
@@ -123,6 +170,12 @@ void husk_msg_encode_container(struct husk_cbor_enc *e, const struct husk_contai
 	}
 	husk_cbor_put_text(e, "domainname");
 	put_text_or_null(e, c->domainname);
+	husk_cbor_put_text(e, "ns");
+	husk_cbor_put_uint(e, c->namespaces);
+	husk_cbor_put_text(e, "uidmap");
+	encode_id_maps(e, c->uid_maps, c->n_uid_maps);
+	husk_cbor_put_text(e, "gidmap");
+	encode_id_maps(e, c->gid_maps, c->n_gid_maps);
 }
 
 /* An optional array of at most max entries: its first element, or NULL. */
@@ -243,6 +296,30 @@ static int decode_device(const struct husk_cbor_item *it, struct husk_arena *a, 
 	return 0;
 }
 
+static int decode_id_maps(const struct husk_cbor_item *map, const char *key, struct husk_id_map *out,
+			  uint32_t *n_out, struct husk_err *err)
+{
+	const struct husk_cbor_item *it;
+	uint32_t n;
+	int r = get_array(map, key, HUSK_MAX_ID_MAPS, &n, &it, err);
+	if (r < 0)
+		return r;
+	for (uint32_t i = 0; i < n; i++, it = husk_cbor_next(it)) {
+		if (it->type != HUSK_CBOR_ARRAY || it->count != 3)
+			return husk_err_set(err, EBADMSG, "%s[%u] is not a [container, host, size] triple", key, i);
+		uint32_t v[3];
+		const struct husk_cbor_item *x = husk_cbor_first(it);
+		for (int k = 0; k < 3; k++, x = husk_cbor_next(x)) {
+			if (x->type != HUSK_CBOR_UINT || x->v.u > UINT32_MAX)
+				return husk_err_set(err, EBADMSG, "%s[%u] holds a value that is not a 32-bit id", key, i);
+			v[k] = (uint32_t)x->v.u;
+		}
+		out[i] = (struct husk_id_map){ v[0], v[1], v[2] };
+	}
+	*n_out = n;
+	return 0;
+}
+
 int husk_msg_decode_container(const struct husk_cbor_item *map, struct husk_arena *a,
 			      struct husk_container_config *out, struct husk_err *err)
 {
@@ -302,5 +379,15 @@ int husk_msg_decode_container(const struct husk_cbor_item *map, struct husk_aren
 
 	if ((r = husk_msg_get_text(map, "domainname", 64, true, a, &out->domainname, err)) < 0)
 		return r;
+
+	uint64_t ns = 0;
+	if ((r = husk_msg_get_uint(map, "ns", UINT32_MAX, false, &ns, err)) < 0 ||
+	    (r = decode_id_maps(map, "uidmap", out->uid_maps, &out->n_uid_maps, err)) < 0 ||
+	    (r = decode_id_maps(map, "gidmap", out->gid_maps, &out->n_gid_maps, err)) < 0)
+		return r;
+	out->namespaces = (uint32_t)ns;
+	const char *why = husk_namespaces_problem(out);
+	if (why)
+		return husk_err_set(err, EINVAL, "namespaces: %s", why);
 	return 0;
 }

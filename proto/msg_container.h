@@ -1,5 +1,6 @@
 /* Container-wide configuration carried in CREATE: mounts, masked and
- * read-only paths, propagation, sysctl, devices, domainname.
+ * read-only paths, propagation, sysctl, devices, domainname, the
+ * namespaces to create and the user namespace's id mappings.
  *
  * Mount options are resolved on the host into mount(2) flags, propagation
  * flags and a data string; the guest accepts only the flags listed in
@@ -20,6 +21,21 @@
 #define HUSK_MAX_PATH 4096u
 #define HUSK_MAX_MOUNT_DATA 4096u
 #define HUSK_MAX_SYSCTL_VALUE 4096u
+#define HUSK_MAX_ID_MAPS 16u /* uidMappings, gidMappings each */
+
+/* The namespaces the guest creates for the container (linux.namespaces
+ * entries without a path). A network namespace is never created: the VM's
+ * own network is the container's (the VM boundary is the isolation). */
+#define HUSK_NS_MOUNT (1u << 0)
+#define HUSK_NS_PID (1u << 1)
+#define HUSK_NS_UTS (1u << 2)
+#define HUSK_NS_IPC (1u << 3)
+#define HUSK_NS_CGROUP (1u << 4)
+#define HUSK_NS_USER (1u << 5)
+#define HUSK_NS_TIME (1u << 6)
+#define HUSK_NS_ALL ((1u << 7) - 1)
+/* a CREATE without container config: what husk always did */
+#define HUSK_NS_DEFAULT (HUSK_NS_MOUNT | HUSK_NS_PID | HUSK_NS_UTS | HUSK_NS_IPC)
 
 #define HUSK_MOUNT_FLAGS_ALLOWED                                                                              \
 	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS | MS_DIRSYNC | MS_NOATIME | MS_NODIRATIME | \
@@ -53,6 +69,11 @@ struct husk_device {
 	uint32_t uid, gid;
 };
 
+/* One line of /proc/PID/uid_map or gid_map. */
+struct husk_id_map {
+	uint32_t container_id, host_id, size;
+};
+
 struct husk_container_config {
 	struct husk_mount *mounts;
 	uint32_t n_mounts;
@@ -66,6 +87,13 @@ struct husk_container_config {
 	struct husk_device *devices;
 	uint32_t n_devices;
 	char *domainname; /* may be NULL */
+	uint32_t namespaces; /* HUSK_NS_*, HUSK_NS_MOUNT always set */
+	struct husk_id_map uid_maps[HUSK_MAX_ID_MAPS];
+	uint32_t n_uid_maps;
+	struct husk_id_map gid_maps[HUSK_MAX_ID_MAPS];
+	uint32_t n_gid_maps;
+	/* host only (not coded): linux.namespaces network path, may be NULL */
+	char *netns_path;
 };
 
 void husk_msg_encode_container(struct husk_cbor_enc *e, const struct husk_container_config *c);
@@ -76,5 +104,8 @@ int husk_msg_decode_container(const struct husk_cbor_item *map, struct husk_aren
  * HUSK_MAX_PATH bytes without "." or ".." components; a sysctl key. */
 bool husk_path_is_clean_abs(const char *p);
 bool husk_sysctl_key_valid(const char *k);
+/* The namespace set and id mappings: NULL when consistent, else what is
+ * wrong (a static string). */
+const char *husk_namespaces_problem(const struct husk_container_config *c);
 
 #endif

@@ -54,7 +54,7 @@ static struct husk_container_config sample(void)
 		.mounts = sample_mounts, .n_mounts = 3, .masked = sample_masked, .n_masked = 2,
 		.readonly_paths = sample_ro, .n_readonly = 1, .rootfs_propagation = MS_SLAVE | MS_REC,
 		.sysctl = sample_sysctl, .n_sysctl = 2, .devices = sample_devices, .n_devices = 2,
-		.domainname = "example.org",
+		.domainname = "example.org", .namespaces = HUSK_NS_DEFAULT | HUSK_NS_CGROUP,
 	};
 	return c;
 }
@@ -94,7 +94,8 @@ static enum test_result test_round_trip(void)
 	CHECK_EQ_INT(out.devices[1].gid, 6);
 	CHECK_STR(out.domainname, "example.org");
 
-	struct husk_container_config empty = { 0 };
+	CHECK_EQ_INT(out.namespaces, HUSK_NS_DEFAULT | HUSK_NS_CGROUP);
+	struct husk_container_config empty = { .namespaces = HUSK_NS_MOUNT };
 	CHECK_EQ_INT(round_trip(&empty, &out, &err), 0);
 	CHECK_EQ_INT(out.n_mounts, 0);
 	CHECK(out.domainname == NULL);
@@ -185,13 +186,21 @@ static void make_test_bundle(void)
 		fclose(f);
 }
 
+/* The extra members of a config.json; with runc's usual namespaces added
+ * to its "linux" (or a "linux" of their own). */
 static int parse_with(const char *extra, struct husk_spec *spec, struct husk_err *err)
 {
-	char text[8192];
+	static const char ns[] = "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"uts\"}]";
+	char text[8192], more[4096];
+	const char *lx = strstr(extra, "\"linux\":{");
+	if (lx)
+		snprintf(more, sizeof more, "%.*s\"linux\":{%s,%s", (int)(lx - extra), extra, ns, lx + 9);
+	else
+		snprintf(more, sizeof more, "%s%s\"linux\":{%s}", extra, extra[0] ? "," : "", ns);
 	snprintf(text, sizeof text,
 		 "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
-		 "\"process\":{\"args\":[\"/bin/sh\"],\"cwd\":\"/\"}%s%s}",
-		 extra[0] ? "," : "", extra);
+		 "\"process\":{\"args\":[\"/bin/sh\"],\"cwd\":\"/\"},%s}",
+		 more);
 	husk_err_clear(err);
 	return husk_spec_parse(spec, bundle, text, strlen(text), err);
 }

@@ -23,7 +23,8 @@ static void make_bundle(void)
 static const char *good =
 	"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\",\"readonly\":true},\"hostname\":\"h\","
 	"\"process\":{\"args\":[\"/bin/sh\",\"-c\",\"x\"],\"env\":[\"A=1\"],\"cwd\":\"/tmp\","
-	"\"user\":{\"uid\":5,\"gid\":6,\"additionalGids\":[7,8]},\"terminal\":false}}";
+	"\"user\":{\"uid\":5,\"gid\":6,\"additionalGids\":[7,8]},\"terminal\":false},"
+	"\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"uts\"}]}}";
 
 static int parse(const char *text, struct husk_spec *spec, struct husk_err *err)
 {

@@ -1,0 +1,180 @@
+#!/usr/bin/env bats
+# linux.namespaces inside the guest, as runc applies them: each listed type
+# is a new namespace, a missing one is the guest's; a network namespace is
+# the VM's own network; a path names a host namespace, which only network
+# may (the VM is attached to it); exec joins exactly the container's set.
+
+load helpers
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+# edit BUNDLE JQ-FILTER [jq args...]
+edit() {
+  local bundle=$1 filter=$2
+  shift 2
+  jq "$@" "$filter" "$bundle/config.json" > "$bundle/c.json" && mv "$bundle/c.json" "$bundle/config.json"
+}
+
+# set_namespaces BUNDLE TYPE... : linux.namespaces = those types, no paths
+set_namespaces() {
+  local bundle=$1
+  shift
+  local list
+  list=$(printf '%s\n' "$@" | jq -R '{type: .}' | jq -s .)
+  edit "$bundle" '.linux.namespaces = $l' --argjson l "$list"
+}
+
+@test "no uts and no pid namespace: the guest's hostname, and the container process is not PID 1" {
+  set_namespaces "$BUNDLE" mount ipc network
+  edit "$BUNDLE" 'del(.hostname)'
+  set_args "$BUNDLE" /bin/sh -c 'probe hostname; probe pid'
+  run husk run --bundle "$BUNDLE" nouts
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "(none)" ]
+  [[ "${lines[1]}" == pid=* ]]
+  [[ "${lines[1]}" != "pid=1 "* ]]
+}
+
+@test "a hostname without a uts namespace is an error at create, as in runc" {
+  set_namespaces "$BUNDLE" mount pid
+  run husk create --bundle "$BUNDLE" hostnouts
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"unable to set hostname without a private UTS namespace"* ]]
+  [ ! -e "$HUSK_ROOT/hostnouts" ]
+  [ -z "$(leftover_processes)" ]
+}
+
+@test "a cgroup namespace makes the container's cgroup its root" {
+  set_namespaces "$BUNDLE" mount pid uts ipc network cgroup
+  set_args "$BUNDLE" /bin/cat /proc/self/cgroup
+  run husk run --bundle "$BUNDLE" cgns
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "0::/" ]
+}
+
+@test "without a cgroup namespace the container sees its cgroup's path" {
+  set_args "$BUNDLE" /bin/cat /proc/self/cgroup
+  run husk run --bundle "$BUNDLE" nocgns
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" != "0::/" ]
+}
+
+@test "a user namespace with uid and gid mappings: root inside, the mapping in /proc/self/uid_map" {
+  set_namespaces "$BUNDLE" user mount pid uts ipc network
+  edit "$BUNDLE" '.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+    | .process.rlimits = [{type: "RLIMIT_NOFILE", soft: 1048576, hard: 1048576}]'
+  set_args "$BUNDLE" /bin/sh -c 'id -u; id -g; cat /proc/self/uid_map; cat /proc/self/gid_map; probe hostname; test -c /dev/null && echo devnull; ulimit -Hn; grep -c " /sys " /proc/mounts'
+  run husk run --bundle "$BUNDLE" userns
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "0" ]
+  [ "${lines[1]}" = "0" ]
+  [ "$(echo "${lines[2]}" | tr -s ' ')" = " 0 100000 65536" ]
+  [ "$(echo "${lines[3]}" | tr -s ' ')" = " 0 100000 65536" ]
+  [ "${lines[4]}" = "husk" ]
+  [ "${lines[5]}" = "devnull" ]
+  [ "${lines[6]}" = "1048576" ]
+  [ "${lines[7]}" = "1" ]
+}
+
+@test "a user namespace without mappings is an error at create" {
+  set_namespaces "$BUNDLE" user mount pid uts
+  run husk create --bundle "$BUNDLE" usernomap
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"uidMappings and gidMappings"* ]]
+  [ ! -e "$HUSK_ROOT/usernomap" ]
+}
+
+@test "a network namespace with a path is accepted" {
+  edit "$BUNDLE" '.linux.namespaces |= map(if .type == "network" then .path = "/run/netns/husk-test-none" else . end)'
+  set_args "$BUNDLE" /bin/sh -c 'echo ran'
+  run husk run --bundle "$BUNDLE" netpath
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "ran" ]
+}
+
+@test "an ipc namespace with a path is a clear error with nothing left" {
+  edit "$BUNDLE" '.linux.namespaces |= map(if .type == "ipc" then .path = "/proc/1/ns/ipc" else . end)'
+  run husk create --bundle "$BUNDLE" ipcpath
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"joining an existing ipc namespace (path /proc/1/ns/ipc) is not possible across the VM boundary"* ]]
+  [ ! -e "$HUSK_ROOT/ipcpath" ]
+  [ -z "$(leftover_processes)" ]
+}
+
+@test "an unknown namespace type is a clear error" {
+  edit "$BUNDLE" '.linux.namespaces += [{type: "bogus"}]'
+  run husk create --bundle "$BUNDLE" bogus
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *'unknown namespace type "bogus"'* ]]
+  [ ! -e "$HUSK_ROOT/bogus" ]
+}
+
+@test "no mount namespace is a clear error" {
+  set_namespaces "$BUNDLE" pid uts
+  run husk create --bundle "$BUNDLE" nomnt
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"a mount namespace is required"* ]]
+  [ ! -e "$HUSK_ROOT/nomnt" ]
+}
+
+# compare_exec_ns ID TYPE... : in an exec, /proc/1/ns/TYPE is /proc/self/ns/TYPE
+compare_exec_ns() {
+  local id=$1
+  shift
+  local script='' t
+  for t in "$@"; do script="$script"'a=$(readlink /proc/1/ns/'"$t"'); b=$(readlink /proc/self/ns/'"$t"'); [ "$a" = "$b" ] && echo "'"$t"' same $a" || echo "'"$t"' differs $a $b";'; done
+  run husk exec "$id" /bin/sh -c "$script"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  ! echo "$output" | grep -q differs
+  [ "${#lines[@]}" -eq "$#" ]
+}
+
+@test "exec joins the same namespaces as the container init" {
+  set_args "$BUNDLE" /bin/sleep 1000
+  husk create --bundle "$BUNDLE" exns </dev/null >/dev/null 2>&1
+  husk start exns
+  compare_exec_ns exns uts ipc mnt pid cgroup user
+}
+
+@test "exec joins user, cgroup and time namespaces too" {
+  set_namespaces "$BUNDLE" user mount pid uts ipc network cgroup time
+  edit "$BUNDLE" '.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+    | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+  set_args "$BUNDLE" /bin/sleep 1000
+  husk create --bundle "$BUNDLE" exuser </dev/null >/dev/null 2>&1
+  husk start exuser
+  compare_exec_ns exuser uts ipc mnt pid cgroup user time
+  run husk exec exuser /bin/sh -c 'id -u; cat /proc/self/cgroup; readlink /proc/self/ns/time; readlink /proc/self/ns/user'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "0" ]
+  [ "${lines[1]}" = "0::/" ]
+  # not the kernel's initial time and user namespaces (fixed inode numbers)
+  [[ "${lines[2]}" == "time:["* ]] && [ "${lines[2]}" != "time:[4026531834]" ]
+  [[ "${lines[3]}" == "user:["* ]] && [ "${lines[3]}" != "user:[4026531837]" ]
+  cat > "$BATS_TEST_TMPDIR/process.json" <<'JSON'
+{"terminal":false,"user":{"uid":1000,"gid":1000},"args":["/bin/sh","-c","probe ids; ulimit -Hn"],"env":["PATH=/bin"],"cwd":"/","rlimits":[{"type":"RLIMIT_NOFILE","soft":1048576,"hard":1048576}]}
+JSON
+  run husk exec --process "$BATS_TEST_TMPDIR/process.json" exuser
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "uid=1000 gid=1000 euid=1000 egid=1000 groups=" ]
+  [ "${lines[1]}" = "1048576" ]
+}
