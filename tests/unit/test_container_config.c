@@ -12,28 +12,11 @@
 #include "../../host/fsutil.h"
 #include "../../host/spec.h"
 #include "../../proto/msg_container.h"
+#include "container_util.h"
 #include "unit.h"
 
 static char bundle[PATH_MAX];
-static uint8_t enc_buf[1 << 20];
-static uint8_t arena_buf[4 << 20];
 
-static int round_trip(const struct husk_container_config *in, struct husk_container_config *out,
-		      struct husk_err *err)
-{
-	struct husk_cbor_enc e;
-	struct husk_arena a;
-	const struct husk_cbor_item *root;
-	husk_cbor_enc_init(&e, enc_buf, sizeof enc_buf);
-	husk_msg_encode_container(&e, in);
-	if (husk_cbor_enc_finish(&e, err) < 0)
-		return -1;
-	husk_arena_init(&a, arena_buf, sizeof arena_buf);
-	husk_err_clear(err);
-	if (husk_msg_parse(e.buf, e.len, &a, &root, err) < 0)
-		return -1;
-	return husk_msg_decode_container(root, &a, out, err);
-}
 
 static struct husk_mount sample_mounts[] = {
 	{ .destination = "/proc", .type = "proc", .source = "proc", .flags = MS_NOSUID },
@@ -63,7 +46,7 @@ static enum test_result test_round_trip(void)
 {
 	struct husk_container_config in = sample(), out;
 	struct husk_err err = { 0 };
-	int r = round_trip(&in, &out, &err);
+	int r = container_round_trip(&in, &out, &err);
 	if (r < 0)
 		printf("# %s\n", err.msg);
 	CHECK_EQ_INT(r, 0);
@@ -96,7 +79,7 @@ static enum test_result test_round_trip(void)
 
 	CHECK_EQ_INT(out.namespaces, HUSK_NS_DEFAULT | HUSK_NS_CGROUP);
 	struct husk_container_config empty = { .namespaces = HUSK_NS_MOUNT };
-	CHECK_EQ_INT(round_trip(&empty, &out, &err), 0);
+	CHECK_EQ_INT(container_round_trip(&empty, &out, &err), 0);
 	CHECK_EQ_INT(out.n_mounts, 0);
 	CHECK(out.domainname == NULL);
 	return TEST_PASS;
@@ -114,23 +97,23 @@ static enum test_result test_rejections(void)
 		m.destination = (char *)bad_dst[i];
 		c.mounts = &m;
 		c.n_mounts = 1;
-		CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+		CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	}
 	c = sample();
 	m = sample_mounts[0];
 	m.flags = MS_MOVE;
 	c.mounts = &m;
 	c.n_mounts = 1;
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	m = sample_mounts[2];
 	m.propagation = MS_REMOUNT;
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	m = sample_mounts[2];
 	m.bind_index = HUSK_MAX_MOUNTS;
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -ERANGE);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -ERANGE);
 	m = sample_mounts[0];
 	m.type = "../x";
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 
 	/* too many mounts */
 	static struct husk_mount many[HUSK_MAX_MOUNTS + 1];
@@ -139,9 +122,9 @@ static enum test_result test_rejections(void)
 	c = sample();
 	c.mounts = many;
 	c.n_mounts = HUSK_MAX_MOUNTS + 1;
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -E2BIG);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -E2BIG);
 	c.n_mounts = HUSK_MAX_MOUNTS;
-	CHECK_EQ_INT(round_trip(&c, &out, &err), 0);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), 0);
 
 	static const char *bad_keys[] = { "../../etc/passwd", "a..b", "/abs", "a/", "a b", "" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad_keys); i++) {
@@ -149,25 +132,25 @@ static enum test_result test_rejections(void)
 		c = sample();
 		c.sysctl = &s;
 		c.n_sysctl = 1;
-		CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+		CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	}
 	struct husk_device d = sample_devices[0];
 	c = sample();
 	c.devices = &d;
 	c.n_devices = 1;
 	d.type = 'x';
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	d = sample_devices[0];
 	d.mode = 010000;
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -ERANGE);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -ERANGE);
 	d = sample_devices[0];
 	d.path = "/dev/../etc/x";
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	c = sample();
 	char *bad_paths[] = { "proc/kcore" };
 	c.masked = bad_paths;
 	c.n_masked = 1;
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	return TEST_PASS;
 }
 

@@ -9,11 +9,10 @@
 #include "../../host/fsutil.h"
 #include "../../host/spec.h"
 #include "../../proto/msg_container.h"
+#include "container_util.h"
 #include "unit.h"
 
 static char bundle[PATH_MAX];
-static uint8_t enc_buf[1 << 16];
-static uint8_t arena_buf[1 << 20];
 
 static int parse_linux(const char *top, const char *linux_members, struct husk_spec *spec, struct husk_err *err)
 {
@@ -26,22 +25,6 @@ static int parse_linux(const char *top, const char *linux_members, struct husk_s
 	return husk_spec_parse(spec, bundle, text, strlen(text), err);
 }
 
-static int round_trip(const struct husk_container_config *in, struct husk_container_config *out,
-		      struct husk_err *err)
-{
-	struct husk_cbor_enc e;
-	struct husk_arena a;
-	const struct husk_cbor_item *root;
-	husk_cbor_enc_init(&e, enc_buf, sizeof enc_buf);
-	husk_msg_encode_container(&e, in);
-	if (husk_cbor_enc_finish(&e, err) < 0)
-		return -1;
-	husk_arena_init(&a, arena_buf, sizeof arena_buf);
-	husk_err_clear(err);
-	if (husk_msg_parse(e.buf, e.len, &a, &root, err) < 0)
-		return -1;
-	return husk_msg_decode_container(root, &a, out, err);
-}
 
 static enum test_result test_parse_set(void)
 {
@@ -99,7 +82,7 @@ static enum test_result test_parse_user(void)
 	CHECK_EQ_INT(c->gid_maps[1].container_id, 1000);
 
 	struct husk_container_config out;
-	CHECK_EQ_INT(round_trip(c, &out, &err), 0);
+	CHECK_EQ_INT(container_round_trip(c, &out, &err), 0);
 	CHECK_EQ_INT(out.namespaces, HUSK_NS_USER | HUSK_NS_MOUNT);
 	CHECK_EQ_INT(out.n_uid_maps, 1);
 	CHECK_EQ_INT(out.uid_maps[0].container_id, 0);
@@ -190,31 +173,31 @@ static enum test_result test_decode_rejections(void)
 {
 	struct husk_err err = { 0 };
 	struct husk_container_config c = { .namespaces = HUSK_NS_MOUNT }, out;
-	CHECK_EQ_INT(round_trip(&c, &out, &err), 0);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), 0);
 	c.namespaces = HUSK_NS_PID;
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	CHECK(strstr(err.msg, "mount namespace is required") != NULL);
 	c.namespaces = HUSK_NS_MOUNT | (1u << 20);
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	c.namespaces = HUSK_NS_MOUNT | HUSK_NS_USER;
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	c.n_uid_maps = c.n_gid_maps = 1;
 	c.uid_maps[0] = (struct husk_id_map){ 0, 100000, 65536 };
 	c.gid_maps[0] = (struct husk_id_map){ 0, 100000, 65536 };
-	CHECK_EQ_INT(round_trip(&c, &out, &err), 0);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), 0);
 	c.gid_maps[0].size = 0;
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	c.gid_maps[0] = (struct husk_id_map){ 1, UINT32_MAX, 2 };
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	c.gid_maps[0] = (struct husk_id_map){ 0, 100000, 65536 };
 	c.namespaces = HUSK_NS_MOUNT; /* mappings without a user namespace */
-	CHECK_EQ_INT(round_trip(&c, &out, &err), -EINVAL);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
 	/* more than HUSK_MAX_ID_MAPS on the wire */
 	c.namespaces = HUSK_NS_MOUNT | HUSK_NS_USER;
 	for (uint32_t i = 0; i < HUSK_MAX_ID_MAPS; i++)
 		c.uid_maps[i] = (struct husk_id_map){ i, 1000 + i, 1 };
 	c.n_uid_maps = HUSK_MAX_ID_MAPS;
-	CHECK_EQ_INT(round_trip(&c, &out, &err), 0);
+	CHECK_EQ_INT(container_round_trip(&c, &out, &err), 0);
 	CHECK_EQ_INT(out.n_uid_maps, HUSK_MAX_ID_MAPS);
 	return TEST_PASS;
 }
