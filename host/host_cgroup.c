@@ -133,6 +133,93 @@ int husk_io_cgroup_set_weight(const char *path, unsigned weight, struct husk_err
 
 void husk_io_cgroup_remove(const char *path)
 {
-	if (path && path[0])
-		rmdir(path);
+	if (!path || !path[0])
+		return;
+	/* processes that were just killed (virtiofsd's sandbox child) may
+	 * take a moment to leave the group */
+	for (int i = 0; i < 300; i++) {
+		if (rmdir(path) == 0 || errno == ENOENT)
+			return;
+		if (errno != EBUSY)
+			return;
+		usleep(10000);
+	}
+}
+
+struct throttle_kind {
+	const char *spec_key, *v1_file, *v2_key;
+};
+
+static const struct throttle_kind throttles[] = {
+	{ "throttleReadBpsDevice", "blkio.throttle.read_bps_device", "rbps" },
+	{ "throttleWriteBpsDevice", "blkio.throttle.write_bps_device", "wbps" },
+	{ "throttleReadIOPSDevice", "blkio.throttle.read_iops_device", "riops" },
+	{ "throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", "wiops" },
+};
+
+static int device_number(json_t *d, const char *key, const char *where, size_t i, unsigned long *out,
+			 struct husk_err *err)
+{
+	json_t *v = json_object_get(d, key);
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 0xfffff)
+		return husk_err_set(err, EINVAL, "linux.resources.blockIO.%s[%zu].%s must be a device number", where, i,
+				    key);
+	*out = (unsigned long)json_integer_value(v);
+	return 0;
+}
+
+int husk_io_cgroup_apply_spec(const char *path, json_t *block_io, struct husk_err *err)
+{
+	if (!block_io || json_is_null(block_io))
+		return 0;
+	if (!json_is_object(block_io))
+		return husk_err_set(err, EINVAL, "linux.resources.blockIO must be an object");
+	json_t *w = json_object_get(block_io, "weight");
+	if (json_is_integer(w) && json_integer_value(w) > 0) {
+		int r = husk_io_cgroup_set_weight(path, (unsigned)json_integer_value(w), err);
+		if (r < 0)
+			return husk_err_wrap(err, "linux.resources.blockIO.weight");
+	}
+	bool v2 = path && !strncmp(path, V2_ROOT "/husk/", strlen(V2_ROOT "/husk/"));
+	for (size_t k = 0; k < sizeof throttles / sizeof throttles[0]; k++) {
+		json_t *list = json_object_get(block_io, throttles[k].spec_key);
+		if (!list || json_is_null(list))
+			continue;
+		if (!json_is_array(list) || json_array_size(list) > 64)
+			return husk_err_set(err, EINVAL, "linux.resources.blockIO.%s must be a list of at most 64 devices",
+					    throttles[k].spec_key);
+		for (size_t i = 0; i < json_array_size(list); i++) {
+			json_t *d = json_array_get(list, i);
+			unsigned long major, minor;
+			json_t *rate = json_object_get(d, "rate");
+			int r;
+			if ((r = device_number(d, "major", throttles[k].spec_key, i, &major, err)) < 0 ||
+			    (r = device_number(d, "minor", throttles[k].spec_key, i, &minor, err)) < 0)
+				return r;
+			if (!json_is_integer(rate) || json_integer_value(rate) < 0)
+				return husk_err_set(err, EINVAL, "linux.resources.blockIO.%s[%zu].rate must be a number",
+						    throttles[k].spec_key, i);
+			if (!path || !path[0])
+				return husk_err_set(err, EOPNOTSUPP,
+						    "linux.resources.blockIO.%s: this host has no io or blkio cgroup controller",
+						    throttles[k].spec_key);
+			char file[PATH_MAX + 48], text[96];
+			long long v = (long long)json_integer_value(rate);
+			if (v2) {
+				snprintf(file, sizeof file, "%s/io.max", path);
+				if (v == 0)
+					snprintf(text, sizeof text, "%lu:%lu %s=max", major, minor, throttles[k].v2_key);
+				else
+					snprintf(text, sizeof text, "%lu:%lu %s=%lld", major, minor, throttles[k].v2_key, v);
+			} else {
+				snprintf(file, sizeof file, "%s/%s", path, throttles[k].v1_file);
+				snprintf(text, sizeof text, "%lu:%lu %lld", major, minor, v);
+			}
+			r = write_str(file, text);
+			if (r < 0)
+				return husk_err_sys(err, -r, "linux.resources.blockIO.%s[%zu]: device %lu:%lu",
+						    throttles[k].spec_key, i, major, minor);
+		}
+	}
+	return 0;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "../common/err.h"
 
 /* Creates the group for container id and moves each pid (and its children)
@@ -17,6 +19,11 @@ int husk_io_cgroup_create(const char *id, const pid_t *pids, size_t n, char *pat
 			  struct husk_err *err);
 /* Sets the proportional weight (10-1000) of the group at path. */
 int husk_io_cgroup_set_weight(const char *path, unsigned weight, struct husk_err *err);
+/* Applies linux.resources.blockIO (weight, weightDevice, throttle*Device)
+ * from config.json to the group at path; a clear error for what the host
+ * cannot do. */
+int husk_io_cgroup_apply_spec(const char *path, json_t *block_io, struct husk_err *err);
+
 /* Removes the group (empty once the VM's processes are gone). */
 void husk_io_cgroup_remove(const char *path);
 

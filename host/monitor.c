@@ -908,11 +908,17 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	struct husk_err ioerr = { 0 };
 	if (husk_io_cgroup_create(a->id, io_pids, 2, m->st.io_cgroup, sizeof m->st.io_cgroup, &ioerr) < 0)
 		log_warn("no host cgroup for block-IO weight: %s", ioerr.msg);
-	json_t *blkio_weight = json_object_get(
-		json_object_get(json_object_get(json_object_get(a->spec->json, "linux"), "resources"), "blockIO"), "weight");
-	if (json_is_integer(blkio_weight) && json_integer_value(blkio_weight) > 0 &&
-	    husk_io_cgroup_set_weight(m->st.io_cgroup, (unsigned)json_integer_value(blkio_weight), &ioerr) < 0)
-		log_warn("linux.resources.blockIO.weight: %s", ioerr.msg);
+	json_t *block_io = json_object_get(json_object_get(json_object_get(a->spec->json, "linux"), "resources"),
+					   "blockIO");
+	if (husk_io_cgroup_apply_spec(m->st.io_cgroup, block_io, &ioerr) < 0) {
+		if (ioerr.code != EOPNOTSUPP) {
+			husk_vm_stop(&m->vm, 0);
+			husk_io_cgroup_remove(m->st.io_cgroup);
+			return fail_ready(a->ready_fd, &ioerr);
+		}
+		/* the host cannot weigh or throttle the VM's I/O: say so, run anyway */
+		log_warn("%s", ioerr.msg);
+	}
 	json_t *ann = json_object_get(a->spec->json, "annotations");
 	if (json_is_object(ann))
 		m->st.annotations = json_incref(ann);

@@ -179,3 +179,30 @@ with_resources() {
   [[ "$output" == *devices* ]]
   [ -z "$(ls -A "$HUSK_ROOT")" ]
 }
+
+@test "block-IO throttles go to the host cgroup; a device the host lacks is a clear error" {
+  dev=$(mountpoint -d "$(df --output=target "$BUNDLE" | tail -1)")
+  maj=${dev%:*}; min=${dev#*:}
+  jq --argjson a "$maj" --argjson b "$min" '.linux.resources = {blockIO: {throttleReadBpsDevice: [{major: $a, minor: $b, rate: 1048576}]}}' \
+    "$BUNDLE/config.json" > "$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  set_args "$BUNDLE" /bin/sleep 1000
+  s=0
+  husk create --bundle "$BUNDLE" t1 </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/err" || s=$?
+  if [ "$s" -ne 0 ] && grep -q "no io or blkio" "$BATS_TEST_TMPDIR/err"; then skip "this host has no io or blkio cgroup controller"; fi
+  [ "$s" -eq 0 ]
+  cg=$(jq -r .io_cgroup "$HUSK_ROOT/t1/state.json")
+  if [ -e "$cg/blkio.throttle.read_bps_device" ]; then
+    grep -qx "$dev 1048576" "$cg/blkio.throttle.read_bps_device"
+  else
+    grep -q "^$dev .*rbps=1048576" "$cg/io.max"
+  fi
+  husk delete --force t1
+  [ ! -e "$cg" ]
+  jq '.linux.resources.blockIO.throttleReadBpsDevice[0].major = 999' "$BUNDLE/config.json" > "$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  run husk create --bundle "$BUNDLE" t2
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"999:"* ]]
+  [ -z "$(ls -A "$HUSK_ROOT")" ]
+  [ ! -e "$(dirname "$cg")/t2" ]
+}
