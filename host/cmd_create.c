@@ -121,6 +121,7 @@ static pid_t create_container(struct husk_globals *g, const struct create_opts *
 		return husk_err_sys(err, e, "creating %s", dir);
 	}
 	husk_log_set_id(o->id);
+	husk_state_link_default(g->root, o->id, dir);
 
 	struct husk_monitor_args a = {
 		.id = o->id,
@@ -135,7 +136,7 @@ static pid_t create_container(struct husk_globals *g, const struct create_opts *
 	husk_spec_free(&spec);
 	if (pid < 0) {
 		struct husk_err rerr = { 0 };
-		remove_tree(dir, &rerr);
+		husk_state_remove(dir, o->id, &rerr);
 	}
 	return pid;
 }
@@ -175,7 +176,7 @@ static void print_monitor_errors(const char *dir)
 }
 
 /* run removes what it created, the poststop hooks first (as delete). */
-static void run_remove(const char *dir)
+static void run_remove(const char *dir, const char *id)
 {
 	struct husk_state st;
 	struct husk_err err = { 0 };
@@ -184,7 +185,7 @@ static void run_remove(const char *dir)
 		husk_state_free(&st);
 	}
 	husk_err_clear(&err);
-	remove_tree(dir, &err);
+	husk_state_remove(dir, id, &err);
 }
 
 /* run: create, start, then wait for the monitor and exit with its status,
@@ -209,7 +210,7 @@ int cmd_run(struct husk_globals *g, int argc, char **argv)
 	if (husk_ctl_start(dir, &err) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		run_remove(dir);
+		run_remove(dir, o.id);
 		return cli_fail(&err);
 	}
 	if (o.detach)
@@ -217,6 +218,6 @@ int cmd_run(struct husk_globals *g, int argc, char **argv)
 	int status = cli_wait_forwarding(pid, &set);
 	if (status == 255)
 		print_monitor_errors(dir);
-	run_remove(dir); /* run deletes what it created */
+	run_remove(dir, o.id); /* run deletes what it created */
 	return status;
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,17 +54,20 @@ int cmd_delete(struct husk_globals *g, int argc, char **argv)
 		return cli_failf("delete: expected exactly one container id (see husk delete --help)");
 	const char *id = argv[optind];
 	int r = cli_load_state(g, id, dir, sizeof dir, &st, &err);
-	if (r == -ENOENT && force && access(dir, F_OK) == 0) {
+	struct stat lst;
+	if (r == -ENOENT && force && lstat(dir, &lst) == 0) {
+		/* a create that died before writing state.json left its dir (or
+		 * a link to a dir that is gone) */
 		/* a create that died before writing state.json left its dir */
 		husk_err_clear(&err);
-		if (remove_tree(dir, &err) < 0)
+		if (husk_state_remove(dir, id, &err) < 0)
 			return cli_fail(&err);
 		return 0;
 	}
 	if (r == -EBADMSG && force) {
 		/* a corrupt state file: nothing trustworthy to kill; remove it */
 		husk_err_clear(&err);
-		if (remove_tree(dir, &err) < 0)
+		if (husk_state_remove(dir, id, &err) < 0)
 			return cli_fail(&err);
 		return 0;
 	}
@@ -92,7 +96,7 @@ int cmd_delete(struct husk_globals *g, int argc, char **argv)
 	husk_io_cgroup_remove(st.io_cgroup);
 	husk_hooks_poststop(&st); /* as runc: the container is stopped, its state still there */
 	husk_state_free(&st);
-	if (remove_tree(dir, &err) < 0)
+	if (husk_state_remove(dir, id, &err) < 0)
 		return cli_fail(&err);
 	return 0;
 }

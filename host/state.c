@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -178,4 +179,46 @@ void husk_state_free(struct husk_state *st)
 	if (st->annotations)
 		json_decref(st->annotations);
 	st->annotations = NULL;
+}
+
+void husk_state_link_default(const char *root, const char *id, const char *dir)
+{
+	char real_root[PATH_MAX], real_default[PATH_MAX], real_dir[PATH_MAX], link[PATH_MAX];
+	struct husk_err err = { 0 };
+	if (!realpath(root, real_root) || !realpath(dir, real_dir))
+		return;
+	if (mkdir_p(HUSK_DEFAULT_ROOT, 0700, &err) < 0 || !realpath(HUSK_DEFAULT_ROOT, real_default))
+		return;
+	if (!strcmp(real_root, real_default))
+		return;
+	if ((size_t)snprintf(link, sizeof link, "%s/%s", HUSK_DEFAULT_ROOT, id) >= sizeof link)
+		return;
+	if (symlink(real_dir, link) < 0 && errno == EEXIST) {
+		/* a dangling link left by a container that is gone: replace it */
+		struct stat st;
+		if (stat(link, &st) < 0 && errno == ENOENT && unlink(link) == 0)
+			symlink(real_dir, link);
+	}
+}
+
+int husk_state_remove(const char *dir, const char *id, struct husk_err *err)
+{
+	char real[PATH_MAX], link[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+		/* called through the default root's link */
+		int r = realpath(dir, real) ? remove_tree(real, err) : 0;
+		unlink(dir);
+		return r;
+	}
+	bool have_real = realpath(dir, real) != NULL;
+	int r = remove_tree(dir, err);
+	snprintf(link, sizeof link, "%s/%s", HUSK_DEFAULT_ROOT, id);
+	ssize_t n = readlink(link, target, sizeof target - 1);
+	if (n > 0 && have_real) {
+		target[n] = '\0';
+		if (!strcmp(target, real))
+			unlink(link);
+	}
+	return r;
 }

@@ -44,6 +44,13 @@ struct husk_state {
 };
 
 int husk_id_validate(const char *id, struct husk_err *err);
+/* A container created under a --root other than the default also gets a
+ * link <default root>/<id> -> its dir, so a verb called without --root
+ * (podman's cleanup `delete --force`) still finds it. Best effort. */
+void husk_state_link_default(const char *root, const char *id, const char *dir);
+/* Removes a container's state dir, following that link either way, and
+ * the link itself. */
+int husk_state_remove(const char *dir, const char *id, struct husk_err *err);
 int husk_state_path(char *out, size_t cap, const char *root, const char *id, const char *file,
 		    struct husk_err *err);
 int husk_state_read(const char *dir, struct husk_state *st, struct husk_err *err);

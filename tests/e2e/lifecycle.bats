@@ -131,3 +131,20 @@ teardown() { common_teardown; }
   [ "$(husk state hard | jq -r .status)" = "stopped" ]
   husk delete hard
 }
+
+@test "a container created under --root is found by verbs without --root (podman's cleanup)" {
+  id=rootless-lookup-$$
+  set_args "$BUNDLE" /bin/sleep 1000
+  husk create --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1
+  [ -L "/run/husk/$id" ]
+  [ "$("$HUSK" state "$id" | jq -r .status)" = "created" ]
+  "$HUSK" delete --force "$id"
+  [ ! -e "$HUSK_ROOT/$id" ]
+  [ ! -L "/run/husk/$id" ]
+  [ -z "$(leftover_processes)" ]
+  # and the link goes when delete is given --root
+  husk create --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1
+  [ -L "/run/husk/$id" ]
+  husk delete --force "$id"
+  [ ! -L "/run/husk/$id" ]
+}
