@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/le.h"
+
 #include "vsock_pkt.h"
 
 /* Per-request payload limits; max_fds 0 for all but the ones that carry
@@ -80,32 +82,6 @@ const char *vu_request_name(uint32_t request)
 	return "unknown";
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof v);
-	return le32toh(v);
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof v);
-	return le64toh(v);
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, sizeof v);
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, sizeof v);
-}
-
 static void close_fds(int *fds, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -171,9 +147,9 @@ static int send_reply(struct vu_dev *d, uint32_t request, const void *payload, u
 
 	if (size > VU_PAYLOAD_MAX)
 		return husk_err_set(err, EINVAL, "vhost-user: reply too large");
-	wr32(buf, request);
-	wr32(buf + 4, VU_FLAG_VERSION | VU_FLAG_REPLY);
-	wr32(buf + 8, size);
+	le_put32(buf, request);
+	le_put32(buf + 4, VU_FLAG_VERSION | VU_FLAG_REPLY);
+	le_put32(buf + 8, size);
 	memcpy(buf + VU_HDR_SIZE, payload, size);
 	size_t len = VU_HDR_SIZE + size, off = 0;
 	while (off < len) {
@@ -190,7 +166,7 @@ static int send_reply(struct vu_dev *d, uint32_t request, const void *payload, u
 static int reply_u64(struct vu_dev *d, uint32_t request, uint64_t v, struct husk_err *err)
 {
 	uint8_t p[8];
-	wr64(p, v);
+	le_put64(p, v);
 	return send_reply(d, request, p, sizeof p, err);
 }
 
@@ -212,7 +188,7 @@ static void remap(struct vu_dev *d, unsigned idx, bool read_used)
 static int set_mem_table(struct vu_dev *d, const uint8_t *p, uint32_t size, int *fds, unsigned nfds,
 			 struct husk_err *err)
 {
-	uint32_t n = rd32(p);
+	uint32_t n = le_get32(p);
 	if (n == 0 || n > VQ_MEM_MAX_REGIONS || size != MEM_HDR_SIZE + MEM_REGION_SIZE * n)
 		return husk_err_set(err, EPROTO, "vhost-user: SET_MEM_TABLE with %u regions in %u bytes", n, size);
 	if (nfds != n)
@@ -225,7 +201,7 @@ static int set_mem_table(struct vu_dev *d, const uint8_t *p, uint32_t size, int 
 
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *e = p + MEM_HDR_SIZE + MEM_REGION_SIZE * i;
-		uint64_t gpa = rd64(e), rsize = rd64(e + 8), uva = rd64(e + 16), off = rd64(e + 24);
+		uint64_t gpa = le_get64(e), rsize = le_get64(e + 8), uva = le_get64(e + 16), off = le_get64(e + 24);
 		struct stat st;
 
 		if (rsize == 0 || gpa + rsize < gpa || uva + rsize < uva || off + rsize < off || rsize > SIZE_MAX / 2) {
@@ -330,16 +306,16 @@ static int set_vring_fd(struct vu_dev *d, uint32_t request, uint64_t v, int *fds
 
 static int get_config(struct vu_dev *d, const uint8_t *p, uint32_t size, struct husk_err *err)
 {
-	uint32_t off = rd32(p), len = rd32(p + 4), flags = rd32(p + 8);
+	uint32_t off = le_get32(p), len = le_get32(p + 4), flags = le_get32(p + 8);
 	if (len > CONFIG_MAX || size != CONFIG_HDR_SIZE + len || off > CONFIG_MAX || len > CONFIG_MAX - off)
 		return husk_err_set(err, EPROTO, "vhost-user: GET_CONFIG offset %u size %u in %u bytes", off, len,
 				    size);
 	uint8_t cfg[CONFIG_MAX] = { 0 }; /* struct virtio_vsock_config { le64 guest_cid; } */
-	wr64(cfg, d->guest_cid);
+	le_put64(cfg, d->guest_cid);
 	uint8_t out[CONFIG_HDR_SIZE + CONFIG_MAX];
-	wr32(out, off);
-	wr32(out + 4, len);
-	wr32(out + 8, flags);
+	le_put32(out, off);
+	le_put32(out + 4, len);
+	le_put32(out + 8, flags);
 	memcpy(out + CONFIG_HDR_SIZE, cfg + off, len);
 	return send_reply(d, VU_GET_CONFIG, out, CONFIG_HDR_SIZE + len, err);
 }
@@ -355,8 +331,8 @@ int vu_handle(struct vu_dev *d, const struct vu_hdr *h, const uint8_t *p, int *f
 		return husk_err_set(err, EPROTO, "vhost-user: %s carries %u fds, expected at most %u", ri->name, nfds,
 				    ri->max_fds);
 
-	uint64_t u64 = h->size >= 8 ? rd64(p) : 0;
-	uint32_t idx32 = h->size >= 8 ? rd32(p) : 0, num = h->size >= 8 ? rd32(p + 4) : 0;
+	uint64_t u64 = h->size >= 8 ? le_get64(p) : 0;
+	uint32_t idx32 = h->size >= 8 ? le_get32(p) : 0, num = h->size >= 8 ? le_get32(p + 4) : 0;
 	struct virtq *q;
 	int idx;
 
@@ -424,9 +400,9 @@ int vu_handle(struct vu_dev *d, const struct vu_hdr *h, const uint8_t *p, int *f
 		return 0;
 	case VU_SET_VRING_ADDR:
 		/* flags (p+4) only carry VHOST_VRING_F_LOG: no dirty logging here */
-		q->desc_uva = rd64(p + 8);
-		q->used_uva = rd64(p + 16);
-		q->avail_uva = rd64(p + 24);
+		q->desc_uva = le_get64(p + 8);
+		q->used_uva = le_get64(p + 16);
+		q->avail_uva = le_get64(p + 24);
 		q->addr_set = true;
 		q->broken = false;
 		remap(d, (unsigned)idx, true);
@@ -439,8 +415,8 @@ int vu_handle(struct vu_dev *d, const struct vu_hdr *h, const uint8_t *p, int *f
 	case VU_GET_VRING_BASE: {
 		/* stops the ring; what was in flight is gone with the device */
 		uint8_t out[8];
-		wr32(out, (uint32_t)idx);
-		wr32(out + 4, q->last_avail);
+		le_put32(out, (uint32_t)idx);
+		le_put32(out + 4, q->last_avail);
 		q->started = false;
 		if (q->kick_fd >= 0) {
 			close(q->kick_fd);
@@ -493,9 +469,9 @@ int vu_dev_read(struct vu_dev *d, struct husk_err *err)
 {
 	for (unsigned msgs = 0; msgs < 64;) {
 		struct vu_hdr h = {
-			.request = rd32(d->rbuf),
-			.flags = rd32(d->rbuf + 4),
-			.size = rd32(d->rbuf + 8),
+			.request = le_get32(d->rbuf),
+			.flags = le_get32(d->rbuf + 4),
+			.size = le_get32(d->rbuf + 8),
 		};
 		size_t need = d->rhdr_ok ? VU_HDR_SIZE + h.size : VU_HDR_SIZE;
 

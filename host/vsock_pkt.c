@@ -7,75 +7,37 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/le.h"
 #include "log.h"
 
 _Static_assert(VC_HDR_LEN == 8 + 8 + 4 + 4 + 4 + 2 + 2 + 4 + 4 + 4, "virtio_vsock_hdr is 44 bytes");
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(p, &v, sizeof v);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, sizeof v);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, sizeof v);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, sizeof v);
-	return le16toh(v);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof v);
-	return le32toh(v);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof v);
-	return le64toh(v);
-}
-
 void vc_hdr_encode(const struct vc_hdr *h, uint8_t out[VC_HDR_LEN])
 {
-	put64(out + 0, h->src_cid);
-	put64(out + 8, h->dst_cid);
-	put32(out + 16, h->src_port);
-	put32(out + 20, h->dst_port);
-	put32(out + 24, h->len);
-	put16(out + 28, h->type);
-	put16(out + 30, h->op);
-	put32(out + 32, h->flags);
-	put32(out + 36, h->buf_alloc);
-	put32(out + 40, h->fwd_cnt);
+	le_put64(out + 0, h->src_cid);
+	le_put64(out + 8, h->dst_cid);
+	le_put32(out + 16, h->src_port);
+	le_put32(out + 20, h->dst_port);
+	le_put32(out + 24, h->len);
+	le_put16(out + 28, h->type);
+	le_put16(out + 30, h->op);
+	le_put32(out + 32, h->flags);
+	le_put32(out + 36, h->buf_alloc);
+	le_put32(out + 40, h->fwd_cnt);
 }
 
 void vc_hdr_decode(const uint8_t in[VC_HDR_LEN], struct vc_hdr *h)
 {
-	h->src_cid = get64(in + 0);
-	h->dst_cid = get64(in + 8);
-	h->src_port = get32(in + 16);
-	h->dst_port = get32(in + 20);
-	h->len = get32(in + 24);
-	h->type = get16(in + 28);
-	h->op = get16(in + 30);
-	h->flags = get32(in + 32);
-	h->buf_alloc = get32(in + 36);
-	h->fwd_cnt = get32(in + 40);
+	h->src_cid = le_get64(in + 0);
+	h->dst_cid = le_get64(in + 8);
+	h->src_port = le_get32(in + 16);
+	h->dst_port = le_get32(in + 20);
+	h->len = le_get32(in + 24);
+	h->type = le_get16(in + 28);
+	h->op = le_get16(in + 30);
+	h->flags = le_get32(in + 32);
+	h->buf_alloc = le_get32(in + 36);
+	h->fwd_cnt = le_get32(in + 40);
 }
 
 size_t vc_iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len)
