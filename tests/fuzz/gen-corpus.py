@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Writes the small seed corpora in tests/fuzz/corpus/{cbor,frame}/.
+"""Writes the small seed corpora in tests/fuzz/corpus/{cbor,frame,vhost_user,spec}/.
 
 Run from anywhere; the files are committed, so this only needs running again
 when a seed is added. Seeds are hand-built byte strings (no CBOR library):
 valid messages shaped like the protocol's, every head size, and one of each
 class the decoder must refuse, so the fuzzer starts next to every branch."""
+import json
 import os
 import struct
 
@@ -98,5 +99,88 @@ def write(subdir, seeds):
             f.write(data)
 
 
+
+# fuzz_vhost_user.c: chunks of (control byte: fd count in bits 0-1, bit 2 memfd
+# instead of eventfd; u16 length; bytes). One vhost-user message per chunk.
+def vu(req, payload=b"", fds=0, memfd=False, flags=1):
+    msg = struct.pack("<III", req, flags, len(payload)) + payload
+    return struct.pack("<BH", fds | (4 if memfd else 0), len(msg)) + msg
+
+
+U64 = lambda v: struct.pack("<Q", v)
+FEATURES = (1 << 32) | (1 << 30)
+MEM_TABLE = struct.pack("<II", 1, 0) + struct.pack("<QQQQ", 0, 1 << 20, 0x7f0000000000, 0)
+RING_ADDR = lambda i: struct.pack("<IIQQQQ", i, 0, 0x7f0000000000, 0x7f0000001000, 0x7f0000002000, 0)
+NEGOTIATE = (vu(1) + vu(15) + vu(16, U64(1 | 1 << 9)) + vu(17) + vu(3) + vu(2, U64(FEATURES))
+             + vu(24, struct.pack("<III", 0, 8, 0) + bytes(8)))
+RINGS = b"".join(vu(8, struct.pack("<II", i, 256)) + vu(9, RING_ADDR(i)) + vu(10, struct.pack("<II", i, 0))
+                 + vu(13, U64(i), 1) + vu(12, U64(i), 1) + vu(18, struct.pack("<II", i, 1)) for i in (0, 1))
+VHOST_USER = {
+    "negotiate": NEGOTIATE,
+    "full-setup": NEGOTIATE + vu(5, MEM_TABLE, 1, True) + RINGS + vu(11, struct.pack("<II", 0, 0))
+    + vu(11, struct.pack("<II", 1, 0)) + vu(4),
+    "mem-past-end": NEGOTIATE + vu(5, struct.pack("<II", 1, 0) + struct.pack("<QQQQ", 0, 1 << 30, 0, 0), 1, True),
+    "nofd-kick": NEGOTIATE + vu(12, U64(0x100)),
+    "wrong-fd-count": NEGOTIATE + vu(13, U64(0), 0) + vu(12, U64(0), 2),
+    "huge-size": struct.pack("<BH", 0, 12) + struct.pack("<III", 5, 1, 1 << 30),
+    "reply-flag": vu(1, flags=5),
+    "unsupported": vu(6, U64(0)),
+    "split-header": struct.pack("<BH", 0, 5) + struct.pack("<III", 1, 1, 0)[:5]
+    + struct.pack("<BH", 0, 7) + struct.pack("<III", 1, 1, 0)[5:],
+}
+
+# fuzz_spec.c: config.json text; root.path "rootfs" exists in the harness's bundle
+BASE = {
+    "ociVersion": "1.0.2",
+    "root": {"path": "rootfs", "readonly": True},
+    "hostname": "fuzz",
+    "process": {"args": ["/bin/sh"], "env": ["PATH=/bin"], "cwd": "/", "terminal": False,
+                "user": {"uid": 1, "gid": 2, "umask": 18, "additionalGids": [3, 4]},
+                "capabilities": {"bounding": ["CAP_CHOWN"], "effective": ["CAP_CHOWN"],
+                                 "permitted": ["CAP_CHOWN"], "inheritable": [], "ambient": []},
+                "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+                "noNewPrivileges": True, "oomScoreAdj": 100},
+    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+               {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+                "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+               {"destination": "/etc/hosts", "type": "bind", "source": "/etc/hosts",
+                "options": ["rbind", "ro", "rprivate"]}],
+    "linux": {
+        "namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"},
+                       {"type": "cgroup"}, {"type": "user"}, {"type": "network", "path": "/run/netns/x"}],
+        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 65536}],
+        "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 65536}],
+        "maskedPaths": ["/proc/kcore"], "readonlyPaths": ["/proc/sys"],
+        "rootfsPropagation": "rslave",
+        "sysctl": {"net.ipv4.ip_forward": "1", "kernel.shmmax": "8192"},
+        "devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438}],
+        "resources": {"memory": {"limit": 268435456, "reservation": 1048576, "swap": 536870912},
+                      "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"},
+                      "pids": {"limit": 64},
+                      "devices": [{"allow": False, "access": "rwm"},
+                                  {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rw"}],
+                      "blockIO": {"weight": 100}},
+        "seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+                    "architectures": ["SCMP_ARCH_X86_64"], "flags": ["SECCOMP_FILTER_FLAG_LOG"],
+                    "syscalls": [{"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"},
+                                 {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                                  "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}]},
+    },
+    "hooks": {"prestart": [{"path": "/bin/true", "args": ["true"], "timeout": 5}]},
+    "annotations": {"io.husk.vm.memory_mib": "256"},
+}
+SPEC = {
+    "full": json.dumps(BASE, indent=1).encode(),
+    "minimal": json.dumps({"ociVersion": "1.0.0", "root": {"path": "rootfs"},
+                           "process": {"args": ["/bin/true"], "cwd": "/"},
+                           "linux": {"namespaces": [{"type": "mount"}]}}).encode(),
+    "process-only": json.dumps(BASE["process"]).encode(),
+    "resources-only": json.dumps(BASE["linux"]["resources"]).encode(),
+    "bad-ns": json.dumps(dict(BASE, linux={"namespaces": [{"type": "bogus"}]})).encode(),
+    "duplicate-key": b'{"ociVersion": "1.0.0", "ociVersion": "1.0.0"}',
+}
+
 write("cbor", CBOR)
 write("frame", FRAME)
+write("vhost_user", VHOST_USER)
+write("spec", SPEC)

@@ -8,7 +8,7 @@
 #                                        replay main; replay the committed corpus
 #                                        once (quick, deterministic: make test)
 #
-# NAME is a harness (cbor, frame, vsock); default all of tests/fuzz/fuzz_*.c. New
+# NAME is a harness (cbor, frame, msg, spec, vhost_user, vsock); default all of tests/fuzz/fuzz_*.c. New
 # inputs libFuzzer finds go to build/fuzz/corpus/NAME, crashes to
 # build/fuzz/artifacts/; copy an input worth keeping into
 # tests/fuzz/corpus/NAME/ by hand.
@@ -35,7 +35,7 @@ fi
 # them are shown but do not stop fuzzing. The harnesses themselves use -Werror.
 WARN="-Wall -Wextra -Wshadow -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter"
 CFLAGS="-std=gnu11 -g -O1 -D_GNU_SOURCE -fno-omit-frame-pointer"
-LIB_SRCS=(common/err.c common/arena.c proto/cbor.c proto/frame.c proto/msg.c proto/msg_container.c proto/msg_security.c proto/msg_resources.c host/log.c host/virtq.c host/vsock_pkt.c host/vsock_conn.c host/vsock_queue.c)
+LIB_SRCS=(common/err.c common/arena.c proto/cbor.c proto/frame.c proto/msg.c proto/msg_container.c proto/msg_security.c proto/msg_resources.c host/log.c host/virtq.c host/vsock_pkt.c host/vsock_conn.c host/vsock_queue.c host/vhost_user.c host/spec.c host/spec_container.c host/spec_namespaces.c host/spec_resources.c host/spec_security.c host/seccomp.c host/fsutil.c)
 
 if [ "$mode" = fuzz ]; then
   CC=${FUZZ_CC:-clang}
@@ -64,7 +64,7 @@ build() {
   # With clang, -fsanitize=fuzzer instruments every object for coverage and
   # links libFuzzer's main(); the replay build brings its own main().
   # shellcheck disable=SC2086
-  $CC $CFLAGS $WARN -Werror $SAN -o "$out/$name" "tests/fuzz/fuzz_$name.c" "${extra[@]}" "${objs[@]}" -lcbor
+  $CC $CFLAGS $WARN -Werror $SAN -o "$out/$name" "tests/fuzz/fuzz_$name.c" "${extra[@]}" "${objs[@]}" -lcbor -ljansson -lseccomp
 }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
