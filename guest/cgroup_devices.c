@@ -93,12 +93,19 @@ int cgroup_devices_apply(const struct husk_resources *r, struct husk_err *err)
 	load.insns = (uint64_t)(uintptr_t)prog;
 	load.insn_cnt = (uint32_t)n;
 	load.license = (uint64_t)(uintptr_t) "GPL";
-	load.log_buf = (uint64_t)(uintptr_t)log;
-	load.log_size = sizeof log;
-	load.log_level = 1;
 	int fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load);
 	if (fd < 0) {
+		/* again with the verifier's log, only to explain the failure: a
+		 * log that overflows its buffer fails the load with ENOSPC, so
+		 * a good program is loaded without one */
 		int e = errno;
+		log[0] = '\0';
+		load.log_buf = (uint64_t)(uintptr_t)log;
+		load.log_size = sizeof log;
+		load.log_level = 1;
+		int fd2 = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load);
+		if (fd2 >= 0)
+			close(fd2);
 		/* the verifier's first complaint is the useful part */
 		char *end = strchr(log, '\n');
 		if (end)

@@ -41,18 +41,38 @@ static int get_cpuset(json_t *obj, const char *key, char **out, struct husk_err 
 	return *out ? 0 : husk_err_set(err, ENOMEM, "out of memory");
 }
 
-/* linux.resources.devices: the allow/deny list */
+/* runc appends these after the spec's rules (so they win): mknod of any
+ * node, and the nodes every container has (null, zero, full, random,
+ * urandom, tty, console, ptmx, pts, tun). Engines such as Podman send only
+ * "deny all" and rely on them. */
+static const struct husk_device_rule default_devices[] = {
+	{ true, 'c', -1, -1, HUSK_DEV_MKNOD },
+	{ true, 'b', -1, -1, HUSK_DEV_MKNOD },
+	{ true, 'c', 1, 3, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
+	{ true, 'c', 1, 5, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
+	{ true, 'c', 1, 7, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
+	{ true, 'c', 1, 8, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
+	{ true, 'c', 1, 9, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
+	{ true, 'c', 5, 0, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
+	{ true, 'c', 5, 1, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
+	{ true, 'c', 5, 2, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
+	{ true, 'c', 136, -1, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
+	{ true, 'c', 10, 200, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
+};
+#define N_DEFAULT_DEVICES (sizeof default_devices / sizeof default_devices[0])
+
+/* linux.resources.devices: the allow/deny list, then runc's defaults */
 static int parse_devices(json_t *list, struct husk_resources *r, struct husk_err *err)
 {
 	if (!list || json_is_null(list))
 		return 0;
-	if (!json_is_array(list) || json_array_size(list) > HUSK_DEVICE_RULES_MAX)
-		return husk_err_set(err, EINVAL, "linux.resources.devices must be a list of at most %u rules",
-				    HUSK_DEVICE_RULES_MAX);
+	if (!json_is_array(list) || json_array_size(list) > HUSK_DEVICE_RULES_MAX - N_DEFAULT_DEVICES)
+		return husk_err_set(err, EINVAL, "linux.resources.devices must be a list of at most %zu rules",
+				    HUSK_DEVICE_RULES_MAX - N_DEFAULT_DEVICES);
 	size_t n = json_array_size(list);
 	if (n == 0)
 		return 0; /* no rules: no device program, every device allowed */
-	r->devices = calloc(n, sizeof *r->devices);
+	r->devices = calloc(n + N_DEFAULT_DEVICES, sizeof *r->devices);
 	if (!r->devices)
 		return husk_err_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
@@ -95,7 +115,8 @@ static int parse_devices(json_t *list, struct husk_resources *r, struct husk_err
 						    i, access);
 		}
 	}
-	r->n_devices = (uint32_t)n;
+	memcpy(r->devices + n, default_devices, sizeof default_devices);
+	r->n_devices = (uint32_t)(n + N_DEFAULT_DEVICES);
 	r->has_devices = true;
 	return 0;
 }
