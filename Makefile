@@ -36,7 +36,8 @@ GUEST_OBJS := $(patsubst %.c,$(B)/guest-obj/%.o,$(COMMON_SRCS) $(PROTO_SRCS) $(G
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all deps kernel initramfs run test check e2e fuzz fuzz-replay bench install clean format-check
-all: $(B)/husk $(B)/husk-init $(B)/initramfs.cpio.gz kernel $(B)/probe $(B)/tests/console-client
+all: $(B)/husk $(B)/husk-init $(B)/initramfs.cpio.gz kernel $(B)/probe $(B)/tests/console-client \
+     $(B)/tests/hostile-initramfs.cpio.gz
 
 deps:
 	@scripts/install-deps.sh
@@ -73,6 +74,14 @@ $(B)/probe: tests/probe/probe.c $(B)/musl-include/.stamp
 
 $(B)/initramfs.cpio.gz: $(B)/husk-init initramfs/build.sh
 	initramfs/build.sh $(B)/husk-init $@
+
+# a PID 1 that breaks the protocol on purpose, for tests/e2e/hostile.bats
+$(B)/tests/hostile-init: tests/hostile/hostile-init.c $(filter $(B)/guest-obj/proto/% $(B)/guest-obj/common/%,$(GUEST_OBJS))
+	@mkdir -p $(dir $@)
+	$(MUSLCC) $(GUEST_CFLAGS) -o $@ $^
+
+$(B)/tests/hostile-initramfs.cpio.gz: $(B)/tests/hostile-init initramfs/build.sh
+	initramfs/build.sh $(B)/tests/hostile-init $@
 
 kernel:
 	@mkdir -p $(B)

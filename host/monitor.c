@@ -32,6 +32,7 @@
 #define CTL_CLIENTS_MAX 32
 #define PENDING_MAX 64
 #define SHUTDOWN_GRACE_MS 10000
+#define KILL_GRACE_MS 5000 /* SIGKILL sent, no exit reported: the VM is killed */
 #define OUT_HIGH (1u << 20) /* stop reading the guest above this much unwritten output */
 
 enum tag_kind { TAG_SESSION, TAG_SIGNAL, TAG_CTL_LISTEN, TAG_CTL_CLIENT, TAG_STDIN, TAG_STDOUT, TAG_STDERR, TAG_TIMER };
@@ -68,6 +69,8 @@ struct monitor {
 	bool exec_mode;    /* an exec monitor: one process, no VM of its own */
 	bool paused;
 	bool started, exited, shutting_down, qemu_gone, session_gone;
+	bool kill_deadline; /* SIGKILL forwarded: the VM goes if the guest does not end it */
+	struct timespec oom_reported; /* when OOM kills were last written and logged */
 	int exit_status;
 	struct husk_hooks hooks; /* config.json's; none in an exec monitor */
 };
@@ -105,10 +108,43 @@ static void session_interest(struct monitor *m)
 	ep_set(m, m->vm.session_fd, ev, tag_of(TAG_SESSION, 0), false);
 }
 
+static void reply_client(struct ctl_client *c, uint32_t id, uint16_t type, const uint8_t *p, size_t n)
+{
+	struct husk_err err = { 0 };
+	if (c && husk_frame_write_all(c->fd, type, HUSK_FLAG_REPLY, id, p, n, &err) < 0)
+		log_warn("ctl reply: %s", err.msg);
+}
+
+static void reply_client_error(struct ctl_client *c, uint32_t id, int code, const char *msg)
+{
+	uint8_t buf[1200];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_msg_encode_error(&e, code, msg);
+	reply_client(c, id, HUSK_MSG_ERROR, e.buf, e.len);
+}
+
+/* Requests the guest will never answer now: a SIGKILL the host enforced
+ * succeeded; anything else failed with the session. */
+static void settle_pending(struct monitor *m)
+{
+	for (int i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &m->pending[i];
+		if (p->type == 0)
+			continue;
+		if (p->type == HUSK_MSG_SIGNAL && m->kill_deadline && m->exited)
+			reply_client(p->client, p->client_id, HUSK_MSG_OK, (const uint8_t *)"\xa0", 1);
+		else
+			reply_client_error(p->client, p->client_id, EIO, "the guest session ended");
+		memset(p, 0, sizeof *p);
+	}
+}
+
 static void session_lost(struct monitor *m)
 {
 	if (m->vm.session_fd < 0)
 		return;
+	settle_pending(m);
 	epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->vm.session_fd, NULL);
 	close(m->vm.session_fd);
 	m->vm.session_fd = -1;
@@ -232,22 +268,6 @@ static int run_hooks(struct monitor *m, enum husk_hook_kind kind, bool warn_only
 	return r;
 }
 
-static void reply_client(struct ctl_client *c, uint32_t id, uint16_t type, const uint8_t *p, size_t n)
-{
-	struct husk_err err = { 0 };
-	if (c && husk_frame_write_all(c->fd, type, HUSK_FLAG_REPLY, id, p, n, &err) < 0)
-		log_warn("ctl reply: %s", err.msg);
-}
-
-static void reply_client_error(struct ctl_client *c, uint32_t id, int code, const char *msg)
-{
-	uint8_t buf[1200];
-	struct husk_cbor_enc e;
-	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_msg_encode_error(&e, code, msg);
-	reply_client(c, id, HUSK_MSG_ERROR, e.buf, e.len);
-}
-
 static void begin_shutdown(struct monitor *m)
 {
 	if (m->shutting_down)
@@ -295,6 +315,16 @@ static void on_oom(struct monitor *m, uint64_t kills)
 	if (kills <= m->st.oom_kills)
 		return;
 	m->st.oom_kills = kills;
+	/* one report a second at most: a guest flooding OOM frames must not
+	 * turn into a flood of fsyncs and log lines on the host (the count is
+	 * kept, and the next report or the final state carries it) */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t since_ms = (int64_t)(now.tv_sec - m->oom_reported.tv_sec) * 1000 +
+			   (now.tv_nsec - m->oom_reported.tv_nsec) / 1000000;
+	if (m->oom_reported.tv_sec && since_ms < 1000)
+		return;
+	m->oom_reported = now;
 	write_state(m);
 	if (m->a) {
 		char path[PATH_MAX];
@@ -477,6 +507,25 @@ static bool update_too_big(struct monitor *m, struct ctl_client *c, const struct
 	return false;
 }
 
+/* SIGKILL is the host's promise, not the guest's: if the guest has not
+ * reported the container's exit KILL_GRACE_MS after one (a wedged or hostile
+ * guest), the timer kills the VM and the container ends as killed (137). */
+static void arm_kill_deadline(struct monitor *m, const struct husk_frame_hdr *h, const uint8_t *p)
+{
+	static uint8_t arena_buf[4096];
+	struct husk_arena a;
+	struct husk_err err = { 0 };
+	const struct husk_cbor_item *root;
+	uint64_t sig = 0;
+	husk_arena_init(&a, arena_buf, sizeof arena_buf);
+	if (husk_msg_parse(p, h->len, &a, &root, &err) < 0 || husk_msg_get_uint(root, "signal", 64, false, &sig, &err) < 0 ||
+	    sig != SIGKILL || m->kill_deadline)
+		return;
+	m->kill_deadline = true;
+	struct itimerspec its = { .it_value = { .tv_sec = KILL_GRACE_MS / 1000 } };
+	timerfd_settime(m->timer_fd, 0, &its, NULL);
+}
+
 static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct husk_frame_hdr *h,
 			   const uint8_t *p)
 {
@@ -523,6 +572,10 @@ static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct
 		ctl_forward(m, c, h, p);
 		return;
 	case HUSK_MSG_SIGNAL:
+		if (m->started)
+			arm_kill_deadline(m, h, p);
+		ctl_forward(m, c, h, p);
+		return;
 	case HUSK_MSG_PS:
 	case HUSK_MSG_STATS:
 		ctl_forward(m, c, h, p);
@@ -751,7 +804,16 @@ static void run_loop(struct monitor *m)
 				uint64_t ticks;
 				if (read(m->timer_fd, &ticks, sizeof ticks) < 0)
 					break;
-				log_warn("the VM did not power off in time; killing qemu");
+				if (!m->exited && m->kill_deadline) {
+					log_warn("the guest did not end the container within %d s of SIGKILL; killing the VM",
+						 KILL_GRACE_MS / 1000);
+					m->exited = true;
+					m->exit_status = 128 + SIGKILL;
+					m->shutting_down = true;
+					settle_pending(m);
+				} else {
+					log_warn("the VM did not power off in time; killing qemu");
+				}
 				if (m->vm.qemu_pid > 0)
 					kill(m->vm.qemu_pid, SIGKILL);
 				break;
