@@ -33,6 +33,25 @@ static bool wait_gone(const struct husk_pid_ref *ref, int ms)
 	return !husk_pid_ref_alive(ref);
 }
 
+/* A monitor still creating: its VM processes are not in state yet, but they
+ * share the monitor's process group (it leads one once its terminal is set
+ * up), so the group goes at once and we wait until it is empty. */
+static void kill_creating(const struct husk_pid_ref *monitor)
+{
+	if (!husk_pid_ref_alive(monitor))
+		return;
+	pid_t pid = monitor->pid;
+	bool leader = getpgid(pid) == pid;
+	kill(pid, SIGKILL);
+	if (!leader) {
+		wait_gone(monitor, 2000);
+		return;
+	}
+	kill(-pid, SIGKILL);
+	for (int waited = 0; waited < 5000 && kill(-pid, 0) == 0; waited += 10)
+		usleep(10000);
+}
+
 int cmd_delete(struct husk_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -58,7 +77,6 @@ int cmd_delete(struct husk_globals *g, int argc, char **argv)
 	if (r == -ENOENT && force && lstat(dir, &lst) == 0) {
 		/* a create that died before writing state.json left its dir (or
 		 * a link to a dir that is gone) */
-		/* a create that died before writing state.json left its dir */
 		husk_err_clear(&err);
 		if (husk_state_remove(dir, id, &err) < 0)
 			return cli_fail(&err);
@@ -78,7 +96,11 @@ int cmd_delete(struct husk_globals *g, int argc, char **argv)
 		husk_state_free(&st);
 		return cli_failf("cannot delete container \"%s\" that is not stopped: %s (use --force)", id, status);
 	}
-	if (strcmp(status, "stopped") != 0) {
+	if (!strcmp(status, "creating")) {
+		/* nothing runs in the guest yet and the monitor does not serve
+		 * requests before it is created */
+		kill_creating(&st.monitor);
+	} else if (strcmp(status, "stopped") != 0) {
 		/* ask the monitor first: it shuts the VM down cleanly */
 		struct husk_err kerr = { 0 };
 		husk_ctl_signal(dir, SIGKILL, false, &kerr);

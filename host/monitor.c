@@ -696,8 +696,13 @@ static void on_signal(struct monitor *m)
 				}
 			} else if (pid == m->vm.virtiofsd_pid) {
 				m->vm.virtiofsd_pid = 0;
-				if (!m->shutting_down)
-					log_error("virtiofsd exited unexpectedly");
+				if (!m->shutting_down && !m->qemu_gone) {
+					/* the container's files are gone: it cannot go on */
+					log_error("virtiofsd exited unexpectedly; stopping the VM");
+					m->shutting_down = true;
+					if (m->vm.qemu_pid > 0)
+						kill(m->vm.qemu_pid, SIGKILL);
+				}
 			} else if (pid == m->vm.vsock.backend_pid) {
 				m->vm.vsock.backend_pid = 0;
 			}
@@ -935,6 +940,16 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	prctl(PR_SET_NAME, "husk-monitor");
 	struct monitor *m = monitor_init(a->id, a->state_dir, a->log_to_caller_file, "monitor.log");
 	m->a = a;
+	/* state: creating, from the first moment, so that `state` answers and
+	 * `delete --force` finds this monitor to kill if the caller dies now */
+	snprintf(m->st.id, sizeof m->st.id, "%s", a->id);
+	snprintf(m->st.bundle, sizeof m->st.bundle, "%s", a->spec->bundle);
+	snprintf(m->st.rootfs, sizeof m->st.rootfs, "%s", a->spec->rootfs);
+	snprintf(m->st.status, sizeof m->st.status, "creating");
+	husk_time_now(m->st.created, sizeof m->st.created);
+	husk_pid_ref_set(&m->st.monitor, getpid());
+	if (husk_state_write(a->state_dir, &m->st, &err) < 0)
+		return fail_ready(a->ready_fd, &err);
 	if (husk_hooks_parse(a->spec->json, &m->hooks, &err) < 0)
 		return fail_ready(a->ready_fd, &err);
 	m->hooks.cwd = a->spec->bundle;
@@ -955,12 +970,7 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	}
 
 	/* state: created, with the monitor as the container's pid */
-	snprintf(m->st.id, sizeof m->st.id, "%s", a->id);
-	snprintf(m->st.bundle, sizeof m->st.bundle, "%s", a->spec->bundle);
-	snprintf(m->st.rootfs, sizeof m->st.rootfs, "%s", a->spec->rootfs);
 	snprintf(m->st.status, sizeof m->st.status, "created");
-	husk_time_now(m->st.created, sizeof m->st.created);
-	husk_pid_ref_set(&m->st.monitor, getpid());
 	husk_pid_ref_set(&m->st.qemu, m->vm.qemu_pid);
 	husk_pid_ref_set(&m->st.virtiofsd, m->vm.virtiofsd_pid);
 	husk_pid_ref_set(&m->st.vsock_backend, m->vm.vsock.backend_pid);

@@ -205,6 +205,8 @@ static void run_phase(int fd)
 		send_stdio(fd, 1, 16);
 		send_map_uint(fd, HUSK_MSG_EXIT, 0, 0, "status", 3);
 		send_frame(fd, HUSK_MSG_STDIO, 0, 0, garbage, sizeof garbage);
+	} else if (is("run-panic")) {
+		_exit(0); /* PID 1 exits: the guest kernel panics */
 	} else if (is("run-flood")) {
 		/* endless valid frames: stderr output, no-op acks and OOM reports */
 		for (uint64_t n = 1;; n++) {
