@@ -25,6 +25,7 @@ static const struct key_def key_defs[CFG_KEY_COUNT] = {
 	[CFG_BOOT_TIMEOUT] = { "vm", "boot_timeout", "HUSK_BOOT_TIMEOUT" },
 	[CFG_KERNEL_PARAMS] = { "vm", "kernel_params", "HUSK_KERNEL_PARAMS" },
 	[CFG_LOG_LEVEL] = { "log", "level", "HUSK_LOG_LEVEL" },
+	[CFG_SANDBOX] = { "vm", "sandbox", "HUSK_SANDBOX" },
 };
 
 static void set(struct husk_config_entry *e, const char *value, const char *source)
@@ -97,6 +98,10 @@ static int validate(struct husk_config *cfg, struct husk_err *err)
 	if (strcmp(lvl, "error") && strcmp(lvl, "warning") && strcmp(lvl, "info") && strcmp(lvl, "debug"))
 		return husk_err_set(err, EINVAL, "log level must be error, warning, info or debug, not \"%s\" (%s)",
 				    lvl, cfg->e[CFG_LOG_LEVEL].source);
+	const char *sandbox = cfg->e[CFG_SANDBOX].value;
+	if (strcmp(sandbox, "on") && strcmp(sandbox, "off"))
+		return husk_err_set(err, EINVAL, "sandbox must be on or off, not \"%s\" (%s)", sandbox,
+				    cfg->e[CFG_SANDBOX].source);
 	static const struct {
 		enum husk_config_key key;
 		long min, max;
@@ -131,6 +136,7 @@ int husk_config_load(struct husk_config *cfg, struct husk_err *err)
 	set(&cfg->e[CFG_BOOT_TIMEOUT], "60", "default");
 	set(&cfg->e[CFG_KERNEL_PARAMS], "", "default");
 	set(&cfg->e[CFG_LOG_LEVEL], "info", "default");
+	set(&cfg->e[CFG_SANDBOX], "on", "default");
 
 	const char *path = getenv("HUSK_CONFIG");
 	snprintf(cfg->path, sizeof cfg->path, "%s", path && *path ? path : HUSK_DEFAULT_CONFIG);

@@ -23,6 +23,7 @@ enum husk_config_key {
 	CFG_BOOT_TIMEOUT,
 	CFG_KERNEL_PARAMS,
 	CFG_LOG_LEVEL,
+	CFG_SANDBOX,
 	CFG_KEY_COUNT,
 };
 

@@ -114,6 +114,7 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 		.virtiofs_socket = vfs_sock,
 		.virtiofs_tag = VFS_TAG,
 		.vhost_vsock_fd = -1,
+		.sandbox = !strcmp(husk_config_get(a->cfg, CFG_SANDBOX), "on"),
 	};
 	int keep[1];
 	size_t n_keep = 0;

@@ -68,6 +68,12 @@ int husk_qemu_argv(const struct husk_vm_params *p, struct husk_argv *a, struct h
 	husk_argv_push(a, "-no-user-config");
 	husk_argv_push(a, "-nographic");
 	husk_argv_push(a, "-no-reboot");
+	if (p->sandbox) {
+		/* QEMU's seccomp filter: no obsolete syscalls, no setuid and
+		 * friends, no fork/exec, no scheduler or priority changes */
+		husk_argv_push(a, "-sandbox");
+		husk_argv_push(a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+	}
 	husk_argv_push(a, "-chardev");
 	husk_argv_pushf(a, "file,id=console,path=%s", p->console_log);
 	husk_argv_push(a, "-serial");

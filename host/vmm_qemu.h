@@ -21,6 +21,7 @@ struct husk_vm_params {
 	const char *vhost_user_vsock_socket;
 	int vhost_vsock_fd;
 	unsigned vhost_vsock_cid;
+	bool sandbox; /* QEMU's own seccomp filter (-sandbox on,...) */
 };
 
 /* kvm when /dev/kvm opens and the CPU advertises vmx or svm (a nested host

@@ -39,6 +39,7 @@ static enum test_result test_file_and_env(void)
 	CHECK_STR(husk_config_get(&cfg, CFG_MEMORY_MIB), "512");
 	CHECK_STR(cfg.e[CFG_MEMORY_MIB].source, "env HUSK_MEMORY_MIB");
 	CHECK_STR(husk_config_get(&cfg, CFG_ACCEL), "tcg");
+	CHECK_STR(husk_config_get(&cfg, CFG_SANDBOX), "on");
 	CHECK(strncmp(cfg.e[CFG_VSOCK_BACKEND].source, "default", 7) == 0);
 	CHECK_EQ_INT(husk_config_get_long(&cfg, CFG_VCPUS), 2);
 	return TEST_PASS;
@@ -49,7 +50,7 @@ static enum test_result test_bad_files(void)
 	static const char *const bad[] = {
 		"[vm]\naccel = warp\n", "[vm]\nvcpus = 0\n", "[vm]\nvcpus = two\n", "[vm]\nmemory_mib = 1\n",
 		"[vm]\nunknown_key = 1\n", "[nosuchsection]\nkernel = x\n", "[vm]\nvsock = tcp\n",
-		"[log]\nlevel = loud\n", "this is not ini\n",
+		"[log]\nlevel = loud\n", "[vm]\nsandbox = maybe\n", "this is not ini\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct husk_config cfg;
@@ -92,6 +93,7 @@ static enum test_result test_qemu_argv(void)
 	CHECK(husk_argv_find(&a, "memory-backend-memfd,id=mem,size=300M,share=on") > 0);
 	CHECK(husk_argv_find(&a, "virtio-mmio.force-legacy=false") > 0);
 	CHECK(husk_argv_find(&a, "-no-reboot") > 0);
+	CHECK(husk_argv_find(&a, "-sandbox") < 0); /* off unless asked */
 	CHECK(husk_argv_find(&a, "vhost-user-vsock-device,chardev=vsock") > 0);
 	CHECK(husk_argv_find(&a, "vhost-user-fs-device,chardev=vfs,tag=rootfs") > 0);
 	i = husk_argv_find(&a, "-append");
@@ -107,9 +109,12 @@ static enum test_result test_qemu_argv(void)
 	p.vhost_vsock_fd = 9;
 	p.vhost_vsock_cid = 1234;
 	p.accel = "kvm";
+	p.sandbox = true;
 	CHECK_EQ_INT(husk_qemu_argv(&p, &a, &err), 0);
 	CHECK(husk_argv_find(&a, "vhost-vsock-device,guest-cid=1234,vhostfd=9") > 0);
 	CHECK_STR(a.v[husk_argv_find(&a, "-cpu") + 1], "host");
+	CHECK_STR(a.v[husk_argv_find(&a, "-sandbox") + 1],
+		  "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
 	husk_argv_free(&a);
 
 	p.vhost_vsock_fd = -1;
