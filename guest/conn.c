@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "../proto/msg_network.h"
 #include "../proto/msg_resources.h"
 #include "guest.h"
 
@@ -203,6 +204,8 @@ static int do_create(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 		return husk_err_wrap(err, "bad CREATE");
 	if (c->proc || container_proc())
 		return husk_err_set(err, EEXIST, "this VM already holds a container");
+	if ((r = net_apply(m.network, err)) < 0)
+		return r;
 	r = container_create(c, &m, &pid, err);
 	if (r < 0)
 		return r;
@@ -218,6 +221,21 @@ static int do_create(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 	husk_cbor_enc_init(&e, buf, sizeof buf);
 	husk_msg_encode_one_uint(&e, "pid", (uint64_t)pid);
 	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
+}
+
+/* interfaces that appeared on the host after create come with START */
+static int do_start(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_arena *a,
+		    struct husk_err *err)
+{
+	struct husk_network *added;
+	int r = husk_msg_decode_start(root, a, &added, err);
+	if (r < 0)
+		return husk_err_wrap(err, "bad START");
+	if (!container_proc() || c->proc != container_proc() || container_proc()->start_fd < 0)
+		return container_start(c, err); /* its error says why */
+	if ((r = net_apply(added, err)) < 0 || (r = container_start(c, err)) < 0)
+		return r;
+	return send_ok_empty(c, id);
 }
 
 static int do_exec(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_arena *a,
@@ -382,9 +400,7 @@ static void handle_frame(struct conn *c, const struct husk_frame_hdr *h, const u
 			r = do_exec(c, h->id, root, &arena, &err);
 			break;
 		case HUSK_MSG_START:
-			r = container_start(c, &err);
-			if (r == 0)
-				r = send_ok_empty(c, h->id);
+			r = do_start(c, h->id, root, &arena, &err);
 			break;
 		case HUSK_MSG_SIGNAL:
 			r = do_signal(c, h->id, root, &err);

@@ -130,6 +130,12 @@ int cgroup_watch_oom(struct husk_err *err); /* OOM events to the container's ses
 /* the container's processes (ps.c) */
 int ps_encode(pid_t container_init, struct husk_cbor_enc *e, struct husk_err *err);
 
+/* the NICs (net.c): lo up and spare NICs parked at boot; the container's
+ * configured from CREATE's and START's network */
+int net_boot(struct husk_err *err);
+struct husk_network;
+int net_apply(const struct husk_network *n, struct husk_err *err);
+
 /* mounts (mount.c) */
 int mount_boot_filesystems(struct husk_err *err);
 int mount_rootfs(const char *tag, struct husk_err *err);

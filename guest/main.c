@@ -188,6 +188,11 @@ int main(void)
 		GLOG_ERR("%s", err.msg);
 		husk_err_clear(&err);
 	}
+	if (net_boot(&err) < 0) {
+		/* the container runs, without the network it was given */
+		GLOG_ERR("network: %s", err.msg);
+		husk_err_clear(&err);
+	}
 	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (epoll_fd < 0) {
 		GLOG_ERR("epoll_create1: %m");

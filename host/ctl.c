@@ -13,6 +13,8 @@
 #include "../common/arena.h"
 #include "../common/cleanup.h"
 #include "../proto/msg.h"
+#include "../proto/msg_network.h"
+#include "net.h"
 
 
 static long now_ms(void)
@@ -155,9 +157,19 @@ int husk_ctl_signal(const char *dir, int sig, bool all, struct husk_err *err)
 
 int husk_ctl_start(const char *dir, struct husk_err *err)
 {
-	uint8_t buf[8];
+	/* interfaces that appeared in the container's netns since create ride
+	 * along, for the guest to configure before the process runs */
+	_cleanup_free_ struct husk_network *added = malloc(sizeof *added);
+	_cleanup_free_ uint8_t *buf = malloc(HUSK_FRAME_MAX);
 	struct husk_cbor_enc e;
-	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 0);
+	if (!added || !buf)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	int r = husk_net_start_body(dir, added, err);
+	if (r < 0)
+		return r;
+	husk_cbor_enc_init(&e, buf, HUSK_FRAME_MAX);
+	husk_msg_encode_start(&e, added);
+	if (husk_cbor_enc_finish(&e, err) < 0)
+		return -ENOSPC;
 	return husk_ctl_call(dir, HUSK_MSG_START, e.buf, e.len, 30000, err);
 }

@@ -35,6 +35,8 @@ struct husk_vm {
 	int guest_pid;
 	long memory_mib; /* the VM's size (host/vm_size.c) */
 	int vcpus;
+	struct husk_net *net;         /* the netns joined to the VM's NICs (host/net.h), NULL if none */
+	struct husk_network *network; /* the NICs as the guest configures them at CREATE */
 };
 
 /* host/vm_size.c */

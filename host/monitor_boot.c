@@ -12,8 +12,10 @@
 
 #include "../common/cleanup.h"
 #include "../proto/msg.h"
+#include "../proto/msg_container.h"
 #include "ctl.h"
 #include "log.h"
+#include "net.h"
 #include "monitor.h"
 #include "spawn.h"
 #include "vmm_qemu.h"
@@ -116,8 +118,19 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 		.vhost_vsock_fd = -1,
 		.sandbox = !strcmp(husk_config_get(a->cfg, CFG_SANDBOX), "on"),
 	};
-	int keep[1];
+	int keep[1 + HUSK_NET_MAX_IFACES];
 	size_t n_keep = 0;
+	struct husk_vm_nic nics[HUSK_NET_MAX_IFACES];
+	for (unsigned i = 0; vm->net && i < vm->net->n_taps; i++) {
+		const struct husk_net_tap *t = &vm->net->taps[i];
+		nics[i].tap_fd = t->fd;
+		memcpy(nics[i].mac, t->dev_mac, 6);
+		/* spares learn their MTU in the guest, once used */
+		nics[i].mtu = i < vm->network->n_ifaces ? vm->network->ifaces[i].mtu : 0;
+		keep[n_keep++] = t->fd;
+		p.nics = nics;
+		p.n_nics = i + 1;
+	}
 	if (vm->vsock.kind == HUSK_VSOCK_VHOST_USER) {
 		p.vhost_user_vsock_socket = vm->vsock.vu_path;
 	} else {
@@ -131,6 +144,8 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 	if (r == 0)
 		r = husk_spawn(argv.v, log_path, keep, n_keep, NULL, &vm->qemu_pid, err);
 	husk_argv_free(&argv);
+	if (vm->net)
+		husk_net_close_taps(vm->net); /* QEMU's now: they go when it does */
 	if (r < 0)
 		return husk_err_wrap(err, "qemu");
 	return 0;
@@ -226,6 +241,7 @@ static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a
 		.process = a->spec->process,
 		.container = a->spec->container,
 		.resources = a->spec->resources,
+		.network = vm->network && vm->network->n_ifaces ? vm->network : NULL,
 	};
 	_cleanup_free_ uint8_t *buf = malloc(CREATE_BUF_MAX);
 	if (!buf)
@@ -261,6 +277,29 @@ int husk_guest_exec(int session_fd, const struct husk_process_spec *process, boo
 	return pid;
 }
 
+/* The spec's network namespace joined to taps, before QEMU needs them. */
+static int setup_network(struct husk_vm *vm, const struct husk_monitor_args *a, struct husk_err *err)
+{
+	const char *path = a->spec->container ? a->spec->container->netns_path : NULL;
+	json_t *ann = json_object_get(a->spec->json, "annotations");
+	unsigned spares;
+	int r = husk_net_spares(json_string_value(json_object_get(ann, "io.husk.net.spare_nics")), &spares, err);
+	if (r < 0 || !path)
+		return r;
+	vm->net = calloc(1, sizeof *vm->net);
+	vm->network = calloc(1, sizeof *vm->network);
+	if (!vm->net || !vm->network)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	r = husk_net_setup(vm->net, path, vm->dir, spares, vm->network, err);
+	if (r < 0) {
+		free(vm->net);
+		vm->net = NULL;
+		return r;
+	}
+	log_debug("network: %u interfaces of %s, %u NICs", vm->network->n_ifaces, path, vm->net->n_taps);
+	return 0;
+}
+
 int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err)
 {
 	char vfs_sock[PATH_MAX];
@@ -269,6 +308,9 @@ int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool std
 	snprintf(vm->dir, sizeof vm->dir, "%s", a->state_dir);
 	snprintf(vfs_sock, sizeof vfs_sock, "%s/virtiofs.sock", vm->dir);
 	vm->session_fd = -1;
+	r = setup_network(vm, a, err);
+	if (r < 0)
+		goto fail;
 	r = husk_vsock_prepare(&vm->vsock, husk_config_get(a->cfg, CFG_VSOCK_BACKEND), vm->dir, err);
 	if (r < 0)
 		goto fail;
@@ -349,4 +391,16 @@ void husk_vm_stop(struct husk_vm *vm, int grace_ms)
 	/* virtiofsd exits on its own once QEMU is gone */
 	stop_child(&vm->virtiofsd_pid, grace_ms ? 1000 : 0);
 	husk_vsock_close(&vm->vsock);
+	if (vm->net) {
+		/* QEMU is gone, and the taps with it: the filters go too (from
+		 * network.json, which start may have added to) */
+		husk_net_close_taps(vm->net);
+		husk_net_cleanup_dir(vm->dir);
+		if (vm->net->netns_fd >= 0)
+			close(vm->net->netns_fd);
+		free(vm->net);
+		vm->net = NULL;
+	}
+	free(vm->network);
+	vm->network = NULL;
 }

@@ -1,4 +1,5 @@
 #include "state.h"
+#include "net.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -205,6 +206,8 @@ int husk_state_remove(const char *dir, const char *id, struct husk_err *err)
 {
 	char real[PATH_MAX], link[PATH_MAX], target[PATH_MAX];
 	struct stat st;
+	/* the tc filters a dead monitor left on the container's netns */
+	husk_net_cleanup_dir(dir);
 	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
 		/* called through the default root's link */
 		int r = realpath(dir, real) ? remove_tree(real, err) : 0;

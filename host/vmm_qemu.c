@@ -93,6 +93,17 @@ int husk_qemu_argv(const struct husk_vm_params *p, struct husk_argv *a, struct h
 	husk_argv_pushf(a, "socket,id=vfs,path=%s", p->virtiofs_socket);
 	husk_argv_push(a, "-device");
 	husk_argv_pushf(a, "vhost-user-fs-device,chardev=vfs,tag=%s", p->virtiofs_tag);
+	for (unsigned i = 0; i < p->n_nics; i++) {
+		const struct husk_vm_nic *n = &p->nics[i];
+		husk_argv_push(a, "-netdev");
+		husk_argv_pushf(a, "tap,id=net%u,fd=%d", i, n->tap_fd);
+		char mtu[24] = "";
+		if (n->mtu)
+			snprintf(mtu, sizeof mtu, ",host_mtu=%u", n->mtu);
+		husk_argv_push(a, "-device");
+		husk_argv_pushf(a, "virtio-net-device,netdev=net%u,mac=%02x:%02x:%02x:%02x:%02x:%02x%s", i, n->mac[0],
+				n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], mtu);
+	}
 	husk_argv_push(a, "-kernel");
 	husk_argv_push(a, p->kernel);
 	husk_argv_push(a, "-initrd");

@@ -3,9 +3,17 @@
 #define HUSK_HOST_VMM_QEMU_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "../common/err.h"
 #include "argv.h"
+
+/* a virtio-net device on a tap fd */
+struct husk_vm_nic {
+	int tap_fd;
+	uint8_t mac[6];
+	uint32_t mtu; /* 0: not advertised */
+};
 
 struct husk_vm_params {
 	const char *qemu, *kernel, *initramfs;
@@ -22,6 +30,8 @@ struct husk_vm_params {
 	int vhost_vsock_fd;
 	unsigned vhost_vsock_cid;
 	bool sandbox; /* QEMU's own seccomp filter (-sandbox on,...) */
+	const struct husk_vm_nic *nics;
+	unsigned n_nics;
 };
 
 /* kvm when /dev/kvm opens and the CPU advertises vmx or svm (a nested host

@@ -1,6 +1,7 @@
 #include "msg.h"
 
 #include "msg_container.h"
+#include "msg_network.h"
 #include "msg_resources.h"
 #include "msg_security.h"
 
@@ -304,7 +305,7 @@ static int decode_process_field(const struct husk_cbor_item *root, struct husk_a
 
 int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m)
 {
-	husk_cbor_put_map(e, 6 + (m->container != NULL) + (m->resources != NULL));
+	husk_cbor_put_map(e, 6 + (m->container != NULL) + (m->resources != NULL) + (m->network != NULL));
 	husk_cbor_put_text(e, "id");
 	husk_cbor_put_text(e, m->id);
 	husk_cbor_put_text(e, "rootfs_tag");
@@ -327,6 +328,10 @@ int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg
 	if (m->resources) {
 		husk_cbor_put_text(e, "resources");
 		husk_msg_encode_resources(e, m->resources);
+	}
+	if (m->network) {
+		husk_cbor_put_text(e, "network");
+		husk_msg_encode_network(e, m->network);
 	}
 	return e->overflow ? -ENOSPC : 0;
 }
@@ -364,6 +369,9 @@ int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena 
 		if ((r = husk_msg_decode_resources(res, a, m->resources, err)) < 0)
 			return r;
 	}
+	const struct husk_cbor_item *net = husk_cbor_map_get(root, "network");
+	if (net && net->type != HUSK_CBOR_NULL && (r = husk_msg_decode_network(net, a, &m->network, err)) < 0)
+		return r;
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 struct husk_process_security;
 struct husk_container_config;
 struct husk_resources;
+struct husk_network;
 
 struct husk_process_spec {
 	char **args; /* NULL-terminated, n_args >= 1 */
@@ -51,6 +52,8 @@ struct husk_create_msg {
 	struct husk_container_config *container;
 	/* linux.resources for the container's cgroup (proto/msg_resources.h); NULL when none */
 	struct husk_resources *resources;
+	/* the NICs to configure before the process runs (proto/msg_network.h); NULL when none */
+	struct husk_network *network;
 };
 
 /* Generic small maps used by several messages. */

@@ -1,0 +1,211 @@
+#!/usr/bin/env bats
+# Networking: the container's network namespace becomes the VM's NICs.
+# Each test builds its own namespaces (this host has no iptables): NS is the
+# container's (what Docker/CNI would make), PEER holds the other end of the
+# veth ("the host end"), addresses 10.77.T.0/24 and fd77:T::/64.
+
+load helpers
+
+XFER=$BATS_TEST_DIRNAME/net_xfer.py
+
+setup() {
+  common_setup
+  T=$BATS_TEST_NUMBER
+  NS=husk-nt$$-$T
+  PEER=husk-np$$-$T
+  ip netns add "$NS"
+  ip netns add "$PEER"
+  ip -n "$PEER" link set lo up
+}
+
+teardown() {
+  local rc=0
+  common_teardown || rc=$?
+  # the job's processes in PEER (transfers) go with it
+  ip netns pids "$PEER" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  ip netns del "$NS" 2>/dev/null || true
+  ip netns del "$PEER" 2>/dev/null || true
+  return $rc
+}
+
+# veth IFNAME SUBNET [MTU]: a veth with IFNAME in NS (.2) and its peer in PEER (.1)
+veth() {
+  local ifname=$1 net=$2 mtu=${3:-1500}
+  ip link add "p$ifname" netns "$PEER" mtu "$mtu" type veth peer name "$ifname" netns "$NS" mtu "$mtu"
+  ip -n "$PEER" addr add "$net.1/24" dev "p$ifname"
+  ip -n "$PEER" link set "p$ifname" up
+  ip -n "$NS" addr add "$net.2/24" dev "$ifname"
+  ip -n "$NS" link set "$ifname" up
+}
+
+# set_netns BUNDLE PATH: the network namespace entry's path ("" removes it)
+set_netns() {
+  jq --arg p "$2" '.linux.namespaces |= map(if .type == "network" then (if $p == "" then del(.path) else .path = $p end) else . end)' \
+    "$1/config.json" > "$1/config.json.new"
+  mv "$1/config.json.new" "$1/config.json"
+}
+
+# no_leftovers: no tap, filter or ingress qdisc of husk's in NS
+no_leftovers() {
+  local taps filters qdiscs
+  taps=$(ip -n "$NS" -o link show | grep hsktap || true)
+  filters=$(tc -n "$NS" filter show dev eth0 ingress 2>&1 || true)
+  qdiscs=$(tc -n "$NS" qdisc show dev eth0 | grep ingress || true)
+  if [ -n "$taps$filters$qdiscs" ]; then
+    echo "left in $NS: taps [$taps] filters [$filters] qdiscs [$qdiscs]" >&2
+    return 1
+  fi
+}
+
+@test "ping and a 10 MiB TCP transfer both ways between the container and the host end" {
+  veth eth0 10.77.$T
+  set_netns "$BUNDLE" "/run/netns/$NS"
+  # one line: set_args splits arguments at newlines
+  set_args "$BUNDLE" sh -c "ping -c 2 -W 10 10.77.$T.1 >/dev/null && echo ping-ok; \
+dd if=/dev/urandom of=/tmp/out bs=1M count=10 2>/dev/null; echo sent \$(sha256sum /tmp/out); \
+nc 10.77.$T.1 5001 < /tmp/out; \
+mkfifo /tmp/hold; nc -l -p 5002 > /tmp/in < /tmp/hold & exec 3>/tmp/hold; wait \$!; exec 3>&-; \
+echo got \$(sha256sum /tmp/in) \$(wc -c < /tmp/in)"
+  dd if=/dev/urandom of="$BATS_TEST_TMPDIR/to-guest" bs=1M count=10 2>/dev/null
+  ip netns exec "$PEER" python3 "$XFER" recv 5001 "$BATS_TEST_TMPDIR/from-guest" \
+    >"$BATS_TEST_TMPDIR/recv.out" 2>&1 </dev/null &
+  local recv_pid=$!
+  husk create --bundle "$BUNDLE" n1 >"$BATS_TEST_TMPDIR/out" 2>&1 </dev/null
+  husk start n1
+  run ip netns exec "$PEER" busybox ping -c 2 -W 10 "10.77.$T.2"
+  [ "$status" -eq 0 ]
+  ip netns exec "$PEER" python3 "$XFER" send "10.77.$T.2" 5002 "$BATS_TEST_TMPDIR/to-guest" \
+    >"$BATS_TEST_TMPDIR/send.out" 2>&1 </dev/null
+  wait "$recv_pid"
+  wait_status n1 stopped 180
+  local out
+  out=$(cat "$BATS_TEST_TMPDIR/out")
+  echo "container: $out"
+  echo "recv: $(cat "$BATS_TEST_TMPDIR/recv.out") send: $(cat "$BATS_TEST_TMPDIR/send.out")"
+  [[ "$out" == *ping-ok* ]]
+  # container -> host end
+  local sent received
+  sent=$(sed -n 's/^sent \([0-9a-f]*\) .*/\1/p' <<<"$out")
+  received=$(cut -d' ' -f1 "$BATS_TEST_TMPDIR/recv.out")
+  [ -n "$sent" ]
+  [ "$sent" = "$received" ]
+  [ "$(cut -d' ' -f2 "$BATS_TEST_TMPDIR/recv.out")" = 10485760 ]
+  # host end -> container
+  local got
+  got=$(sed -n 's/^got \([0-9a-f]*\) .* \([0-9]*\)$/\1 \2/p' <<<"$out")
+  [ "$got" = "$(cut -d' ' -f1 "$BATS_TEST_TMPDIR/send.out") 10485760" ]
+}
+
+@test "addresses (IPv4 and IPv6), routes, MAC and MTU reach the guest" {
+  veth eth0 10.77.$T 1400
+  ip -n "$PEER" -6 addr add "fd77:$T::1/64" dev peth0 nodad
+  ip -n "$NS" -6 addr add "fd77:$T::2/64" dev eth0 nodad
+  ip -n "$NS" route add default via "10.77.$T.1"
+  ip -n "$NS" route add 10.88.0.0/16 via "10.77.$T.1" metric 7
+  ip -n "$NS" -6 route add fd99:$T::/48 via "fd77:$T::1"
+  local mac
+  mac=$(ip -n "$NS" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\) .*/\1/p')
+  set_netns "$BUNDLE" "/run/netns/$NS"
+  set_args "$BUNDLE" sh -c 'ip -o link show eth0; ip -o addr show dev eth0; ip route; ip -6 route; ping6 -c 2 -W 10 fd77:'"$T"'::1 >/dev/null && echo ping6-ok'
+  run husk run --bundle "$BUNDLE" n2 </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"mtu 1400"* ]]
+  [[ "$output" == *"link/ether $mac"* ]]
+  [[ "$output" == *"inet 10.77.$T.2/24"* ]]
+  [[ "$output" == *"inet6 fd77:$T::2/64"* ]]
+  [[ "$output" == *"default via 10.77.$T.1 dev eth0"* ]]
+  [[ "$output" == *"10.88.0.0/16 via 10.77.$T.1 dev eth0"*"metric 7"* ]]
+  [[ "$output" == *"fd99:$T::/48 via fd77:$T::1 dev eth0"* ]]
+  [[ "$output" == *ping6-ok* ]]
+}
+
+@test "interfaces added between create and start (Docker 26+) appear in the guest" {
+  # as Docker 26 does: nothing but lo at create
+  set_netns "$BUNDLE" "/run/netns/$NS"
+  set_args "$BUNDLE" sh -c "ip -o addr show; ping -c 2 -W 10 10.77.$T.1 >/dev/null && echo ping0-ok; ping -c 2 -W 10 10.78.$T.1 >/dev/null && echo ping1-ok"
+  husk create --bundle "$BUNDLE" n3 >"$BATS_TEST_TMPDIR/out" 2>&1 </dev/null
+  veth eth0 10.77.$T
+  veth eth1 10.78.$T
+  husk start n3
+  wait_status n3 stopped 120
+  local out
+  out=$(cat "$BATS_TEST_TMPDIR/out")
+  echo "$out"
+  [[ "$out" == *"eth0"*"inet 10.77.$T.2/24"* ]]
+  [[ "$out" == *"eth1"*"inet 10.78.$T.2/24"* ]]
+  [[ "$out" == *ping0-ok* ]]
+  [[ "$out" == *ping1-ok* ]]
+}
+
+@test "an interface added after create with no spare NIC left fails start clearly" {
+  set_netns "$BUNDLE" "/run/netns/$NS"
+  jq '.annotations["io.husk.net.spare_nics"] = "0"' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  set_args "$BUNDLE" sleep 60
+  husk create --bundle "$BUNDLE" n4 >/dev/null 2>&1 </dev/null
+  veth eth0 10.77.$T
+  run husk start n4
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"eth0 appeared"*"spare NIC"* ]]
+  husk delete --force n4
+  no_leftovers
+}
+
+@test "the host's network namespace is refused clearly, nothing left behind" {
+  # the host's netns under a name, as `ip netns attach` makes one
+  ip netns attach "husk-nh$$-$T" $$
+  for path in /proc/self/ns/net "/run/netns/husk-nh$$-$T"; do
+    set_netns "$BUNDLE" "$path"
+    run husk create --bundle "$BUNDLE" n6 </dev/null
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"is the host's (--net=host)"* ]]
+    [ ! -e "$HUSK_ROOT/n6" ]
+  done
+  ip netns del "husk-nh$$-$T" # only the name: the netns is the host's
+  [ -z "$(ip -o link show | grep hsktap)" ]
+  [ -z "$(leftover_processes)" ]
+  set_netns "$BUNDLE" /etc/hostname
+  run husk create --bundle "$BUNDLE" n6 </dev/null
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"not a network namespace"* ]]
+}
+
+@test "a network namespace another husk container uses is refused" {
+  veth eth0 10.77.$T
+  set_netns "$BUNDLE" "/run/netns/$NS"
+  set_args "$BUNDLE" sleep 120
+  husk create --bundle "$BUNDLE" a7 >/dev/null 2>&1 </dev/null
+  run husk create --bundle "$BUNDLE" b7 </dev/null
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'used by husk container "a7"'* ]]
+  # --net=container:a7: the path of a7's process (husk's monitor)
+  set_netns "$BUNDLE" "/proc/$(husk state a7 | jq -r .pid)/ns/net"
+  run husk create --bundle "$BUNDLE" b7 </dev/null
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'belongs to husk container "a7"'* ]]
+  [ ! -e "$HUSK_ROOT/b7" ]
+}
+
+@test "delete removes the taps and filters, also after kill -9 of the monitor" {
+  veth eth0 10.77.$T
+  set_netns "$BUNDLE" "/run/netns/$NS"
+  set_args "$BUNDLE" sleep 120
+  husk create --bundle "$BUNDLE" n8 >/dev/null 2>&1 </dev/null
+  husk start n8
+  [ -n "$(ip -n "$NS" -o link show | grep hsktap0)" ]
+  [ -n "$(tc -n "$NS" filter show dev eth0 ingress)" ]
+  husk delete --force n8
+  no_leftovers
+  # again, with the monitor killed hard
+  husk create --bundle "$BUNDLE" n8 >/dev/null 2>&1 </dev/null
+  [ -n "$(tc -n "$NS" filter show dev eth0 ingress)" ]
+  kill -9 "$(husk state n8 | jq -r .pid)"
+  husk delete --force n8
+  no_leftovers
+  [ -z "$(leftover_processes)" ]
+}
