@@ -26,6 +26,7 @@
 #include "hooks.h"
 #include "host_cgroup.h"
 #include "log.h"
+#include "monitor_confine.h"
 #include "monitor.h"
 #include "stdio_relay.h"
 
@@ -1005,6 +1006,11 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 		husk_io_cgroup_remove(m->st.io_cgroup);
 		return fail_ready(a->ready_fd, &err);
 	}
+	if (husk_monitor_confine(&err) < 0) {
+		husk_vm_stop(&m->vm, 0);
+		husk_io_cgroup_remove(m->st.io_cgroup);
+		return fail_ready(a->ready_fd, &err);
+	}
 	ep_set(m, m->ctl_fd, EPOLLIN, tag_of(TAG_CTL_LISTEN, 0), true);
 	watch_session_and_stdio(m);
 	log_info("created: kernel %s, guest pid %d", m->vm.kernel_release, m->vm.guest_pid);
@@ -1040,7 +1046,7 @@ int husk_exec_monitor_run(const struct husk_exec_monitor_args *a)
 	if (terminal_setup(m, a->process, a->console_socket, &master, &err) < 0)
 		return fail_ready(a->ready_fd, &err);
 	bool stdin_open = m->console_slave >= 0 || !fd_is_dev_null(0);
-	if (setup_loop(m, &err) < 0)
+	if (setup_loop(m, &err) < 0 || husk_monitor_confine(&err) < 0)
 		return fail_ready(a->ready_fd, &err);
 	m->vm.session_fd = husk_vsock_connect(a->vsock, HUSK_GUEST_PORT, 10000, &err);
 	if (m->vm.session_fd < 0)
