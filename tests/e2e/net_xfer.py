@@ -5,6 +5,7 @@ veth (inside `ip netns exec`). Prints "<sha256> <bytes> <seconds>".
   net_xfer.py recv PORT OUT        listen, accept one connection, read to EOF
   net_xfer.py send HOST PORT FILE  connect (retrying for 90 s), send, close
   net_xfer.py sink PORT            as recv, keeping nothing (throughput runs)
+  net_xfer.py blast HOST PORT SEC  connect (retrying), send zeros for SEC seconds
 """
 import hashlib
 import socket
@@ -37,7 +38,7 @@ def recv(port, out):
     report(h, n, t0)
 
 
-def send(host, port, path):
+def connect(host, port):
     deadline = time.monotonic() + 90
     while True:
         try:
@@ -48,6 +49,11 @@ def send(host, port, path):
                 raise
             time.sleep(0.5)
     s.settimeout(180)
+    return s
+
+
+def send(host, port, path):
+    s = connect(host, port)
     data = open(path, "rb").read()
     t0 = time.monotonic()
     s.sendall(data)
@@ -58,6 +64,20 @@ def send(host, port, path):
     report(hashlib.sha256(data), len(data), t0)
 
 
+def blast(host, port, seconds):
+    s = connect(host, port)
+    buf = bytes(1 << 16)
+    n, t0 = 0, time.monotonic()
+    end = t0 + float(seconds)
+    while time.monotonic() < end:
+        n += s.send(buf)
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(1 << 16):
+        pass
+    s.close()
+    print(f"- {n} {time.monotonic() - t0:.3f}", flush=True)
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "recv":
@@ -66,5 +86,7 @@ if __name__ == "__main__":
         recv(sys.argv[2], None)
     elif cmd == "send":
         send(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "blast":
+        blast(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
-        sys.exit("usage: net_xfer.py recv PORT OUT | sink PORT | send HOST PORT FILE")
+        sys.exit("usage: net_xfer.py recv PORT OUT | sink PORT | send HOST PORT FILE | blast HOST PORT SEC")

@@ -1,5 +1,6 @@
 /* Fuzzes the typed message decoders the guest runs on what the host sends
- * (CREATE with its container/security/resources parts, EXEC, UPDATE) and
+ * (CREATE with its container/security/resources/network parts, START,
+ * EXEC, UPDATE) and
  * the host runs on what the guest sends: none may crash, hang or read out
  * of bounds, whatever the bytes. */
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include "../../proto/msg.h"
 #include "../../proto/msg_container.h"
+#include "../../proto/msg_network.h"
 #include "../../proto/msg_resources.h"
 #include "../../proto/msg_security.h"
 
@@ -53,5 +55,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct husk_process_security sec;
 	memset(&sec, 0, sizeof sec);
 	husk_msg_decode_security(root, &a, &sec, &err);
+	a.used = mark;
+	husk_err_clear(&err);
+	struct husk_network *net;
+	if (husk_msg_decode_start(root, &a, &net, &err) == 0 && net) {
+		/* a decoded network is valid and re-encodes */
+		static uint8_t out[HUSK_FRAME_MAX];
+		struct husk_cbor_enc e;
+		husk_cbor_enc_init(&e, out, sizeof out);
+		husk_msg_encode_start(&e, net);
+		if (husk_network_validate(net, &err) < 0)
+			__builtin_trap();
+	}
 	return 0;
 }
