@@ -447,15 +447,15 @@ int husk_net_start_body(const char *state_dir, struct husk_network *added, struc
 	return r;
 }
 
-void husk_net_teardown(struct husk_net *n)
+int husk_net_teardown(struct husk_net *n)
 {
 	struct husk_nl nl;
 	struct husk_err err = { 0 };
 	if (n->n_taps == 0 || n->netns_fd < 0)
-		return;
+		return 0;
 	if (husk_nl_open(&nl, n->netns_fd, &err) < 0) {
 		log_warn("network teardown: %s", err.msg);
-		return;
+		return -1;
 	}
 	struct husk_net_found found[HUSK_NET_MAX_IFACES * 2];
 	unsigned n_found = 0;
@@ -471,6 +471,7 @@ void husk_net_teardown(struct husk_net *n)
 				husk_link_del(&nl, t->ifindex);
 	}
 	husk_nl_close(&nl);
+	return 0;
 }
 
 void husk_net_cleanup_dir(const char *state_dir)
@@ -483,10 +484,13 @@ void husk_net_cleanup_dir(const char *state_dir)
 			log_warn("network teardown: %s", err.msg);
 		return;
 	}
-	if (reopen(&n) == 0) {
-		husk_net_teardown(&n);
+	int r = reopen(&n);
+	if (r == 0) {
+		r = husk_net_teardown(&n);
 		close(n.netns_fd);
 	}
+	if (r < 0 && r != -ENOENT && r != -ESTALE)
+		return; /* kept for the next try (delete) */
 	snprintf(path, sizeof path, "%s/" NET_JSON, state_dir);
 	unlink(path);
 }

@@ -68,8 +68,9 @@ int husk_net_setup(struct husk_net *n, const char *netns_path, const char *state
 int husk_net_start_body(const char *state_dir, struct husk_network *added, struct husk_err *err);
 /* Closes the taps' fds (QEMU holds its own copies after spawning). */
 void husk_net_close_taps(struct husk_net *n);
-/* Removes the filters and qdiscs this container added, and its taps. */
-void husk_net_teardown(struct husk_net *n);
+/* Removes the filters and qdiscs this container added, and its taps;
+ * negative when the netns could not be reached. */
+int husk_net_teardown(struct husk_net *n);
 /* The same from <state_dir>/network.json (delete, after a monitor died);
  * a missing file is nothing to do. */
 void husk_net_cleanup_dir(const char *state_dir);
