@@ -32,7 +32,7 @@ int husk_net_spares(const char *annotation, unsigned *out, struct husk_err *err)
 	char *end;
 	errno = 0;
 	unsigned long v = strtoul(annotation, &end, 10);
-	if (errno || end == annotation || *end || annotation[0] == '-' || v > HUSK_NET_SPARES_MAX)
+	if (errno || annotation[0] < '0' || annotation[0] > '9' || *end || v > HUSK_NET_SPARES_MAX)
 		return husk_err_set(err, EINVAL, "annotation io.husk.net.spare_nics must be a number from 0 to %u",
 				    HUSK_NET_SPARES_MAX);
 	*out = (unsigned)v;

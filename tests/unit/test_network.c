@@ -3,6 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../host/net.h"
+#include "../../host/vmm_qemu.h"
 #include "../../proto/msg_network.h"
 #include "unit.h"
 
@@ -228,6 +234,135 @@ static enum test_result test_decode_rejects(void)
 	return TEST_PASS;
 }
 
+static enum test_result test_spares_annotation(void)
+{
+	unsigned v = 99;
+	struct husk_err err = { 0 };
+	CHECK_EQ_INT(husk_net_spares(NULL, &v, &err), 0);
+	CHECK_EQ_INT(v, HUSK_NET_SPARES_DEFAULT);
+	CHECK_EQ_INT(husk_net_spares("0", &v, &err), 0);
+	CHECK_EQ_INT(v, 0);
+	CHECK_EQ_INT(husk_net_spares("8", &v, &err), 0);
+	CHECK_EQ_INT(v, 8);
+	static const char *const bad[] = { "", "9", "-1", "2x", " 2", "99999999999999999999" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		husk_err_clear(&err);
+		CHECK_EQ_INT(husk_net_spares(bad[i], &v, &err), -EINVAL);
+		CHECK(strstr(err.msg, "spare_nics") != NULL);
+	}
+	return TEST_PASS;
+}
+
+static enum test_result test_qemu_nics(void)
+{
+	struct husk_vm_nic nics[2] = {
+		{ .tap_fd = 7, .mac = { 0x02, 0x42, 0xac, 0x11, 0x00, 0x02 }, .mtu = 1400 },
+		{ .tap_fd = 8, .mac = { 0x02, 0x68, 0x75, 0x73, 0x6b, 0x01 } },
+	};
+	struct husk_vm_params p = {
+		.qemu = "qemu", .kernel = "k", .initramfs = "i", .accel = "tcg", .vcpus = 1, .memory_mib = 128,
+		.console_log = "c", .qmp_path = "q", .virtiofs_socket = "v", .virtiofs_tag = "vfs",
+		.vhost_user_vsock_socket = "s", .vhost_vsock_fd = -1, .nics = nics, .n_nics = 2,
+	};
+	struct husk_argv a = { 0 };
+	struct husk_err err = { 0 };
+	CHECK_EQ_INT(husk_qemu_argv(&p, &a, &err), 0);
+	CHECK(husk_argv_find(&a, "tap,id=net0,fd=7") > 0);
+	CHECK(husk_argv_find(&a, "virtio-net-device,netdev=net0,mac=02:42:ac:11:00:02,host_mtu=1400") > 0);
+	CHECK(husk_argv_find(&a, "tap,id=net1,fd=8") > 0);
+	CHECK(husk_argv_find(&a, "virtio-net-device,netdev=net1,mac=02:68:75:73:6b:01") > 0);
+	husk_argv_free(&a);
+	p.n_nics = 0;
+	CHECK_EQ_INT(husk_qemu_argv(&p, &a, &err), 0);
+	CHECK(husk_argv_find(&a, "-netdev") < 0);
+	husk_argv_free(&a);
+	return TEST_PASS;
+}
+
+static bool sh_output_has(const char *cmd, const char *needle)
+{
+	char buf[8192];
+	FILE *f = popen(cmd, "r");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		pclose(f);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+/* The host side without a VM: taps, filters, the record and the teardown,
+ * in namespaces of the test's own (root only). */
+static enum test_result test_host_plumbing(void)
+{
+	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) < 0 || system("ip -V >/dev/null 2>&1") != 0)
+		return TEST_SKIP;
+	char ns[64], peer[64], path[128], cmd[512];
+	snprintf(ns, sizeof ns, "husk-ut%d", (int)getpid());
+	snprintf(peer, sizeof peer, "husk-up%d", (int)getpid());
+	snprintf(path, sizeof path, "/run/netns/%s", ns);
+	char setup[1024];
+	snprintf(setup, sizeof setup,
+		 "ip netns add %s && ip netns add %s && "
+		 "ip link add ut0 netns %s type veth peer name ut1 netns %s && "
+		 "ip -n %s addr add 10.1.2.3/24 dev ut0 && ip -n %s link set ut0 up && "
+		 "ip -n %s route add 10.9.0.0/16 via 10.1.2.1 && ip -n %s -6 addr add fd01::3/64 dev ut0 nodad",
+		 ns, peer, ns, peer, ns, ns, ns, ns);
+	if (system(setup) != 0)
+		return TEST_SKIP; /* no veth/netns here */
+	char root[] = "/tmp/husk-ut-XXXXXX";
+	CHECK(mkdtemp(root) != NULL);
+	char dir_a[256], dir_b[256];
+	snprintf(dir_a, sizeof dir_a, "%s/a", root);
+	snprintf(dir_b, sizeof dir_b, "%s/b", root);
+	mkdir(dir_a, 0700);
+	mkdir(dir_b, 0700);
+	static struct husk_net n, n2;
+	static struct husk_network out, out2;
+	struct husk_err err = { 0 };
+	enum test_result res = TEST_FAIL;
+	int r = husk_net_setup(&n, path, dir_a, 1, &out, &err);
+	if (r < 0)
+		fprintf(stdout, "# setup: %s\n", err.msg);
+	if (r < 0 || out.n_ifaces != 1 || n.n_taps != 2 || strcmp(out.ifaces[0].name, "ut0") ||
+	    out.ifaces[0].n_addrs != 2 || out.ifaces[0].n_routes != 1 || !out.ifaces[0].routes[0].has_gateway ||
+	    out.ifaces[0].routes[0].dst_len != 16 || memcmp(out.ifaces[0].addrs[0].addr, "\x0a\x01\x02\x03", 4))
+		goto out;
+	snprintf(cmd, sizeof cmd, "tc -n %s filter show dev ut0 ingress; tc -n %s filter show dev hsktap0 ingress", ns,
+		 ns);
+	if (!sh_output_has(cmd, "hsktap0") || !sh_output_has(cmd, "ut0"))
+		goto out;
+	/* a second container on the same netns: refused */
+	husk_err_clear(&err);
+	if (husk_net_setup(&n2, path, dir_b, 1, &out2, &err) != -EBUSY || !strstr(err.msg, "used by husk container"))
+		goto out;
+	/* the host's */
+	husk_err_clear(&err);
+	if (husk_net_setup(&n2, "/proc/self/ns/net", dir_b, 1, &out2, &err) != -EINVAL || !strstr(err.msg, "host's"))
+		goto out;
+	husk_err_clear(&err);
+	if (husk_net_setup(&n2, "/etc/hostname", dir_b, 1, &out2, &err) != -EINVAL)
+		goto out;
+	/* teardown from the record, as delete does */
+	husk_net_close_taps(&n);
+	close(n.netns_fd);
+	husk_net_cleanup_dir(dir_a);
+	snprintf(cmd, sizeof cmd, "tc -n %s filter show dev ut0 ingress; tc -n %s qdisc show dev ut0; ip -n %s link", ns, ns,
+		 ns);
+	if (sh_output_has(cmd, "hsktap") || sh_output_has(cmd, "ingress") || sh_output_has(cmd, "mirred"))
+		goto out;
+	snprintf(cmd, sizeof cmd, "%s/network.json", dir_a);
+	if (access(cmd, F_OK) == 0)
+		goto out;
+	res = TEST_PASS;
+out:
+	if (res != TEST_PASS)
+		fprintf(stdout, "# %s\n", err.msg);
+	snprintf(cmd, sizeof cmd, "ip netns del %s; ip netns del %s; rm -rf %s", ns, peer, root);
+	if (system(cmd) != 0)
+		res = TEST_FAIL;
+	return res;
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -235,6 +370,9 @@ int main(void)
 		{ "largest network fits a frame", test_full_size_fits_a_frame },
 		{ "network validation", test_validate_rejects },
 		{ "network decoder rejections", test_decode_rejects },
+		{ "io.husk.net.spare_nics", test_spares_annotation },
+		{ "QEMU gets a virtio-net device per tap", test_qemu_nics },
+		{ "host side: taps, filters, refusals, teardown (root)", test_host_plumbing },
 	};
 	return unit_run(tests, ARRAY_SIZE(tests));
 }
