@@ -95,12 +95,21 @@ set_namespaces() {
 }
 
 @test "a network namespace with a path is accepted" {
-  edit "$BUNDLE" '.linux.namespaces |= map(if .type == "network" then .path = "/run/netns/husk-test-none" else . end)'
+  # (what its interfaces become: network.bats)
+  ip netns add "husk-test-ns$$"
+  edit "$BUNDLE" '.linux.namespaces |= map(if .type == "network" then .path = "/run/netns/husk-test-ns'$$'" else . end)'
   set_args "$BUNDLE" /bin/sh -c 'echo ran'
   run husk run --bundle "$BUNDLE" netpath
+  ip netns del "husk-test-ns$$"
   echo "$output"
   [ "$status" -eq 0 ]
   [ "$output" = "ran" ]
+  edit "$BUNDLE" '.linux.namespaces |= map(if .type == "network" then .path = "/run/netns/husk-test-none" else . end)'
+  run husk run --bundle "$BUNDLE" netpath
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"network namespace /run/netns/husk-test-none: No such file or directory"* ]]
+  [ ! -e "$HUSK_ROOT/netpath" ]
 }
 
 @test "an ipc namespace with a path is a clear error with nothing left" {
