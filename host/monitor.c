@@ -901,6 +901,9 @@ static void watch_session_and_stdio(struct monitor *m)
 	ep_set(m, m->vm.session_fd, EPOLLIN, tag_of(TAG_SESSION, 0), true);
 	if (m->in.fd >= 0 && ep_set(m, m->in.fd, 0, tag_of(TAG_STDIN, 0), true) == -EPERM)
 		m->in.unpollable = true;
+	/* an exec's process already runs: its stdin flows now (an open pipe or
+	 * terminal would otherwise only be read once it hangs up) */
+	stdin_interest(m);
 	for (int s = 1; s <= 2; s++)
 		if (m->out[s].fd >= 0 &&
 		    ep_set(m, m->out[s].fd, 0, tag_of(s == 1 ? TAG_STDOUT : TAG_STDERR, 0), true) == -EPERM)

@@ -88,6 +88,17 @@ JSON
   [ "$(tr -d '\r' < "$BATS_TEST_TMPDIR/console.out")" = "/dev/pts/0" ]
 }
 
+@test "exec with a terminal: typed input reaches the process while the terminal stays open" {
+  SOCK=$BATS_TEST_TMPDIR/console.sock
+  timeout 150 "$TOP/build/tests/console-client" "$SOCK" 24 80 $'echo typed-$((2+3))\nexit 6\n' > "$BATS_TEST_TMPDIR/console.out" 2>&1 &
+  c=$!
+  for i in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+  s=0; timeout 120 "$HUSK" --root "$HUSK_ROOT" exec --tty --console-socket "$SOCK" ex /bin/sh || s=$?
+  wait $c
+  [ "$s" -eq 6 ]
+  grep -q '^typed-5' <(tr -d '\r' < "$BATS_TEST_TMPDIR/console.out")
+}
+
 @test "exec errors: missing program, stopped container, unknown container" {
   run husk exec ex /bin/no-such-program
   [ "$status" -ne 0 ]
