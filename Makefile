@@ -68,9 +68,9 @@ $(B)/husk-init: $(GUEST_OBJS)
 	$(MUSLCC) -static -o $@ $^
 
 # static probe binary used by the end-to-end tests inside containers
-$(B)/probe: tests/probe/probe.c $(B)/musl-include/.stamp
+$(B)/probe: $(wildcard tests/probe/*.c tests/probe/*.h) $(B)/musl-include/.stamp
 	@mkdir -p $(dir $@)
-	$(MUSLCC) $(GUEST_CFLAGS) -o $@ $<
+	$(MUSLCC) $(GUEST_CFLAGS) -o $@ $(wildcard tests/probe/*.c)
 
 $(B)/initramfs.cpio.gz: $(B)/husk-init initramfs/build.sh
 	initramfs/build.sh $(B)/husk-init $@

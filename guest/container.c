@@ -72,6 +72,7 @@ void container_child_root(const struct husk_create_msg *m, int sfd)
 		spawn_child_fail(sfd, "detaching the old root: %s", strerror(errno));
 	if (chdir("/") < 0)
 		spawn_child_fail(sfd, "chdir /: %s", strerror(errno));
+	container_fs_cwd(m->process.cwd, sfd);
 	int r = m->readonly ? container_remount("/", MS_RDONLY) : 0;
 	if (r < 0)
 		spawn_child_fail(sfd, "making the rootfs read-only: %s", strerror(-r));

@@ -99,11 +99,11 @@ static void mkdir_p_or_fail(int sfd, const char *path, size_t keep)
 			continue;
 		*p = '\0';
 		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			spawn_child_fail(sfd, "creating mount point %s: %s", buf + keep, strerror(errno));
+			spawn_child_fail(sfd, "creating directory %s: %s", buf + keep, strerror(errno));
 		*p = '/';
 	}
 	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		spawn_child_fail(sfd, "creating mount point %s: %s", buf + keep, strerror(errno));
+		spawn_child_fail(sfd, "creating directory %s: %s", buf + keep, strerror(errno));
 }
 
 /* The mount point of a non-directory bind mount: an empty file. */
@@ -139,6 +139,18 @@ static int bind_guest_sysfs(const char *dest, uint64_t flags)
 	return extra ? container_remount(dest, extra) : 0;
 }
 
+static bool is_dev(const char *dest)
+{
+	return !strcmp(dest, "/dev") || !strcmp(dest, "/dev/");
+}
+
+static void remount_ro_or_fail(int sfd, const char *dest, const struct husk_mount *m)
+{
+	int r = container_remount(dest, m->flags & REMOUNT_FLAGS);
+	if (r < 0)
+		spawn_child_fail(sfd, "making %s read-only: %s", m->destination, strerror(-r));
+}
+
 static void do_mount(int sfd, const char *root, const struct husk_mount *m)
 {
 	char dest[JOIN_MAX], src[64];
@@ -158,12 +170,19 @@ static void do_mount(int sfd, const char *root, const struct husk_mount *m)
 			spawn_child_fail(sfd, "remounting the bind mount on %s: %s", m->destination, strerror(-r));
 	} else {
 		mkdir_p_or_fail(sfd, dest, keep);
-		if (mount(m->source ? m->source : m->type, dest, m->type, m->flags & ~(unsigned long)(MS_BIND | MS_REC),
-			  m->data) < 0) {
+		/* runc mounts a tmpfs read-write and makes the mount (not the
+		 * file system) read-only afterwards; /dev once its nodes exist */
+		unsigned long flags = m->flags & ~(unsigned long)(MS_BIND | MS_REC);
+		bool ro_later = !strcmp(m->type, "tmpfs") && (flags & MS_RDONLY);
+		if (ro_later)
+			flags &= ~(unsigned long)MS_RDONLY;
+		if (mount(m->source ? m->source : m->type, dest, m->type, flags, m->data) < 0) {
 			int e = errno;
 			if (!(e == EPERM && !strcmp(m->type, "sysfs") && bind_guest_sysfs(dest, m->flags) == 0))
 				spawn_child_fail(sfd, "mounting %s on %s: %s", m->type, m->destination, strerror(e));
 		}
+		if (ro_later && !is_dev(m->destination))
+			remount_ro_or_fail(sfd, dest, m);
 	}
 	if (m->propagation && mount(NULL, dest, NULL, m->propagation, NULL) < 0)
 		spawn_child_fail(sfd, "setting the propagation of %s: %s", m->destination, strerror(errno));
@@ -175,7 +194,8 @@ struct dev_node {
 };
 
 static const struct dev_node default_devices[] = {
-	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	/* runc's order, which shows in the mount table in a user namespace */
+	{ "null", 1, 3 }, { "random", 1, 8 }, { "full", 1, 7 }, { "tty", 5, 0 }, { "zero", 1, 5 }, { "urandom", 1, 9 },
 };
 
 static const char *const default_links[][2] = {
@@ -267,6 +287,24 @@ void container_fs_mounts(const struct husk_container_config *c, const char *root
 	}
 	if (!dev_bound)
 		setup_dev(sfd, root, c);
+	for (uint32_t i = 0; c && i < c->n_mounts; i++) {
+		const struct husk_mount *m = &c->mounts[i];
+		char dest[JOIN_MAX];
+		if (!m->bind && !strcmp(m->type, "tmpfs") && (m->flags & MS_RDONLY) && is_dev(m->destination)) {
+			join_or_fail(sfd, root, m->destination, dest, sizeof dest);
+			remount_ro_or_fail(sfd, dest, m);
+		}
+	}
+}
+
+/* After pivot_root, as runc does: the process's working directory is
+ * created when missing (inside the new root, so links stay inside). */
+void container_fs_cwd(const char *cwd, int sfd)
+{
+	struct stat st;
+	if (!cwd || stat(cwd, &st) == 0)
+		return;
+	mkdir_p_or_fail(sfd, cwd, 0);
 }
 
 void container_fs_sysctl(const struct husk_container_config *c, int sfd)

@@ -145,6 +145,7 @@ struct husk_container_config;
 void container_fs_sysctl(const struct husk_container_config *c, int sync_fd);
 void container_fs_mounts(const struct husk_container_config *c, const char *root, int sync_fd);
 void container_fs_finish(const struct husk_container_config *c, int sync_fd);
+void container_fs_cwd(const char *cwd, int sync_fd); /* after pivot_root: mkdir -p the cwd */
 unsigned long container_mount_flags(const char *path); /* MS_* a mount has now */
 int container_remount(const char *path, unsigned long flags); /* container.c; -errno */
 

@@ -190,7 +190,8 @@ int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *
 	if ((r = husk_spec_parse_security(process, spec->json, &spec->process, err)) < 0)
 		return r;
 	json_t *linux_obj = json_object_get(spec->json, "linux");
-	if ((r = husk_resources_from_json(json_object_get(linux_obj, "resources"), &spec->resources, err)) < 0)
+	if ((r = husk_resources_from_json(json_object_get(linux_obj, "resources"), &spec->resources, err)) < 0 ||
+	    (r = husk_resources_add_default_devices(&spec->resources, err)) < 0)
 		return husk_err_wrap(err, "config.json");
 	return husk_spec_parse_container(spec, err);
 }

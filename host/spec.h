@@ -36,6 +36,8 @@ void husk_spec_free(struct husk_spec *spec);
  * linux.resources, or `update --resources`); *out is NULL when nothing is set. */
 struct husk_resources;
 int husk_resources_from_json(json_t *res, struct husk_resources **out, struct husk_err *err);
+/* a container without device rules gets runc's default ones (not update) */
+int husk_resources_add_default_devices(struct husk_resources **res, struct husk_err *err);
 void husk_resources_free(struct husk_resources *r);
 
 /* host/spec_security.c: process.{rlimits, capabilities, noNewPrivileges,

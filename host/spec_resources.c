@@ -43,8 +43,10 @@ static int get_cpuset(json_t *obj, const char *key, char **out, struct husk_err 
 
 /* runc appends these after the spec's rules (so they win): mknod of any
  * node, and the nodes every container has (null, zero, full, random,
- * urandom, tty, console, ptmx, pts, tun). Engines such as Podman send only
- * "deny all" and rely on them. */
+ * urandom, tty, ptmx, pts, tun). Engines such as Podman send only
+ * "deny all" and rely on them. runc's list starts from "deny all", so a
+ * config.json without rules gets these only. Not the console (5:1):
+ * runc 1.1.5 denies it (tests/conformance/cases/devices-no-rules.jq). */
 static const struct husk_device_rule default_devices[] = {
 	{ true, 'c', -1, -1, HUSK_DEV_MKNOD },
 	{ true, 'b', -1, -1, HUSK_DEV_MKNOD },
@@ -54,7 +56,6 @@ static const struct husk_device_rule default_devices[] = {
 	{ true, 'c', 1, 8, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
 	{ true, 'c', 1, 9, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
 	{ true, 'c', 5, 0, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
-	{ true, 'c', 5, 1, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
 	{ true, 'c', 5, 2, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
 	{ true, 'c', 136, -1, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
 	{ true, 'c', 10, 200, HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD },
@@ -71,7 +72,7 @@ static int parse_devices(json_t *list, struct husk_resources *r, struct husk_err
 				    HUSK_DEVICE_RULES_MAX - N_DEFAULT_DEVICES);
 	size_t n = json_array_size(list);
 	if (n == 0)
-		return 0; /* no rules: no device program, every device allowed */
+		return 0; /* no rules here (a container gets runc's defaults: husk_resources_add_default_devices) */
 	r->devices = calloc(n + N_DEFAULT_DEVICES, sizeof *r->devices);
 	if (!r->devices)
 		return husk_err_set(err, ENOMEM, "out of memory");
@@ -193,6 +194,21 @@ int husk_resources_from_json(json_t *res, struct husk_resources **out, struct hu
 fail:
 	husk_resources_free(r);
 	return rc;
+}
+
+int husk_resources_add_default_devices(struct husk_resources **res, struct husk_err *err)
+{
+	if (*res && (*res)->has_devices)
+		return 0; /* parse_devices appended them after the spec's rules */
+	if (!*res && !(*res = calloc(1, sizeof **res)))
+		return husk_err_set(err, ENOMEM, "out of memory");
+	struct husk_resources *r = *res;
+	if (!(r->devices = calloc(N_DEFAULT_DEVICES, sizeof *r->devices)))
+		return husk_err_set(err, ENOMEM, "out of memory");
+	memcpy(r->devices, default_devices, sizeof default_devices);
+	r->n_devices = (uint32_t)N_DEFAULT_DEVICES;
+	r->has_devices = true;
+	return 0;
 }
 
 void husk_resources_free(struct husk_resources *r)

@@ -13,6 +13,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 static int fact_hostname(void)
 {
 	struct utsname u;
@@ -155,7 +157,7 @@ static int fact_forks(const char *arg)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|forks N|pattern N\n");
+		fprintf(stderr, "usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|forks N|pattern N|report [SYSCTL...]\n");
 		return 2;
 	}
 	const char *f = argv[1];
@@ -177,6 +179,8 @@ int main(int argc, char **argv)
 		return fact_forks(argc > 2 ? argv[2] : NULL);
 	if (!strcmp(f, "umask"))
 		return fact_umask();
+	if (!strcmp(f, "report"))
+		return probe_report(argc - 2, argv + 2);
 	if (!strcmp(f, "pattern"))
 		return fact_pattern(argc > 2 ? argv[2] : NULL);
 	fprintf(stderr, "probe: unknown fact %s\n", f);

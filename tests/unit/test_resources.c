@@ -226,6 +226,38 @@ static enum test_result test_devices(void)
 	return TEST_PASS;
 }
 
+/* a container without device rules gets runc's default rules only (runc's
+ * list starts from deny-all); with rules, parse_devices appended them */
+static enum test_result test_default_devices(void)
+{
+	struct husk_resources *r = NULL;
+	struct husk_err err = { 0 };
+	CHECK_EQ_INT(husk_resources_add_default_devices(&r, &err), 0);
+	CHECK(r && r->has_devices);
+	CHECK_EQ_INT(r->n_devices, 11);
+	CHECK(!husk_resources_empty(r));
+	/* mknod of anything, /dev/null read-write, /dev/pts/N; no console */
+	CHECK(r->devices[0].allow && r->devices[0].type == 'c' && r->devices[0].major == -1);
+	CHECK_EQ_INT(r->devices[0].access, HUSK_DEV_MKNOD);
+	CHECK(r->devices[2].major == 1 && r->devices[2].minor == 3 && r->devices[2].access == 7);
+	for (uint32_t i = 0; i < r->n_devices; i++)
+		CHECK(!(r->devices[i].major == 5 && r->devices[i].minor == 1));
+	husk_resources_free(r);
+	r = NULL;
+	CHECK_EQ_INT(parse("{\"pids\":{\"limit\":9}}", &r, &err), 0);
+	CHECK_EQ_INT(husk_resources_add_default_devices(&r, &err), 0);
+	CHECK_EQ_INT(r->n_devices, 11);
+	CHECK_EQ_INT(r->pids_limit, 9);
+	husk_resources_free(r);
+	r = NULL;
+	CHECK_EQ_INT(parse("{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]}", &r, &err), 0);
+	CHECK_EQ_INT(husk_resources_add_default_devices(&r, &err), 0);
+	CHECK_EQ_INT(r->n_devices, 12); /* not twice */
+	CHECK(!r->devices[0].allow);
+	husk_resources_free(r);
+	return TEST_PASS;
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -235,6 +267,7 @@ int main(void)
 		{ "the guest refuses out-of-range resources", test_cbor_rejections },
 		{ "VM size from resources, config and annotations", test_vm_size },
 		{ "device allow/deny rules", test_devices },
+		{ "runc's default device rules are appended", test_default_devices },
 	};
 	return unit_run(tests, ARRAY_SIZE(tests));
 }

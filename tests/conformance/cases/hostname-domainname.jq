@@ -1,0 +1,2 @@
+# hostname and domainname in a uts namespace.
+.hostname = "conformance-host" | .domainname = "example.test"

@@ -1,0 +1,2 @@
+# noNewPrivileges false.
+.process.noNewPrivileges = false

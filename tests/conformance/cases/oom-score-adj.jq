@@ -1,0 +1,2 @@
+# process.oomScoreAdj.
+.process.oomScoreAdj = 500

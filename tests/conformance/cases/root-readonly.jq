@@ -1,0 +1,2 @@
+# root.readonly: the rootfs is mounted read-only.
+.root.readonly = true

@@ -1,0 +1,8 @@
+/* husk test probe: the subcommands that live in their own files */
+#ifndef HUSK_PROBE_H
+#define HUSK_PROBE_H
+
+/* probe report [SYSCTL-KEY...]: the container as seen from inside, JSON */
+int probe_report(int argc, char **argv);
+
+#endif
