@@ -131,6 +131,7 @@ set_namespaces() {
   [ "${#lines[@]}" -eq 1 ]
   [[ "$output" == *'unknown namespace type "bogus"'* ]]
   [ ! -e "$HUSK_ROOT/bogus" ]
+  [ -z "$(leftover_processes)" ]
 }
 
 @test "no mount namespace is a clear error" {
