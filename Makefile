@@ -18,7 +18,7 @@ VERSION := 0.1.0
 COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DEFS    := -D_GNU_SOURCE -DHUSK_LIBDIR='"$(LIBDIR)"' -DHUSK_VERSION='"$(VERSION)"' -DHUSK_COMMIT='"$(COMMIT)"'
 
-HOST_PKGS := jansson libseccomp libmnl inih
+HOST_PKGS := jansson libseccomp libmnl inih libapparmor libselinux
 HOST_CFLAGS := $(CSTD) $(OPT) $(WARN) $(DEFS) $(shell pkg-config --cflags $(HOST_PKGS) 2>/dev/null)
 HOST_LIBS   := $(shell pkg-config --libs $(HOST_PKGS) 2>/dev/null) -lpthread
 # musl has no kernel uapi headers: point it at the host's linux-libc-dev ones

@@ -15,6 +15,7 @@
 #include "../proto/msg_container.h"
 #include "ctl.h"
 #include "log.h"
+#include "lsm.h"
 #include "net.h"
 #include "monitor.h"
 #include "spawn.h"
@@ -96,7 +97,11 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 	if (access(initramfs, R_OK) < 0)
 		return husk_err_sys(err, errno, "guest initramfs %s (set [vm] initramfs in %s)", initramfs,
 				    a->cfg->path);
-	int r = husk_vm_size(a->cfg, a->spec, &vm->memory_mib, &vm->vcpus, err);
+	struct husk_lsm lsm; /* QEMU holds the container: the container's LSM labels are its */
+	int r = husk_lsm_from_process(json_object_get(a->spec->json, "process"), &lsm, err);
+	if (r < 0)
+		return r;
+	r = husk_vm_size(a->cfg, a->spec, &vm->memory_mib, &vm->vcpus, err);
 	if (r < 0)
 		return r;
 	const char *accel = husk_config_get(a->cfg, CFG_ACCEL);
@@ -139,10 +144,11 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 		keep[n_keep++] = vm->vsock.vhost_fd;
 	}
 	log_debug("accel %s (%s)", p.accel, why);
+	struct husk_spawn_setup lsm_setup = { husk_lsm_exec_setup, &lsm };
 	struct husk_argv argv = { 0 };
 	r = husk_qemu_argv(&p, &argv, err);
 	if (r == 0)
-		r = husk_spawn(argv.v, log_path, keep, n_keep, NULL, &vm->qemu_pid, err);
+		r = husk_spawn(argv.v, log_path, keep, n_keep, &lsm_setup, &vm->qemu_pid, err);
 	husk_argv_free(&argv);
 	if (vm->net)
 		husk_net_close_taps(vm->net); /* QEMU's now: they go when it does */

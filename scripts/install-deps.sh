@@ -8,7 +8,7 @@ packages=(
   build-essential pkg-config make gcc clang libclang-rt-14-dev
   qemu-system-x86 qemu-utils
   musl-tools
-  libseccomp-dev libjansson-dev libcbor-dev libmnl-dev libinih-dev
+  libseccomp-dev libjansson-dev libcbor-dev libmnl-dev libinih-dev libapparmor-dev libselinux1-dev
   linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils kmod
   bats busybox-static cpio gzip
   iproute2 jq procps util-linux psmisc

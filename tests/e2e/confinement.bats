@@ -57,3 +57,65 @@ teardown() {
   wait_status conf stopped 60
   husk delete conf
 }
+
+apparmor_enabled() { [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; }
+selinux_enabled() { [ -e /sys/fs/selinux/enforce ]; }
+
+# lsm_bundle KEY VALUE: a long-lived bundle with process.KEY = VALUE
+lsm_bundle() {
+  make_bundle "$BUNDLE" /bin/sleep 600
+  jq --arg k "$1" --arg v "$2" '.process[$k] = $v' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+}
+
+@test "LSM: apparmorProfile without AppArmor on the host is accepted, with a debug log" {
+  apparmor_enabled && skip "AppArmor is enabled on this host (see the enforcement test)"
+  lsm_bundle apparmorProfile husk-test-profile
+  husk --debug --log "$BATS_TEST_TMPDIR/aa.log" create --bundle "$BUNDLE" aa </dev/null >/dev/null 2>&1
+  grep -q 'AppArmor is not enabled on this host: apparmorProfile "husk-test-profile" is not applied' \
+    "$BATS_TEST_TMPDIR/aa.log"
+  husk delete --force aa
+}
+
+@test "LSM: apparmorProfile confines QEMU where AppArmor is enabled" {
+  apparmor_enabled || skip "AppArmor is not enabled on this host"
+  local profile
+  profile=$(awk '{print $1; exit}' /sys/kernel/security/apparmor/profiles 2>/dev/null)
+  [ -n "$profile" ] || skip "AppArmor has no profile loaded to apply"
+  lsm_bundle apparmorProfile "$profile"
+  husk create --bundle "$BUNDLE" aa </dev/null >/dev/null 2>&1
+  local qemu
+  qemu=$(pgrep -f "^qemu-system.*$HUSK_ROOT/aa/")
+  grep -q "^$profile" "/proc/$qemu/attr/current"
+  husk delete --force aa
+}
+
+@test "LSM: selinuxLabel without SELinux on the host is accepted, with a debug log" {
+  selinux_enabled && skip "SELinux is enabled on this host (see the enforcement test)"
+  lsm_bundle selinuxLabel system_u:system_r:container_t:s0
+  husk --debug --log "$BATS_TEST_TMPDIR/se.log" create --bundle "$BUNDLE" se </dev/null >/dev/null 2>&1
+  grep -q 'SELinux is not enabled on this host: selinuxLabel "system_u:system_r:container_t:s0" is not applied' \
+    "$BATS_TEST_TMPDIR/se.log"
+  husk delete --force se
+}
+
+@test "LSM: selinuxLabel labels QEMU where SELinux is enabled" {
+  selinux_enabled || skip "SELinux is not enabled on this host"
+  local label
+  label=$(tr -d '\0' < /proc/self/attr/current)
+  lsm_bundle selinuxLabel "$label"
+  husk create --bundle "$BUNDLE" se </dev/null >/dev/null 2>&1
+  local qemu
+  qemu=$(pgrep -f "^qemu-system.*$HUSK_ROOT/se/")
+  [ "$(tr -d '\0' < "/proc/$qemu/attr/current")" = "$label" ]
+  husk delete --force se
+}
+
+@test "LSM: a label of the wrong type is a one-line error at create" {
+  make_bundle "$BUNDLE" /bin/true
+  jq '.process.apparmorProfile = 5' "$BUNDLE/config.json" > "$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  run husk create --bundle "$BUNDLE" bad </dev/null
+  [ "$status" -ne 0 ]
+  [ "$output" = "husk: config.json: process.apparmorProfile must be a string" ]
+  [ -z "$(ls -A "$HUSK_ROOT")" ]
+}
