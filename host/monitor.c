@@ -936,6 +936,17 @@ static int fail_ready(int ready_fd, const struct husk_err *err)
 	return 1;
 }
 
+/* A create that failed once the hooks are known: as runc (which destroys
+ * the container), the poststop hooks run, with the state "stopped"; their
+ * failures only warn. The VM is already stopped. */
+static int fail_create(struct monitor *m, const struct husk_err *err)
+{
+	struct husk_err herr = { 0 };
+	snprintf(m->st.status, sizeof m->st.status, "stopped");
+	run_hooks(m, HUSK_HOOK_POSTSTOP, true, &herr);
+	return fail_ready(m->a->ready_fd, err);
+}
+
 int husk_monitor_run(const struct husk_monitor_args *a)
 {
 	struct husk_err err = { 0 };
@@ -960,17 +971,17 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	/* hooks run in the host's mount namespace, not the private one below */
 	husk_hooks_set_mntns(open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
 	if (terminal_setup(m, &a->spec->process, a->console_socket, &master, &err) < 0)
-		return fail_ready(a->ready_fd, &err);
+		return fail_create(m, &err);
 	bool stdin_open = m->console_slave >= 0 || !fd_is_dev_null(0);
 	char vfs_dir[PATH_MAX];
 	/* a mount namespace of the monitor's own, with what virtiofsd serves */
 	if (husk_vfs_stage(a, vfs_dir, sizeof vfs_dir, &err) < 0)
-		return fail_ready(a->ready_fd, &err);
+		return fail_create(m, &err);
 	if (setup_loop(m, &err) < 0 || listen_ctl(m, &err) < 0 || husk_vm_boot(&m->vm, a, stdin_open, &err) < 0)
-		return fail_ready(a->ready_fd, &err);
+		return fail_create(m, &err);
 	if (attach_stdio(m, a->console_socket, master, stdin_open, &err) < 0) {
 		husk_vm_stop(&m->vm, 0);
-		return fail_ready(a->ready_fd, &err);
+		return fail_create(m, &err);
 	}
 
 	/* state: created, with the monitor as the container's pid */
@@ -990,7 +1001,7 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 		if (ioerr.code != EOPNOTSUPP) {
 			husk_vm_stop(&m->vm, 0);
 			husk_io_cgroup_remove(m->st.io_cgroup);
-			return fail_ready(a->ready_fd, &ioerr);
+			return fail_create(m, &ioerr);
 		}
 		/* the host cannot weigh or throttle the VM's I/O: say so, run anyway */
 		log_warn("%s", ioerr.msg);
@@ -1000,19 +1011,19 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 		m->st.annotations = json_incref(ann);
 	if (husk_state_write(a->state_dir, &m->st, &err) < 0) {
 		husk_vm_stop(&m->vm, 0);
-		return fail_ready(a->ready_fd, &err);
+		return fail_create(m, &err);
 	}
 	/* created, the process parked in the guest: the runtime's hooks */
 	if (run_hooks(m, HUSK_HOOK_PRESTART, false, &err) < 0 || run_hooks(m, HUSK_HOOK_CREATE_RUNTIME, false, &err) < 0 ||
 	    run_hooks(m, HUSK_HOOK_CREATE_CONTAINER, false, &err) < 0) {
 		husk_vm_stop(&m->vm, 0);
 		husk_io_cgroup_remove(m->st.io_cgroup);
-		return fail_ready(a->ready_fd, &err);
+		return fail_create(m, &err);
 	}
 	if (husk_monitor_confine(&err) < 0) {
 		husk_vm_stop(&m->vm, 0);
 		husk_io_cgroup_remove(m->st.io_cgroup);
-		return fail_ready(a->ready_fd, &err);
+		return fail_create(m, &err);
 	}
 	ep_set(m, m->ctl_fd, EPOLLIN, tag_of(TAG_CTL_LISTEN, 0), true);
 	watch_session_and_stdio(m);

@@ -51,6 +51,12 @@ del(.kernel)
 | .mounts |= map(if .fstype == $root.fstype and .source == $root.source
                  then .fstype = "(rootfs file system)" | del(.source, .super) else . end)
 
+# F1. rootfsPropagation "shared" or "unbindable": runc 1.1.5 leaves "/"
+#     private (runc issue #1755, fixed in runc 1.2.7/1.3); husk applies it.
+| ({shared: "shared", rshared: "shared", unbindable: "unbindable", runbindable: "unbindable"}
+   [$config.linux.rootfsPropagation // ""]) as $rp
+| if $rt == "runc" and $rp then .mounts |= map(if .target == "/" then .propagation = $rp else . end) else . end
+
 # F2. The source name of a bind mount is the host's device (runc) or
 #     husk's name for what it made of it ("shm" for a host tmpfs on
 #     /dev/shm, which becomes a guest tmpfs of the same size).

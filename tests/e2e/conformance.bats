@@ -75,3 +75,6 @@ conform() {
 @test "shm-host-tmpfs" { conform shm-host-tmpfs; }
 @test "shm-size" { conform shm-size; }
 @test "sysctl" { conform sysctl; }
+@test "resources-memory-swap" { conform resources-memory-swap; }
+@test "rootfs-propagation" { conform rootfs-propagation; }
+@test "mount-proc-sysfs-options" { conform mount-proc-sysfs-options; }

@@ -85,6 +85,27 @@ nothing_left() {
   nothing_left
 }
 
+@test "a failed create runs the poststop hooks, as runc's destroy does" {
+  add_hook prestart "$(hook_script prestart 'exit 3')"
+  add_hook poststop "$(hook_script poststop)"
+  run husk create --bundle "$BUNDLE" hpost
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [ "$(cat "$HOOKLOG")" = "$(printf '%s\n' 'prestart created' 'poststop stopped')" ]
+  [ "$(jq -r .id "$BATS_TEST_TMPDIR/poststop.json")" = hpost ]
+  nothing_left
+
+  # a container process that cannot start (the VM is up, no hook failed)
+  rm -f "$HOOKLOG"
+  make_bundle "$BUNDLE" /bin/no-such-program
+  add_hook poststop "$(hook_script poststop)"
+  run husk create --bundle "$BUNDLE" hpost2
+  [ "$status" -ne 0 ]
+  [[ "$output" == *no-such-program* ]]
+  [ "$(cat "$HOOKLOG")" = "poststop stopped" ]
+  nothing_left
+}
+
 @test "a missing hook binary fails create" {
   add_hook createContainer /nonexistent/hook
   run husk create --bundle "$BUNDLE" hmiss
