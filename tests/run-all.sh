@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: unit tests, fuzz corpus replay, then the end-to-end tests that
-# boot real VMs. Ends with one "N passed, N failed" line over all of them.
+# `make test`: unit tests, fuzz corpus replay, the end-to-end tests that
+# boot real VMs, then the client suites (podman, docker, containerd). Ends
+# with one "N passed, N failed" line over all of them.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -31,6 +32,15 @@ fi
 echo "== end-to-end tests (real VMs)"
 bats --tap tests/e2e > "$log" 2>&1 </dev/null
 cat "$log"; count_tap
+
+# the real engines (podman, docker, containerd) driving build/husk; each
+# suite starts its engine with state under a temp dir and stops it
+for suite in tests/clients/podman.bats tests/clients/docker.bats tests/clients/containerd.bats; do
+  [ -f "$suite" ] || continue
+  echo "== client tests: $(basename "$suite" .bats)"
+  bats --tap "$suite" > "$log" 2>&1 </dev/null
+  cat "$log"; count_tap
+done
 
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,109 @@
+# Shared set-up for the client suites: the real podman, docker and
+# containerd drive the worktree's build/husk (by absolute path). Every
+# engine gets its own state under a temp dir, is stopped by pid at the end,
+# and the temp dir is removed, pass or fail.
+TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+HUSK=$TOP/build/husk
+IMAGE_NAME=localhost/husk-test:latest
+
+# The test image: Debian's busybox-static and the probe (the rootfs
+# scripts/make-bundle.sh builds), as a plain tar of the rootfs. Prints its path.
+make_rootfs_tar() {
+  local dir=$1
+  "$TOP/scripts/make-bundle.sh" "$dir/image" >/dev/null
+  tar -C "$dir/image/rootfs" -cf "$dir/rootfs.tar" .
+  rm -rf "$dir/image"
+  echo "$dir/rootfs.tar"
+}
+
+# A short temp dir (unix socket paths must stay under 108 bytes).
+client_tmpdir() {
+  mktemp -d "/tmp/husk-$1.XXXXXX"
+}
+
+# Unmounts whatever an engine left mounted under DIR, then removes DIR.
+remove_tmpdir() {
+  local dir=$1 m
+  [ -n "$dir" ] && [ -d "$dir" ] || return 0
+  for m in $(findmnt -rn -o TARGET | grep -F "$dir" | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
+  rm -rf "$dir"
+}
+
+# Stops a daemon started by a suite: SIGTERM, then SIGKILL after LIMIT s.
+stop_pid() {
+  local pid=$1 limit=${2:-60} i
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < limit * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds.
+wait_for() {
+  local what=$1 limit=$2 i
+  shift 2
+  for ((i = 0; i < limit * 10; i++)); do
+    if "$@" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "timed out after ${limit}s waiting for $what" >&2
+  return 1
+}
+
+# husk processes (monitors, QEMU, virtiofsd) that belong to container ID
+# (their command lines name its state directory).
+husk_processes_of() {
+  pgrep -af -- "$1" | grep -v -e pgrep -e bats || true
+}
+
+guest_release() {
+  cat "$(dirname "$(readlink -f "$TOP/build/vmlinux")")/release"
+}
+
+# --- a terminal through tmux -------------------------------------------
+# tty_start NAME COLS ROWS COMMAND: runs COMMAND (a shell string) in a
+# detached tmux pane of that size; the pane stays after the command ends.
+tty_start() {
+  local name=$1 cols=$2 rows=$3 cmd=$4
+  TMUX_SOCK=${TMUX_SOCK:-$BATS_TEST_TMPDIR/tmux.sock}
+  printf 'set -g remain-on-exit on\nset -g history-limit 2000\n' > "$BATS_TEST_TMPDIR/tmux.conf"
+  tmux -S "$TMUX_SOCK" -f "$BATS_TEST_TMPDIR/tmux.conf" new-session -d -x "$cols" -y "$rows" -s "$name" "$cmd"
+}
+
+tty_screen() {
+  tmux -S "$TMUX_SOCK" capture-pane -p -J -S - -t "$1" 2>/dev/null
+}
+
+# tty_wait NAME TEXT [SECONDS]: until TEXT shows in the pane
+tty_wait() {
+  local name=$1 text=$2 limit=${3:-90} i
+  for ((i = 0; i < limit * 10; i++)); do
+    if tty_screen "$name" | grep -qF -- "$text"; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "the terminal never showed \"$text\"; it shows:" >&2
+  tty_screen "$name" >&2
+  return 1
+}
+
+tty_type() {
+  tmux -S "$TMUX_SOCK" send-keys -t "$1" "$2" Enter
+}
+
+tty_stop() {
+  [ -n "${TMUX_SOCK:-}" ] && [ -S "$TMUX_SOCK" ] || return 0
+  local pid
+  pid=$(tmux -S "$TMUX_SOCK" display-message -p '#{pid}' 2>/dev/null) || true
+  tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
+  [ -n "$pid" ] && stop_pid "$pid" 10
+  return 0
+}
