@@ -28,11 +28,21 @@ ip -n "$H" link set hend up
 ip -n "$C" link set eth0 up
 ip -n "$C" link set lo up
 
-mbit() { awk '{ printf "%.0f Mbit/s (%d bytes in %.1f s)", $2 * 8 / $3 / 1e6, $2, $3 }' "$1"; }
+mbit() { awk '{ printf "%.0f Mbit/s (%.0f MB in %.1f s)", $2 * 8 / $3 / 1e6, $2 / 1e6, $3 }' "$1"; }
+# listening NS PORT: wait until something listens on PORT in NS
+listening() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [ -n "$(ip netns exec "$1" ss -Htln "sport = :$2")" ] && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on port $2 in $1" >&2
+  return 1
+}
 
 # plain netns: C plays the container
 ip netns exec "$H" python3 "$xfer" sink 5001 >"$tmp/a" &
-sleep 0.5
+listening "$H" 5001
 ip netns exec "$C" timeout "$secs" busybox nc 10.99.0.1 5001 </dev/zero || true
 wait
 echo "plain netns, container -> host end: $(mbit "$tmp/a")"
@@ -51,7 +61,8 @@ jq --arg p "/run/netns/$C" '.linux.namespaces |= map(if .type == "network" then 
 mv "$tmp/c.json" "$tmp/bundle/config.json"
 ip netns exec "$H" python3 "$xfer" sink 5001 >"$tmp/c" &
 sink_pid=$!
-"$top/build/husk" --root "$root" run --bundle "$tmp/bundle" tp </dev/null >/dev/null &
+listening "$H" 5001
+"$top/build/husk" --root "$root" run --bundle "$tmp/bundle" tp </dev/null >/dev/null 2>&1 &
 run_pid=$!
 wait $sink_pid
 ip netns exec "$H" python3 "$xfer" blast 10.99.0.2 5002 "$secs" >"$tmp/d"
