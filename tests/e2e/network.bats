@@ -106,10 +106,11 @@ echo got \$(sha256sum /tmp/in) \$(wc -c < /tmp/in)"
   local mac
   mac=$(ip -n "$NS" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\) .*/\1/p')
   set_netns "$BUNDLE" "/run/netns/$NS"
-  set_args "$BUNDLE" sh -c 'ip -o link show eth0; ip -o addr show dev eth0; ip route; ip -6 route; ping6 -c 2 -W 10 fd77:'"$T"'::1 >/dev/null && echo ping6-ok'
+  set_args "$BUNDLE" sh -c 'echo links $(ip -o link | wc -l); ip -o link show eth0; ip -o addr show dev eth0; ip route; ip -6 route; ping6 -c 2 -W 10 fd77:'"$T"'::1 >/dev/null && echo ping6-ok'
   run husk run --bundle "$BUNDLE" n2 </dev/null
   echo "$output"
   [ "$status" -eq 0 ]
+  [[ "$output" == *"links 2"* ]] # lo and eth0: the spare NICs stay parked
   [[ "$output" == *"mtu 1400"* ]]
   [[ "$output" == *"link/ether $mac"* ]]
   [[ "$output" == *"inet 10.77.$T.2/24"* ]]
@@ -151,6 +152,22 @@ echo got \$(sha256sum /tmp/in) \$(wc -c < /tmp/in)"
   [[ "$output" == *"eth0 appeared"*"spare NIC"* ]]
   husk delete --force n4
   no_leftovers
+}
+
+@test "without a network namespace path the container has only lo" {
+  set_args "$BUNDLE" sh -c 'ip -o link; ip -o addr'
+  run husk run --bundle "$BUNDLE" n5 </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"1: lo: <LOOPBACK,UP,LOWER_UP>"* ]]
+  [ "$(grep -c ': <' <<<"$output")" -eq 1 ]
+  # and without any network entry at all (runc: the host's network; husk: the VM's own, empty)
+  jq '.linux.namespaces |= map(select(.type != "network"))' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  run husk run --bundle "$BUNDLE" n5b </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(grep -c ': <' <<<"$output")" -eq 1 ]
 }
 
 @test "the host's network namespace is refused clearly, nothing left behind" {
