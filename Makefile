@@ -115,7 +115,7 @@ fuzz-replay:
 	@tests/fuzz/run.sh replay
 
 bench: deps all
-	@scripts/bench.sh
+	@scripts/bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)

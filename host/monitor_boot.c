@@ -326,9 +326,11 @@ int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool std
 	r = start_virtiofsd(vm, a, vfs_sock, err);
 	if (r < 0)
 		goto fail;
+	log_debug("virtiofsd up, pid %d", vm->virtiofsd_pid); /* scripts/bench/ reads these two */
 	r = start_qemu(vm, a, vfs_sock, err);
 	if (r < 0)
 		goto fail;
+	log_debug("qemu spawned, pid %d", vm->qemu_pid);
 
 	/* connect, but notice a QEMU that dies instead of booting */
 	long timeout = husk_config_get_long(a->cfg, CFG_BOOT_TIMEOUT) * 1000L;

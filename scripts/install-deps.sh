@@ -12,6 +12,8 @@ packages=(
   linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils kmod
   bats busybox-static cpio gzip
   iproute2 jq procps util-linux psmisc
+  # make bench draws docs/performance.png
+  gnuplot-nox
   # the OCI spec conformance tests compare husk with runc; the client tests
   # drive real engines
   runc podman docker.io containerd tmux
