@@ -8,6 +8,7 @@
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/tc_act/tc_mirred.h>
 #include <net/if.h>
@@ -159,8 +160,30 @@ void husk_tc_unredirect(struct husk_nl *nl, int ifindex)
 		qdisc(nl, ifindex, false);
 }
 
+/* No IPv6 link-local address on a tap: the netns's own stack would
+ * otherwise send router solicitations and MLD reports from it into the VM.
+ * Best effort (a host without IPv6 refuses the attribute). */
+static void no_ipv6_ll(struct husk_nl *nl, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	struct nlattr *in6 = mnl_attr_nest_start(nlh, AF_INET6);
+	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	mnl_attr_nest_end(nlh, in6);
+	mnl_attr_nest_end(nlh, spec);
+	husk_nl_talk(nl, nlh, NULL, NULL);
+}
+
 int husk_link_set(struct husk_nl *nl, int ifindex, uint32_t mtu, bool up, struct husk_err *err)
 {
+	if (up)
+		no_ipv6_ll(nl, ifindex);
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_NEWLINK;

@@ -331,6 +331,10 @@ static enum test_result test_host_plumbing(void)
 		 ns);
 	if (!sh_output_has(cmd, "hsktap0") || !sh_output_has(cmd, "ut0"))
 		goto out;
+	/* the tap is up, without a link-local address of the netns's own */
+	snprintf(cmd, sizeof cmd, "ip -n %s link show hsktap0; ip -n %s -6 addr show dev hsktap0", ns, ns);
+	if (!sh_output_has(cmd, "UP") || sh_output_has(cmd, "fe80"))
+		goto out;
 	/* a second container on the same netns: refused */
 	husk_err_clear(&err);
 	if (husk_net_setup(&n2, path, dir_b, 1, &out2, &err) != -EBUSY || !strstr(err.msg, "used by husk container"))
