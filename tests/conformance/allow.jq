@@ -4,7 +4,8 @@
 # Input: one probe report (tests/probe/report.c). $config: the case's
 # config.json. Output: the report with every allowed difference removed or
 # rewritten to a form both runtimes share. $rt: "runc" or "husk", for the
-# few steps where runc is the one that departs from the spec. The runner compares the two
+# few steps where runc is the one that departs from the spec; $mode: "run"
+# (the probe is the container's process) or "exec" (an exec'd process). The runner compares the two
 # outputs; anything left that differs fails the case. Each step below is
 # one allowed difference and says why it exists; docs/limitations.md
 # ("What a container sees differently in a VM") lists the same.
@@ -40,6 +41,13 @@ del(.kernel)
 # E2. domainname: Debian's runc 1.1.5 does not implement the spec's
 #     `domainname` (runc 1.2 does); husk must show the configured one.
 | if $rt == "runc" and ns("uts") and $config.domainname then .domainname = $config.domainname else . end
+
+# E3. exec: Debian's runc 1.1.5 does not apply process.user.umask to an
+#     exec'd process (runc PR #3661, in runc 1.2); husk does.
+| if $rt == "runc" and $mode == "exec" and $config.process.user.umask != null
+  then .umask = ($config.process.user.umask | [(. / 64 | floor) % 8, (. / 8 | floor) % 8, . % 8]
+                 | "0" + (map(tostring) | join("")))
+  else . end
 
 # F. The rootfs reaches the guest through virtio-fs: "/" and every mount
 #    of the same file system (bind mounts of host directories and files,

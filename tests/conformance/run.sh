@@ -13,6 +13,8 @@
 # A case's filter sees $fix, a host directory made for it with dir/ (a
 # directory with a file), file (a file) and, when the filter mentions
 # "$fix/shm", shm/ (a 16 MiB host tmpfs, as Docker's --shm-size makes).
+# A case named exec-* runs the probe with `exec --process` in a running
+# container instead of as the container's process.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -42,6 +44,27 @@ run_one() {
   fi
 }
 
+# run_in RT CLI... : the probe's report from runtime RT (runc or husk; CLI
+# is its argv up to the verb) in $work/RT.json. An exec-* case runs the
+# probe with `exec --process` in the running container (whose own process
+# sleeps), so exec'd processes are compared too.
+run_in() {
+  local rt=$1
+  shift
+  local id=conf-$name-$$ r=0
+  if [[ $name != exec-* ]]; then
+    run_one "$rt" "$@" run --bundle "$work/$rt" "$id" || r=1
+  elif ! { timeout 300 "$@" create --bundle "$work/$rt" "$id" </dev/null >/dev/null 2>"$work/$rt.err" &&
+    timeout 60 "$@" start "$id" </dev/null >/dev/null 2>>"$work/$rt.err"; }; then
+    fail "$rt could not create and start the container: $(tail -n 3 "$work/$rt.err" | tr '\n' ' ')"
+    r=1
+  else
+    run_one "$rt" "$@" exec --process "$work/process.json" "$id" || r=1
+  fi
+  "$@" delete --force "$id" >/dev/null 2>&1
+  return $r
+}
+
 run_case() {
   name=$1
   local filter=$here/cases/$name.jq
@@ -59,12 +82,18 @@ run_case() {
   if jq --arg fix "$fix" --slurpfile docker "$top/tests/fixtures/seccomp-docker-like.json" -f "$filter" "$work/runc/config.json" >"$work/case.json" 2>"$work/jq.err" &&
     jq '.process.args = ["/bin/probe", "report"] + ((.linux.sysctl // {}) | keys)' "$work/case.json" \
       >"$work/runc/config.json"; then
+    local mode=run
+    if [[ $name == exec-* ]]; then
+      mode=exec
+      jq .process "$work/runc/config.json" >"$work/process.json"
+      jq '.process.args = ["/bin/sleep", "1000"]' "$work/runc/config.json" >"$work/c.json"
+      mv "$work/c.json" "$work/runc/config.json"
+    fi
     cp -a "$work/runc" "$work/husk"
-    if run_one runc "$RUNC" --root "$work/runc-state" run --bundle "$work/runc" "conf-$name-$$" &&
-      run_one husk "$HUSK" --root "$HUSK_ROOT" run --bundle "$work/husk" "conf-$name"; then
+    if run_in runc "$RUNC" --root "$work/runc-state" && run_in husk "$HUSK" --root "$HUSK_ROOT"; then
       local bad=
       for rt in runc husk; do
-        jq -S --arg rt "$rt" --argjson config "$(cat "$work/runc/config.json")" -f "$here/allow.jq" "$work/$rt.json" \
+        jq -S --arg rt "$rt" --arg mode "$mode" --argjson config "$(cat "$work/runc/config.json")" -f "$here/allow.jq" "$work/$rt.json" \
           >"$work/$rt.norm" 2>"$work/allow.err" && [ -s "$work/$rt.norm" ] || bad="$rt: $(head -n 3 "$work/allow.err")"
       done
       if [ -n "$bad" ]; then

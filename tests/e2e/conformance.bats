@@ -78,3 +78,7 @@ conform() {
 @test "resources-memory-swap" { conform resources-memory-swap; }
 @test "rootfs-propagation" { conform rootfs-propagation; }
 @test "mount-proc-sysfs-options" { conform mount-proc-sysfs-options; }
+@test "exec-base" { conform exec-base; }
+@test "exec-user-caps" { conform exec-user-caps; }
+@test "exec-seccomp-docker" { conform exec-seccomp-docker; }
+@test "exec-ns-user" { conform exec-ns-user; }
