@@ -25,6 +25,7 @@ teardown() {
   ip netns pids "$PEER" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
   ip netns del "$NS" 2>/dev/null || true
   ip netns del "$PEER" 2>/dev/null || true
+  ip netns del "husk-nh$$-$T" 2>/dev/null || true # a name of the host's (one test)
   return $rc
 }
 
