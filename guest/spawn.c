@@ -158,15 +158,32 @@ static void child_join_namespaces(struct child_ctx *ctx)
 		spawn_child_fail(ctx->sync_fd, "chdir /: %s", strerror(errno));
 }
 
+static uint64_t clone_flags(uint32_t ns);
+
+/* namespaces a new user namespace's init creates itself, as root there */
+#define USERNS_LATER (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC)
+
 /* The container init in a new user namespace: wait until PID 1 has
- * written the mappings, then become the namespace's root. */
+ * written the mappings, then become the namespace's root in runc's order:
+ * uid 0 first, then the mount, uts and ipc namespaces (so they are created
+ * by the namespace's root: /dev/mqueue's root is owned by uid 0, with the
+ * unmapped gid, as under runc), then gid 0 and no groups. */
 static void child_become_userns_root(struct child_ctx *ctx)
 {
 	char c;
+	int sfd = ctx->sync_fd;
 	if (read(ctx->idmap_fd, &c, 1) != 1)
 		_exit(1); /* PID 1 gave up on us */
 	close(ctx->idmap_fd);
-	become_userns_root(ctx->sync_fd);
+	if (setresuid(0, 0, 0) < 0)
+		spawn_child_fail(sfd, "becoming uid 0 in the user namespace: %s", strerror(errno));
+	int later = (int)(clone_flags(ctx->ns) & USERNS_LATER);
+	if (later && unshare(later) < 0)
+		spawn_child_fail(sfd, "creating the container's namespaces: %s", strerror(errno));
+	if (setresgid(0, 0, 0) < 0)
+		spawn_child_fail(sfd, "becoming gid 0 in the user namespace: %s", strerror(errno));
+	if (setgroups(0, NULL) < 0)
+		spawn_child_fail(sfd, "clearing groups in the user namespace: %s", strerror(errno));
 }
 
 static void child_stdio(struct child_ctx *ctx)
@@ -410,7 +427,10 @@ static long clone_child(struct child_ctx *ctx, struct husk_err *err)
 {
 	long pid;
 	if (ctx->req->kind == SPAWN_CONTAINER_INIT) {
-		struct clone3_args args = { .flags = clone_flags(ctx->ns), .exit_signal = SIGCHLD };
+		uint64_t flags = clone_flags(ctx->ns);
+		if (flags & CLONE_NEWUSER)
+			flags &= ~(uint64_t)USERNS_LATER; /* child_become_userns_root */
+		struct clone3_args args = { .flags = flags, .exit_signal = SIGCHLD };
 		pid = syscall(SYS_clone3, &args, sizeof args);
 		if (pid < 0)
 			return husk_err_sys(err, errno, "clone of the container process");

@@ -131,14 +131,10 @@ del(.kernel)
 #      is mounted below it (the guest's cgroup2 at /sys/fs/cgroup); runc's
 #      new network namespace lets it mount a fresh sysfs. Mounts below /sys
 #      the config does not ask for, and what the probe reads through them,
-#      are the guest's;
-#    - the root of /dev/mqueue belongs to the IPC namespace's creator: runc
-#      creates that namespace after setting uid 0 but before gid 0 (owner
-#      0:65534), husk together with the user namespace (65534:65534).
+#      are the guest's.
 | if ns("user") then
     ([$config.mounts[]?.destination] + ($config.linux.maskedPaths // []) + ($config.linux.readonlyPaths // [])) as $asked
     | .mounts |= map(if .fstype == "devtmpfs" then del(.super, .opts) else . end)
     | .mounts |= map(select(.target as $t | ($t | startswith("/sys/") | not) or ($asked | index($t))))
     | (if [$config.mounts[]? | select(.type == "cgroup" or .type == "cgroup2")] == [] then .cgroup = {} else . end)
-    | .dev |= map(if .path == "/dev/mqueue" then del(.node) else . end)
   else . end
