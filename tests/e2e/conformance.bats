@@ -8,9 +8,17 @@ load helpers
 RUNC=${RUNC:-/usr/sbin/runc}
 
 setup() {
-  [ -x "$RUNC" ] || skip "runc ($RUNC) is not installed: install-deps.sh installs it"
   HUSK_ROOT=$(mktemp -d /run/husk-test.XXXXXX)
   export HUSK_ROOT RUNC
+  [ -x "$RUNC" ] || skip "runc ($RUNC) is not installed: install-deps.sh installs it"
+  # the probe tells a namespace of the container's own from its machine's
+  # initial one (fixed inode numbers): runc's machine must be in those
+  local ns ino=$((0xEFFFFFFF))
+  for ns in ipc uts user pid cgroup; do
+    [ "$(stat -L -c %i /proc/self/ns/$ns)" -eq "$ino" ] ||
+      skip "the tests run outside the host's initial $ns namespace, so runc's containers cannot be compared"
+    ino=$((ino - 1))
+  done
 }
 
 teardown() { common_teardown; }
