@@ -31,16 +31,22 @@ note "cold start: runc run x$n"
 rc=()
 for i in $(seq "$n"); do
   t0=$(now_ms)
-  runc --root "$runc_root" run --bundle "$bundle_true" "bench$i" </dev/null >/dev/null 2>&1
-  rc+=($(($(now_ms) - t0)))
+  if runc --root "$runc_root" run --bundle "$bundle_true" "bench$i" </dev/null >/dev/null 2>&1; then
+    rc+=($(($(now_ms) - t0)))
+  else
+    note "runc run $i failed"
+  fi
 done
 
 note "cold start: husk run x$n"
-hr=()
+hr=() failed=0
 for i in $(seq "$n"); do
   t0=$(now_ms)
-  h run --bundle "$bundle_true" "cold$i" </dev/null >/dev/null 2>&1 || true
-  hr+=($(($(now_ms) - t0)))
+  if h run --bundle "$bundle_true" "cold$i" </dev/null >/dev/null 2>"$BENCH_OUT/cold.err"; then
+    hr+=($(($(now_ms) - t0)))
+  else
+    failed=$((failed + 1)); note "husk run $i failed: $(head -c 300 "$BENCH_OUT/cold.err")"
+  fi
 done
 
 # the breakdown, from separate detached runs (their state, and so the guest
@@ -73,14 +79,13 @@ for i in $(seq "$nb"); do
   fi
 done
 
-nums() { printf '%s\n' "$@"; }
 jq -n --argjson floor "$(nums "${floor[@]}" | json_nums)" --argjson runc "$(nums "${rc[@]}" | json_nums)" \
-  --argjson husk "$(nums "${hr[@]}" | json_nums)" --argjson steps "$steps" --arg accel "$accel" \
+  --argjson husk "$(nums "${hr[@]}" | json_nums)" --argjson steps "$steps" --arg accel "$accel" --argjson failed "$failed" \
   --argjson fm "$(nums "${floor[@]}" | median)" --argjson fp "$(nums "${floor[@]}" | p95)" \
   --argjson rm "$(nums "${rc[@]}" | median)" --argjson rp "$(nums "${rc[@]}" | p95)" \
   --argjson hm "$(nums "${hr[@]}" | median)" --argjson hp "$(nums "${hr[@]}" | p95)" '
   def med: sort | if length == 0 then null elif length % 2 == 1 then .[length/2|floor] else (.[length/2-1] + .[length/2]) / 2 end;
-  {accel: $accel, runs: ($husk | length),
+  {accel: $accel, runs: ($husk | length), husk_run_failed: $failed,
    husk_run_ms: {median: $hm, p95: $hp, all: $husk},
    floor_ms: {median: $fm, p95: $fp, all: $floor},
    runc_run_ms: {median: $rm, p95: $rp, all: $runc},

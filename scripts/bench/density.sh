@@ -9,7 +9,6 @@ max=${BENCH_DENSITY_MAX:-50}
 mem_at=${BENCH_MEM_AT:-20}
 floor_kb=$((2 * 1024 * 1024)) # stop before the host has under 2 GiB available
 bench_root
-nums() { printf '%s\n' "$@"; }
 sweep='[]' snaps='[]' stopped_by="" all_pids=()
 note "density: up to $max idle containers"
 for i in $(seq "$max"); do

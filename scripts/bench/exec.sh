@@ -9,7 +9,6 @@ mib=${BENCH_STDIO_MIB:-256}
 bench_root
 runc_root=$(mktemp -d /run/husk-bench-runc.XXXXXX)
 trap 'bench_cleanup; for c in $(runc --root "$runc_root" list -q 2>/dev/null); do runc --root "$runc_root" delete --force "$c" >/dev/null 2>&1; done; rm -rf "$runc_root"' EXIT
-nums() { printf '%s\n' "$@"; }
 
 note "exec: starting an idle husk container and an idle runc container"
 start_idle ex "$bundle_idle"

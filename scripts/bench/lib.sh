@@ -19,6 +19,8 @@ iso_ms() { date -u -d "$1" +%s%3N; }
 # stdin: one number a line. median / p95 (nearest rank) / mean
 median() { sort -g | awk '{a[NR]=$1} END {if (!NR) print "null"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 p95() { sort -g | awk '{a[NR]=$1} END {if (!NR) {print "null"; exit} i=int(NR*0.95+0.999999); if (i<1) i=1; print a[i]}'; }
+# its arguments, one a line (nothing for none)
+nums() { if [ "$#" -gt 0 ]; then printf "%s\n" "$@"; fi; }
 # a JSON array of the numbers on stdin
 json_nums() { jq -s -c . ; }
 
