@@ -11,14 +11,16 @@ runc_root=$(mktemp -d /run/husk-bench-runc.XXXXXX)
 trap 'bench_cleanup; for c in $(runc --root "$runc_root" list -q 2>/dev/null); do runc --root "$runc_root" delete --force "$c" >/dev/null 2>&1; done; rm -rf "$runc_root"' EXIT
 
 note "exec: starting an idle husk container and an idle runc container"
-start_idle ex "$bundle_idle"
+start_idle ex "$bundle_idle" || { note "exec: the idle container did not start"; exit 1; }
 runc --root "$runc_root" run --detach --bundle "$bundle_idle" rex </dev/null >/dev/null 2>&1 || note "runc run --detach failed"
 
 note "exec: round trip x$n"
 he=() re=()
 for i in $(seq "$n"); do
-  t0=$(now_ms); h exec ex /bin/true </dev/null >/dev/null 2>&1 || true; he+=($(($(now_ms) - t0)))
-  t0=$(now_ms); runc --root "$runc_root" exec rex /bin/true </dev/null >/dev/null 2>&1 || true; re+=($(($(now_ms) - t0)))
+  t0=$(now_ms)
+  if h exec ex /bin/true </dev/null >/dev/null 2>&1; then he+=($(($(now_ms) - t0))); else note "husk exec $i failed"; fi
+  t0=$(now_ms)
+  if runc --root "$runc_root" exec rex /bin/true </dev/null >/dev/null 2>&1; then re+=($(($(now_ms) - t0))); else note "runc exec $i failed"; fi
 done
 
 reps=${BENCH_STDIO_RUNS:-2}
@@ -26,8 +28,11 @@ note "exec: stdio $mib MiB x$reps"
 hs=() bs=()
 for i in $(seq "$reps"); do
   t0=$(date +%s%N)
-  h exec ex dd if=/dev/zero bs=1M count="$mib" </dev/null >/dev/null 2>/dev/null || true
-  hs+=($(awk -v m="$mib" -v ns=$(($(date +%s%N) - t0)) 'BEGIN {printf "%.1f", m / (ns / 1e9)}'))
+  if h exec ex dd if=/dev/zero bs=1M count="$mib" </dev/null >/dev/null 2>/dev/null; then
+    hs+=($(awk -v m="$mib" -v ns=$(($(date +%s%N) - t0)) 'BEGIN {printf "%.1f", m / (ns / 1e9)}'))
+  else
+    note "husk exec dd $i failed"
+  fi
   t0=$(date +%s%N)
   /bin/busybox dd if=/dev/zero bs=1M count="$mib" 2>/dev/null | cat >/dev/null
   bs+=($(awk -v m="$mib" -v ns=$(($(date +%s%N) - t0)) 'BEGIN {printf "%.1f", m / (ns / 1e9)}'))

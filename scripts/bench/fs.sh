@@ -25,7 +25,7 @@ host_f=$("$fsb" files "$rootfs/bench/host-files" "$nfiles")
 rm -f "$rootfs/bench/host-w.dat"
 
 note "fs: inside husk"
-start_idle fs "$bundle"
+start_idle fs "$bundle" || { note "fs: the container did not start"; exit 1; }
 g() { h exec fs /bin/fsbench "$@" </dev/null; }
 guest_rr=$(g randr /bench/rand.dat "$nrand")
 guest_r=$(g seqr /bench/seq.dat)
