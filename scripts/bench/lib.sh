@@ -27,6 +27,7 @@ json_nums() { jq -s -c . ; }
 # a husk state directory of our own, emptied on exit
 bench_root() {
   HUSK_ROOT=$(mktemp -d /run/husk-bench.XXXXXX)
+  note "state in $HUSK_ROOT"
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
 }

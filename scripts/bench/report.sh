@@ -115,12 +115,7 @@ breakdown=$(jq -r '.coldstart.breakdown_ms // empty | to_entries[] | select(.key
 # the plot: cold start medians, and the density sweep
 jq -r '.coldstart // empty | "floor \(.floor_ms.median)\n\"husk run\" \(.husk_run_ms.median)\n\"runc run\" \(.runc_run_ms.median)"' "$res" >"$data/cold"
 jq -r '.density.sweep // [] | .[] | "\(.n) \(.start_ms) \(.pss_total_kb / 1024)"' "$res" >"$data/density"
-if command -v gnuplot >/dev/null; then
-  gnuplot <<GP
-set terminal pngcairo size 1100,450 font ",10"
-set output "$png"
-set multiplot layout 1,2
-set title "cold start, median (ms)"
+cold_plot='set title "cold start, median (ms)"
 set style data histograms
 set style histogram gap 1
 set style fill solid 0.6
@@ -128,19 +123,31 @@ set boxwidth 0.6
 set yrange [0:*]
 unset key
 set grid ytics
-plot "$data/cold" using 2:xtic(1) linecolor rgb "#4477aa"
-set title "density: idle containers started one by one"
+plot "'"$data/cold"'" using 2:xtic(1) linecolor rgb "#4477aa"'
+density_plot='set title "density: idle containers started one by one"
 set style data linespoints
 set xlabel "containers running"
 set ylabel "start time (ms)"
 set y2label "total PSS (MiB)"
 set ytics nomirror
 set y2tics
+set yrange [0:*]
 set y2range [0:*]
 set key top left
-plot "$data/density" using 1:2 title "start time (ms)" axes x1y1, "$data/density" using 1:3 title "total PSS (MiB)" axes x1y2
-unset multiplot
-GP
-else
+plot "'"$data/density"'" using 1:2 title "start time (ms)" axes x1y1, "'"$data/density"'" using 1:3 title "total PSS (MiB)" axes x1y2'
+plots=()
+[ -s "$data/cold" ] && plots+=("$cold_plot")
+[ -s "$data/density" ] && plots+=("$density_plot")
+if ! command -v gnuplot >/dev/null; then
   echo "report: gnuplot missing (apt-get install gnuplot-nox): no $png" >&2
+elif [ "${#plots[@]}" -eq 0 ]; then
+  echo "report: no cold start or density figures: no $png" >&2
+else
+  {
+    echo 'set terminal pngcairo size '$((550 * ${#plots[@]}))',450 font ",10"'
+    echo "set output \"$png\""
+    echo "set multiplot layout 1,${#plots[@]}"
+    printf '%s\n' "${plots[@]}"
+    echo "unset multiplot"
+  } | gnuplot || echo "report: gnuplot failed: $png may be incomplete" >&2
 fi
