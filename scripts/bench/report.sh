@@ -84,7 +84,9 @@ breakdown=$(jq -r '.coldstart.breakdown_ms // empty | to_entries[] | select(.key
     echo "exited, stopped) and husk-init's console lines (guest clock since the kernel's time 0: ready,"
     echo "container created). \"qemu spawned to kernel start\" is QEMU's own start plus the early kernel"
     echo "before its clock runs; \"pid1 ready to container created\" includes the host's vsock connect and"
-    echo "the HELLO/CREATE round trips."
+    echo "the HELLO/CREATE round trips. Under TCG the guest finds no usable TSC and no HPET/PM timer on"
+    echo "microvm, so its clock is jiffies: guest-side marks (and fsbench's in-guest timings) have 10 ms"
+    echo "steps, and a guest clock that falls behind on a loaded host shifts time into the QEMU step."
     echo
     echo "| step | ms |"
     echo "|---|---|"
