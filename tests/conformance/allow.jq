@@ -122,7 +122,7 @@ del(.kernel)
 | if res.cpu.mems then . else del(.cgroup.mems) end
 | if res.cpu.shares then . else del(.cgroup.cpu_weight) end
 
-# L. In a user namespace (runc's and husk's fallbacks are the same):
+# L. In a user namespace:
 #    - device nodes cannot be created, so the machine's are bound from its
 #      devtmpfs, whose size and mount options (the guest mounts it nosuid)
 #      are the machine's;
