@@ -113,19 +113,21 @@ static pid_t create_container(struct husk_globals *g, const struct create_opts *
 		husk_spec_free(&spec);
 		return r;
 	}
-	if (mkdir(dir, 0700) < 0) {
-		int e = errno;
+	char real[PATH_MAX];
+	if ((r = husk_state_dir_create(dir, o->id, real, sizeof real, err)) < 0) {
 		husk_spec_free(&spec);
-		if (e == EEXIST)
+		if (r == -EEXIST) {
+			husk_err_clear(err);
 			return husk_err_set(err, EEXIST, "container with id \"%s\" already exists", o->id);
-		return husk_err_sys(err, e, "creating %s", dir);
+		}
+		return r;
 	}
 	husk_log_set_id(o->id);
-	husk_state_link_default(g->root, o->id, dir);
+	husk_state_link_default(g->root, o->id, real);
 
 	struct husk_monitor_args a = {
 		.id = o->id,
-		.state_dir = dir,
+		.state_dir = real,
 		.spec = &spec,
 		.cfg = &cfg,
 		.ready_fd = -1,

@@ -122,9 +122,9 @@ static int print_stats(const char *dir, const char *id, struct husk_err *err)
 /* A ctl connection subscribed to OOM events. */
 static int subscribe(const char *dir, struct husk_err *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if ((size_t)snprintf(addr.sun_path, sizeof addr.sun_path, "%s/ctl.sock", dir) >= sizeof addr.sun_path)
-		return husk_err_set(err, ENAMETOOLONG, "control socket path too long");
+	struct sockaddr_un addr;
+	if (husk_state_sock_addr(&addr, dir, "ctl.sock", err) < 0)
+		return -ENAMETOOLONG;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
 		int e = errno;

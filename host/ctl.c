@@ -1,4 +1,5 @@
 #include "ctl.h"
+#include "state.h"
 
 #include <limits.h>
 #include <poll.h>
@@ -113,9 +114,9 @@ int husk_ctl_call(const char *dir, uint16_t type, const uint8_t *payload, size_t
 int husk_ctl_call_reply(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,
 			uint8_t **reply_out, size_t *reply_len, struct husk_err *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if ((size_t)snprintf(addr.sun_path, sizeof addr.sun_path, "%s/ctl.sock", dir) >= sizeof addr.sun_path)
-		return husk_err_set(err, ENAMETOOLONG, "control socket path too long");
+	struct sockaddr_un addr;
+	if (husk_state_sock_addr(&addr, dir, "ctl.sock", err) < 0)
+		return -ENAMETOOLONG;
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return husk_err_sys(err, errno, "socket");

@@ -867,7 +867,18 @@ static int terminal_setup(struct monitor *m, const struct husk_process_spec *p, 
 	int r = husk_console_open(master, &m->console_slave, p->rows, p->cols, err);
 	if (r == 0)
 		r = husk_console_adopt(m->console_slave, err);
-	return r;
+	if (r < 0)
+		return r;
+	/* the terminal is the process's stdio: let go of the caller's fds.
+	 * containerd's shim reads create's and exec's output until EOF, so a
+	 * monitor holding them would hang it (runc's init holds only the pty) */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		for (int fd = 0; fd < 3; fd++)
+			dup2(null, fd);
+		close(null);
+	}
+	return 0;
 }
 
 /* Hands the master to the caller and points the relay at our end. */

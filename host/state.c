@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +39,57 @@ int husk_state_path(char *out, size_t cap, const char *root, const char *id, con
 	if (n < 0 || (size_t)n >= cap)
 		return husk_err_set(err, ENAMETOOLONG, "state path for %s is too long", id);
 	return 0;
+}
+
+int husk_state_dir_create(const char *dir, const char *id, char *real, size_t cap, struct husk_err *err)
+{
+	if (strlen(dir) <= HUSK_STATE_DIR_SHORT) {
+		if (mkdir(dir, 0700) < 0)
+			return husk_err_sys(err, errno, "creating %s", dir);
+		if ((size_t)snprintf(real, cap, "%s", dir) >= cap)
+			return husk_err_set(err, ENAMETOOLONG, "state path %s is too long", dir);
+		return 0;
+	}
+	if ((size_t)snprintf(real, cap, "%s/%s", HUSK_DEFAULT_ROOT, id) >= cap || strlen(real) > HUSK_STATE_DIR_SHORT)
+		return husk_err_set(err, ENAMETOOLONG,
+				    "container id \"%s\" is too long for husk's sockets (at most %zu characters)", id,
+				    (size_t)HUSK_STATE_DIR_SHORT - strlen(HUSK_DEFAULT_ROOT "/"));
+	struct stat st;
+	if (lstat(dir, &st) == 0)
+		return husk_err_set(err, EEXIST, "%s exists", dir);
+	int r = mkdir_p(HUSK_DEFAULT_ROOT, 0700, err);
+	if (r < 0)
+		return r;
+	if (mkdir(real, 0700) < 0)
+		return husk_err_sys(err, errno, "creating %s", real);
+	if (symlink(real, dir) < 0) {
+		int e = errno;
+		rmdir(real);
+		return husk_err_sys(err, e, "linking %s to %s", dir, real);
+	}
+	/* so that a delete through the default root removes the link too */
+	char origin[PATH_MAX + 16];
+	snprintf(origin, sizeof origin, "%s/origin", real);
+	if (write_file_atomic(origin, dir, strlen(dir), 0600, err) < 0) {
+		unlink(dir);
+		struct husk_err rerr = { 0 };
+		remove_tree(real, &rerr);
+		return -err->code;
+	}
+	return 0;
+}
+
+int husk_state_sock_addr(struct sockaddr_un *addr, const char *dir, const char *name, struct husk_err *err)
+{
+	char real[PATH_MAX];
+	memset(addr, 0, sizeof *addr);
+	addr->sun_family = AF_UNIX;
+	if ((size_t)snprintf(addr->sun_path, sizeof addr->sun_path, "%s/%s", dir, name) < sizeof addr->sun_path)
+		return 0;
+	if (realpath(dir, real) &&
+	    (size_t)snprintf(addr->sun_path, sizeof addr->sun_path, "%s/%s", real, name) < sizeof addr->sun_path)
+		return 0;
+	return husk_err_set(err, ENAMETOOLONG, "socket path %s/%s is too long", dir, name);
 }
 
 void husk_time_now(char *out, size_t cap)
@@ -215,6 +268,20 @@ int husk_state_remove(const char *dir, const char *id, struct husk_err *err)
 		return r;
 	}
 	bool have_real = realpath(dir, real) != NULL;
+	/* a real dir made for a long --root path: its link there goes too */
+	char origin[PATH_MAX + 16], *from = NULL;
+	size_t from_len;
+	struct husk_err oerr = { 0 };
+	snprintf(origin, sizeof origin, "%s/origin", dir);
+	if (read_file(origin, PATH_MAX, &from, &from_len, &oerr) == 0 && have_real) {
+		ssize_t k = readlink(from, target, sizeof target - 1);
+		if (k > 0) {
+			target[k] = '\0';
+			if (!strcmp(target, real))
+				unlink(from);
+		}
+	}
+	free(from);
 	int r = remove_tree(dir, err);
 	snprintf(link, sizeof link, "%s/%s", HUSK_DEFAULT_ROOT, id);
 	ssize_t n = readlink(link, target, sizeof target - 1);

@@ -53,6 +53,19 @@ void husk_state_link_default(const char *root, const char *id, const char *dir);
 int husk_state_remove(const char *dir, const char *id, struct husk_err *err);
 int husk_state_path(char *out, size_t cap, const char *root, const char *id, const char *file,
 		    struct husk_err *err);
+
+/* The longest state dir whose sockets (ctl.sock, vsock.vu.sock, ...) fit a
+ * unix socket address (108 bytes) with room to spare. */
+#define HUSK_STATE_DIR_SHORT 80
+/* Creates the state dir <root>/<id> (EEXIST: the container exists). When
+ * that path is too long for sockets (containerd's and dockerd's roots with
+ * 64-character ids), the real dir is <default root>/<id> and <root>/<id> a
+ * link to it. real gets the real dir: the monitor works there. */
+int husk_state_dir_create(const char *dir, const char *id, char *real, size_t cap, struct husk_err *err);
+/* The unix socket address of <dir>/<name>, through the real dir when the
+ * path through a link is too long. */
+struct sockaddr_un;
+int husk_state_sock_addr(struct sockaddr_un *addr, const char *dir, const char *name, struct husk_err *err);
 int husk_state_read(const char *dir, struct husk_state *st, struct husk_err *err);
 int husk_state_write(const char *dir, const struct husk_state *st, struct husk_err *err);
 void husk_state_free(struct husk_state *st);

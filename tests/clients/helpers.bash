@@ -107,3 +107,20 @@ tty_stop() {
   [ -n "$pid" ] && stop_pid "$pid" 10
   return 0
 }
+
+# The test image as a docker-archive (for `docker load` and `ctr images
+# import`), made by podman from the rootfs tar in a throwaway store under
+# DIR. Prints its path.
+make_docker_archive() {
+  local dir=$1 tar
+  tar=$(make_rootfs_tar "$dir")
+  local store=(--root "$dir/pstore/root" --runroot "$dir/pstore/run" --tmpdir "$dir/pstore/tmp"
+    --volumepath "$dir/pstore/vol" --network-config-dir "$dir/pstore/net" --storage-driver vfs
+    --cgroup-manager cgroupfs --events-backend file)
+  mkdir -p "$dir/pstore/net"
+  podman "${store[@]}" import --change 'CMD ["/bin/sh"]' "$tar" "$IMAGE_NAME" >/dev/null
+  podman "${store[@]}" save --format docker-archive -o "$dir/image-docker.tar" "$IMAGE_NAME" >/dev/null 2>&1
+  remove_tmpdir "$dir/pstore"
+  rm -f "$tar"
+  echo "$dir/image-docker.tar"
+}

@@ -148,3 +148,28 @@ teardown() { common_teardown; }
   husk delete --force "$id"
   [ ! -L "/run/husk/$id" ]
 }
+
+@test "a --root too long for unix sockets (containerd's, dockerd's) with a 64-character id works; nothing left" {
+  long=$HUSK_ROOT/$(printf 'r%.0s' $(seq 70))
+  id=$(printf '%064x' $$)
+  set_args "$BUNDLE" /bin/sh -c 'echo ready; exec sleep 1000'
+  "$HUSK" --root "$long" create --bundle "$BUNDLE" "$id" </dev/null >"$BATS_TEST_TMPDIR/out" 2>&1
+  [ -L "$long/$id" ]
+  [ "$(readlink "$long/$id")" = "/run/husk/$id" ]
+  "$HUSK" --root "$long" start "$id"
+  [ "$("$HUSK" --root "$long" state "$id" | jq -r .status)" = running ]
+  run "$HUSK" --root "$long" exec "$id" cat /proc/1/comm
+  [ "$output" = sleep ]
+  "$HUSK" --root "$long" kill "$id" KILL
+  for i in $(seq 600); do [ "$("$HUSK" --root "$long" state "$id" | jq -r .status)" = stopped ] && break; sleep 0.1; done
+  "$HUSK" --root "$long" delete "$id"
+  [ ! -e "$long/$id" ] && [ ! -L "$long/$id" ]
+  [ ! -e "/run/husk/$id" ]
+  [ -z "$(pgrep -af -- "$id" | grep -v -e pgrep -e bats)" ]
+  # a delete through the default root takes the link under --root too
+  "$HUSK" --root "$long" create --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1
+  "$HUSK" delete --force "$id"
+  [ ! -L "$long/$id" ]
+  [ ! -e "/run/husk/$id" ]
+  [ -z "$(pgrep -af -- "$id" | grep -v -e pgrep -e bats)" ]
+}

@@ -54,3 +54,16 @@ start_client() {
   [[ "$output" == *console-socket* ]]
   [ -z "$(ls -A "$HUSK_ROOT")" ]
 }
+
+@test "with a terminal, create and exec let go of the caller's stdout and stderr (containerd's shim reads them to EOF)" {
+  set_args "$BUNDLE" /bin/sleep 1000
+  start_client
+  # a pipe as stdout and stderr: the reader ends only when every holder closed it
+  s=0; timeout 120 bash -c "'$HUSK' --root '$HUSK_ROOT' create --console-socket '$SOCK' --bundle '$BUNDLE' tty4 2>&1 | cat" || s=$?
+  [ "$s" -eq 0 ]
+  husk start tty4
+  SOCK=$BATS_TEST_TMPDIR/exec.sock start_client
+  s=0; timeout 120 bash -c "'$HUSK' --root '$HUSK_ROOT' exec --tty --detach --console-socket '$BATS_TEST_TMPDIR/exec.sock' tty4 /bin/sleep 1000 2>&1 | cat" || s=$?
+  [ "$s" -eq 0 ]
+  husk delete --force tty4
+}

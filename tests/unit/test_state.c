@@ -3,6 +3,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -185,6 +189,38 @@ static enum test_result test_atomic_write_and_read_limit(void)
 	return TEST_PASS;
 }
 
+/* a state dir reached through a long link: sockets go through the real dir */
+static enum test_result test_sock_addr_long_link(void)
+{
+	char tmpl[] = "/tmp/husk-unit-sock.XXXXXX";
+	char real[PATH_MAX], longdir[PATH_MAX], link[PATH_MAX + 16];
+	struct sockaddr_un addr;
+	struct husk_err err = { 0 };
+	CHECK(mkdtemp(tmpl) != NULL);
+	snprintf(real, sizeof real, "%s/r", tmpl);
+	CHECK(mkdir(real, 0700) == 0);
+	CHECK_EQ_INT(husk_state_sock_addr(&addr, real, "ctl.sock", &err), 0);
+	CHECK(!strcmp(addr.sun_path + strlen(tmpl), "/r/ctl.sock"));
+	/* a 150-byte path to a link to the real dir */
+	snprintf(longdir, sizeof longdir, "%s/%0120d", tmpl, 0);
+	CHECK(mkdir(longdir, 0700) == 0);
+	snprintf(link, sizeof link, "%s/c", longdir);
+	CHECK(symlink(real, link) == 0);
+	CHECK_EQ_INT(husk_state_sock_addr(&addr, link, "ctl.sock", &err), 0);
+	CHECK(strlen(addr.sun_path) < sizeof addr.sun_path);
+	CHECK(!strncmp(addr.sun_path, tmpl, strlen(tmpl)) && !strcmp(addr.sun_path + strlen(tmpl), "/r/ctl.sock"));
+	/* a long path that is no link cannot be shortened: a clear error */
+	CHECK(husk_state_sock_addr(&addr, longdir, "ctl.sock", &err) < 0);
+	CHECK(strstr(err.msg, "too long") != NULL);
+	/* a state dir whose path is too long for sockets is refused unless
+	 * made through the default root (covered by the e2e tests) */
+	unlink(link);
+	rmdir(longdir);
+	rmdir(real);
+	rmdir(tmpl);
+	return TEST_PASS;
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -196,6 +232,7 @@ int main(void)
 		{ "corrupt state.json is a clear error", test_corrupt_state },
 		{ "signal names and numbers", test_signal_names },
 		{ "atomic write, bounded read, remove_tree", test_atomic_write_and_read_limit },
+		{ "socket paths through a long link use the real dir", test_sock_addr_long_link },
 	};
 	return unit_run(tests, ARRAY_SIZE(tests));
 }
