@@ -29,12 +29,23 @@ for i in $(seq "$max"); do
       --argjson kb "$total" '. + [{containers: $n, first_container_pss_kb: $roles, pss_per_container_kb: ($kb / $n | floor), guest_meminfo: $g}]' <<<"$snaps")
   fi
 done
-jq -n --argjson sweep "$sweep" --argjson snaps "$snaps" --argjson max "$max" --arg stopped "$stopped_by" \
+# what the idle containers cost in CPU: their host processes' CPU time over
+# a few seconds, with nothing asked of them
+idle_cpu=null
+if [ "${#all_pids[@]}" -gt 0 ]; then
+  ticks() { local p s=0; for p in "${all_pids[@]}"; do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$s"; }
+  c0=$(ticks) w0=$(now_ms)
+  sleep 5
+  c1=$(ticks) w1=$(now_ms)
+  idle_cpu=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v ms=$((w1 - w0)) -v n="$(jq length <<<"$sweep")" \
+    'BEGIN {printf "{\"containers\": %d, \"cpu_percent_total\": %.1f, \"cpu_percent_per_container\": %.2f}", n, 100 * d / hz / (ms / 1000), 100 * d / hz / (ms / 1000) / n}')
+fi
+jq -n --argjson idle_cpu "$idle_cpu" --argjson sweep "$sweep" --argjson snaps "$snaps" --argjson max "$max" --arg stopped "$stopped_by" \
   --argjson memtotal "$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)" '
   ($sweep[0].start_ms // 0) as $first
   | {max: $max, reached: ($sweep | length), stopped_by: (if $stopped == "" then null else $stopped end),
      host_mem_total_kb: $memtotal,
      first_slow_start: ([$sweep[] | select(.start_ms > 2 * $first) | .n] | first // null),
      first_low_memory: ([$sweep[] | select(.host_mem_available_kb < $memtotal / 10) | .n] | first // null),
-     sweep: $sweep, memory: $snaps}' >"$BENCH_OUT/density.json"
+     idle_cpu: $idle_cpu, sweep: $sweep, memory: $snaps}' >"$BENCH_OUT/density.json"
 note "density: done"

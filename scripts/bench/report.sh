@@ -59,7 +59,9 @@ rows=$(jq -r '
         $d.reached >= 50 and $d.stopped_by == null),
     row("density: first container whose start took > 2 × the first one’s (\($d.sweep[0].start_ms) ms)";
         ($d.first_slow_start // "none"); null; null; "—"; null),
-    row("density: first container with host MemAvailable < 10 %"; ($d.first_low_memory // "none"); null; null; "—"; null)
+    row("density: first container with host MemAvailable < 10 %"; ($d.first_low_memory // "none"); null; null; "—"; null),
+    (if $d.idle_cpu then row("density: host CPU used by \($d.idle_cpu.containers) idle containers (% of one CPU, per container)";
+        $d.idle_cpu.cpu_percent_per_container; null; null; "—"; null) else empty end)
    else empty end)' "$res")
 
 breakdown=$(jq -r '.coldstart.breakdown_ms // empty | to_entries[] | select(.key != "runs") | "| \(.key | gsub("_"; " ")) | \(.value) |"' "$res")

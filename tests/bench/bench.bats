@@ -22,6 +22,7 @@ fixture() {
          husk: {seq_write: {mib_per_s: 60}, seq_read: {mib_per_s: 40}, rand_read: {iops: 500},
                 files: {create_per_s: 5, stat_per_s: 5, unlink_per_s: 5}}},
     density: {max: 50, reached: 50, stopped_by: null, first_slow_start: 7, first_low_memory: null,
+              idle_cpu: {containers: 50, cpu_percent_total: 100, cpu_percent_per_container: 2},
               sweep: [{n: 1, start_ms: 1000, pss_total_kb: 30720}, {n: 2, start_ms: 1100, pss_total_kb: 61440}],
               memory: [{containers: 1, pss_per_container_kb: 30720,
                         first_container_pss_kb: {monitor: 1024, qemu: 28672, virtiofsd: 512, vsock_backend: 512},
@@ -46,6 +47,7 @@ row() { grep '^| ' "$BATS_TEST_TMPDIR/p.md" | grep -F -- "$1"; }
   row "idle containers running at once" | grep -F '| 50 |' | grep -F '| yes |'
   row "first container whose start took" | grep -F '| 7 |'
   row "cli to virtiofsd up" | grep -F '| 40 |'
+  row "host CPU used by 50 idle containers" | grep -F '| 2 |'
   grep -F 'Conditions: fixture' "$BATS_TEST_TMPDIR/p.md"
   # a PNG, when gnuplot is there (scripts/install-deps.sh installs it)
   if command -v gnuplot >/dev/null; then
