@@ -116,6 +116,9 @@ int cmd_delete(struct husk_globals *g, int argc, char **argv)
 	wait_gone(&st.qemu, 2000);
 	wait_gone(&st.virtiofsd, 2000);
 	husk_io_cgroup_remove(st.io_cgroup);
+	char stats_list[PATH_MAX + 16];
+	snprintf(stats_list, sizeof stats_list, "%s/host-cgroups", dir);
+	husk_stats_cgroups_remove(stats_list, false);
 	husk_hooks_poststop(&st); /* as runc: the container is stopped, its state still there */
 	husk_state_free(&st);
 	if (husk_state_remove(dir, id, &err) < 0)

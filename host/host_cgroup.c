@@ -223,3 +223,98 @@ int husk_io_cgroup_apply_spec(const char *path, json_t *block_io, struct husk_er
 	}
 	return 0;
 }
+
+static const char *const stats_controllers[] = { "cpu", "cpuacct", "memory", "pids" };
+
+static bool controller_listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && !strncmp(p, name, n))
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+int husk_stats_cgroups_join(const char *id, const char *list_path, struct husk_err *err)
+{
+	char line[PATH_MAX], made[4][PATH_MAX + 64];
+	size_t n_made = 0;
+	int rc = 0;
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return husk_err_sys(err, errno, "reading /proc/self/cgroup");
+	while (fgets(line, sizeof line, f) && n_made < 4) {
+		/* "N:controllers:/path" (v1); "0::/path" is the unified hierarchy */
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c1 || !c2 || c2 == c1 + 1)
+			continue;
+		*c2 = '\0';
+		char *ctrls = c1 + 1, *path = c2 + 1;
+		path[strcspn(path, "\n")] = '\0';
+		const char *name = NULL;
+		for (size_t i = 0; i < sizeof stats_controllers / sizeof stats_controllers[0]; i++)
+			if (controller_listed(ctrls, stats_controllers[i])) {
+				name = stats_controllers[i];
+				break;
+			}
+		if (!name || strstr(path, "/.."))
+			continue;
+		char dir[PATH_MAX + 64], procs[PATH_MAX + 80], pid[32];
+		if ((size_t)snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s%s/husk-%s", name, strcmp(path, "/") ? path : "",
+				     id) >= sizeof dir)
+			continue;
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			rc = husk_err_sys(err, errno, "creating host cgroup %s", dir);
+			continue;
+		}
+		snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
+		snprintf(pid, sizeof pid, "%d", (int)getpid());
+		int w = write_str(procs, pid);
+		if (w < 0) {
+			rmdir(dir);
+			rc = husk_err_sys(err, -w, "joining host cgroup %s", dir);
+			continue;
+		}
+		snprintf(made[n_made++], sizeof made[0], "%s", dir);
+	}
+	fclose(f);
+	if (n_made) {
+		char text[sizeof made + 8] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < n_made; i++)
+			len += (size_t)snprintf(text + len, sizeof text - len, "%s\n", made[i]);
+		struct husk_err werr = { 0 };
+		if (write_file_atomic(list_path, text, len, 0600, &werr) < 0 && rc == 0)
+			rc = husk_err_set(err, werr.code, "%s", werr.msg);
+	}
+	return rc;
+}
+
+void husk_stats_cgroups_remove(const char *list_path, bool leave_self)
+{
+	char *text = NULL;
+	size_t len;
+	struct husk_err err = { 0 };
+	if (read_file(list_path, 64 * 1024, &text, &len, &err) < 0)
+		return;
+	char pid[32];
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	for (char *save = NULL, *dir = strtok_r(text, "\n", &save); dir; dir = strtok_r(NULL, "\n", &save)) {
+		/* only groups husk made: /sys/fs/cgroup/<controller>/.../husk-<id> */
+		const char *base = strrchr(dir, '/');
+		if (strncmp(dir, "/sys/fs/cgroup/", 15) || !base || strncmp(base, "/husk-", 6) || strstr(dir, "/.."))
+			continue;
+		if (leave_self) {
+			char parent[PATH_MAX + 80];
+			snprintf(parent, sizeof parent, "%.*s/cgroup.procs", (int)(base - dir), dir);
+			write_str(parent, pid);
+		}
+		husk_io_cgroup_remove(dir);
+	}
+	free(text);
+	unlink(list_path);
+}

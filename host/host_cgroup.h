@@ -6,6 +6,7 @@
 #define HUSK_HOST_HOST_CGROUP_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -26,5 +27,17 @@ int husk_io_cgroup_apply_spec(const char *path, json_t *block_io, struct husk_er
 
 /* Removes the group (empty once the VM's processes are gone). */
 void husk_io_cgroup_remove(const char *path);
+
+/* On cgroup v1 hosts, moves the calling process (the monitor, before it
+ * starts QEMU and virtiofsd, which inherit it) into a group husk-<id> of
+ * its own in the cpu, cpuacct, memory and pids hierarchies, under the group
+ * it was in. containerd's shim reads the task pid's cgroups for `ctr task
+ * metrics` (and Docker's stats): they then count the VM's host usage, not
+ * the whole host's. The groups made are listed in list_path. Best effort:
+ * a group that cannot be made is skipped (warned in err). */
+int husk_stats_cgroups_join(const char *id, const char *list_path, struct husk_err *err);
+/* Removes the groups in list_path; leave_self first moves the caller back
+ * to each parent. */
+void husk_stats_cgroups_remove(const char *list_path, bool leave_self);
 
 #endif

@@ -950,9 +950,32 @@ static int fail_ready(int ready_fd, const struct husk_err *err)
 /* A create that failed once the hooks are known: as runc (which destroys
  * the container), the poststop hooks run, with the state "stopped"; their
  * failures only warn. The VM is already stopped. */
+/* the monitor is in its VM's io group: back to the parent, so the group
+ * can go */
+static void leave_io_cgroup(const char *path)
+{
+	char procs[PATH_MAX + 32], pid[32];
+	const char *base = path ? strrchr(path, '/') : NULL;
+	if (!base)
+		return;
+	snprintf(procs, sizeof procs, "%.*s/cgroup.procs", (int)(base - path), path);
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	int fd = open(procs, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, pid, strlen(pid)) < 0)
+			log_debug("leaving %s: %s", path, strerror(errno));
+		close(fd);
+	}
+}
+
 static int fail_create(struct monitor *m, const struct husk_err *err)
 {
 	struct husk_err herr = { 0 };
+	char stats_list[PATH_MAX];
+	snprintf(stats_list, sizeof stats_list, "%s/host-cgroups", m->a->state_dir);
+	husk_stats_cgroups_remove(stats_list, true);
+	leave_io_cgroup(m->st.io_cgroup);
+	husk_io_cgroup_remove(m->st.io_cgroup);
 	snprintf(m->st.status, sizeof m->st.status, "stopped");
 	run_hooks(m, HUSK_HOOK_POSTSTOP, true, &herr);
 	return fail_ready(m->a->ready_fd, err);
@@ -988,6 +1011,13 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	/* a mount namespace of the monitor's own, with what virtiofsd serves */
 	if (husk_vfs_stage(a, vfs_dir, sizeof vfs_dir, &err) < 0)
 		return fail_create(m, &err);
+	/* host cgroups of the VM's own, so that the engines' metrics (read
+	 * from the monitor's cgroups) are the VM's usage */
+	char stats_list[PATH_MAX];
+	snprintf(stats_list, sizeof stats_list, "%s/host-cgroups", a->state_dir);
+	struct husk_err cgerr = { 0 };
+	if (husk_stats_cgroups_join(a->id, stats_list, &cgerr) < 0)
+		log_warn("metrics will not be the VM's own: %s", cgerr.msg);
 	if (setup_loop(m, &err) < 0 || listen_ctl(m, &err) < 0 || husk_vm_boot(&m->vm, a, stdin_open, &err) < 0)
 		return fail_create(m, &err);
 	if (attach_stdio(m, a->console_socket, master, stdin_open, &err) < 0) {
@@ -1002,16 +1032,16 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	husk_pid_ref_set(&m->st.vsock_backend, m->vm.vsock.backend_pid);
 	husk_vsock_describe(&m->vm.vsock, &m->st.vsock);
 	m->st.guest_pid = m->vm.guest_pid;
-	pid_t io_pids[] = { m->vm.qemu_pid, m->vm.virtiofsd_pid };
+	/* the monitor too: on cgroup v2 hosts this group is what the shim reads */
+	pid_t io_pids[] = { getpid(), m->vm.qemu_pid, m->vm.virtiofsd_pid };
 	struct husk_err ioerr = { 0 };
-	if (husk_io_cgroup_create(a->id, io_pids, 2, m->st.io_cgroup, sizeof m->st.io_cgroup, &ioerr) < 0)
+	if (husk_io_cgroup_create(a->id, io_pids, 3, m->st.io_cgroup, sizeof m->st.io_cgroup, &ioerr) < 0)
 		log_warn("no host cgroup for block-IO weight: %s", ioerr.msg);
 	json_t *block_io = json_object_get(json_object_get(json_object_get(a->spec->json, "linux"), "resources"),
 					   "blockIO");
 	if (husk_io_cgroup_apply_spec(m->st.io_cgroup, block_io, &ioerr) < 0) {
 		if (ioerr.code != EOPNOTSUPP) {
 			husk_vm_stop(&m->vm, 0);
-			husk_io_cgroup_remove(m->st.io_cgroup);
 			return fail_create(m, &ioerr);
 		}
 		/* the host cannot weigh or throttle the VM's I/O: say so, run anyway */
@@ -1028,12 +1058,10 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	if (run_hooks(m, HUSK_HOOK_PRESTART, false, &err) < 0 || run_hooks(m, HUSK_HOOK_CREATE_RUNTIME, false, &err) < 0 ||
 	    run_hooks(m, HUSK_HOOK_CREATE_CONTAINER, false, &err) < 0) {
 		husk_vm_stop(&m->vm, 0);
-		husk_io_cgroup_remove(m->st.io_cgroup);
 		return fail_create(m, &err);
 	}
 	if (husk_monitor_confine(&err) < 0) {
 		husk_vm_stop(&m->vm, 0);
-		husk_io_cgroup_remove(m->st.io_cgroup);
 		return fail_create(m, &err);
 	}
 	ep_set(m, m->ctl_fd, EPOLLIN, tag_of(TAG_CTL_LISTEN, 0), true);
@@ -1044,7 +1072,9 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	run_loop(m);
 
 	husk_vm_stop(&m->vm, SHUTDOWN_GRACE_MS);
+	leave_io_cgroup(m->st.io_cgroup);
 	husk_io_cgroup_remove(m->st.io_cgroup);
+	husk_stats_cgroups_remove(stats_list, true);
 	int status = m->exited ? m->exit_status : 255;
 	m->st.exited = true;
 	m->st.exit_status = status;
