@@ -35,7 +35,7 @@ HOST_OBJS  := $(patsubst %.c,$(B)/host-obj/%.o,$(COMMON_SRCS) $(PROTO_SRCS) $(HO
 GUEST_OBJS := $(patsubst %.c,$(B)/guest-obj/%.o,$(COMMON_SRCS) $(PROTO_SRCS) $(GUEST_SRCS))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps kernel initramfs run test check e2e fuzz fuzz-replay bench install clean format-check
+.PHONY: all deps kernel initramfs run test check e2e fuzz fuzz-replay bench install uninstall clean format-check
 all: $(B)/husk $(B)/husk-init $(B)/initramfs.cpio.gz kernel $(B)/probe $(B)/tests/console-client \
      $(B)/tests/hostile-initramfs.cpio.gz
 
@@ -122,6 +122,11 @@ install: all
 	install -m 0755 $(B)/husk $(DESTDIR)$(PREFIX)/bin/husk
 	install -m 0644 $(B)/vmlinux $(DESTDIR)$(LIBDIR)/vmlinux
 	install -m 0644 $(B)/initramfs.cpio.gz $(DESTDIR)$(LIBDIR)/initramfs.cpio.gz
+
+# removes exactly what install put there (and the lib dir if it is empty)
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/husk $(DESTDIR)$(LIBDIR)/vmlinux $(DESTDIR)$(LIBDIR)/initramfs.cpio.gz
+	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 format-check:
 	@clang-format --dry-run --Werror $(COMMON_SRCS) $(PROTO_SRCS) $(HOST_SRCS) host/main.c $(GUEST_SRCS) $(wildcard */*.h)
