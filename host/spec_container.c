@@ -354,10 +354,13 @@ static int parse_devices(json_t *linux_obj, struct husk_container_config *c, str
 		int r;
 		if ((r = get_dev_u32(d, "major", i, 0, UINT32_MAX, &dev->major, err)) < 0 ||
 		    (r = get_dev_u32(d, "minor", i, 0, UINT32_MAX, &dev->minor, err)) < 0 ||
-		    (r = get_dev_u32(d, "fileMode", i, 0666, 07777, &dev->mode, err)) < 0 ||
+		    (r = get_dev_u32(d, "fileMode", i, 0666, UINT32_MAX, &dev->mode, err)) < 0 ||
 		    (r = get_dev_u32(d, "uid", i, 0, UINT32_MAX, &dev->uid, err)) < 0 ||
 		    (r = get_dev_u32(d, "gid", i, 0, UINT32_MAX, &dev->gid, err)) < 0)
 			return r;
+		/* Podman (--privileged, --device) passes the host's mode with its
+		 * file type bits: as runc, only the permission bits count */
+		dev->mode &= 07777;
 		if (dev->type != 'p' && (!json_object_get(d, "major") || !json_object_get(d, "minor")))
 			return husk_err_set(err, EINVAL, "config.json: linux.devices[%zu] needs major and minor", i);
 		dev->path = clean_path(json_string_value(jp));

@@ -262,7 +262,9 @@ static enum test_result test_spec_linux(void)
 			   "\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\",\"/proc/bus\"],"
 			   "\"rootfsPropagation\":\"rslave\","
 			   "\"devices\":[{\"path\":\"/dev/fuse\",\"type\":\"u\",\"major\":10,\"minor\":229},"
-			   "{\"path\":\"/dev/p\",\"type\":\"p\",\"fileMode\":384,\"uid\":1,\"gid\":2}]}",
+			   "{\"path\":\"/dev/p\",\"type\":\"p\",\"fileMode\":384,\"uid\":1,\"gid\":2},"
+			   /* Podman --privileged: the host's mode with Go's type bits */
+			   "{\"path\":\"/dev/null\",\"type\":\"c\",\"major\":1,\"minor\":3,\"fileMode\":69206454}]}",
 			   &spec, &err);
 	if (r < 0)
 		printf("# %s\n", err.msg);
@@ -274,7 +276,8 @@ static enum test_result test_spec_linux(void)
 	CHECK_EQ_INT(c->n_masked, 1);
 	CHECK_EQ_INT(c->n_readonly, 2);
 	CHECK_EQ_INT(c->rootfs_propagation, MS_SLAVE | MS_REC);
-	CHECK_EQ_INT(c->n_devices, 2);
+	CHECK_EQ_INT(c->n_devices, 3);
+	CHECK_EQ_INT(c->devices[2].mode, 0666);
 	CHECK_EQ_INT(c->devices[0].type, 'c');
 	CHECK_EQ_INT(c->devices[0].mode, 0666);
 	CHECK_EQ_INT(c->devices[1].mode, 0600);
