@@ -109,8 +109,10 @@ int husk_qemu_argv(const struct husk_vm_params *p, struct husk_argv *a, struct h
 	husk_argv_push(a, "-initrd");
 	husk_argv_push(a, p->initramfs);
 	husk_argv_push(a, "-append");
-	/* reboot=t + -no-reboot: the guest's reboot() makes QEMU exit */
-	husk_argv_pushf(a, "console=ttyS0 reboot=t panic=-1 quiet%s%s", p->kernel_params && *p->kernel_params ? " " : "",
+	/* reboot=t + -no-reboot: the guest's reboot() makes QEMU exit;
+	 * no_timer_check: on a slow or busy host (TCG under load) the kernel's
+	 * check of the IO-APIC timer can time out and panic the boot */
+	husk_argv_pushf(a, "console=ttyS0 reboot=t panic=-1 quiet no_timer_check%s%s", p->kernel_params && *p->kernel_params ? " " : "",
 			p->kernel_params ? p->kernel_params : "");
 	return husk_argv_check(a, err);
 }

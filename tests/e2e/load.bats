@@ -27,6 +27,11 @@ life() {
   local runner=$!
   for ((i = 0; i < 6000; i++)); do
     [ "$(husk state "$id" 2>/dev/null | jq -r .status)" = running ] && break
+    if ! kill -0 "$runner" 2>/dev/null; then
+      wait "$runner"
+      echo "$id: run exited $? before the container ran: $(cat "$out.run-err")" > "$out"
+      return
+    fi
     sleep 0.1
   done
   local got

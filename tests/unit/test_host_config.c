@@ -98,6 +98,7 @@ static enum test_result test_qemu_argv(void)
 	CHECK(husk_argv_find(&a, "vhost-user-fs-device,chardev=vfs,tag=rootfs") > 0);
 	i = husk_argv_find(&a, "-append");
 	CHECK(strstr(a.v[i + 1], "reboot=t") != NULL);
+	CHECK(strstr(a.v[i + 1], "no_timer_check") != NULL);
 	CHECK(strstr(a.v[i + 1], "foo=1") != NULL);
 	CHECK_STR(a.v[husk_argv_find(&a, "-smp") + 1], "2");
 	CHECK_STR(a.v[husk_argv_find(&a, "-cpu") + 1], "max");

@@ -51,7 +51,7 @@ run() { # guest-mode peer-mode bytes [connections]
     -global virtio-mmio.force-legacy=false -nodefaults -no-user-config -nographic -no-reboot \
     -serial stdio -chardev socket,id=vsk,path="$vu" -device vhost-user-vsock-device,chardev=vsk \
     -kernel "$top/build/vmlinux" -initrd "$work/initrd.gz" \
-    -append "console=ttyS0 reboot=t panic=-1 quiet vsock.mode=$1 vsock.conns=$conns" > "$work/guest.log" 2>&1
+    -append "console=ttyS0 reboot=t panic=-1 quiet no_timer_check vsock.mode=$1 vsock.conns=$conns" > "$work/guest.log" 2>&1
   local qrc=$? prc=0
   for p in "${pids[@]}"; do wait "$p" || prc=1; done
   wait $be; local brc=$?
