@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # containerd 1.6 (ctr, the runc shim v2) runs husk as its runc binary, as
-# docs/containerd.md shows. containerd's root, state, sockets and config
-# live under a temp dir; it is stopped by pid at the end.
+# docs/containerd.md shows. containerd's root, state, sockets, config, the
+# shim's root for husk and ctr's fifos live under a temp dir; containerd is
+# stopped by pid at the end. (containerd 1.6 always puts its shims' sockets
+# in /run/containerd/s; they go with the shims.)
 
 load helpers
 
@@ -76,8 +78,13 @@ c() {
   ctr -a "$CTMP/c.sock" -n husk-test "$@"
 }
 
+# --runc-root: the shim's --root for husk, under the temp dir too
 crun() {
-  c run --runc-binary "$HUSK" "$@"
+  c run --runc-binary "$HUSK" --runc-root "$CTMP/runc" --fifo-dir "$CTMP/fifo" "$@"
+}
+
+cexec() {
+  c task exec --fifo-dir "$CTMP/fifo" "$@"
 }
 
 task_status() {
@@ -105,7 +112,7 @@ task_running() {
 }
 
 @test "ctr run --rm -t: a terminal, typed input, the exit code" {
-  tty_start t1 100 30 "ctr -a $CTMP/c.sock -n husk-test run --rm -t --runc-binary $HUSK $IMAGE_NAME husk-ctr-t1 sh; echo EXIT=\$?"
+  tty_start t1 100 30 "ctr -a $CTMP/c.sock -n husk-test run --rm -t --runc-binary $HUSK --runc-root $CTMP/runc --fifo-dir $CTMP/fifo $IMAGE_NAME husk-ctr-t1 sh; echo EXIT=\$?"
   tty_wait t1 '/ #'
   tty_type t1 'tty; stty size; echo typed-$((6*7))'
   tty_wait t1 typed-42
@@ -119,8 +126,8 @@ task_running() {
 
 @test "task exec, task ps, task kill with a signal the process handles, and SIGKILL (137)" {
   crun -d "$IMAGE_NAME" husk-ctr-d1 sh -c 'trap "echo got-usr1 > /tmp/usr1" USR1; echo up > /tmp/up; while :; do sleep 1; done'
-  wait_for "the task to run" 120 c task exec --exec-id probe-up husk-ctr-d1 test -f /tmp/up
-  run c task exec --exec-id e1 husk-ctr-d1 sh -c 'cat /proc/1/comm; probe kernel; exit 4'
+  wait_for "the task to run" 120 cexec --exec-id probe-up husk-ctr-d1 test -f /tmp/up
+  run cexec --exec-id e1 husk-ctr-d1 sh -c 'cat /proc/1/comm; probe kernel; exit 4'
   [ "$status" -eq 4 ]
   [ "${lines[0]}" = sh ]
   [ "${lines[1]}" = "$(guest_release)" ]
@@ -129,11 +136,13 @@ task_running() {
   echo "$output"
   [ "$status" -eq 0 ]
   [ "${#lines[@]}" -ge 2 ]
-  guest_pids=$(c task exec --exec-id e2 husk-ctr-d1 sh -c 'ls /proc | grep -E "^[0-9]+$"')
-  echo "guest: $guest_pids"
-  [ -n "$guest_pids" ]
+  # the pids containerd shows are the guest's, as husk ps reports them
+  ctr_pids=$(awk 'NR > 1 {print $1}' <<< "$output" | sort -n | tr '\n' ' ')
+  husk_pids=$("$HUSK" --root "$CTMP/runc/husk-test" ps --format json husk-ctr-d1 | jq -r '.[]' | sort -n | tr '\n' ' ')
+  echo "ctr: $ctr_pids husk: $husk_pids"
+  [ "$ctr_pids" = "$husk_pids" ]
   c task kill -s USR1 husk-ctr-d1
-  wait_for "the trap to run" 60 c task exec --exec-id e3 husk-ctr-d1 test -f /tmp/usr1
+  wait_for "the trap to run" 60 cexec --exec-id e3 husk-ctr-d1 test -f /tmp/usr1
   task_running husk-ctr-d1
   c task kill -s KILL husk-ctr-d1
   wait_for "the task to stop" 120 bash -c "ctr -a '$CTMP/c.sock' -n husk-test task ls | grep husk-ctr-d1 | grep -q STOPPED"
