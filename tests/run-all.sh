@@ -42,5 +42,12 @@ for suite in tests/clients/podman.bats tests/clients/docker.bats tests/clients/c
   cat "$log"; count_tap
 done
 
+# `make bench`'s own logic (report verdicts, fsbench, cleanup), not timings
+if [ -f tests/bench/bench.bats ]; then
+  echo "== bench tooling tests"
+  bats --tap tests/bench/bench.bats > "$log" 2>&1 </dev/null
+  cat "$log"; count_tap
+fi
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
