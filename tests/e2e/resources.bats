@@ -209,3 +209,22 @@ with_resources() {
   [ -z "$(ls -A "$HUSK_ROOT")" ]
   [ ! -e "$(dirname "$cg")/t2" ]
 }
+
+@test "the monitor, QEMU and virtiofsd share host cgroups of the container's own (engines' metrics); they go with it" {
+  set_args "$BUNDLE" /bin/sleep 1000
+  husk create --bundle "$BUNDLE" mc1 </dev/null >/dev/null 2>&1
+  mon=$(jq .monitor.pid "$HUSK_ROOT/mc1/state.json")
+  qemu=$(jq .qemu.pid "$HUSK_ROOT/mc1/state.json")
+  if [ ! -s "$HUSK_ROOT/mc1/host-cgroups" ]; then
+    husk delete --force mc1
+    skip "no cgroup v1 cpu/memory/pids hierarchies on this host"
+  fi
+  for cg in $(cat "$HUSK_ROOT/mc1/host-cgroups"); do
+    [ "$(basename "$cg")" = husk-mc1 ]
+    grep -qx "$mon" "$cg/cgroup.procs"
+    grep -qx "$qemu" "$cg/cgroup.procs"
+  done
+  groups=$(cat "$HUSK_ROOT/mc1/host-cgroups")
+  husk delete --force mc1
+  for cg in $groups; do [ ! -d "$cg" ]; done
+}
