@@ -109,7 +109,7 @@ logs_have() {
 
 @test "exec: in the container's pid namespace and files; exit codes; user, cwd, env" {
   dk run -d --runtime husk --network none --name ex1 "$IMAGE_NAME" sh -c 'echo mark > /tmp/mark; exec sleep 1000'
-  wait_for "ex1 to run" 120 dk exec ex1 test -f /tmp/mark
+  wait_for "ex1 to run sleep" 120 dk exec ex1 grep -qx sleep /proc/1/comm
   run dk exec ex1 sh -c 'cat /tmp/mark; cat /proc/1/comm; probe kernel'
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = mark ]

@@ -130,7 +130,7 @@ logs_have() {
 
 @test "exec: runs in the container (its pid namespace, files), exit codes come back" {
   pm run -d --network=none --name ex1 "$IMAGE_NAME" sh -c 'echo mark > /tmp/mark; exec sleep 1000'
-  wait_for "ex1 to run" 120 pm exec ex1 test -f /tmp/mark
+  wait_for "ex1 to run sleep" 120 pm exec ex1 grep -qx sleep /proc/1/comm
   run pm exec ex1 sh -c 'cat /tmp/mark; cat /proc/1/comm; probe kernel'
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = mark ]

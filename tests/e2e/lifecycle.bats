@@ -158,8 +158,8 @@ teardown() { common_teardown; }
   [ "$(readlink "$long/$id")" = "/run/husk/$id" ]
   "$HUSK" --root "$long" start "$id"
   [ "$("$HUSK" --root "$long" state "$id" | jq -r .status)" = running ]
-  run "$HUSK" --root "$long" exec "$id" cat /proc/1/comm
-  [ "$output" = sleep ]
+  run "$HUSK" --root "$long" exec "$id" probe kernel
+  [ "$output" = "$(guest_release)" ]
   "$HUSK" --root "$long" kill "$id" KILL
   for i in $(seq 600); do [ "$("$HUSK" --root "$long" state "$id" | jq -r .status)" = stopped ] && break; sleep 0.1; done
   "$HUSK" --root "$long" delete "$id"
