@@ -39,8 +39,7 @@ teardown_file() {
   local left="" id pid
   for id in $(c containers ls -q 2>/dev/null); do
     c task kill -s KILL "$id" >/dev/null 2>&1 || true
-    wait_for "task $id to stop" 60 bash -c "! ctr -a '$CTMP/c.sock' -n husk-test task ls -q | grep -qx '$id'" ||
-      c task delete -f "$id" >/dev/null 2>&1 || true
+    wait_for "task $id to stop" 60 task_gone "$id" || c task delete -f "$id" >/dev/null 2>&1 || true
     c task delete "$id" >/dev/null 2>&1 || true
     c containers delete "$id" >/dev/null 2>&1 || true
   done
@@ -91,8 +90,11 @@ task_status() {
   c task ls 2>/dev/null | awk -v id="$1" '$1 == id {print $3}'
 }
 
+# no task, or a stopped one
 task_gone() {
-  ! c task ls -q 2>/dev/null | grep -qx "$1"
+  local s
+  s=$(task_status "$1")
+  [ -z "$s" ] || [ "$s" = STOPPED ]
 }
 
 task_running() {
@@ -125,8 +127,8 @@ task_running() {
 }
 
 @test "task exec, task ps, task kill with a signal the process handles, and SIGKILL (137)" {
-  crun -d "$IMAGE_NAME" husk-ctr-d1 sh -c 'trap "echo got-usr1 > /tmp/usr1" USR1; echo up > /tmp/up; while :; do sleep 1; done'
-  wait_for "the task to run" 120 cexec --exec-id probe-up husk-ctr-d1 test -f /tmp/up
+  crun -d "$IMAGE_NAME" husk-ctr-d1 sh -c 'trap "echo got-usr1 > /tmp/usr1" USR1; echo up > /tmp/up; while :; do sleep 1000 & wait $!; done'
+  wait_for "the task to run its sleep" 120 cexec --exec-id probe-up husk-ctr-d1 pidof sleep
   run cexec --exec-id e1 husk-ctr-d1 sh -c 'cat /proc/1/comm; probe kernel; exit 4'
   [ "$status" -eq 4 ]
   [ "${lines[0]}" = sh ]
