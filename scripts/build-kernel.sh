@@ -27,6 +27,12 @@ fi
 mkdir -p "$cache/kernel"
 work=$(mktemp -d "$cache/kernel/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# build from a snapshot: a fragment edited during the build must not end up
+# cached under the key of the text it had when the build began
+cp "$fragment" "$work/husk.config"
+fragment=$work/husk.config
+[ "$( { cat "$fragment"; echo "linux-source-6.1 $srcver"; } | sha256sum | cut -c1-16)" = "$key" ] ||
+  { echo "build-kernel: $top/kernel-config/husk.config changed while starting; run again" >&2; exit 1; }
 echo "build-kernel: building guest kernel $key (linux-source-6.1 $srcver), a few minutes" >&2
 tar -C "$work" -xf "$tarball"
 src=$work/linux-source-6.1
