@@ -160,18 +160,27 @@ void husk_tc_unredirect(struct husk_nl *nl, int ifindex)
 		qdisc(nl, ifindex, false);
 }
 
-/* No IPv6 link-local address on a tap: the netns's own stack would
- * otherwise send router solicitations and MLD reports from it into the VM.
- * Best effort (a host without IPv6 refuses the attribute). */
-static void no_ipv6_ll(struct husk_nl *nl, int ifindex)
+/* An RTM_NEWLINK request changing link ifindex, built in buf. */
+static struct nlmsghdr *newlink_request(char *buf, int ifindex, struct ifinfomsg **ifi_out)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_NEWLINK;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
+	if (ifi_out)
+		*ifi_out = ifi;
+	return nlh;
+}
+
+/* No IPv6 link-local address on a tap: the netns's own stack would
+ * otherwise send router solicitations and MLD reports from it into the VM.
+ * Best effort (a host without IPv6 refuses the attribute). */
+static void no_ipv6_ll(struct husk_nl *nl, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = newlink_request(buf, ifindex, NULL);
 	struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
 	struct nlattr *in6 = mnl_attr_nest_start(nlh, AF_INET6);
 	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
@@ -185,12 +194,8 @@ int husk_link_set(struct husk_nl *nl, int ifindex, uint32_t mtu, bool up, struct
 	if (up)
 		no_ipv6_ll(nl, ifindex);
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = newlink_request(buf, ifindex, &ifi);
 	ifi->ifi_change = IFF_UP;
 	ifi->ifi_flags = up ? IFF_UP : 0;
 	if (mtu)
