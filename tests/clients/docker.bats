@@ -125,15 +125,7 @@ logs_have() {
 
 @test "run -it: a terminal of the pane's size, typed input, the exit code" {
   tty_start it1 100 30 "DOCKER_CONFIG=$DOCKER_CONFIG $DOCKER -H unix://$DTMP/docker.sock run -it --rm --runtime husk --network none $IMAGE_NAME sh; echo EXIT=\$?"
-  tty_wait it1 '/ #'
-  tty_type it1 'tty; stty size; echo typed-$((6*7))'
-  tty_wait it1 typed-42
-  tty_type it1 'exit 3'
-  tty_wait it1 EXIT=3
-  screen=$(tty_screen it1)
-  echo "$screen"
-  grep -qx '/dev/pts/0' <<< "$screen"
-  grep -qx '30 100' <<< "$screen"
+  tty_shell_checks it1
 }
 
 @test "--shm-size" {

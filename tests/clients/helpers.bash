@@ -99,6 +99,22 @@ tty_type() {
   tmux -S "$TMUX_SOCK" send-keys -t "$1" "$2" Enter
 }
 
+# tty_shell_checks SESSION: SESSION (started 100x30 with an interactive sh
+# followed by `echo EXIT=$?`) has a terminal of that size, takes typed input
+# and hands the shell's exit code back
+tty_shell_checks() {
+  local s=$1 screen
+  tty_wait "$s" '/ #'
+  tty_type "$s" 'tty; stty size; echo typed-$((6*7))'
+  tty_wait "$s" typed-42
+  tty_type "$s" 'exit 3'
+  tty_wait "$s" EXIT=3
+  screen=$(tty_screen "$s")
+  echo "$screen"
+  grep -qx '/dev/pts/0' <<< "$screen"
+  grep -qx '30 100' <<< "$screen"
+}
+
 tty_stop() {
   [ -n "${TMUX_SOCK:-}" ] && [ -S "$TMUX_SOCK" ] || return 0
   local pid

@@ -117,15 +117,7 @@ logs_have() {
 
 @test "run -it: the process has a terminal of the pane's size; typed input and the exit code arrive" {
   tty_start it1 100 30 "$(pm_cmdline) run -it --rm --network=none $IMAGE_NAME sh; echo EXIT=\$?"
-  tty_wait it1 '/ #'
-  tty_type it1 'tty; stty size; echo typed-$((6*7))'
-  tty_wait it1 typed-42
-  tty_type it1 'exit 3'
-  tty_wait it1 EXIT=3
-  screen=$(tty_screen it1)
-  echo "$screen"
-  grep -qx '/dev/pts/0' <<< "$screen"
-  grep -qx '30 100' <<< "$screen"
+  tty_shell_checks it1
 }
 
 @test "exec: runs in the container (its pid namespace, files), exit codes come back" {
