@@ -77,7 +77,16 @@ int husk_frame_read_one(int fd, uint8_t *buf, size_t cap, int timeout_ms, struct
 			continue;
 		size_t room;
 		uint8_t *dst = husk_frame_reader_space(&rd, &room);
-		ssize_t n = read(fd, dst, room);
+		/* never past this frame: what follows it (an exec's output and
+		 * EXIT right behind its reply) belongs to whoever reads the
+		 * stream next */
+		size_t want = HUSK_FRAME_HDR_SIZE - rd.len;
+		if (rd.len >= HUSK_FRAME_HDR_SIZE) {
+			struct husk_frame_hdr next;
+			husk_frame_hdr_unpack(rd.buf, &next);
+			want = HUSK_FRAME_HDR_SIZE + (size_t)next.len - rd.len;
+		}
+		ssize_t n = read(fd, dst, want < room ? want : room);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

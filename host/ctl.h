@@ -27,7 +27,8 @@ int husk_ctl_start(const char *dir, struct husk_err *err);
 int husk_frame_write_all(int fd, uint16_t type, uint16_t flags, uint32_t id, const uint8_t *payload, size_t len,
 			 struct husk_err *err);
 /* Reads one frame into buf (cap >= header + max payload); waits up to
- * timeout_ms in total. */
+ * timeout_ms in total. Reads no byte past that frame, so the stream can be
+ * handed on to another reader. */
 int husk_frame_read_one(int fd, uint8_t *buf, size_t cap, int timeout_ms, struct husk_frame_hdr *h,
 			const uint8_t **payload, struct husk_err *err);
 /* Turns an ERROR payload into err; returns its negative code. */

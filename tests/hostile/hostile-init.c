@@ -206,6 +206,9 @@ static void run_phase(int fd)
 		send_map_uint(fd, HUSK_MSG_EXIT, 0, 0, "status", 3);
 		send_frame(fd, HUSK_MSG_STDIO, 0, 0, garbage, sizeof garbage);
 	} else if (is("run-panic")) {
+		/* Give the START reply time to leave the guest first: a panic right
+		 * after write() can drop it, and then `start` (rightly) fails. */
+		sleep(2);
 		_exit(0); /* PID 1 exits: the guest kernel panics */
 	} else if (is("run-flood")) {
 		/* endless valid frames: stderr output, no-op acks and OOM reports */

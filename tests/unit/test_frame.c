@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../host/ctl.h"
 #include "../../proto/frame.h"
 #include "unit.h"
 
@@ -331,6 +335,36 @@ static enum test_result test_tiny_frame_flood(void)
 	return feed(total, HUSK_FRAME_MAX, SIZE_MAX);
 }
 
+/* The blocking reader used for replies leaves what follows its frame in the
+ * stream: an exec's output and EXIT can arrive right behind its reply, in
+ * the same segment, and belong to the monitor's loop that reads next. */
+static enum test_result test_read_one_stops_at_its_frame(void)
+{
+	int sv[2];
+	struct husk_err err = { 0 };
+	static uint8_t buf[HUSK_FRAME_HDR_SIZE + HUSK_FRAME_MAX];
+	struct husk_frame_hdr h;
+	const uint8_t *payload;
+	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* reply, then two frames, all sent before the reader looks */
+	CHECK_EQ_INT(husk_frame_write_all(sv[0], 7, 1, 1, (const uint8_t *)"reply", 5, &err), 0);
+	CHECK_EQ_INT(husk_frame_write_all(sv[0], 8, 0, 0, (const uint8_t *)"output", 6, &err), 0);
+	CHECK_EQ_INT(husk_frame_write_all(sv[0], 9, 0, 0, NULL, 0, &err), 0);
+	CHECK_EQ_INT(husk_frame_read_one(sv[1], buf, sizeof buf, 1000, &h, &payload, &err), 0);
+	CHECK_EQ_INT(h.type, 7);
+	CHECK(h.len == 5 && memcmp(payload, "reply", 5) == 0);
+	/* the next reader gets the rest whole */
+	CHECK_EQ_INT(husk_frame_read_one(sv[1], buf, sizeof buf, 1000, &h, &payload, &err), 0);
+	CHECK(h.type == 8 && h.len == 6 && memcmp(payload, "output", 6) == 0);
+	CHECK_EQ_INT(husk_frame_read_one(sv[1], buf, sizeof buf, 1000, &h, &payload, &err), 0);
+	CHECK(h.type == 9 && h.len == 0);
+	/* nothing more: a short timeout, not a frame */
+	CHECK_EQ_INT(husk_frame_read_one(sv[1], buf, sizeof buf, 50, &h, &payload, &err), -ETIMEDOUT);
+	close(sv[0]);
+	close(sv[1]);
+	return TEST_PASS;
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -343,6 +377,7 @@ int main(void)
 		{ "zero-length payloads", test_zero_length },
 		{ "init clamps max_payload to the buffer and the protocol", test_init_clamps },
 		{ "a buffer full of tiny frames", test_tiny_frame_flood },
+		{ "the blocking reply reader stops at its frame", test_read_one_stops_at_its_frame },
 	};
 	return unit_run(tests, ARRAY_SIZE(tests));
 }
