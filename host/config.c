@@ -26,6 +26,7 @@ static const struct key_def key_defs[CFG_KEY_COUNT] = {
 	[CFG_KERNEL_PARAMS] = { "vm", "kernel_params", "HUSK_KERNEL_PARAMS" },
 	[CFG_LOG_LEVEL] = { "log", "level", "HUSK_LOG_LEVEL" },
 	[CFG_SANDBOX] = { "vm", "sandbox", "HUSK_SANDBOX" },
+	[CFG_TCG_TB_SIZE_MIB] = { "vm", "tcg_tb_size_mib", "HUSK_TCG_TB_SIZE_MIB" },
 };
 
 static void set(struct husk_config_entry *e, const char *value, const char *source)
@@ -105,7 +106,8 @@ static int validate(struct husk_config *cfg, struct husk_err *err)
 	static const struct {
 		enum husk_config_key key;
 		long min, max;
-	} ranges[] = { { CFG_VCPUS, 1, 64 }, { CFG_MEMORY_MIB, 64, 1 << 20 }, { CFG_BOOT_TIMEOUT, 1, 3600 } };
+	} ranges[] = { { CFG_VCPUS, 1, 64 }, { CFG_MEMORY_MIB, 64, 1 << 20 }, { CFG_BOOT_TIMEOUT, 1, 3600 },
+		       { CFG_TCG_TB_SIZE_MIB, 1, 4096 } };
 	for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
 		const struct husk_config_entry *e = &cfg->e[ranges[i].key];
 		char *end;
@@ -137,6 +139,7 @@ int husk_config_load(struct husk_config *cfg, struct husk_err *err)
 	set(&cfg->e[CFG_KERNEL_PARAMS], "", "default");
 	set(&cfg->e[CFG_LOG_LEVEL], "info", "default");
 	set(&cfg->e[CFG_SANDBOX], "on", "default");
+	set(&cfg->e[CFG_TCG_TB_SIZE_MIB], "16", "default");
 
 	const char *path = getenv("HUSK_CONFIG");
 	snprintf(cfg->path, sizeof cfg->path, "%s", path && *path ? path : HUSK_DEFAULT_CONFIG);

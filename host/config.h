@@ -24,6 +24,7 @@ enum husk_config_key {
 	CFG_KERNEL_PARAMS,
 	CFG_LOG_LEVEL,
 	CFG_SANDBOX,
+	CFG_TCG_TB_SIZE_MIB,
 	CFG_KEY_COUNT,
 };
 

@@ -122,6 +122,7 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 		.virtiofs_tag = VFS_TAG,
 		.vhost_vsock_fd = -1,
 		.sandbox = !strcmp(husk_config_get(a->cfg, CFG_SANDBOX), "on"),
+		.tcg_tb_size_mib = strtol(husk_config_get(a->cfg, CFG_TCG_TB_SIZE_MIB), NULL, 10),
 	};
 	int keep[1 + HUSK_NET_MAX_IFACES];
 	size_t n_keep = 0;

@@ -52,7 +52,15 @@ int husk_qemu_argv(const struct husk_vm_params *p, struct husk_argv *a, struct h
 	husk_argv_push(a, "-M");
 	/* acpi=off: QEMU then puts the virtio-mmio devices on the kernel
 	 * command line, which a kernel without ACPI needs */
-	husk_argv_pushf(a, "microvm,accel=%s,acpi=off,memory-backend=mem", p->accel);
+	husk_argv_push(a, "microvm,acpi=off,memory-backend=mem");
+	husk_argv_push(a, "-accel");
+	/* TCG's translation cache is 1 GiB by default, and a guest fills what
+	 * it is given before anything is flushed: a small guest's translated
+	 * code fits in far less, and every MiB of it is a MiB of the VM's RSS */
+	if (!kvm && p->tcg_tb_size_mib > 0)
+		husk_argv_pushf(a, "tcg,tb-size=%ld", p->tcg_tb_size_mib);
+	else
+		husk_argv_push(a, p->accel);
 	husk_argv_push(a, "-cpu");
 	husk_argv_push(a, kvm ? "host" : "max");
 	husk_argv_push(a, "-smp");

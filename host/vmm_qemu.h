@@ -30,6 +30,7 @@ struct husk_vm_params {
 	int vhost_vsock_fd;
 	unsigned vhost_vsock_cid;
 	bool sandbox; /* QEMU's own seccomp filter (-sandbox on,...) */
+	long tcg_tb_size_mib; /* TCG's translation cache; 0: QEMU's default */
 	const struct husk_vm_nic *nics;
 	unsigned n_nics;
 };

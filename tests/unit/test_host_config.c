@@ -50,7 +50,7 @@ static enum test_result test_bad_files(void)
 	static const char *const bad[] = {
 		"[vm]\naccel = warp\n", "[vm]\nvcpus = 0\n", "[vm]\nvcpus = two\n", "[vm]\nmemory_mib = 1\n",
 		"[vm]\nunknown_key = 1\n", "[nosuchsection]\nkernel = x\n", "[vm]\nvsock = tcp\n",
-		"[log]\nlevel = loud\n", "[vm]\nsandbox = maybe\n", "this is not ini\n",
+		"[log]\nlevel = loud\n", "[vm]\nsandbox = maybe\n", "[vm]\ntcg_tb_size_mib = 0\n", "this is not ini\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct husk_config cfg;
@@ -89,7 +89,8 @@ static enum test_result test_qemu_argv(void)
 	CHECK_EQ_INT(husk_qemu_argv(&p, &a, &err), 0);
 	int i = husk_argv_find(&a, "-M");
 	CHECK(i > 0);
-	CHECK_STR(a.v[i + 1], "microvm,accel=tcg,acpi=off,memory-backend=mem");
+	CHECK_STR(a.v[i + 1], "microvm,acpi=off,memory-backend=mem");
+	CHECK_STR(a.v[husk_argv_find(&a, "-accel") + 1], "tcg"); /* QEMU's own cache size unless set */
 	CHECK(husk_argv_find(&a, "memory-backend-memfd,id=mem,size=300M,share=on") > 0);
 	CHECK(husk_argv_find(&a, "virtio-mmio.force-legacy=false") > 0);
 	CHECK(husk_argv_find(&a, "-no-reboot") > 0);
@@ -105,6 +106,12 @@ static enum test_result test_qemu_argv(void)
 	CHECK(a.v[a.n] == NULL);
 	husk_argv_free(&a);
 
+	/* a TCG translation cache of a set size */
+	p.tcg_tb_size_mib = 16;
+	CHECK_EQ_INT(husk_qemu_argv(&p, &a, &err), 0);
+	CHECK_STR(a.v[husk_argv_find(&a, "-accel") + 1], "tcg,tb-size=16");
+	husk_argv_free(&a);
+
 	/* the kernel vhost-vsock device instead */
 	p.vhost_user_vsock_socket = NULL;
 	p.vhost_vsock_fd = 9;
@@ -114,6 +121,7 @@ static enum test_result test_qemu_argv(void)
 	CHECK_EQ_INT(husk_qemu_argv(&p, &a, &err), 0);
 	CHECK(husk_argv_find(&a, "vhost-vsock-device,guest-cid=1234,vhostfd=9") > 0);
 	CHECK_STR(a.v[husk_argv_find(&a, "-cpu") + 1], "host");
+	CHECK_STR(a.v[husk_argv_find(&a, "-accel") + 1], "kvm"); /* tb-size is TCG's only */
 	CHECK_STR(a.v[husk_argv_find(&a, "-sandbox") + 1],
 		  "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
 	husk_argv_free(&a);
