@@ -265,6 +265,10 @@ static void setup_dev(int sfd, const char *root, const struct husk_container_con
 	for (uint32_t i = 0; c && i < c->n_devices; i++) {
 		const struct husk_device *d = &c->devices[i];
 		char dest[JOIN_MAX];
+		/* as runc: /dev/ptmx stays the link into this container's devpts
+		 * (podman --privileged lists the host's /dev/ptmx) */
+		if (!strcmp(d->path, "/dev/ptmx"))
+			continue;
 		join_or_fail(sfd, root, d->path, dest, sizeof dest);
 		char *slash = strrchr(dest, '/');
 		if (slash && (size_t)(slash - dest) > strlen(root)) {

@@ -261,6 +261,21 @@ logs_have() {
   [ $((0x$eff & 0x1)) -ne 0 ] # CAP_CHOWN
 }
 
+@test "--privileged: all of podman's capabilities, no seccomp, the host's device list as guest nodes, /dev/ptmx from devpts" {
+  run prun --privileged "$IMAGE_NAME" sh -c 'grep -E "^(CapEff|Seccomp):" /proc/self/status; ls -ln /dev/net/tun; readlink /dev/ptmx; uname -r'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  eff=$(awk '/^CapEff:/ {print $2}' <<< "$output")
+  # CAP_NET_ADMIN (12), CAP_SYS_ADMIN (21), CAP_MKNOD (27): none in the default set
+  [ $((0x$eff & (1 << 12))) -ne 0 ] && [ $((0x$eff & (1 << 21))) -ne 0 ] && [ $((0x$eff & (1 << 27))) -ne 0 ]
+  grep -qx $'Seccomp:\t0' <<< "$output"
+  # the host's /dev/net/tun, listed in linux.devices, is a node of the same numbers in the guest
+  grep -Eq '^crw.* 10, +200 .*/dev/net/tun$' <<< "$output"
+  # the host's /dev/ptmx is listed too; as in runc, /dev/ptmx stays the link into devpts
+  grep -qx 'pts/ptmx' <<< "$output"
+  [[ "$output" == *-husk* ]]
+}
+
 @test "--security-opt no-new-privileges" {
   run prun --security-opt no-new-privileges "$IMAGE_NAME" probe status
   grep -qx $'NoNewPrivs:\t1' <<< "$output"

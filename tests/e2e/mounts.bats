@@ -133,14 +133,17 @@ edit() {
 @test "linux.devices are created with their type, numbers, mode and owner" {
   edit "$BUNDLE" '.linux.devices = [{path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 438, uid: 0, gid: 0},
     {path: "/dev/disks/vdz", type: "b", major: 254, minor: 7, fileMode: 384, uid: 5, gid: 6},
-    {path: "/dev/myfifo", type: "p"}]'
-  set_args "$BUNDLE" /bin/sh -c 'stat -c "%F %t %T %a" /dev/fuse; stat -c "%F %t %T %a %u %g" /dev/disks/vdz; stat -c "%F" /dev/myfifo'
+    {path: "/dev/myfifo", type: "p"}, {path: "/dev/ptmx", type: "c", major: 5, minor: 2, fileMode: 438}]'
+  set_args "$BUNDLE" /bin/sh -c 'stat -c "%F %t %T %a" /dev/fuse; stat -c "%F %t %T %a %u %g" /dev/disks/vdz; stat -c "%F" /dev/myfifo; readlink /dev/ptmx'
   run husk run --bundle "$BUNDLE" devs
   echo "$output"
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = "character special file a e5 666" ]
   [ "${lines[1]}" = "block special file fe 7 600 5 6" ]
   [ "${lines[2]}" = "fifo" ]
+  # a listed /dev/ptmx (podman --privileged lists the host's) stays the
+  # link into the container's devpts, as in runc
+  [ "${lines[3]}" = "pts/ptmx" ]
 }
 
 @test "mounts live in the monitor's namespace only; delete leaves no mount and no process" {
