@@ -27,6 +27,7 @@ static const struct key_def key_defs[CFG_KEY_COUNT] = {
 	[CFG_LOG_LEVEL] = { "log", "level", "HUSK_LOG_LEVEL" },
 	[CFG_SANDBOX] = { "vm", "sandbox", "HUSK_SANDBOX" },
 	[CFG_TCG_TB_SIZE_MIB] = { "vm", "tcg_tb_size_mib", "HUSK_TCG_TB_SIZE_MIB" },
+	[CFG_VIRTIOFS_CACHE] = { "vm", "virtiofs_cache", "HUSK_VIRTIOFS_CACHE" },
 };
 
 static void set(struct husk_config_entry *e, const char *value, const char *source)
@@ -103,6 +104,10 @@ static int validate(struct husk_config *cfg, struct husk_err *err)
 	if (strcmp(sandbox, "on") && strcmp(sandbox, "off"))
 		return husk_err_set(err, EINVAL, "sandbox must be on or off, not \"%s\" (%s)", sandbox,
 				    cfg->e[CFG_SANDBOX].source);
+	const char *cache = cfg->e[CFG_VIRTIOFS_CACHE].value;
+	if (strcmp(cache, "auto") && strcmp(cache, "always") && strcmp(cache, "none"))
+		return husk_err_set(err, EINVAL, "virtiofs_cache must be auto, always or none, not \"%s\" (%s)", cache,
+				    cfg->e[CFG_VIRTIOFS_CACHE].source);
 	static const struct {
 		enum husk_config_key key;
 		long min, max;
@@ -140,6 +145,7 @@ int husk_config_load(struct husk_config *cfg, struct husk_err *err)
 	set(&cfg->e[CFG_LOG_LEVEL], "info", "default");
 	set(&cfg->e[CFG_SANDBOX], "on", "default");
 	set(&cfg->e[CFG_TCG_TB_SIZE_MIB], "16", "default");
+	set(&cfg->e[CFG_VIRTIOFS_CACHE], "auto", "default");
 
 	const char *path = getenv("HUSK_CONFIG");
 	snprintf(cfg->path, sizeof cfg->path, "%s", path && *path ? path : HUSK_DEFAULT_CONFIG);

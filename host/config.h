@@ -25,6 +25,7 @@ enum husk_config_key {
 	CFG_LOG_LEVEL,
 	CFG_SANDBOX,
 	CFG_TCG_TB_SIZE_MIB,
+	CFG_VIRTIOFS_CACHE,
 	CFG_KEY_COUNT,
 };
 

@@ -752,16 +752,27 @@ static int setup_loop(struct monitor *m, struct husk_err *err)
 	return 0;
 }
 
+/* what the guest sent has been written (or its reader went away) */
+static bool output_written(const struct monitor *m)
+{
+	for (int s = 1; s <= 2; s++)
+		if (m->out[s].fd >= 0 && m->out[s].q.len > 0)
+			return false;
+	return true;
+}
+
 static bool loop_done(const struct monitor *m)
 {
 	bool vm_done = m->qemu_gone || m->vm.qemu_pid == 0;
 	bool out_done = m->out[1].fd < 0 && m->out[2].fd < 0;
+	/* with the session gone nothing more can arrive: what did still goes
+	 * to a slow reader before the monitor ends */
+	bool gone_and_written = m->session_gone && output_written(m);
 	if (m->exec_mode)
-		return m->session_gone || (m->exited && out_done);
+		return gone_and_written || (m->exited && out_done);
 	if (!vm_done && !m->session_gone)
 		return false;
-	/* once the VM is gone nothing more can arrive: finish writing */
-	return out_done || m->session_gone;
+	return out_done || gone_and_written;
 }
 
 static void run_loop(struct monitor *m)

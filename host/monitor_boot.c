@@ -56,7 +56,7 @@ static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a
 	husk_argv_push(&argv, "-o");
 	husk_argv_pushf(&argv, "source=%s/vfs", a->state_dir);
 	husk_argv_push(&argv, "-o");
-	husk_argv_push(&argv, "cache=auto");
+	husk_argv_pushf(&argv, "cache=%s", husk_config_get(a->cfg, CFG_VIRTIOFS_CACHE));
 	husk_argv_push(&argv, "-o");
 	husk_argv_push(&argv, "sandbox=namespace");
 	husk_argv_push(&argv, "-o");

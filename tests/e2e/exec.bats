@@ -56,6 +56,12 @@ JSON
   [ ! -e /proc/$pid ]
 }
 
+@test "exec output still queued when the process exits reaches a slow reader" {
+  want=$("$PROBE" pattern 4194304 | sha256sum | cut -d' ' -f1)
+  got=$(husk exec ex /bin/probe pattern 4194304 | { sleep 8; sha256sum; } | cut -d' ' -f1)
+  [ "$got" = "$want" ]
+}
+
 @test "10 execs in parallel" {
   for i in $(seq 10); do
     husk exec ex /bin/sh -c "echo exec-$i; exit $i" > "$BATS_TEST_TMPDIR/out.$i" &

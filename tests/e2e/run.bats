@@ -84,6 +84,15 @@ teardown() { common_teardown; }
   [ "$got" = "$want" ]
 }
 
+@test "output still queued when the VM powers off reaches a slow reader" {
+  # the process exits while its last MiB waits in the monitor for a reader
+  # that has not begun: the VM goes, the output must not
+  set_args "$BUNDLE" /bin/probe pattern 4194304
+  want=$("$PROBE" pattern 4194304 | sha256sum | cut -d' ' -f1)
+  got=$(husk run --bundle "$BUNDLE" slow | { sleep 8; sha256sum; } | cut -d' ' -f1)
+  [ "$got" = "$want" ]
+}
+
 @test "10 MiB of input arrives intact and in order" {
   set_args "$BUNDLE" /bin/sha256sum
   want=$("$PROBE" pattern 10485760 | sha256sum | cut -d' ' -f1)
@@ -121,6 +130,25 @@ teardown() { common_teardown; }
   run husk run --bundle "$BUNDLE" rw1
   [ "$status" -eq 0 ]
   [ "$(cat "$BUNDLE/rootfs/tmp/from-guest")" = "written-in-guest" ]
+}
+
+@test "virtiofs_cache: virtiofsd serves with the configured mode (auto by default), and files flow both ways" {
+  local mode
+  for mode in "" always; do
+    echo "from-host-$mode" > "$BUNDLE/rootfs/tmp/from-host"
+    set_args "$BUNDLE" /bin/sh -c 'cat /tmp/from-host; echo "guest" > /tmp/from-guest; sleep 600'
+    HUSK_VIRTIOFS_CACHE=$mode husk create --bundle "$BUNDLE" vc </dev/null >"$BATS_TEST_TMPDIR/out" 2>&1
+    pgrep -af virtiofsd | grep -F "$HUSK_ROOT/vc/" | grep -q -- "cache=${mode:-auto}"
+    husk start vc
+    for ((i = 0; i < 100; i++)); do [ -e "$BUNDLE/rootfs/tmp/from-guest" ] && break; sleep 0.1; done
+    [ "$(cat "$BUNDLE/rootfs/tmp/from-guest")" = guest ]
+    husk delete --force vc
+    [ "$(cat "$BATS_TEST_TMPDIR/out")" = "from-host-$mode" ]
+    rm -f "$BUNDLE/rootfs/tmp/from-guest"
+  done
+  HUSK_VIRTIOFS_CACHE=sometimes run husk create --bundle "$BUNDLE" vc
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"virtiofs_cache must be auto, always or none"* ]]
 }
 
 @test "root.readonly: the container cannot write, and the host view stays untouched" {

@@ -50,7 +50,7 @@ static enum test_result test_bad_files(void)
 	static const char *const bad[] = {
 		"[vm]\naccel = warp\n", "[vm]\nvcpus = 0\n", "[vm]\nvcpus = two\n", "[vm]\nmemory_mib = 1\n",
 		"[vm]\nunknown_key = 1\n", "[nosuchsection]\nkernel = x\n", "[vm]\nvsock = tcp\n",
-		"[log]\nlevel = loud\n", "[vm]\nsandbox = maybe\n", "[vm]\ntcg_tb_size_mib = 0\n", "this is not ini\n",
+		"[log]\nlevel = loud\n", "[vm]\nsandbox = maybe\n", "[vm]\ntcg_tb_size_mib = 0\n", "[vm]\nvirtiofs_cache = sometimes\n", "this is not ini\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct husk_config cfg;
