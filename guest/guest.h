@@ -12,6 +12,8 @@
 
 #define GUEST_VFS_DIR "/run/husk/vfs"              /* the host's staging directory (virtio-fs) */
 #define GUEST_ROOTFS_DIR GUEST_VFS_DIR "/rootfs" /* the container rootfs in it */
+#define GUEST_VSOCK_WINDOW (2u << 20) /* per session, each way: as the host back-end's buffer */
+#define GUEST_OUTPUT_PIPE (1 << 20) /* a process's stdout/stderr pipe */
 #define GUEST_OUTQ_HIGH (512u * 1024u) /* stop reading process output above this */
 #define GUEST_OUTQ_MAX (4u * 1024u * 1024u)
 

@@ -53,14 +53,17 @@ static void send_close(struct proc *p, unsigned stream)
 /* Reads one chunk of output and sends it; closes the stream at EOF. */
 static void relay_output(struct proc *p, struct watch *w, unsigned stream)
 {
-	static uint8_t frame[HUSK_STDIO_CHUNK + 64];
-	uint8_t data[HUSK_STDIO_CHUNK];
+	/* the output is read in place, behind room for the payload's CBOR
+	 * head ({"stream": N, "data": bytes}), and sent from there */
+	enum { HEAD_ROOM = 32 };
+	static uint8_t payload[HEAD_ROOM + HUSK_STDIO_CHUNK];
+	uint8_t *data = payload + HEAD_ROOM;
 
 	if (!p->conn || !conn_has_room(p->conn)) {
 		proc_update_interest(p);
 		return;
 	}
-	ssize_t n = read(w->fd, data, sizeof data);
+	ssize_t n = read(w->fd, data, HUSK_STDIO_CHUNK);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -70,14 +73,17 @@ static void relay_output(struct proc *p, struct watch *w, unsigned stream)
 		proc_maybe_done(p);
 		return;
 	}
+	uint8_t head[HEAD_ROOM];
 	struct husk_cbor_enc e;
-	husk_cbor_enc_init(&e, frame, sizeof frame);
+	husk_cbor_enc_init(&e, head, sizeof head);
 	husk_cbor_put_map(&e, 2);
 	husk_cbor_put_text(&e, "stream");
 	husk_cbor_put_uint(&e, stream);
 	husk_cbor_put_text(&e, "data");
-	husk_cbor_put_bytes(&e, data, (size_t)n);
-	conn_send(p->conn, HUSK_MSG_STDIO, 0, 0, e.buf, e.len);
+	husk_cbor_put_bytes_head(&e, (size_t)n);
+	uint8_t *start = data - e.len;
+	memcpy(start, head, e.len);
+	conn_send(p->conn, HUSK_MSG_STDIO, 0, 0, start, e.len + (size_t)n);
 }
 
 static void ack_stdin(struct proc *p, size_t n)

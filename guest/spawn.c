@@ -514,6 +514,10 @@ int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out
 			r = husk_err_sys(err, errno, "pipe");
 			goto fail;
 		}
+		/* bigger output pipes: fewer switches between the process and
+		 * the relay, each costly under TCG (failure only costs speed) */
+		fcntl(out_p[1], F_SETPIPE_SZ, GUEST_OUTPUT_PIPE);
+		fcntl(err_p[1], F_SETPIPE_SZ, GUEST_OUTPUT_PIPE);
 		ctx.stdio[0] = in_p[0];
 		ctx.stdio[1] = out_p[1];
 		ctx.stdio[2] = err_p[1];

@@ -321,13 +321,19 @@ static void conn_reset(struct vc_conn *c)
 	conn_update(c);
 }
 
-/* Tell the guest about freed buffer space once a quarter of our buffer is
- * acknowledged to it but already forwarded (every header we send carries
- * fwd_cnt too, so this only matters for one-way traffic). */
+/* Tell the guest about freed buffer space once a quarter of the window is
+ * unacknowledged but already forwarded (every header we send carries
+ * fwd_cnt too, so this only matters for one-way traffic). The window is the
+ * smaller of our buffer and the guest's own: Linux keeps no more than its
+ * own buffer size in flight, whatever credit we offer, so a quarter of a
+ * larger buffer of ours might never be reached, and both sides would wait. */
 static void maybe_credit_update(struct vc_conn *c)
 {
 	uint32_t unacked = c->rx_cnt - c->last_fwd_sent;
-	if (c->state == VC_ESTABLISHED && c->fwd_cnt != c->last_fwd_sent && unacked >= c->dev->buf_alloc / 4)
+	uint32_t window = c->dev->buf_alloc;
+	if (c->peer_buf_alloc && c->peer_buf_alloc < window)
+		window = c->peer_buf_alloc;
+	if (c->state == VC_ESTABLISHED && c->fwd_cnt != c->last_fwd_sent && unacked >= window / 4)
 		c->pend |= VC_P_CREDIT_UPDATE;
 }
 

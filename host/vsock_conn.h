@@ -28,7 +28,7 @@
 #include "vsock_pkt.h"
 
 #define VC_MAX_CONNS_DEFAULT 1024u
-#define VC_BUF_ALLOC_DEFAULT (256u * 1024)
+#define VC_BUF_ALLOC_DEFAULT (2048u * 1024)
 #define VC_CONNECT_TIMEOUT_MS 10000u
 #define VC_RST_QUEUE 256u
 #define VC_HOST_PORT_BASE (1u << 30) /* local ports of host-initiated conns */

@@ -400,6 +400,11 @@ void husk_cbor_put_bytes(struct husk_cbor_enc *e, const void *p, size_t n)
 	enc_string(e, MT_BYTES, p, n);
 }
 
+void husk_cbor_put_bytes_head(struct husk_cbor_enc *e, size_t n)
+{
+	enc_head(e, MT_BYTES, n);
+}
+
 void husk_cbor_put_text(struct husk_cbor_enc *e, const char *s)
 {
 	enc_string(e, MT_TEXT, s, s ? strlen(s) : 0);

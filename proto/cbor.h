@@ -79,6 +79,9 @@ void husk_cbor_enc_init(struct husk_cbor_enc *e, uint8_t *buf, size_t cap);
 void husk_cbor_put_uint(struct husk_cbor_enc *e, uint64_t v);
 void husk_cbor_put_int(struct husk_cbor_enc *e, int64_t v);
 void husk_cbor_put_bytes(struct husk_cbor_enc *e, const void *p, size_t n);
+/* Only the head of a byte string of n bytes: the caller places the n bytes
+ * right after what was encoded (a payload read in place, never copied). */
+void husk_cbor_put_bytes_head(struct husk_cbor_enc *e, size_t n);
 void husk_cbor_put_text(struct husk_cbor_enc *e, const char *s);
 void husk_cbor_put_textn(struct husk_cbor_enc *e, const char *s, size_t n);
 void husk_cbor_put_array(struct husk_cbor_enc *e, uint32_t n);

@@ -20,7 +20,7 @@
 #define HUSK_PROTO_VERSION 1u
 #define HUSK_GUEST_PORT 1024u         /* husk-init listens here */
 #define HUSK_STDIN_WINDOW (256u * 1024u)
-#define HUSK_STDIO_CHUNK (64u * 1024u) /* largest data in one STDIO frame */
+#define HUSK_STDIO_CHUNK (256u * 1024u) /* largest data in one STDIO frame */
 
 /* limits on what CREATE may carry (the guest checks them all) */
 #define HUSK_MAX_ARGS 4096u

@@ -92,7 +92,7 @@ static void send_frame(int fd, uint16_t type, uint16_t flags, uint32_t id, const
 		write_all(fd, payload, len);
 }
 
-static uint8_t enc_buf[256 * 1024];
+static uint8_t enc_buf[HUSK_STDIO_CHUNK + 1024]; /* a whole STDIO chunk and its head */
 
 static void send_map_uint(int fd, uint16_t type, uint16_t flags, uint32_t id, const char *key, uint64_t v)
 {

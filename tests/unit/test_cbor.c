@@ -546,12 +546,39 @@ static enum test_result test_encoder_overflow(void)
 	return TEST_PASS;
 }
 
+/* A byte-string head followed by bytes the caller placed encodes exactly
+ * as put_bytes, at every head size. */
+static enum test_result test_bytes_head_in_place(void)
+{
+	static uint8_t a[70000 + 16], b[70000 + 16];
+	static const size_t sizes[] = { 0, 1, 23, 24, 255, 256, 65535, 65536, 70000 };
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		size_t n = sizes[i];
+		struct husk_cbor_enc ea, eb;
+		husk_cbor_enc_init(&ea, a, sizeof a);
+		husk_cbor_enc_init(&eb, b, sizeof b);
+		memset(a, 0, sizeof a);
+		memset(b, 0, sizeof b);
+		uint8_t *payload = b + 16; /* any bytes, the same in both */
+		for (size_t k = 0; k < n; k++)
+			payload[k] = (uint8_t)(k * 7);
+		husk_cbor_put_bytes(&ea, payload, n);
+		husk_cbor_put_bytes_head(&eb, n);
+		CHECK(!eb.overflow);
+		memmove(b + eb.len, payload, n);
+		CHECK_EQ_INT(ea.len, eb.len + n);
+		CHECK(memcmp(a, b, ea.len) == 0);
+	}
+	return TEST_PASS;
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "uint round trip at every head boundary", test_uint_round_trip },
 		{ "negative int round trip, INT64_MIN included", test_int_round_trip },
 		{ "bytes and text round trip, empty to 100000 bytes", test_string_round_trip },
+		{ "a byte-string head for bytes placed in place", test_bytes_head_in_place },
 		{ "RFC 8949 appendix A vectors", test_rfc_vectors },
 		{ "nested containers, spans, first/next/map_get/text_eq", test_nested_and_navigation },
 		{ "depth limit", test_depth_limit },

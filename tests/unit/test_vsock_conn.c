@@ -326,6 +326,37 @@ static enum test_result test_vc_credit_guest_to_host(void)
 	return TEST_PASS;
 }
 
+/* A guest that keeps no more in flight than its own (small) buffer, while
+ * ours is large, still hears of forwarded bytes: otherwise it waits for
+ * credit while we wait for a quarter of our buffer (seen as a stalled
+ * stream with a 2 MiB buffer against Linux's 256 KiB). */
+static enum test_result test_vc_credit_update_small_guest_window(void)
+{
+	struct vc_hdr h;
+	static uint8_t chunk[4096], sink[1 << 16];
+	CHECK_EQ_INT(dev_setup(0, 2u << 20), 0);
+	int peer = establish(5310);
+	CHECK(peer >= 0);
+	struct vc_conn *c = vc_conn_find(&D, 1234, 5310);
+	CHECK(c);
+	memset(chunk, 's', sizeof chunk);
+	/* the guest's buffer: 32 KiB, all of it sent */
+	for (int i = 0; i < 8; i++) {
+		mkhdr(&h, VC_OP_RW, 5310, 1234, sizeof chunk);
+		h.buf_alloc = 32768;
+		tx_hdr(&h, chunk, sizeof chunk);
+	}
+	CHECK_EQ_INT(read_all(peer, sink, 32768), 32768);
+	CHECK_EQ_INT(c->fwd_cnt, 32768);
+	CHECK(c->pend & VC_P_CREDIT_UPDATE);
+	CHECK_EQ_INT(rx(4096, &h), VC_HDR_LEN);
+	CHECK_EQ_INT(h.op, VC_OP_CREDIT_UPDATE);
+	CHECK_EQ_INT(h.fwd_cnt, 32768);
+	close(peer);
+	dev_teardown();
+	return TEST_PASS;
+}
+
 static enum test_result test_vc_credit_request_answered(void)
 {
 	struct vc_hdr h;
@@ -667,6 +698,7 @@ int main(void)
 		{ "vsock: credit exhaustion host to guest", test_vc_credit_host_to_guest },
 		{ "vsock: slow host peer, credit and CREDIT_UPDATE", test_vc_credit_guest_to_host },
 		{ "vsock: CREDIT_REQUEST answered", test_vc_credit_request_answered },
+		{ "vsock: CREDIT_UPDATE within a guest window smaller than ours", test_vc_credit_update_small_guest_window },
 		{ "vsock: counter wrap-around", test_vc_counter_wraparound },
 		{ "vsock: host-initiated connection", test_vc_host_initiated },
 		{ "vsock: host-initiated refused and timed out", test_vc_host_initiated_refused_and_timeout },
