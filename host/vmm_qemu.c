@@ -120,7 +120,13 @@ int husk_qemu_argv(const struct husk_vm_params *p, struct husk_argv *a, struct h
 	/* reboot=t + -no-reboot: the guest's reboot() makes QEMU exit;
 	 * no_timer_check: on a slow or busy host (TCG under load) the kernel's
 	 * check of the IO-APIC timer can time out and panic the boot */
-	husk_argv_pushf(a, "console=ttyS0 reboot=t panic=-1 quiet no_timer_check%s%s", p->kernel_params && *p->kernel_params ? " " : "",
-			p->kernel_params ? p->kernel_params : "");
+	/* under TCG: the emulated CPU does not speculate, so the kernel's
+	 * speculation mitigations guard against nothing and only cost (each
+	 * boot patches them in, each syscall runs them); QEMU's emulated
+	 * local APIC counts at 1 GHz, so its timer needs no calibration
+	 * (lapic_timer_hz: kernel-config/patches/) */
+	husk_argv_pushf(a, "console=ttyS0 reboot=t panic=-1 quiet no_timer_check%s%s%s",
+			kvm ? "" : " mitigations=off lapic_timer_hz=1000000000",
+			p->kernel_params && *p->kernel_params ? " " : "", p->kernel_params ? p->kernel_params : "");
 	return husk_argv_check(a, err);
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the husk guest kernel (an uncompressed vmlinux booted through PVH)
-# from Debian's linux-source-6.1 plus kernel-config/husk.config.
+# from Debian's linux-source-6.1 plus kernel-config/husk.config and the
+# patches in kernel-config/patches/ (applied in name order).
 #
-# The result is cached outside the work tree, keyed by the fragment's hash and
-# the linux-source package version, so a rebuild happens only when either
-# changes.  Usage: build-kernel.sh OUTPUT_LINK
+# The result is cached outside the work tree, keyed by the hash of the
+# fragment, the patches and the linux-source package version, so a rebuild
+# happens only when one of them changes.  Usage: build-kernel.sh OUTPUT_LINK
 #   HUSK_CACHE  cache root (default /var/cache/husk)
 set -euo pipefail
 
@@ -15,8 +16,11 @@ fragment=$top/kernel-config/husk.config
 tarball=/usr/src/linux-source-6.1.tar.xz
 
 [ -f "$tarball" ] || { echo "build-kernel: $tarball missing (apt-get install linux-source-6.1)" >&2; exit 1; }
+patches=$top/kernel-config/patches
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
-key=$( { cat "$fragment"; echo "linux-source-6.1 $srcver"; } | sha256sum | cut -c1-16)
+# the key: fragment, then each patch by name and content, then the source
+key_of() { { cat "$1"; for p in "$2"/*.patch; do [ -e "$p" ] && { echo "patch ${p##*/}"; cat "$p"; }; done; echo "linux-source-6.1 $srcver"; } | sha256sum | cut -c1-16; }
+key=$(key_of "$fragment" "$patches")
 dest=$cache/kernel/$key
 
 if [ -f "$dest/vmlinux" ]; then
@@ -31,11 +35,18 @@ trap 'rm -rf "$work"' EXIT
 # cached under the key of the text it had when the build began
 cp "$fragment" "$work/husk.config"
 fragment=$work/husk.config
-[ "$( { cat "$fragment"; echo "linux-source-6.1 $srcver"; } | sha256sum | cut -c1-16)" = "$key" ] ||
-  { echo "build-kernel: $top/kernel-config/husk.config changed while starting; run again" >&2; exit 1; }
+mkdir "$work/patches"
+for p in "$patches"/*.patch; do [ -e "$p" ] && cp "$p" "$work/patches/"; done
+patches=$work/patches
+[ "$(key_of "$fragment" "$patches")" = "$key" ] ||
+  { echo "build-kernel: kernel-config/ changed while starting; run again" >&2; exit 1; }
 echo "build-kernel: building guest kernel $key (linux-source-6.1 $srcver), a few minutes" >&2
 tar -C "$work" -xf "$tarball"
 src=$work/linux-source-6.1
+for p in "$patches"/*.patch; do
+  [ -e "$p" ] || continue
+  patch -d "$src" -p1 -s --no-backup-if-mismatch < "$p" || { echo "build-kernel: ${p##*/} does not apply" >&2; exit 1; }
+done
 make -C "$src" -s tinyconfig
 KCONFIG_CONFIG=$src/.config "$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$fragment" >/dev/null
 make -C "$src" -s olddefconfig

@@ -9,7 +9,7 @@ packages=(
   qemu-system-x86 qemu-utils
   musl-tools
   libseccomp-dev libjansson-dev libcbor-dev libmnl-dev libinih-dev libapparmor-dev libselinux1-dev
-  linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils kmod
+  linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils kmod patch
   bats busybox-static cpio gzip
   iproute2 jq procps util-linux psmisc
   # make bench draws docs/performance.png

@@ -16,14 +16,23 @@ accel=$("$husk" config | sed -n 's/^# accel resolves to \([a-z]*\).*/\1/p')
 mem=$(h config | sed -n 's/^memory_mib = \([0-9]*\).*/\1/p' | head -1)
 mem=${mem:-256}
 cpu=max; [ "$accel" = kvm ] && cpu=host
+# the same accelerator options and kernel command line as husk gives QEMU
+# (host/vmm_qemu.c): TCG's translation cache size, and under TCG no
+# speculation mitigations and a known APIC timer rate
+accel_opt=$accel extra=""
+if [ "$accel" = tcg ]; then
+  tb=$(h config | sed -n 's/^tcg_tb_size_mib = \([0-9]*\).*/\1/p' | head -1)
+  accel_opt="tcg,tb-size=${tb:-16}"
+  extra=" mitigations=off lapic_timer_hz=1000000000"
+fi
 floor=()
 note "cold start: floor x$n"
 for i in $(seq "$n"); do
   t0=$(now_ms)
-  qemu-system-x86_64 -M microvm,accel="$accel",acpi=off,memory-backend=mem -cpu "$cpu" -m "${mem}M" \
+  qemu-system-x86_64 -M microvm,acpi=off,memory-backend=mem -accel "$accel_opt" -cpu "$cpu" -m "${mem}M" \
     -object memory-backend-memfd,id=mem,size="${mem}M",share=on -nodefaults -no-user-config -nographic -no-reboot \
     -serial null -kernel "$top/build/vmlinux" -initrd "$BENCH_OUT/floor.cpio.gz" \
-    -append "console=ttyS0 reboot=t panic=-1 quiet no_timer_check" </dev/null >/dev/null 2>&1
+    -append "console=ttyS0 reboot=t panic=-1 quiet no_timer_check$extra" </dev/null >/dev/null 2>&1
   floor+=($(($(now_ms) - t0)))
 done
 

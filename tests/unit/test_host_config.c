@@ -101,6 +101,7 @@ static enum test_result test_qemu_argv(void)
 	CHECK(strstr(a.v[i + 1], "reboot=t") != NULL);
 	CHECK(strstr(a.v[i + 1], "no_timer_check") != NULL);
 	CHECK(strstr(a.v[i + 1], "foo=1") != NULL);
+	CHECK(strstr(a.v[i + 1], " mitigations=off lapic_timer_hz=1000000000") != NULL); /* TCG only */
 	CHECK_STR(a.v[husk_argv_find(&a, "-smp") + 1], "2");
 	CHECK_STR(a.v[husk_argv_find(&a, "-cpu") + 1], "max");
 	CHECK(a.v[a.n] == NULL);
@@ -122,6 +123,9 @@ static enum test_result test_qemu_argv(void)
 	CHECK(husk_argv_find(&a, "vhost-vsock-device,guest-cid=1234,vhostfd=9") > 0);
 	CHECK_STR(a.v[husk_argv_find(&a, "-cpu") + 1], "host");
 	CHECK_STR(a.v[husk_argv_find(&a, "-accel") + 1], "kvm"); /* tb-size is TCG's only */
+	/* a real CPU speculates, and KVM's APIC has the TSC deadline timer */
+	CHECK(strstr(a.v[husk_argv_find(&a, "-append") + 1], "mitigations") == NULL);
+	CHECK(strstr(a.v[husk_argv_find(&a, "-append") + 1], "lapic_timer_hz") == NULL);
 	CHECK_STR(a.v[husk_argv_find(&a, "-sandbox") + 1],
 		  "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
 	husk_argv_free(&a);
