@@ -19,6 +19,7 @@
 #include "net.h"
 #include "monitor.h"
 #include "spawn.h"
+#include "vmm_privs.h"
 #include "vmm_qemu.h"
 
 #define VFS_TAG "vfs" /* the staging directory: rootfs and bind sources */
@@ -145,11 +146,11 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 		keep[n_keep++] = vm->vsock.vhost_fd;
 	}
 	log_debug("accel %s (%s)", p.accel, why);
-	struct husk_spawn_setup lsm_setup = { husk_lsm_exec_setup, &lsm };
+	struct husk_spawn_setup setup = { husk_vmm_exec_setup, &lsm };
 	struct husk_argv argv = { 0 };
 	r = husk_qemu_argv(&p, &argv, err);
 	if (r == 0)
-		r = husk_spawn(argv.v, log_path, keep, n_keep, &lsm_setup, &vm->qemu_pid, err);
+		r = husk_spawn(argv.v, log_path, keep, n_keep, &setup, &vm->qemu_pid, err);
 	husk_argv_free(&argv);
 	if (vm->net)
 		husk_net_close_taps(vm->net); /* QEMU's now: they go when it does */

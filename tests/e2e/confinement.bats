@@ -34,7 +34,7 @@ teardown() {
   [ "$output" = done ]
 }
 
-@test "confinement: monitors run with no_new_privs and seccomp, QEMU sandboxed, state is 0700/0600" {
+@test "confinement: monitors run with no_new_privs and seccomp, QEMU sandboxed and without capabilities, state is 0700/0600" {
   make_bundle "$BUNDLE" /bin/sleep 600
   husk create --bundle "$BUNDLE" conf </dev/null >/dev/null 2>&1
   husk start conf
@@ -44,6 +44,11 @@ teardown() {
   grep -q "^Seccomp:[[:space:]]*2" "/proc/$mon/status"
   qemu=$(pgrep -f "^qemu-system.*$HUSK_ROOT/conf/")
   grep -q "^Seccomp:[[:space:]]*2" "/proc/$qemu/status"
+  # QEMU is handed every fd it needs: it runs without any capability
+  local set
+  for set in CapInh CapPrm CapEff CapBnd CapAmb; do
+    grep -q "^$set:[[:space:]]*0000000000000000$" "/proc/$qemu/status"
+  done
   # an exec monitor too
   husk exec --detach --pid-file "$BATS_TEST_TMPDIR/exec.pid" conf /bin/sleep 600
   local ex
