@@ -36,19 +36,14 @@ EOF
 }
 
 teardown_file() {
-  local left="" id pid
+  local left="" id
   for id in $(c containers ls -q 2>/dev/null); do
     c task kill -s KILL "$id" >/dev/null 2>&1 || true
     wait_for "task $id to stop" 60 task_gone "$id" || c task delete -f "$id" >/dev/null 2>&1 || true
     c task delete "$id" >/dev/null 2>&1 || true
     c containers delete "$id" >/dev/null 2>&1 || true
   done
-  stop_pid "$(cat "$CTMP/pid" 2>/dev/null)" 60
-  # shims name the temp dir (their -address) on their command line
-  for pid in $(pgrep -f -- "$CTMP"); do
-    left="$left pid:$pid"
-    kill -KILL "$pid" 2>/dev/null || true
-  done
+  left="$left$(stop_engine "$CTMP")"
   for id in $(ls /run/husk 2>/dev/null | grep '^husk-ctr-' || true); do
     left="$left state:$id"
   done

@@ -33,19 +33,14 @@ EOF
 }
 
 teardown_file() {
-  local ids left="" id pid
+  local ids left="" id
   ids=$(dk ps -aq --no-trunc 2>/dev/null || true)
   [ -n "$ids" ] && dk rm -f $ids >/dev/null 2>&1
   for id in $ids; do
     [ -e "/run/husk/$id" ] && left="$left state:$id"
     [ -n "$(husk_processes_of "$id")" ] && left="$left processes:$id"
   done
-  stop_pid "$(cat "$DTMP/pid" 2>/dev/null)" 60
-  # dockerd's containerd and any shim name the temp dir on their command line
-  for pid in $(pgrep -f -- "$DTMP"); do
-    left="$left pid:$pid"
-    kill -KILL "$pid" 2>/dev/null || true
-  done
+  left="$left$(stop_engine "$DTMP")"
   remove_tmpdir "$DTMP"
   if [ -n "$left" ]; then
     echo "left behind:$left" >&2

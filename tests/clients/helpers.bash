@@ -43,6 +43,18 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
+# Stops the engine whose pid is in DIR/pid, then kills whatever still names
+# DIR on its command line (its containerd, shims); prints " pid:N" for each
+# of those, so that teardown can report them as left behind.
+stop_engine() {
+  local dir=$1 pid
+  stop_pid "$(cat "$dir/pid" 2>/dev/null)" 60
+  for pid in $(pgrep -f -- "$dir"); do
+    printf ' pid:%s' "$pid"
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+}
+
 # wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds.
 wait_for() {
   local what=$1 limit=$2 i
