@@ -110,15 +110,7 @@ task_running() {
 
 @test "ctr run --rm -t: a terminal, typed input, the exit code" {
   tty_start t1 100 30 "ctr -a $CTMP/c.sock -n husk-test run --rm -t --runc-binary $HUSK --runc-root $CTMP/runc --fifo-dir $CTMP/fifo $IMAGE_NAME husk-ctr-t1 sh; echo EXIT=\$?"
-  tty_wait t1 '/ #'
-  tty_type t1 'tty; stty size; echo typed-$((6*7))'
-  tty_wait t1 typed-42
-  tty_type t1 'exit 3'
-  tty_wait t1 EXIT=3
-  screen=$(tty_screen t1)
-  echo "$screen"
-  grep -qx '/dev/pts/0' <<< "$screen"
-  grep -qx '30 100' <<< "$screen"
+  tty_shell_checks t1
 }
 
 @test "task exec, task ps, task kill with a signal the process handles, and SIGKILL (137)" {
