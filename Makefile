@@ -1,5 +1,7 @@
-# husk: one entry point. `make` builds everything; `make run` and `make test`
-# install what is missing first (scripts/install-deps.sh).
+# husk: one entry point. `make` builds everything; `make run`, `make test` and
+# `make bench` install what is missing first (scripts/install-deps.sh), then
+# build in a second make, so that libraries installed by that first step are
+# found (pkg-config is only asked when a compile or link needs its answer).
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib/husk
 HUSK_CACHE ?= /var/cache/husk
@@ -19,8 +21,12 @@ COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DEFS    := -D_GNU_SOURCE -DHUSK_LIBDIR='"$(LIBDIR)"' -DHUSK_VERSION='"$(VERSION)"' -DHUSK_COMMIT='"$(COMMIT)"'
 
 HOST_PKGS := jansson libseccomp libmnl inih libapparmor libselinux
-HOST_CFLAGS := $(CSTD) $(OPT) $(WARN) $(DEFS) $(shell pkg-config --cflags $(HOST_PKGS) 2>/dev/null)
-HOST_LIBS   := $(shell pkg-config --libs $(HOST_PKGS) 2>/dev/null) -lpthread
+TEST_PKGS := libcbor
+# evaluated on first use, once: never while the Makefile is parsed
+host_pkg_cflags = $(eval host_pkg_cflags := $(shell pkg-config --cflags $(HOST_PKGS) 2>/dev/null))$(host_pkg_cflags)
+host_pkg_libs = $(eval host_pkg_libs := $(shell pkg-config --libs $(HOST_PKGS) 2>/dev/null))$(host_pkg_libs)
+HOST_CFLAGS = $(CSTD) $(OPT) $(WARN) $(DEFS) $(host_pkg_cflags)
+HOST_LIBS   = $(host_pkg_libs) -lpthread
 # musl has no kernel uapi headers: point it at the host's linux-libc-dev ones
 GUEST_CFLAGS := $(CSTD) -Os $(WARN) -D_GNU_SOURCE -static -isystem $(B)/musl-include
 
@@ -35,18 +41,28 @@ HOST_OBJS  := $(patsubst %.c,$(B)/host-obj/%.o,$(COMMON_SRCS) $(PROTO_SRCS) $(HO
 GUEST_OBJS := $(patsubst %.c,$(B)/guest-obj/%.o,$(COMMON_SRCS) $(PROTO_SRCS) $(GUEST_SRCS))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps kernel initramfs run test check e2e fuzz fuzz-replay bench install uninstall clean format-check
+.PHONY: all deps build-deps-check kernel initramfs run test check e2e fuzz fuzz-replay bench install uninstall clean format-check
 all: $(B)/husk $(B)/husk-init $(B)/initramfs.cpio.gz kernel $(B)/probe $(B)/tests/console-client \
      $(B)/tests/hostile-initramfs.cpio.gz
 
 deps:
 	@scripts/install-deps.sh
 
-$(B)/host-obj/%.o: %.c $(wildcard common/*.h proto/*.h host/*.h)
+# one line that says what to run, instead of a wall of compiler errors
+build-deps-check:
+	@missing=; \
+	for p in $(HOST_PKGS) $(TEST_PKGS); do pkg-config --exists $$p 2>/dev/null || missing="$$missing $$p"; done; \
+	command -v $(MUSLCC) >/dev/null 2>&1 || missing="$$missing musl-gcc"; \
+	if [ -n "$$missing" ]; then \
+	  echo "husk: missing build dependencies:$$missing; run 'make deps' (or 'make run' / 'make test', which install them)" >&2; \
+	  exit 1; \
+	fi
+
+$(B)/host-obj/%.o: %.c $(wildcard common/*.h proto/*.h host/*.h) | build-deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -c -o $@ $<
 
-$(B)/musl-include/.stamp:
+$(B)/musl-include/.stamp: | build-deps-check
 	@mkdir -p $(B)/musl-include
 	ln -sfn /usr/include/linux $(B)/musl-include/linux
 	ln -sfn /usr/include/asm-generic $(B)/musl-include/asm-generic
@@ -98,10 +114,13 @@ $(B)/tests/console-client: tests/tools/console-client.c
 check: $(UNIT_BINS)
 	@tests/unit/run.sh $(UNIT_BINS)
 
-run: deps all
+# deps first, then a second make: it sees the libraries deps installed
+run: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
-test: deps all
+test: deps
+	@$(MAKE) --no-print-directory all
 	@tests/run-all.sh
 
 e2e: all
@@ -114,7 +133,8 @@ fuzz:
 fuzz-replay:
 	@tests/fuzz/run.sh replay
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/bench/run.sh
 
 install: all
