@@ -2,6 +2,7 @@
  * caller's stdio, ctl.sock clients, signals and the VM's child processes. */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "monitor_confine.h"
 #include "monitor.h"
 #include "stdio_relay.h"
+#include "unixsock.h"
 
 #define CTL_CLIENTS_MAX 32
 #define PENDING_MAX 64
@@ -73,6 +75,9 @@ struct monitor {
 	bool kill_deadline; /* SIGKILL forwarded: the VM goes if the guest does not end it */
 	struct timespec oom_reported; /* when OOM kills were last written and logged */
 	int exit_status;
+	/* what the monitor noticed first when the VM went before the
+	 * container's process had exited (several events race to say it) */
+	char vm_lost[HUSK_CHILD_REASON_MAX + 64];
 	struct husk_hooks hooks; /* config.json's; none in an exec monitor */
 };
 
@@ -668,6 +673,17 @@ static void send_resize(struct monitor *m)
 	session_send(m, HUSK_MSG_RESIZE, 0, m->next_id++, e.buf, e.len);
 }
 
+static void note_vm_lost(struct monitor *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note_vm_lost(struct monitor *m, const char *fmt, ...)
+{
+	if (m->vm_lost[0] || m->exited)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m->vm_lost, sizeof m->vm_lost, fmt, ap);
+	va_end(ap);
+}
+
 static void on_signal(struct monitor *m)
 {
 	struct signalfd_siginfo si;
@@ -690,16 +706,20 @@ static void on_signal(struct monitor *m)
 				m->vm.qemu_pid = 0;
 				m->qemu_gone = true;
 				if (!m->exited) {
-					char tail[400];
-					husk_vm_console_tail(&m->vm, tail, sizeof tail);
-					log_error("qemu exited before the container did (status %d); console: %s",
-						  WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), tail);
+					char why[HUSK_CHILD_REASON_MAX];
+					husk_vm_child_reason(&m->vm, "qemu", why, sizeof why);
+					int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+					log_error("qemu exited before the container did (status %d)%s", code, why);
+					note_vm_lost(m, "qemu exited (status %d)%s", code, why);
 				}
 			} else if (pid == m->vm.virtiofsd_pid) {
 				m->vm.virtiofsd_pid = 0;
 				if (!m->shutting_down && !m->qemu_gone) {
 					/* the container's files are gone: it cannot go on */
-					log_error("virtiofsd exited unexpectedly; stopping the VM");
+					char why[HUSK_CHILD_REASON_MAX];
+					husk_vm_child_reason(&m->vm, "virtiofsd", why, sizeof why);
+					log_error("virtiofsd exited unexpectedly; stopping the VM%s", why);
+					note_vm_lost(m, "virtiofsd exited%s", why);
 					m->shutting_down = true;
 					if (m->vm.qemu_pid > 0)
 						kill(m->vm.qemu_pid, SIGKILL);
@@ -715,17 +735,12 @@ static void on_signal(struct monitor *m)
 
 static int listen_ctl(struct monitor *m, struct husk_err *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if ((size_t)snprintf(addr.sun_path, sizeof addr.sun_path, "%s/ctl.sock", m->a->state_dir) >=
-	    sizeof addr.sun_path)
-		return husk_err_set(err, ENAMETOOLONG, "control socket path too long");
-	m->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/ctl.sock", m->a->state_dir);
+	m->ctl_fd = husk_unix_listen(path, 16, err);
 	if (m->ctl_fd < 0)
-		return husk_err_sys(err, errno, "socket");
-	unlink(addr.sun_path);
-	if (bind(m->ctl_fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(m->ctl_fd, 16) < 0)
-		return husk_err_sys(err, errno, "listening on %s", addr.sun_path);
-	return 0;
+		return m->ctl_fd;
+	return fcntl(m->ctl_fd, F_SETFL, O_NONBLOCK) < 0 ? husk_err_sys(err, errno, "O_NONBLOCK") : 0;
 }
 
 static int setup_loop(struct monitor *m, struct husk_err *err)
@@ -838,8 +853,10 @@ static void run_loop(struct monitor *m)
 			}
 		}
 		if (m->session_gone && !m->shutting_down && !m->exec_mode) {
-			if (!m->exited)
+			if (!m->exited) {
 				log_error("the guest session ended before the container exited");
+				note_vm_lost(m, "the guest session ended");
+			}
 			m->shutting_down = true;
 			if (m->vm.qemu_pid > 0)
 				kill(m->vm.qemu_pid, SIGKILL);
@@ -1082,6 +1099,10 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 
 	run_loop(m);
 
+	/* one line for every path: which of QEMU's exit, virtiofsd's exit or
+	 * the session's end the monitor sees first depends on timing */
+	if (!m->exited && m->vm_lost[0])
+		log_error("the VM stopped before the container exited: %s", m->vm_lost);
 	husk_vm_stop(&m->vm, SHUTDOWN_GRACE_MS);
 	leave_io_cgroup(m->st.io_cgroup);
 	husk_io_cgroup_remove(m->st.io_cgroup);

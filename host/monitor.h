@@ -79,5 +79,9 @@ void husk_vm_stop(struct husk_vm *vm, int grace_ms);
 int husk_vfs_stage(const struct husk_monitor_args *a, char *dir, size_t cap, struct husk_err *err);
 /* Last lines of console.log into out, for error messages. */
 void husk_vm_console_tail(const struct husk_vm *vm, char *out, size_t cap);
+/* Why a helper ("qemu" or "virtiofsd") went: ": <its last stderr line>"
+ * then "; console: <tail>", each part only if there is one. */
+#define HUSK_CHILD_REASON_MAX 600
+void husk_vm_child_reason(const struct husk_vm *vm, const char *prog, char *out, size_t cap);
 
 #endif

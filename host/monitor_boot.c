@@ -19,11 +19,17 @@
 #include "net.h"
 #include "monitor.h"
 #include "spawn.h"
+#include "unixsock.h"
 #include "vmm_privs.h"
 #include "vmm_qemu.h"
 
 #define VFS_TAG "vfs" /* the staging directory: rootfs and bind sources */
 #define CREATE_BUF_MAX (HUSK_FRAME_MAX)
+
+static int exit_code(int status)
+{
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 static long now_ms(void)
 {
@@ -45,7 +51,8 @@ static bool child_gone(pid_t pid, int *status)
 	return r < 0 && errno == ECHILD;
 }
 
-/* Serves the staging directory (husk_vfs_stage) built by the monitor. */
+/* Serves the staging directory (husk_vfs_stage) built by the monitor;
+ * returns a connection to it, for QEMU. */
 static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a, const char *sock,
 			   struct husk_err *err)
 {
@@ -68,36 +75,67 @@ static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a
 	husk_argv_free(&argv);
 	if (r < 0)
 		return husk_err_wrap(err, "virtiofsd");
-	/* QEMU needs the socket to exist when it starts */
+	/* QEMU is handed a connection: the socket must be there first */
 	long deadline = now_ms() + 10000;
 	struct stat st;
 	while (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
 		int status;
 		if (child_gone(vm->virtiofsd_pid, &status)) {
+			char why[HUSK_CHILD_REASON_MAX];
 			vm->virtiofsd_pid = 0;
-			return husk_err_set(err, EIO, "virtiofsd exited at start (see %s)", log_path);
+			husk_vm_child_reason(vm, "virtiofsd", why, sizeof why);
+			return husk_err_set(err, EIO, "virtiofsd exited at start (status %d)%s", exit_code(status), why);
 		}
 		if (now_ms() > deadline)
 			return husk_err_set(err, ETIMEDOUT, "virtiofsd did not create %s", sock);
 		usleep(2000);
 	}
+	int fd = husk_unix_connect(sock, err);
+	return fd < 0 ? husk_err_wrap(err, "virtiofsd") : fd;
+}
+
+/* The fds QEMU is handed (see struct husk_vm_params), closed once it has them. */
+struct qemu_files {
+	int kernel, initramfs, console, qmp, vsock;
+};
+
+static void qemu_files_close(struct qemu_files *f)
+{
+	int *all[] = { &f->kernel, &f->initramfs, &f->console, &f->qmp, &f->vsock };
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		if (*all[i] >= 0) {
+			close(*all[i]);
+			*all[i] = -1;
+		}
+}
+
+static int qemu_files_open(struct husk_vm *vm, const struct husk_monitor_args *a, struct qemu_files *f,
+			   struct husk_err *err)
+{
+	char path[PATH_MAX];
+	const char *kernel = husk_config_get(a->cfg, CFG_KERNEL);
+	const char *initramfs = husk_config_get(a->cfg, CFG_INITRAMFS);
+	*f = (struct qemu_files){ -1, -1, -1, -1, -1 };
+	if ((f->kernel = open(kernel, O_RDONLY | O_CLOEXEC)) < 0)
+		return husk_err_sys(err, errno, "guest kernel %s (set [vm] kernel in %s)", kernel, a->cfg->path);
+	if ((f->initramfs = open(initramfs, O_RDONLY | O_CLOEXEC)) < 0)
+		return husk_err_sys(err, errno, "guest initramfs %s (set [vm] initramfs in %s)", initramfs,
+				    a->cfg->path);
+	snprintf(path, sizeof path, "%s/console.log", vm->dir);
+	if ((f->console = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640)) < 0)
+		return husk_err_sys(err, errno, "opening %s", path);
+	snprintf(path, sizeof path, "%s/qmp.sock", vm->dir);
+	if ((f->qmp = husk_unix_listen(path, 4, err)) < 0)
+		return husk_err_wrap(err, "QMP socket");
+	if (vm->vsock.kind == HUSK_VSOCK_VHOST_USER && (f->vsock = husk_unix_connect(vm->vsock.vu_path, err)) < 0)
+		return husk_err_wrap(err, "vsock back-end");
 	return 0;
 }
 
-static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, const char *vfs_sock,
-		      struct husk_err *err)
+static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, int vfs_fd, struct husk_err *err)
 {
-	char console[PATH_MAX], qmp[PATH_MAX], log_path[PATH_MAX], why[128];
-	snprintf(console, sizeof console, "%s/console.log", vm->dir);
-	snprintf(qmp, sizeof qmp, "%s/qmp.sock", vm->dir);
+	char log_path[PATH_MAX], why[128];
 	snprintf(log_path, sizeof log_path, "%s/qemu.log", vm->dir);
-	const char *kernel = husk_config_get(a->cfg, CFG_KERNEL);
-	const char *initramfs = husk_config_get(a->cfg, CFG_INITRAMFS);
-	if (access(kernel, R_OK) < 0)
-		return husk_err_sys(err, errno, "guest kernel %s (set [vm] kernel in %s)", kernel, a->cfg->path);
-	if (access(initramfs, R_OK) < 0)
-		return husk_err_sys(err, errno, "guest initramfs %s (set [vm] initramfs in %s)", initramfs,
-				    a->cfg->path);
 	struct husk_lsm lsm; /* QEMU holds the container: the container's LSM labels are its */
 	int r = husk_lsm_from_process(json_object_get(a->spec->json, "process"), &lsm, err);
 	if (r < 0)
@@ -109,24 +147,32 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 	char params[HUSK_CONFIG_VALUE_MAX * 2];
 	if ((r = husk_vm_annotations(a->cfg, a->spec, &accel, params, sizeof params, err)) < 0)
 		return r;
+	struct qemu_files files;
+	r = qemu_files_open(vm, a, &files, err);
+	if (r < 0) {
+		qemu_files_close(&files);
+		return r;
+	}
+	char name[PATH_MAX + 1];
+	snprintf(name, sizeof name, "%s/", vm->dir); /* as the paths in its argv used to: ps shows whose VM */
 	struct husk_vm_params p = {
 		.qemu = husk_config_get(a->cfg, CFG_QEMU),
-		.kernel = kernel,
-		.initramfs = initramfs,
+		.name = name,
+		.kernel_fd = files.kernel,
+		.initramfs_fd = files.initramfs,
 		.accel = husk_accel_resolve(accel, why, sizeof why),
 		.vcpus = vm->vcpus,
 		.memory_mib = vm->memory_mib,
 		.kernel_params = params,
-		.console_log = console,
-		.qmp_path = qmp,
-		.virtiofs_socket = vfs_sock,
+		.console_fd = files.console,
+		.qmp_fd = files.qmp,
+		.virtiofs_fd = vfs_fd,
 		.virtiofs_tag = VFS_TAG,
+		.vhost_user_vsock_fd = files.vsock,
 		.vhost_vsock_fd = -1,
 		.sandbox = !strcmp(husk_config_get(a->cfg, CFG_SANDBOX), "on"),
 		.tcg_tb_size_mib = strtol(husk_config_get(a->cfg, CFG_TCG_TB_SIZE_MIB), NULL, 10),
 	};
-	int keep[1 + HUSK_NET_MAX_IFACES];
-	size_t n_keep = 0;
 	struct husk_vm_nic nics[HUSK_NET_MAX_IFACES];
 	for (unsigned i = 0; vm->net && i < vm->net->n_taps; i++) {
 		const struct husk_net_tap *t = &vm->net->taps[i];
@@ -134,29 +180,63 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, con
 		memcpy(nics[i].mac, t->dev_mac, 6);
 		/* spares learn their MTU in the guest, once used */
 		nics[i].mtu = i < vm->network->n_ifaces ? vm->network->ifaces[i].mtu : 0;
-		keep[n_keep++] = t->fd;
 		p.nics = nics;
 		p.n_nics = i + 1;
 	}
-	if (vm->vsock.kind == HUSK_VSOCK_VHOST_USER) {
-		p.vhost_user_vsock_socket = vm->vsock.vu_path;
-	} else {
+	if (vm->vsock.kind != HUSK_VSOCK_VHOST_USER) {
 		p.vhost_vsock_fd = vm->vsock.vhost_fd;
 		p.vhost_vsock_cid = vm->vsock.cid;
-		keep[n_keep++] = vm->vsock.vhost_fd;
 	}
 	log_debug("accel %s (%s)", p.accel, why);
+	int keep[HUSK_QEMU_FDS_MAX];
+	size_t n_keep = husk_qemu_fds(&p, keep, HUSK_QEMU_FDS_MAX);
 	struct husk_spawn_setup setup = { husk_vmm_exec_setup, &lsm };
 	struct husk_argv argv = { 0 };
 	r = husk_qemu_argv(&p, &argv, err);
 	if (r == 0)
 		r = husk_spawn(argv.v, log_path, keep, n_keep, &setup, &vm->qemu_pid, err);
 	husk_argv_free(&argv);
+	qemu_files_close(&files); /* QEMU's now */
 	if (vm->net)
 		husk_net_close_taps(vm->net); /* QEMU's now: they go when it does */
 	if (r < 0)
 		return husk_err_wrap(err, "qemu");
 	return 0;
+}
+
+/* The last line a helper wrote to its log (its stderr), made printable. */
+static void last_line(const char *path, char *out, size_t cap)
+{
+	char buf[1024];
+	out[0] = '\0';
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off_t size = lseek(fd, 0, SEEK_END);
+	off_t from = size > (off_t)sizeof buf - 1 ? size - (off_t)sizeof buf + 1 : 0;
+	ssize_t n = pread(fd, buf, sizeof buf - 1, from);
+	if (n <= 0)
+		return;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	char *line = memrchr(buf, '\n', (size_t)n);
+	line = line ? line + 1 : buf;
+	size_t j = 0;
+	for (; *line && j + 1 < cap; line++)
+		out[j++] = (*line >= 0x20 && *line < 0x7f) ? *line : '?';
+	out[j] = '\0';
+}
+
+void husk_vm_child_reason(const struct husk_vm *vm, const char *prog, char *out, size_t cap)
+{
+	char path[PATH_MAX], line[HUSK_CHILD_REASON_MAX - 8], tail[200];
+	snprintf(path, sizeof path, "%s/%s.log", vm->dir, prog);
+	last_line(path, line, sizeof line);
+	husk_vm_console_tail(vm, tail, sizeof tail);
+	int n = snprintf(out, cap, "%s%s", line[0] ? ": " : "", line);
+	if (tail[0] && n >= 0 && (size_t)n < cap)
+		snprintf(out + n, cap - (size_t)n, "; console: %s", tail);
 }
 
 void husk_vm_console_tail(const struct husk_vm *vm, char *out, size_t cap)
@@ -311,7 +391,7 @@ static int setup_network(struct husk_vm *vm, const struct husk_monitor_args *a, 
 int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err)
 {
 	char vfs_sock[PATH_MAX];
-	int r;
+	int r, vfs_fd;
 
 	snprintf(vm->dir, sizeof vm->dir, "%s", a->state_dir);
 	snprintf(vfs_sock, sizeof vfs_sock, "%s/virtiofs.sock", vm->dir);
@@ -325,11 +405,12 @@ int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool std
 	r = husk_vsock_start(&vm->vsock, err);
 	if (r < 0)
 		goto fail;
-	r = start_virtiofsd(vm, a, vfs_sock, err);
+	r = vfs_fd = start_virtiofsd(vm, a, vfs_sock, err);
 	if (r < 0)
 		goto fail;
 	log_debug("virtiofsd up, pid %d", vm->virtiofsd_pid); /* scripts/bench/ reads these two */
-	r = start_qemu(vm, a, vfs_sock, err);
+	r = start_qemu(vm, a, vfs_fd, err);
+	close(vfs_fd);
 	if (r < 0)
 		goto fail;
 	log_debug("qemu spawned, pid %d", vm->qemu_pid);
@@ -341,11 +422,10 @@ int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool std
 		struct husk_err cerr = { 0 };
 		int status;
 		if (child_gone(vm->qemu_pid, &status)) {
-			char tail[400];
+			char why[HUSK_CHILD_REASON_MAX];
 			vm->qemu_pid = 0;
-			husk_vm_console_tail(vm, tail, sizeof tail);
-			r = husk_err_set(err, EIO, "qemu exited during boot (status %d); console: %s",
-					 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), tail);
+			husk_vm_child_reason(vm, "qemu", why, sizeof why);
+			r = husk_err_set(err, EIO, "qemu exited during boot (status %d)%s", exit_code(status), why);
 			goto fail;
 		}
 		long left = deadline - now_ms();

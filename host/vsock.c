@@ -20,6 +20,7 @@
 #include "log.h"
 #include "spawn.h"
 #include "state.h"
+#include "unixsock.h"
 #include "vsock_user.h"
 
 bool husk_vhost_vsock_usable(void)
@@ -32,24 +33,6 @@ bool husk_vhost_vsock_usable(void)
 		return false;
 	close(fd);
 	return true;
-}
-
-static int listen_unix(const char *path, struct husk_err *err)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof addr.sun_path)
-		return husk_err_set(err, ENAMETOOLONG, "socket path %s is too long", path);
-	strcpy(addr.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return husk_err_sys(err, errno, "socket");
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 64) < 0) {
-		int e = errno;
-		close(fd);
-		return husk_err_sys(err, e, "listening on %s", path);
-	}
-	return fd;
 }
 
 /* Claims a guest CID no other VM on this host uses: the kernel refuses a
@@ -92,10 +75,10 @@ int husk_vsock_prepare(struct husk_vsock *v, const char *mode, const char *dir, 
 	v->cid = 3; /* private to this VM: no host-wide CID space is involved */
 	snprintf(v->vu_path, sizeof v->vu_path, "%s/vsock.vu.sock", dir);
 	snprintf(v->hybrid_path, sizeof v->hybrid_path, "%s/vsock.sock", dir);
-	v->vu_listen_fd = listen_unix(v->vu_path, err);
+	v->vu_listen_fd = husk_unix_listen(v->vu_path, 64, err);
 	if (v->vu_listen_fd < 0)
 		return v->vu_listen_fd;
-	v->hybrid_listen_fd = listen_unix(v->hybrid_path, err);
+	v->hybrid_listen_fd = husk_unix_listen(v->hybrid_path, 64, err);
 	if (v->hybrid_listen_fd < 0)
 		return v->hybrid_listen_fd;
 	return 0;

@@ -167,3 +167,59 @@ nothing_left() {
   husk delete --force corrupt
   [ ! -e "$HUSK_ROOT/corrupt" ]
 }
+
+# a stand-in for QEMU or virtiofsd that says why it fails, as the real ones do
+failing_program() { # failing_program PATH MESSAGE
+  printf '#!/bin/sh\necho "%s" >&2\nexit 1\n' "$2" > "$1"
+  chmod 755 "$1"
+}
+
+@test "qemu failing at start: its own reason ends the error" {
+  failing_program "$BATS_TEST_TMPDIR/qemu" "qemu-system-x86_64: -chardev socket: something is wrong on purpose"
+  HUSK_QEMU=$BATS_TEST_TMPDIR/qemu run husk run --bundle "$BUNDLE" badqemu </dev/null
+  one_line_error
+  [[ "$output" == *"qemu exited during boot (status 1): qemu-system-x86_64: -chardev socket: something is wrong on purpose" ]]
+  nothing_left
+}
+
+@test "virtiofsd failing at start: its own reason ends the error" {
+  failing_program "$BATS_TEST_TMPDIR/virtiofsd" "virtiofsd: cannot share this on purpose"
+  HUSK_VIRTIOFSD=$BATS_TEST_TMPDIR/virtiofsd run husk run --bundle "$BUNDLE" badvfs </dev/null
+  one_line_error
+  [[ "$output" == *"virtiofsd exited at start (status 1): virtiofsd: cannot share this on purpose" ]]
+  nothing_left
+}
+
+@test "qemu failing after boot: the monitor's log has its reason and the console tail" {
+  # QEMU boots the real guest, then the wrapper says why it went
+  cat > "$BATS_TEST_TMPDIR/qemu" <<EOS
+#!/bin/sh
+$(command -v qemu-system-x86_64) "\$@"
+echo "qemu-system-x86_64: gone on purpose" >&2
+exit 3
+EOS
+  chmod 755 "$BATS_TEST_TMPDIR/qemu"
+  make_bundle "$BUNDLE" /bin/sleep 600
+  HUSK_QEMU=$BATS_TEST_TMPDIR/qemu husk --log "$BATS_TEST_TMPDIR/q.log" create --bundle "$BUNDLE" qlate </dev/null
+  husk start qlate
+  # the wrapper outlives QEMU: kill QEMU itself, not the wrapper's shell
+  pkill -9 -f "^$(command -v qemu-system-x86_64).*$HUSK_ROOT/qlate/"
+  wait_status qlate stopped 30
+  grep -q "qemu exited before the container did (status 3): qemu-system-x86_64: gone on purpose; console: " \
+    "$BATS_TEST_TMPDIR/q.log"
+  husk delete qlate
+}
+
+# QEMU runs with no capabilities: as uid 0 it cannot search a directory
+# whose mode grants its owner no x (another tool left /run/containerd 0600)
+@test "--root under a 0600 and under a 0700 parent works" {
+  local mode parent
+  for mode in 0600 0700; do
+    parent=$HUSK_ROOT/parent-$mode
+    mkdir -p "$parent"
+    chmod "$mode" "$parent"
+    run "$HUSK" --root "$parent/runc/default" run --bundle "$BUNDLE" "under-$mode" </dev/null
+    [ "$status" -eq 0 ]
+    [ -z "$(ls -A "$parent/runc/default" 2>/dev/null)" ]
+  done
+}

@@ -79,10 +79,10 @@ static enum test_result test_missing_explicit_file(void)
 static enum test_result test_qemu_argv(void)
 {
 	struct husk_vm_params p = {
-		.qemu = "qemu-system-x86_64", .kernel = "/k/vmlinux", .initramfs = "/k/initramfs.cpio.gz",
+		.qemu = "qemu-system-x86_64", .name = "/run/a,b/c", .kernel_fd = 3, .initramfs_fd = 4,
 		.accel = "tcg", .vcpus = 2, .memory_mib = 300, .kernel_params = "foo=1",
-		.console_log = "/s/console.log", .qmp_path = "/s/qmp.sock", .virtiofs_socket = "/s/vfs.sock",
-		.virtiofs_tag = "rootfs", .vhost_user_vsock_socket = "/s/vu.sock", .vhost_vsock_fd = -1,
+		.console_fd = 5, .qmp_fd = 6, .virtiofs_fd = 7,
+		.virtiofs_tag = "rootfs", .vhost_user_vsock_fd = 8, .vhost_vsock_fd = -1,
 	};
 	struct husk_argv a = { 0 };
 	struct husk_err err = { 0 };
@@ -97,6 +97,17 @@ static enum test_result test_qemu_argv(void)
 	CHECK(husk_argv_find(&a, "-sandbox") < 0); /* off unless asked */
 	CHECK(husk_argv_find(&a, "vhost-user-vsock-device,chardev=vsock") > 0);
 	CHECK(husk_argv_find(&a, "vhost-user-fs-device,chardev=vfs,tag=rootfs") > 0);
+	/* QEMU walks no path of the monitor's: everything comes as an fd */
+	CHECK_STR(a.v[husk_argv_find(&a, "-name") + 1], "/run/a,,b/c");
+	CHECK_STR(a.v[husk_argv_find(&a, "-kernel") + 1], "/proc/self/fd/3");
+	CHECK_STR(a.v[husk_argv_find(&a, "-initrd") + 1], "/proc/self/fd/4");
+	CHECK_STR(a.v[husk_argv_find(&a, "-add-fd") + 1], "fd=5,set=1");
+	CHECK(husk_argv_find(&a, "file,id=console,path=/dev/fdset/1,append=on") > 0);
+	CHECK(husk_argv_find(&a, "socket,id=qmp,fd=6,server=on,wait=off") > 0);
+	CHECK(husk_argv_find(&a, "socket,id=vfs,fd=7") > 0);
+	CHECK(husk_argv_find(&a, "socket,id=vsock,fd=8") > 0);
+	for (size_t k = 0; k < a.n; k++)
+		CHECK(strstr(a.v[k], "path=/") == NULL || strstr(a.v[k], "/dev/fdset/") != NULL);
 	i = husk_argv_find(&a, "-append");
 	CHECK(strstr(a.v[i + 1], "reboot=t") != NULL);
 	CHECK(strstr(a.v[i + 1], "no_timer_check") != NULL);
@@ -114,7 +125,7 @@ static enum test_result test_qemu_argv(void)
 	husk_argv_free(&a);
 
 	/* the kernel vhost-vsock device instead */
-	p.vhost_user_vsock_socket = NULL;
+	p.vhost_user_vsock_fd = -1;
 	p.vhost_vsock_fd = 9;
 	p.vhost_vsock_cid = 1234;
 	p.accel = "kvm";

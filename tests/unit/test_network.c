@@ -260,9 +260,9 @@ static enum test_result test_qemu_nics(void)
 		{ .tap_fd = 8, .mac = { 0x02, 0x68, 0x75, 0x73, 0x6b, 0x01 } },
 	};
 	struct husk_vm_params p = {
-		.qemu = "qemu", .kernel = "k", .initramfs = "i", .accel = "tcg", .vcpus = 1, .memory_mib = 128,
-		.console_log = "c", .qmp_path = "q", .virtiofs_socket = "v", .virtiofs_tag = "vfs",
-		.vhost_user_vsock_socket = "s", .vhost_vsock_fd = -1, .nics = nics, .n_nics = 2,
+		.qemu = "qemu", .kernel_fd = 3, .initramfs_fd = 4, .accel = "tcg", .vcpus = 1, .memory_mib = 128,
+		.console_fd = 5, .qmp_fd = 6, .virtiofs_fd = 9, .virtiofs_tag = "vfs",
+		.vhost_user_vsock_fd = 10, .vhost_vsock_fd = -1, .nics = nics, .n_nics = 2,
 	};
 	struct husk_argv a = { 0 };
 	struct husk_err err = { 0 };
@@ -272,6 +272,10 @@ static enum test_result test_qemu_nics(void)
 	CHECK(husk_argv_find(&a, "tap,id=net1,fd=8") > 0);
 	CHECK(husk_argv_find(&a, "virtio-net-device,netdev=net1,mac=02:68:75:73:6b:01") > 0);
 	husk_argv_free(&a);
+	int fds[HUSK_QEMU_FDS_MAX]; /* the taps are inherited with the rest */
+	CHECK_EQ_INT((int)husk_qemu_fds(&p, fds, HUSK_QEMU_FDS_MAX), 8);
+	CHECK_EQ_INT(fds[6], 7);
+	CHECK_EQ_INT(fds[7], 8);
 	p.n_nics = 0;
 	CHECK_EQ_INT(husk_qemu_argv(&p, &a, &err), 0);
 	CHECK(husk_argv_find(&a, "-netdev") < 0);
