@@ -34,6 +34,16 @@ del(.kernel)
 | ([$config.process.rlimits[]?.type]) as $set
 | .rlimits |= with_entries(select(.key as $k | $set | index($k)))
 
+# D2. RLIMIT_NOFILE under runc: Debian's runc 1.1.5 sets a process's
+#     rlimits from outside (prlimit on `runc init`, a Go program), and the
+#     Go runtime raises its own soft NOFILE limit to the hard one when it
+#     starts: which of the two writes lands last is a race, so runc's soft
+#     value is the config's or the hard limit by timing. runc's figure is
+#     replaced by the config's; husk's must be the config's exactly.
+| ([$config.process.rlimits[]? | select(.type == "RLIMIT_NOFILE")][0]) as $nofile
+| if $rt == "runc" and $nofile != null and .rlimits.RLIMIT_NOFILE != null
+  then .rlimits.RLIMIT_NOFILE = [$nofile.soft, $nofile.hard] else . end
+
 # E. Without a uts namespace the names are the machine's: the host's under
 #    runc, the VM's under husk.
 | if ns("uts") then . else del(.hostname, .domainname) end
