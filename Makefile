@@ -18,7 +18,8 @@ CSTD    := -std=gnu11
 OPT     ?= -O2 -g
 VERSION := 0.1.0
 COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-DEFS    := -D_GNU_SOURCE -DHUSK_LIBDIR='"$(LIBDIR)"' -DHUSK_VERSION='"$(VERSION)"' -DHUSK_COMMIT='"$(COMMIT)"'
+# includes name files from the top: #include "proto/msg.h"
+DEFS    := -iquote . -D_GNU_SOURCE -DHUSK_LIBDIR='"$(LIBDIR)"' -DHUSK_VERSION='"$(VERSION)"' -DHUSK_COMMIT='"$(COMMIT)"'
 
 HOST_PKGS := jansson libseccomp libmnl inih libapparmor libselinux
 TEST_PKGS := libcbor
@@ -28,11 +29,15 @@ host_pkg_libs = $(eval host_pkg_libs := $(shell pkg-config --libs $(HOST_PKGS) 2
 HOST_CFLAGS = $(CSTD) $(OPT) $(WARN) $(DEFS) $(host_pkg_cflags)
 HOST_LIBS   = $(host_pkg_libs) -lpthread
 # musl has no kernel uapi headers: point it at the host's linux-libc-dev ones
-GUEST_CFLAGS := $(CSTD) -Os $(WARN) -D_GNU_SOURCE -static -isystem $(B)/musl-include
+GUEST_CFLAGS := $(CSTD) -Os $(WARN) -iquote . -D_GNU_SOURCE -static -isystem $(B)/musl-include
+# each object lists the headers it read (build/**/*.d)
+DEPFLAGS := -MMD -MP
 
 COMMON_SRCS := $(wildcard common/*.c)
 PROTO_SRCS  := $(wildcard proto/*.c)
-HOST_SRCS   := $(filter-out host/main.c,$(wildcard host/*.c))
+# host/ in folders by concern; host/cli/main.c is the binary's entry point
+HOST_DIRS   := cli monitor vmm vsock spec net state
+HOST_SRCS   := $(filter-out host/cli/main.c,$(foreach d,$(HOST_DIRS),$(wildcard host/$(d)/*.c)))
 GUEST_SRCS  := $(wildcard guest/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
@@ -58,9 +63,9 @@ build-deps-check:
 	  exit 1; \
 	fi
 
-$(B)/host-obj/%.o: %.c $(wildcard common/*.h proto/*.h host/*.h) | build-deps-check
+$(B)/host-obj/%.o: %.c | build-deps-check
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) -c -o $@ $<
+	$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(B)/musl-include/.stamp: | build-deps-check
 	@mkdir -p $(B)/musl-include
@@ -69,15 +74,15 @@ $(B)/musl-include/.stamp: | build-deps-check
 	ln -sfn /usr/include/$(shell gcc -print-multiarch)/asm $(B)/musl-include/asm
 	@touch $@
 
-$(B)/guest-obj/%.o: %.c $(wildcard common/*.h proto/*.h guest/*.h) $(B)/musl-include/.stamp
+$(B)/guest-obj/%.o: %.c $(B)/musl-include/.stamp
 	@mkdir -p $(dir $@)
-	$(MUSLCC) $(GUEST_CFLAGS) -c -o $@ $<
+	$(MUSLCC) $(GUEST_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(B)/libhusk.a: $(HOST_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/husk: $(B)/host-obj/host/main.o $(B)/libhusk.a
+$(B)/husk: $(B)/host-obj/host/cli/main.o $(B)/libhusk.a
 	$(CC) -o $@ $^ $(HOST_LIBS)
 
 $(B)/husk-init: $(GUEST_OBJS)
@@ -103,13 +108,15 @@ kernel:
 	@mkdir -p $(B)
 	@HUSK_CACHE=$(HUSK_CACHE) scripts/build-kernel.sh $(B)/vmlinux
 
-$(B)/tests/%: tests/unit/%.c $(B)/libhusk.a $(wildcard tests/unit/*.h proto/*.h common/*.h)
+$(B)/tests/%: tests/unit/%.c $(B)/libhusk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) -o $@ $< $(B)/libhusk.a $(HOST_LIBS) -lcbor
+	$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -o $@ $< $(B)/libhusk.a $(HOST_LIBS) -lcbor
 
 $(B)/tests/console-client: tests/tools/console-client.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $<
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 check: $(UNIT_BINS)
 	@tests/unit/run.sh $(UNIT_BINS)
@@ -149,7 +156,8 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 format-check:
-	@clang-format --dry-run --Werror $(COMMON_SRCS) $(PROTO_SRCS) $(HOST_SRCS) host/main.c $(GUEST_SRCS) $(wildcard */*.h)
+	@clang-format --dry-run --Werror $(COMMON_SRCS) $(PROTO_SRCS) $(HOST_SRCS) host/cli/main.c $(GUEST_SRCS) \
+		$(wildcard common/*.h proto/*.h guest/*.h host/*/*.h)
 
 clean:
 	rm -rf $(B)

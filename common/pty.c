@@ -1,4 +1,4 @@
-#include "pty.h"
+#include "common/pty.h"
 
 #include <fcntl.h>
 #include <stdio.h>

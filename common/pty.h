@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /* Opens /dev/ptmx (relative to the caller's root) and its slave; extra_flags
  * are added to the master's open flags (e.g. O_NONBLOCK). Sized rows x cols

@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../proto/msg_resources.h"
-#include "guest.h"
+#include "proto/msg_resources.h"
+#include "guest/guest.h"
 
 #define CONTAINER_CGROUP "/sys/fs/cgroup/container"
 #define FREEZE_TIMEOUT_MS 10000

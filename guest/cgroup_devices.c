@@ -8,8 +8,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../proto/msg_resources.h"
-#include "guest.h"
+#include "proto/msg_resources.h"
+#include "guest/guest.h"
 
 #define MAX_INSNS (8 + 9 * HUSK_DEVICE_RULES_MAX)
 

@@ -11,9 +11,9 @@
 #include <linux/vm_sockets.h>
 #include <unistd.h>
 
-#include "../proto/msg_network.h"
-#include "../proto/msg_resources.h"
-#include "guest.h"
+#include "proto/msg_network.h"
+#include "proto/msg_resources.h"
+#include "guest/guest.h"
 
 #define CONN_MAX 64
 #define REPLY_BUF 4096

@@ -21,9 +21,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "../common/pty.h"
-#include "../proto/msg_container.h"
-#include "guest.h"
+#include "common/pty.h"
+#include "proto/msg_container.h"
+#include "guest/guest.h"
 
 static struct proc *the_container;
 

@@ -19,8 +19,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "../proto/msg_container.h"
-#include "guest.h"
+#include "proto/msg_container.h"
+#include "guest/guest.h"
 
 #define JOIN_MAX 4096
 #define MAX_SYMLINKS 40

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../common/err.h"
-#include "../proto/msg.h"
+#include "common/err.h"
+#include "proto/msg.h"
 
 #define GUEST_VFS_DIR "/run/husk/vfs"              /* the host's staging directory (virtio-fs) */
 #define GUEST_ROOTFS_DIR GUEST_VFS_DIR "/rootfs" /* the container rootfs in it */

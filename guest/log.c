@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 
 void glog(const char *level, const char *fmt, ...)
 {

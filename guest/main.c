@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 
 static int epoll_fd = -1;
 static struct watch signal_w = { .fd = -1 };

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 
 struct boot_mount {
 	const char *source, *target, *fstype;

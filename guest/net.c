@@ -20,8 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../proto/msg_network.h"
-#include "guest.h"
+#include "proto/msg_network.h"
+#include "guest/guest.h"
 
 #define NL_BUF 8192
 #define MAX_PARKED 32

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 
 int outq_append(struct outq *q, const void *p, size_t n)
 {

@@ -14,7 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 
 static struct proc *procs;
 

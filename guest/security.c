@@ -1,4 +1,4 @@
-#include "security.h"
+#include "guest/security.h"
 
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 
 static const char *const rlimit_names[HUSK_RLIMIT_TYPES] = {
     "RLIMIT_CPU",      "RLIMIT_FSIZE", "RLIMIT_DATA",   "RLIMIT_STACK",

@@ -10,7 +10,7 @@
 #ifndef HUSK_GUEST_SECURITY_H
 #define HUSK_GUEST_SECURITY_H
 
-#include "../proto/msg_security.h"
+#include "proto/msg_security.h"
 
 void security_early(const struct husk_process_security *s, int sync_fd);
 void security_prepare(const struct husk_process_security *s, int sync_fd);

@@ -26,11 +26,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../common/pty.h"
-#include "../proto/msg_container.h"
-#include "../proto/msg_security.h"
-#include "guest.h"
-#include "security.h"
+#include "common/pty.h"
+#include "proto/msg_container.h"
+#include "proto/msg_security.h"
+#include "guest/guest.h"
+#include "guest/security.h"
 
 #define SETUP_TIMEOUT_MS 60000
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -7,7 +7,7 @@
  * on a fixed stack of HUSK_CBOR_MAX_DEPTH entries, and items go into the
  * caller's array in pre-order, so a container's span is known once its last
  * child is done. */
-#include "cbor.h"
+#include "proto/cbor.h"
 
 #include <string.h>
 

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/err.h"
+#include "common/err.h"
 
 /* At most this many containers nested in one another (the root counts, an
  * empty container counts). */

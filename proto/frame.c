@@ -5,7 +5,7 @@
  * room (up to cap). A frame's declared length is checked as soon as its
  * header is complete, before the reader asks for its body, so a peer cannot
  * make us wait for (or the caller size a buffer for) more than max_payload. */
-#include "frame.h"
+#include "proto/frame.h"
 
 #include <string.h>
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/err.h"
+#include "common/err.h"
 
 #define HUSK_FRAME_HDR_SIZE 12u
 #define HUSK_FRAME_MAX (1u << 20) /* largest payload */

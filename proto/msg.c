@@ -1,9 +1,9 @@
-#include "msg.h"
+#include "proto/msg.h"
 
-#include "msg_container.h"
-#include "msg_network.h"
-#include "msg_resources.h"
-#include "msg_security.h"
+#include "proto/msg_container.h"
+#include "proto/msg_network.h"
+#include "proto/msg_resources.h"
+#include "proto/msg_security.h"
 
 #include <string.h>
 

@@ -8,11 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/arena.h"
-#include "../common/err.h"
-#include "cbor.h"
-#include "frame.h"
-#include "proto.h"
+#include "common/arena.h"
+#include "common/err.h"
+#include "proto/cbor.h"
+#include "proto/frame.h"
+#include "proto/proto.h"
 
 struct husk_process_security;
 struct husk_container_config;

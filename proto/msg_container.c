@@ -1,4 +1,4 @@
-#include "msg_container.h"
+#include "proto/msg_container.h"
 
 #include <string.h>
 

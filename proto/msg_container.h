@@ -12,7 +12,7 @@
 
 #include <sys/mount.h>
 
-#include "msg.h"
+#include "proto/msg.h"
 
 #define HUSK_MAX_MOUNTS 256u
 #define HUSK_MAX_PATHS 256u /* maskedPaths, readonlyPaths each */

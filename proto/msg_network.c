@@ -1,4 +1,4 @@
-#include "msg_network.h"
+#include "proto/msg_network.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -11,7 +11,7 @@
 #ifndef HUSK_PROTO_MSG_NETWORK_H
 #define HUSK_PROTO_MSG_NETWORK_H
 
-#include "msg.h"
+#include "proto/msg.h"
 
 #define HUSK_NET_MAX_IFACES 16u
 #define HUSK_NET_MAX_ADDRS 32u  /* per interface */

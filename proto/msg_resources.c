@@ -1,4 +1,4 @@
-#include "msg_resources.h"
+#include "proto/msg_resources.h"
 
 #include <string.h>
 

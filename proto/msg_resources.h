@@ -4,7 +4,7 @@
 #ifndef HUSK_PROTO_MSG_RESOURCES_H
 #define HUSK_PROTO_MSG_RESOURCES_H
 
-#include "msg.h"
+#include "proto/msg.h"
 
 #define HUSK_CPUSET_MAX 256
 #define HUSK_DEVICE_RULES_MAX 256

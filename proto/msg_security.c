@@ -1,4 +1,4 @@
-#include "msg_security.h"
+#include "proto/msg_security.h"
 
 #include <string.h>
 

@@ -10,7 +10,7 @@
 #ifndef HUSK_PROTO_MSG_SECURITY_H
 #define HUSK_PROTO_MSG_SECURITY_H
 
-#include "msg.h"
+#include "proto/msg.h"
 
 #define HUSK_MAX_RLIMITS 64u
 #define HUSK_RLIMIT_TYPES 16u /* RLIMIT_CPU..RLIMIT_RTTIME */

@@ -17,7 +17,7 @@ mem=$(h config | sed -n 's/^memory_mib = \([0-9]*\).*/\1/p' | head -1)
 mem=${mem:-256}
 cpu=max; [ "$accel" = kvm ] && cpu=host
 # the same accelerator options and kernel command line as husk gives QEMU
-# (host/vmm_qemu.c): TCG's translation cache size, and under TCG no
+# (host/vmm/vmm_qemu.c): TCG's translation cache size, and under TCG no
 # speculation mitigations and a known APIC timer rate
 accel_opt=$accel extra=""
 if [ "$accel" = tcg ]; then

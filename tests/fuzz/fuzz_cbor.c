@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../proto/cbor.h"
-#include "../unit/cbor_ref.h"
+#include "proto/cbor.h"
+#include "tests/unit/cbor_ref.h"
 
 #define FUZZ_MAX_ITEMS 65536u
 

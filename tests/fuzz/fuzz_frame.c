@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../proto/frame.h"
+#include "proto/frame.h"
 
 #define FUZZ_CHECK(cond)                                                                           \
 	do {                                                                                       \

@@ -7,11 +7,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../proto/msg.h"
-#include "../../proto/msg_container.h"
-#include "../../proto/msg_network.h"
-#include "../../proto/msg_resources.h"
-#include "../../proto/msg_security.h"
+#include "proto/msg.h"
+#include "proto/msg_container.h"
+#include "proto/msg_network.h"
+#include "proto/msg_resources.h"
+#include "proto/msg_security.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../host/spec.h"
-#include "../../proto/cbor.h"
-#include "../../proto/msg.h"
+#include "host/spec/spec.h"
+#include "proto/cbor.h"
+#include "proto/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

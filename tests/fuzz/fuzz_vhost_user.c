@@ -1,5 +1,5 @@
 /* Fuzzes the vhost-user message handling of the built-in vsock back-end
- * (host/vhost_user.c) as QEMU would drive it: the input is cut into chunks
+ * (host/vsock/vhost_user.c) as QEMU would drive it: the input is cut into chunks
  * written to the back-end's socket, each optionally carrying fds (a memfd
  * standing in for guest memory, or eventfds for kick/call), and the
  * back-end's incremental reader is run after each. Whatever the bytes and
@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../host/vhost_user.h"
+#include "host/vsock/vhost_user.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

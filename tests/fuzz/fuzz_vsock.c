@@ -17,8 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../host/vsock_conn.h"
-#include "../../host/vsock_queue.h"
+#include "host/vsock/vsock_conn.h"
+#include "host/vsock/vsock_queue.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,9 +17,9 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
-#include "../../proto/cbor.h"
-#include "../../proto/frame.h"
-#include "../../proto/proto.h"
+#include "proto/cbor.h"
+#include "proto/frame.h"
+#include "proto/proto.h"
 
 static char mode[64] = "none";
 

@@ -13,7 +13,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "probe.h"
+#include "tests/probe/probe.h"
 
 static int fact_hostname(void)
 {

@@ -17,7 +17,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "probe.h"
+#include "tests/probe/probe.h"
 
 /* --- a tiny JSON writer ------------------------------------------------ */
 

@@ -3,7 +3,7 @@
 #ifndef HUSK_TESTS_CONTAINER_UTIL_H
 #define HUSK_TESTS_CONTAINER_UTIL_H
 
-#include "../../proto/msg_container.h"
+#include "proto/msg_container.h"
 
 static inline int container_round_trip(const struct husk_container_config *in, struct husk_container_config *out,
 				       struct husk_err *err)

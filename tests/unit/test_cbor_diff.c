@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../proto/cbor.h"
-#include "cbor_ref.h"
-#include "unit.h"
+#include "proto/cbor.h"
+#include "tests/unit/cbor_ref.h"
+#include "tests/unit/unit.h"
 
 #define MAX_ITEMS 4096
 

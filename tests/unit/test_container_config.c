@@ -9,11 +9,11 @@
 #include <linux/magic.h>
 #include <unistd.h>
 
-#include "../../host/fsutil.h"
-#include "../../host/spec.h"
-#include "../../proto/msg_container.h"
-#include "container_util.h"
-#include "unit.h"
+#include "host/state/fsutil.h"
+#include "host/spec/spec.h"
+#include "proto/msg_container.h"
+#include "tests/unit/container_util.h"
+#include "tests/unit/unit.h"
 
 static char bundle[PATH_MAX];
 

@@ -8,9 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../host/ctl.h"
-#include "../../proto/frame.h"
-#include "unit.h"
+#include "host/monitor/ctl.h"
+#include "proto/frame.h"
+#include "tests/unit/unit.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
 

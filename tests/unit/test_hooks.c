@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../host/hooks.h"
-#include "unit.h"
+#include "host/spec/hooks.h"
+#include "tests/unit/unit.h"
 
 static char tmpdir[PATH_MAX];
 

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../host/config.h"
-#include "../../host/vmm_qemu.h"
-#include "unit.h"
+#include "host/state/config.h"
+#include "host/vmm/vmm_qemu.h"
+#include "tests/unit/unit.h"
 
 static int load_with(const char *text, struct husk_config *cfg, struct husk_err *err)
 {

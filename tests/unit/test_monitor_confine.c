@@ -1,4 +1,4 @@
-/* The monitor's confinement (host/monitor_confine.c), applied in a child:
+/* The monitor's confinement (host/monitor/monitor_confine.c), applied in a child:
  * denied calls fail with EPERM, ordinary ones work, no_new_privs is set. */
 #include <errno.h>
 #include <stdlib.h>
@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../host/monitor_confine.h"
-#include "unit.h"
+#include "host/monitor/monitor_confine.h"
+#include "tests/unit/unit.h"
 
 /* child exit codes: 0 all as expected, 1.. which check failed */
 static int confined_child(void)

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../proto/msg.h"
-#include "unit.h"
+#include "proto/msg.h"
+#include "tests/unit/unit.h"
 
 static uint8_t arena_buf[4u << 20];
 

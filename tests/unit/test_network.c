@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../host/net.h"
-#include "../../host/vmm_qemu.h"
-#include "../../proto/msg_network.h"
-#include "unit.h"
+#include "host/net/net.h"
+#include "host/vmm/vmm_qemu.h"
+#include "proto/msg_network.h"
+#include "tests/unit/unit.h"
 
 static uint8_t arena_buf[4u << 20];
 static uint8_t enc_buf[1u << 20];

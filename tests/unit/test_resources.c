@@ -2,11 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../host/config.h"
-#include "../../host/monitor.h"
-#include "../../host/spec.h"
-#include "../../proto/msg_resources.h"
-#include "unit.h"
+#include "host/state/config.h"
+#include "host/monitor/monitor.h"
+#include "host/spec/spec.h"
+#include "proto/msg_resources.h"
+#include "tests/unit/unit.h"
 
 static uint8_t arena_buf[1 << 20];
 

@@ -12,12 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../host/fsutil.h"
-#include "../../host/seccomp.h"
-#include "../../host/spec.h"
-#include "../../host/spec_security.h"
-#include "../../proto/msg_security.h"
-#include "unit.h"
+#include "host/state/fsutil.h"
+#include "host/spec/seccomp.h"
+#include "host/spec/spec.h"
+#include "host/spec/spec_security.h"
+#include "proto/msg_security.h"
+#include "tests/unit/unit.h"
 
 #define FIXTURE_DOCKER "tests/fixtures/seccomp-docker-like.json"
 

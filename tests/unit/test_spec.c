@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../host/fsutil.h"
-#include "../../host/spec.h"
-#include "unit.h"
+#include "host/state/fsutil.h"
+#include "host/spec/spec.h"
+#include "tests/unit/unit.h"
 
 static char bundle[PATH_MAX];
 

@@ -10,10 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../host/cli.h"
-#include "../../host/fsutil.h"
-#include "../../host/state.h"
-#include "unit.h"
+#include "host/cli/cli.h"
+#include "host/state/fsutil.h"
+#include "host/state/state.h"
+#include "tests/unit/unit.h"
 
 /* field 22 of /proc/PID/stat, parsed independently of fsutil.c */
 static unsigned long long start_time_by_scanf(pid_t pid)

@@ -1,8 +1,8 @@
 /* Unit tests of the vhost-user side of the vhost-user-vsock back-end:
  * vhost-user messages over a socketpair, the hybrid client, and the whole
  * back-end (husk_vuvsock_serve) in a child driven by a fake QEMU. */
-#include "vsock_test_util.h"
-#include "unit.h"
+#include "tests/unit/vsock_test_util.h"
+#include "tests/unit/unit.h"
 
 /* ---- vhost-user messages ----------------------------------------------------- */
 

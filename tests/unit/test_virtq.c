@@ -1,8 +1,8 @@
 /* Unit tests of the split virtqueue of the vhost-user-vsock back-end, over
  * malloc'd "guest memory": address translation, ring mapping, chain
  * walking and its error cases, used ring and notification. */
-#include "vsock_test_util.h"
-#include "unit.h"
+#include "tests/unit/vsock_test_util.h"
+#include "tests/unit/unit.h"
 
 static enum test_result test_vq_mem_translate(void)
 {

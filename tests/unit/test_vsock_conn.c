@@ -1,8 +1,8 @@
 /* Unit tests of the vsock packet and connection state machine of the
  * vhost-user-vsock back-end without a VM: packets driven with flat buffers,
  * real unix sockets as host peers, and the glue to real split rings. */
-#include "vsock_test_util.h"
-#include "unit.h"
+#include "tests/unit/vsock_test_util.h"
+#include "tests/unit/unit.h"
 
 /* guest -> host; the header itself is split over two descriptors and the
  * payload sits in a third */

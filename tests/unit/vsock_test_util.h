@@ -24,12 +24,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../host/vhost_user.h"
-#include "../../host/virtq.h"
-#include "../../host/vsock_conn.h"
-#include "../../host/vsock_pkt.h"
-#include "../../host/vsock_queue.h"
-#include "../../host/vsock_user.h"
+#include "host/vsock/vhost_user.h"
+#include "host/vsock/virtq.h"
+#include "host/vsock/vsock_conn.h"
+#include "host/vsock/vsock_pkt.h"
+#include "host/vsock/vsock_queue.h"
+#include "host/vsock/vsock_user.h"
 
 #define GUEST_CID 3u
 

@@ -28,8 +28,8 @@ trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 # musl has no linux/ headers of its own: use the ones make prepared, else the host's
 inc=()
 if [ -d "$top/build/musl-include" ]; then inc=(-I"$top/build/musl-include"); fi
-musl-gcc -static -O2 "${inc[@]}" -o "$work/init" "$top/tests/vsock/echo-init.c" || exit 1
-cc -std=gnu11 -O2 -D_GNU_SOURCE -o "$work/vsock-echo" "$top/tests/vsock/vsock-echo.c" "$top/build/libhusk.a" || exit 1
+musl-gcc -static -O2 -iquote "$top" "${inc[@]}" -o "$work/init" "$top/tests/vsock/echo-init.c" || exit 1
+cc -std=gnu11 -O2 -D_GNU_SOURCE -iquote "$top" -o "$work/vsock-echo" "$top/tests/vsock/vsock-echo.c" "$top/build/libhusk.a" || exit 1
 mkdir -p "$work/root/dev" "$work/root/proc"
 cp "$work/init" "$work/root/init"
 (cd "$work/root" && find . | cpio -o -H newc 2>/dev/null) | gzip > "$work/initrd.gz"

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../host/vsock_user.h"
+#include "host/vsock/vsock_user.h"
 
 static double now(void)
 {

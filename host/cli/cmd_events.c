@@ -1,0 +1,207 @@
+/* events: runc's JSON event lines. `--stats` prints one stats event; else
+ * stats every --interval and an "oom" event whenever the guest kernel
+ * OOM-kills in the container, until the container stops. */
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/arena.h"
+#include "proto/msg.h"
+#include "host/cli/cli.h"
+#include "host/monitor/ctl.h"
+
+/* Go-style durations: 500ms, 5s, 1m, 1h (and bare seconds) */
+static long parse_duration_ms(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || v <= 0)
+		return -1;
+	if (!strcmp(end, "ms"))
+		return (long)v;
+	if (!strcmp(end, "s") || !*end)
+		return (long)(v * 1000);
+	if (!strcmp(end, "m"))
+		return (long)(v * 60000);
+	if (!strcmp(end, "h"))
+		return (long)(v * 3600000);
+	return -1;
+}
+
+static uint64_t u(const struct husk_cbor_item *m, const char *k)
+{
+	const struct husk_cbor_item *v = husk_cbor_map_get(m, k);
+	return v && v->type == HUSK_CBOR_UINT ? v->v.u : 0;
+}
+
+static json_int_t limit(const struct husk_cbor_item *m, const char *k)
+{
+	const struct husk_cbor_item *v = husk_cbor_map_get(m, k);
+	if (v && v->type == HUSK_CBOR_UINT)
+		return (json_int_t)v->v.u;
+	return -1; /* "max" */
+}
+
+/* runc's stats shape, from the guest's STATS reply (validated here: it came
+ * from the guest) */
+static json_t *stats_json(const uint8_t *reply, size_t len, struct husk_err *err)
+{
+	static uint8_t arena_buf[256 * 1024];
+	struct husk_arena a;
+	const struct husk_cbor_item *root;
+	husk_arena_init(&a, arena_buf, sizeof arena_buf);
+	if (husk_msg_parse(reply, len, &a, &root, err) < 0)
+		return NULL;
+	json_t *raw = json_object();
+	const struct husk_cbor_item *ms = husk_cbor_map_get(root, "memory_stat");
+	if (ms && ms->type == HUSK_CBOR_MAP) {
+		const struct husk_cbor_item *k = husk_cbor_first(ms);
+		for (uint32_t i = 0; i < ms->count; i++) {
+			const struct husk_cbor_item *v = husk_cbor_next(k);
+			if (k->type == HUSK_CBOR_TEXT && k->count < 64 && v->type == HUSK_CBOR_UINT) {
+				char key[64];
+				memcpy(key, k->v.ptr, k->count);
+				key[k->count] = '\0';
+				json_object_set_new(raw, key, json_integer((json_int_t)v->v.u));
+			}
+			k = husk_cbor_next(v);
+		}
+	}
+	return json_pack(
+		"{s:{s:{s:I,s:I,s:I}},s:{s:{s:I,s:I},s:{s:I},s:o},s:{s:I,s:I},s:{s:[{s:s,s:I},{s:s,s:I}],s:[{s:s,s:I},{s:s,s:I}]},s:I}",
+		"cpu", "usage", "total", (json_int_t)u(root, "cpu_usage_ns"), "kernel", (json_int_t)u(root, "cpu_system_ns"),
+		"user", (json_int_t)u(root, "cpu_user_ns"), "memory", "usage", "usage", (json_int_t)u(root, "memory_usage"),
+		"limit", limit(root, "memory_limit"), "swap", "usage", (json_int_t)u(root, "swap_usage"), "raw", raw,
+		"pids", "current", (json_int_t)u(root, "pids_current"), "limit", limit(root, "pids_limit"), "blkio",
+		"ioServiceBytesRecursive", "op", "Read", "value", (json_int_t)u(root, "io_read_bytes"), "op", "Write",
+		"value", (json_int_t)u(root, "io_write_bytes"), "ioServicedRecursive", "op", "Read", "value",
+		(json_int_t)u(root, "io_reads"), "op", "Write", "value", (json_int_t)u(root, "io_writes"), "oom_kills",
+		(json_int_t)u(root, "oom_kills"));
+}
+
+static void print_event(const char *type, const char *id, json_t *data)
+{
+	json_t *ev = json_pack("{s:s,s:s}", "type", type, "id", id);
+	if (data)
+		json_object_set_new(ev, "data", data);
+	char *text = json_dumps(ev, JSON_COMPACT);
+	json_decref(ev);
+	if (text) {
+		printf("%s\n", text);
+		fflush(stdout);
+		free(text);
+	}
+}
+
+static int print_stats(const char *dir, const char *id, struct husk_err *err)
+{
+	uint8_t req[8], *reply = NULL;
+	size_t len = 0;
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, req, sizeof req);
+	husk_cbor_put_map(&e, 0);
+	int r = husk_ctl_call_reply(dir, HUSK_MSG_STATS, e.buf, e.len, 30000, &reply, &len, err);
+	if (r < 0)
+		return r;
+	json_t *data = stats_json(reply, len, err);
+	free(reply);
+	if (!data)
+		return husk_err_wrap(err, "stats from the guest");
+	print_event("stats", id, data);
+	return 0;
+}
+
+/* A ctl connection subscribed to OOM events. */
+static int subscribe(const char *dir, struct husk_err *err)
+{
+	struct sockaddr_un addr;
+	if (husk_state_sock_addr(&addr, dir, "ctl.sock", err) < 0)
+		return -ENAMETOOLONG;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return husk_err_sys(err, e, "connecting to the container monitor");
+	}
+	if (husk_frame_write_all(fd, HUSK_MSG_EVENTS, 0, 1, (const uint8_t *)"\xa0", 1, err) < 0) {
+		close(fd);
+		return -err->code;
+	}
+	return fd;
+}
+
+int cmd_events(struct husk_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "stats", no_argument, NULL, 's' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool once = false;
+	long interval_ms = 5000;
+	struct husk_err err = { 0 };
+	int c;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 's')
+			once = true;
+		else if (c == 'i') {
+			interval_ms = parse_duration_ms(optarg);
+			if (interval_ms <= 0)
+				return cli_failf("events: --interval \"%s\" is not a duration like 5s or 500ms", optarg);
+		} else
+			return cli_failf("events: unknown option %s (see husk events --help)", argv[optind - 1]);
+	}
+	if (optind != argc - 1)
+		return cli_failf("events: expected exactly one container id (see husk events --help)");
+	const char *id = argv[optind];
+	struct husk_state st;
+	char dir[PATH_MAX];
+	if (cli_load_state(g, id, dir, sizeof dir, &st, &err) < 0)
+		return cli_fail(&err);
+	const char *status = husk_state_status(&st);
+	husk_state_free(&st);
+	if (!strcmp(status, "stopped"))
+		return cli_failf("container \"%s\" is stopped", id);
+	if (once)
+		return print_stats(dir, id, &err) < 0 ? cli_fail(&err) : 0;
+
+	int fd = subscribe(dir, &err);
+	if (fd < 0)
+		return cli_fail(&err);
+	uint8_t *buf = malloc(HUSK_FRAME_HDR_SIZE + 4096);
+	struct husk_frame_reader rd;
+	husk_frame_reader_init(&rd, buf, HUSK_FRAME_HDR_SIZE + 4096, 4096);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int n = poll(&p, 1, (int)interval_ms);
+		if (n == 0) {
+			struct husk_err serr = { 0 };
+			if (print_stats(dir, id, &serr) < 0)
+				break; /* the container went away */
+			continue;
+		}
+		size_t room;
+		uint8_t *dst = husk_frame_reader_space(&rd, &room);
+		ssize_t got = read(fd, dst, room);
+		if (got <= 0)
+			break; /* the monitor exited with the container */
+		husk_frame_reader_commit(&rd, (size_t)got);
+		struct husk_frame_hdr h;
+		const uint8_t *payload;
+		while (husk_frame_reader_next(&rd, &h, &payload, &err) == 1)
+			if (h.type == HUSK_MSG_OOM)
+				print_event("oom", id, NULL);
+	}
+	free(buf);
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,496 @@
+/* Bringing a container's VM up: vsock backend, virtiofsd, QEMU, then the
+ * session with husk-init (HELLO, CREATE). */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "proto/msg.h"
+#include "proto/msg_container.h"
+#include "host/monitor/ctl.h"
+#include "host/state/log.h"
+#include "host/vmm/lsm.h"
+#include "host/net/net.h"
+#include "host/monitor/monitor.h"
+#include "host/vmm/spawn.h"
+#include "host/state/unixsock.h"
+#include "host/vmm/vmm_privs.h"
+#include "host/vmm/vmm_qemu.h"
+
+#define VFS_TAG "vfs" /* the staging directory: rootfs and bind sources */
+#define CREATE_BUF_MAX (HUSK_FRAME_MAX)
+
+static int exit_code(int status)
+{
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Reaps pid if it has exited; true if it is gone. */
+static bool child_gone(pid_t pid, int *status)
+{
+	int st;
+	pid_t r = waitpid(pid, &st, WNOHANG);
+	if (r == pid) {
+		if (status)
+			*status = st;
+		return true;
+	}
+	return r < 0 && errno == ECHILD;
+}
+
+/* Serves the staging directory (husk_vfs_stage) built by the monitor;
+ * returns a connection to it, for QEMU. */
+static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a, const char *sock,
+			   struct husk_err *err)
+{
+	char log_path[PATH_MAX];
+	struct husk_argv argv = { 0 };
+	snprintf(log_path, sizeof log_path, "%s/virtiofsd.log", vm->dir);
+	husk_argv_push(&argv, husk_config_get(a->cfg, CFG_VIRTIOFSD));
+	husk_argv_pushf(&argv, "--socket-path=%s", sock);
+	husk_argv_push(&argv, "-o");
+	husk_argv_pushf(&argv, "source=%s/vfs", a->state_dir);
+	husk_argv_push(&argv, "-o");
+	husk_argv_pushf(&argv, "cache=%s", husk_config_get(a->cfg, CFG_VIRTIOFS_CACHE));
+	husk_argv_push(&argv, "-o");
+	husk_argv_push(&argv, "sandbox=namespace");
+	husk_argv_push(&argv, "-o");
+	husk_argv_push(&argv, "log_level=warn");
+	int r = husk_argv_check(&argv, err);
+	if (r == 0)
+		r = husk_spawn(argv.v, log_path, NULL, 0, NULL, &vm->virtiofsd_pid, err);
+	husk_argv_free(&argv);
+	if (r < 0)
+		return husk_err_wrap(err, "virtiofsd");
+	/* QEMU is handed a connection: the socket must be there first */
+	long deadline = now_ms() + 10000;
+	struct stat st;
+	while (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		int status;
+		if (child_gone(vm->virtiofsd_pid, &status)) {
+			char why[HUSK_CHILD_REASON_MAX];
+			vm->virtiofsd_pid = 0;
+			husk_vm_child_reason(vm, "virtiofsd", why, sizeof why);
+			return husk_err_set(err, EIO, "virtiofsd exited at start (status %d)%s", exit_code(status), why);
+		}
+		if (now_ms() > deadline)
+			return husk_err_set(err, ETIMEDOUT, "virtiofsd did not create %s", sock);
+		usleep(2000);
+	}
+	int fd = husk_unix_connect(sock, err);
+	return fd < 0 ? husk_err_wrap(err, "virtiofsd") : fd;
+}
+
+/* The fds QEMU is handed (see struct husk_vm_params), closed once it has them. */
+struct qemu_files {
+	int kernel, initramfs, console, qmp, vsock;
+};
+
+static void qemu_files_close(struct qemu_files *f)
+{
+	int *all[] = { &f->kernel, &f->initramfs, &f->console, &f->qmp, &f->vsock };
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		if (*all[i] >= 0) {
+			close(*all[i]);
+			*all[i] = -1;
+		}
+}
+
+static int qemu_files_open(struct husk_vm *vm, const struct husk_monitor_args *a, struct qemu_files *f,
+			   struct husk_err *err)
+{
+	char path[PATH_MAX];
+	const char *kernel = husk_config_get(a->cfg, CFG_KERNEL);
+	const char *initramfs = husk_config_get(a->cfg, CFG_INITRAMFS);
+	*f = (struct qemu_files){ -1, -1, -1, -1, -1 };
+	if ((f->kernel = open(kernel, O_RDONLY | O_CLOEXEC)) < 0)
+		return husk_err_sys(err, errno, "guest kernel %s (set [vm] kernel in %s)", kernel, a->cfg->path);
+	if ((f->initramfs = open(initramfs, O_RDONLY | O_CLOEXEC)) < 0)
+		return husk_err_sys(err, errno, "guest initramfs %s (set [vm] initramfs in %s)", initramfs,
+				    a->cfg->path);
+	snprintf(path, sizeof path, "%s/console.log", vm->dir);
+	if ((f->console = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640)) < 0)
+		return husk_err_sys(err, errno, "opening %s", path);
+	snprintf(path, sizeof path, "%s/qmp.sock", vm->dir);
+	if ((f->qmp = husk_unix_listen(path, 4, err)) < 0)
+		return husk_err_wrap(err, "QMP socket");
+	if (vm->vsock.kind == HUSK_VSOCK_VHOST_USER && (f->vsock = husk_unix_connect(vm->vsock.vu_path, err)) < 0)
+		return husk_err_wrap(err, "vsock back-end");
+	return 0;
+}
+
+static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, int vfs_fd, struct husk_err *err)
+{
+	char log_path[PATH_MAX], why[128];
+	snprintf(log_path, sizeof log_path, "%s/qemu.log", vm->dir);
+	struct husk_lsm lsm; /* QEMU holds the container: the container's LSM labels are its */
+	int r = husk_lsm_from_process(json_object_get(a->spec->json, "process"), &lsm, err);
+	if (r < 0)
+		return r;
+	r = husk_vm_size(a->cfg, a->spec, &vm->memory_mib, &vm->vcpus, err);
+	if (r < 0)
+		return r;
+	const char *accel = husk_config_get(a->cfg, CFG_ACCEL);
+	char params[HUSK_CONFIG_VALUE_MAX * 2];
+	if ((r = husk_vm_annotations(a->cfg, a->spec, &accel, params, sizeof params, err)) < 0)
+		return r;
+	struct qemu_files files;
+	r = qemu_files_open(vm, a, &files, err);
+	if (r < 0) {
+		qemu_files_close(&files);
+		return r;
+	}
+	char name[PATH_MAX + 1];
+	snprintf(name, sizeof name, "%s/", vm->dir); /* as the paths in its argv used to: ps shows whose VM */
+	struct husk_vm_params p = {
+		.qemu = husk_config_get(a->cfg, CFG_QEMU),
+		.name = name,
+		.kernel_fd = files.kernel,
+		.initramfs_fd = files.initramfs,
+		.accel = husk_accel_resolve(accel, why, sizeof why),
+		.vcpus = vm->vcpus,
+		.memory_mib = vm->memory_mib,
+		.kernel_params = params,
+		.console_fd = files.console,
+		.qmp_fd = files.qmp,
+		.virtiofs_fd = vfs_fd,
+		.virtiofs_tag = VFS_TAG,
+		.vhost_user_vsock_fd = files.vsock,
+		.vhost_vsock_fd = -1,
+		.sandbox = !strcmp(husk_config_get(a->cfg, CFG_SANDBOX), "on"),
+		.tcg_tb_size_mib = strtol(husk_config_get(a->cfg, CFG_TCG_TB_SIZE_MIB), NULL, 10),
+	};
+	struct husk_vm_nic nics[HUSK_NET_MAX_IFACES];
+	for (unsigned i = 0; vm->net && i < vm->net->n_taps; i++) {
+		const struct husk_net_tap *t = &vm->net->taps[i];
+		nics[i].tap_fd = t->fd;
+		memcpy(nics[i].mac, t->dev_mac, 6);
+		/* spares learn their MTU in the guest, once used */
+		nics[i].mtu = i < vm->network->n_ifaces ? vm->network->ifaces[i].mtu : 0;
+		p.nics = nics;
+		p.n_nics = i + 1;
+	}
+	if (vm->vsock.kind != HUSK_VSOCK_VHOST_USER) {
+		p.vhost_vsock_fd = vm->vsock.vhost_fd;
+		p.vhost_vsock_cid = vm->vsock.cid;
+	}
+	log_debug("accel %s (%s)", p.accel, why);
+	int keep[HUSK_QEMU_FDS_MAX];
+	size_t n_keep = husk_qemu_fds(&p, keep, HUSK_QEMU_FDS_MAX);
+	struct husk_spawn_setup setup = { husk_vmm_exec_setup, &lsm };
+	struct husk_argv argv = { 0 };
+	r = husk_qemu_argv(&p, &argv, err);
+	if (r == 0)
+		r = husk_spawn(argv.v, log_path, keep, n_keep, &setup, &vm->qemu_pid, err);
+	husk_argv_free(&argv);
+	qemu_files_close(&files); /* QEMU's now */
+	if (vm->net)
+		husk_net_close_taps(vm->net); /* QEMU's now: they go when it does */
+	if (r < 0)
+		return husk_err_wrap(err, "qemu");
+	return 0;
+}
+
+/* The last line a helper wrote to its log (its stderr), made printable. */
+static void last_line(const char *path, char *out, size_t cap)
+{
+	char buf[1024];
+	out[0] = '\0';
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off_t size = lseek(fd, 0, SEEK_END);
+	off_t from = size > (off_t)sizeof buf - 1 ? size - (off_t)sizeof buf + 1 : 0;
+	ssize_t n = pread(fd, buf, sizeof buf - 1, from);
+	if (n <= 0)
+		return;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	char *line = memrchr(buf, '\n', (size_t)n);
+	line = line ? line + 1 : buf;
+	size_t j = 0;
+	for (; *line && j + 1 < cap; line++)
+		out[j++] = (*line >= 0x20 && *line < 0x7f) ? *line : '?';
+	out[j] = '\0';
+}
+
+void husk_vm_child_reason(const struct husk_vm *vm, const char *prog, char *out, size_t cap)
+{
+	char path[PATH_MAX], line[HUSK_CHILD_REASON_MAX - 8], tail[200];
+	snprintf(path, sizeof path, "%s/%s.log", vm->dir, prog);
+	last_line(path, line, sizeof line);
+	husk_vm_console_tail(vm, tail, sizeof tail);
+	int n = snprintf(out, cap, "%s%s", line[0] ? ": " : "", line);
+	if (tail[0] && n >= 0 && (size_t)n < cap)
+		snprintf(out + n, cap - (size_t)n, "; console: %s", tail);
+}
+
+void husk_vm_console_tail(const struct husk_vm *vm, char *out, size_t cap)
+{
+	char path[PATH_MAX];
+	out[0] = '\0';
+	snprintf(path, sizeof path, "%s/console.log", vm->dir);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off_t size = lseek(fd, 0, SEEK_END);
+	off_t from = size > (off_t)cap - 1 ? size - (off_t)cap + 1 : 0;
+	ssize_t n = pread(fd, out, cap - 1, from);
+	out[n > 0 ? n : 0] = '\0';
+	for (char *p = out; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
+/* One request, one reply, during boot (nothing else flows yet). */
+static int boot_call(int fd, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms, uint8_t *rbuf,
+		     size_t rcap, const uint8_t **reply, uint32_t *reply_len, struct husk_err *err)
+{
+	struct husk_frame_hdr h;
+	int r = husk_frame_write_all(fd, type, 0, 1, payload, len, err);
+	if (r < 0)
+		return r;
+	r = husk_frame_read_one(fd, rbuf, rcap, timeout_ms, &h, reply, err);
+	if (r < 0)
+		return husk_err_wrap(err, "waiting for the guest's reply to %s", husk_msg_type_name(type));
+	if (!(h.flags & HUSK_FLAG_REPLY) || h.id != 1)
+		return husk_err_set(err, EPROTO, "the guest answered %s with a stray frame", husk_msg_type_name(type));
+	if (h.type == HUSK_MSG_ERROR)
+		return husk_error_reply(*reply, h.len, err);
+	if (h.type != HUSK_MSG_OK)
+		return husk_err_set(err, EPROTO, "the guest answered %s with %s", husk_msg_type_name(type),
+				    husk_msg_type_name(h.type));
+	*reply_len = h.len;
+	return 0;
+}
+
+/* Reads "pid" from an OK reply. */
+static int reply_pid(const uint8_t *reply, uint32_t reply_len, int *pid, struct husk_err *err)
+{
+	static uint8_t arena_buf[16 * 1024];
+	struct husk_arena arena;
+	const struct husk_cbor_item *root;
+	uint64_t v = 0;
+	husk_arena_init(&arena, arena_buf, sizeof arena_buf);
+	if (husk_msg_parse(reply, reply_len, &arena, &root, err) < 0 ||
+	    husk_msg_get_uint(root, "pid", INT32_MAX, false, &v, err) < 0)
+		return husk_err_wrap(err, "reply without a pid");
+	*pid = (int)v;
+	return 0;
+}
+
+static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open,
+			   struct husk_err *err)
+{
+	static uint8_t arena_buf[64 * 1024];
+	uint8_t rbuf[HUSK_FRAME_HDR_SIZE + 4096];
+	const uint8_t *reply;
+	uint32_t reply_len;
+	struct husk_arena arena;
+	const struct husk_cbor_item *root;
+	uint8_t hello[32];
+	struct husk_cbor_enc e;
+	int r;
+
+	husk_cbor_enc_init(&e, hello, sizeof hello);
+	husk_cbor_put_map(&e, 1);
+	husk_cbor_put_text(&e, "version");
+	husk_cbor_put_uint(&e, HUSK_PROTO_VERSION);
+	r = boot_call(vm->session_fd, HUSK_MSG_HELLO, e.buf, e.len, 30000, rbuf, sizeof rbuf, &reply, &reply_len, err);
+	if (r < 0)
+		return husk_err_wrap(err, "guest handshake");
+	husk_arena_init(&arena, arena_buf, sizeof arena_buf);
+	char *kernel = NULL;
+	if (husk_msg_parse(reply, reply_len, &arena, &root, err) < 0 ||
+	    husk_msg_get_text(root, "kernel", sizeof vm->kernel_release - 1, false, &arena, &kernel, err) < 0)
+		return husk_err_wrap(err, "guest handshake reply");
+	snprintf(vm->kernel_release, sizeof vm->kernel_release, "%s", kernel);
+
+	struct husk_create_msg m = {
+		.id = (char *)a->id,
+		.rootfs_tag = VFS_TAG,
+		.readonly = a->spec->readonly,
+		.hostname = (char *)a->spec->hostname,
+		.stdin_open = stdin_open,
+		.process = a->spec->process,
+		.container = a->spec->container,
+		.resources = a->spec->resources,
+		.network = vm->network && vm->network->n_ifaces ? vm->network : NULL,
+	};
+	_cleanup_free_ uint8_t *buf = malloc(CREATE_BUF_MAX);
+	if (!buf)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	husk_cbor_enc_init(&e, buf, CREATE_BUF_MAX);
+	husk_msg_encode_create(&e, &m);
+	if (husk_cbor_enc_finish(&e, err) < 0)
+		return husk_err_wrap(err, "the container spec is too large for one message");
+	r = boot_call(vm->session_fd, HUSK_MSG_CREATE, e.buf, e.len, 90000, rbuf, sizeof rbuf, &reply, &reply_len, err);
+	if (r < 0)
+		return r;
+	return reply_pid(reply, reply_len, &vm->guest_pid, err);
+}
+
+int husk_guest_exec(int session_fd, const struct husk_process_spec *process, bool stdin_open, struct husk_err *err)
+{
+	uint8_t rbuf[HUSK_FRAME_HDR_SIZE + 4096];
+	const uint8_t *reply;
+	uint32_t reply_len;
+	struct husk_exec_msg m = { .stdin_open = stdin_open, .process = *process };
+	_cleanup_free_ uint8_t *buf = malloc(CREATE_BUF_MAX);
+	struct husk_cbor_enc e;
+	int pid = 0;
+	if (!buf)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	husk_cbor_enc_init(&e, buf, CREATE_BUF_MAX);
+	husk_msg_encode_exec(&e, &m);
+	if (husk_cbor_enc_finish(&e, err) < 0)
+		return husk_err_wrap(err, "the process spec is too large for one message");
+	int r = boot_call(session_fd, HUSK_MSG_EXEC, e.buf, e.len, 60000, rbuf, sizeof rbuf, &reply, &reply_len, err);
+	if (r < 0 || (r = reply_pid(reply, reply_len, &pid, err)) < 0)
+		return r;
+	return pid;
+}
+
+/* The spec's network namespace joined to taps, before QEMU needs them. */
+static int setup_network(struct husk_vm *vm, const struct husk_monitor_args *a, struct husk_err *err)
+{
+	const char *path = a->spec->container ? a->spec->container->netns_path : NULL;
+	json_t *ann = json_object_get(a->spec->json, "annotations");
+	unsigned spares;
+	int r = husk_net_spares(json_string_value(json_object_get(ann, "io.husk.net.spare_nics")), &spares, err);
+	if (r < 0 || !path)
+		return r;
+	vm->net = calloc(1, sizeof *vm->net);
+	vm->network = calloc(1, sizeof *vm->network);
+	if (!vm->net || !vm->network)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	r = husk_net_setup(vm->net, path, vm->dir, spares, vm->network, err);
+	if (r < 0) {
+		free(vm->net);
+		vm->net = NULL;
+		return r;
+	}
+	log_debug("network: %u interfaces of %s, %u NICs", vm->network->n_ifaces, path, vm->net->n_taps);
+	return 0;
+}
+
+int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err)
+{
+	char vfs_sock[PATH_MAX];
+	int r, vfs_fd;
+
+	snprintf(vm->dir, sizeof vm->dir, "%s", a->state_dir);
+	snprintf(vfs_sock, sizeof vfs_sock, "%s/virtiofs.sock", vm->dir);
+	vm->session_fd = -1;
+	r = setup_network(vm, a, err);
+	if (r < 0)
+		goto fail;
+	r = husk_vsock_prepare(&vm->vsock, husk_config_get(a->cfg, CFG_VSOCK_BACKEND), vm->dir, err);
+	if (r < 0)
+		goto fail;
+	r = husk_vsock_start(&vm->vsock, err);
+	if (r < 0)
+		goto fail;
+	r = vfs_fd = start_virtiofsd(vm, a, vfs_sock, err);
+	if (r < 0)
+		goto fail;
+	log_debug("virtiofsd up, pid %d", vm->virtiofsd_pid); /* scripts/bench/ reads these two */
+	r = start_qemu(vm, a, vfs_fd, err);
+	close(vfs_fd);
+	if (r < 0)
+		goto fail;
+	log_debug("qemu spawned, pid %d", vm->qemu_pid);
+
+	/* connect, but notice a QEMU that dies instead of booting */
+	long timeout = husk_config_get_long(a->cfg, CFG_BOOT_TIMEOUT) * 1000L;
+	long deadline = now_ms() + timeout;
+	for (;;) {
+		struct husk_err cerr = { 0 };
+		int status;
+		if (child_gone(vm->qemu_pid, &status)) {
+			char why[HUSK_CHILD_REASON_MAX];
+			vm->qemu_pid = 0;
+			husk_vm_child_reason(vm, "qemu", why, sizeof why);
+			r = husk_err_set(err, EIO, "qemu exited during boot (status %d)%s", exit_code(status), why);
+			goto fail;
+		}
+		long left = deadline - now_ms();
+		if (left <= 0) {
+			r = husk_err_set(err, ETIMEDOUT, "the guest did not come up within %ld s", timeout / 1000);
+			goto fail;
+		}
+		int fd = husk_vsock_connect(&vm->vsock, HUSK_GUEST_PORT, left < 1000 ? (int)left : 1000, &cerr);
+		if (fd >= 0) {
+			vm->session_fd = fd;
+			break;
+		}
+		if (cerr.code != ETIMEDOUT) {
+			husk_err_set(err, cerr.code, "%s", cerr.msg);
+			r = -cerr.code;
+			goto fail;
+		}
+	}
+	r = guest_handshake(vm, a, stdin_open, err);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	husk_vm_stop(vm, 0);
+	return r;
+}
+
+static void stop_child(pid_t *pid, int grace_ms)
+{
+	if (*pid <= 0)
+		return;
+	long deadline = now_ms() + grace_ms;
+	while (grace_ms > 0 && now_ms() < deadline) {
+		if (child_gone(*pid, NULL)) {
+			*pid = 0;
+			return;
+		}
+		usleep(10000);
+	}
+	kill(*pid, SIGKILL);
+	while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	*pid = 0;
+}
+
+void husk_vm_stop(struct husk_vm *vm, int grace_ms)
+{
+	if (vm->session_fd >= 0) {
+		close(vm->session_fd);
+		vm->session_fd = -1;
+	}
+	stop_child(&vm->qemu_pid, grace_ms);
+	/* virtiofsd exits on its own once QEMU is gone */
+	stop_child(&vm->virtiofsd_pid, grace_ms ? 1000 : 0);
+	husk_vsock_close(&vm->vsock);
+	if (vm->net) {
+		/* QEMU is gone, and the taps with it: the filters go too (from
+		 * network.json, which start may have added to) */
+		husk_net_close_taps(vm->net);
+		husk_net_cleanup_dir(vm->dir);
+		if (vm->net->netns_fd >= 0)
+			close(vm->net->netns_fd);
+		free(vm->net);
+		vm->net = NULL;
+	}
+	free(vm->network);
+	vm->network = NULL;
+}

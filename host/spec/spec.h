@@ -1,0 +1,57 @@
+/* The bundle's config.json (OCI runtime spec), read and validated on the
+ * host and turned into the guest's CREATE message. */
+#ifndef HUSK_HOST_SPEC_H
+#define HUSK_HOST_SPEC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "proto/msg.h"
+
+#define HUSK_SPEC_MAX_BYTES (16u << 20)
+
+struct husk_spec {
+	json_t *json;    /* the whole document */
+	char *bundle;    /* absolute bundle directory */
+	char *rootfs;    /* absolute root.path */
+	bool readonly;
+	const char *hostname;
+	struct husk_process_spec process; /* strings point into json */
+	/* linux.resources (host/spec_resources.c), NULL when none */
+	struct husk_resources *resources;
+	/* container-wide settings for CREATE (host/spec_container.c) */
+	struct husk_container_config *container;
+};
+
+/* Reads BUNDLE/config.json. On failure err says what is wrong, one line. */
+int husk_spec_load(struct husk_spec *spec, const char *bundle, struct husk_err *err);
+/* Parses an already-read document (unit tests, exec --process later). */
+int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *text, size_t len,
+		    struct husk_err *err);
+int husk_spec_parse_process(json_t *process, struct husk_process_spec *out, struct husk_err *err);
+void husk_spec_free(struct husk_spec *spec);
+
+/* host/spec_resources.c: a LinuxResources JSON object (config.json's
+ * linux.resources, or `update --resources`); *out is NULL when nothing is set. */
+struct husk_resources;
+int husk_resources_from_json(json_t *res, struct husk_resources **out, struct husk_err *err);
+/* a container without device rules gets runc's default ones (not update) */
+int husk_resources_add_default_devices(struct husk_resources **res, struct husk_err *err);
+void husk_resources_free(struct husk_resources *r);
+
+/* host/spec_security.c: process.{rlimits, capabilities, noNewPrivileges,
+ * oomScoreAdj, user.umask} and linux.seccomp (root may be NULL) into
+ * out->security. */
+int husk_spec_parse_security(json_t *process, json_t *root, struct husk_process_spec *out, struct husk_err *err);
+void husk_spec_free_security(struct husk_process_spec *p);
+/* host/spec_container.c: mounts, linux.{maskedPaths, readonlyPaths,
+ * rootfsPropagation, sysctl, devices}, domainname into spec->container. */
+int husk_spec_parse_container(struct husk_spec *spec, struct husk_err *err);
+/* host/spec_namespaces.c: linux.{namespaces, uidMappings, gidMappings}
+ * into c (after its domainname); lx may be NULL. */
+int husk_spec_parse_namespaces(json_t *lx, const char *hostname, struct husk_container_config *c,
+			       struct husk_err *err);
+void husk_spec_free_container(struct husk_spec *spec);
+
+#endif

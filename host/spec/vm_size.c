@@ -1,0 +1,92 @@
+/* How big a container's VM is: annotations io.husk.vm.memory_mib and
+ * io.husk.vm.vcpus first, then the config file (when it sets a value), then
+ * what linux.resources asks for (memory limit + overhead, vCPUs from the CPU
+ * quota), then the defaults. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto/msg_resources.h"
+#include "host/monitor/monitor.h"
+
+#define VM_MEMORY_OVERHEAD_MIB 96 /* guest kernel, husk-init, page cache for the rootfs */
+#define VM_MEMORY_MIN_MIB 128
+
+static long annotation_long(json_t *spec, const char *key, long min, long max, struct husk_err *err, int *r)
+{
+	json_t *v = json_object_get(json_object_get(spec, "annotations"), key);
+	*r = 0;
+	if (!v)
+		return 0;
+	char *end;
+	const char *s = json_string_value(v);
+	long n = s ? strtol(s, &end, 10) : 0;
+	if (!s || end == s || *end || n < min || n > max) {
+		*r = husk_err_set(err, EINVAL, "annotation %s must be a number from %ld to %ld", key, min, max);
+		return 0;
+	}
+	return n;
+}
+
+int husk_vm_size(const struct husk_config *cfg, const struct husk_spec *spec, long *memory_mib, int *vcpus,
+		 struct husk_err *err)
+{
+	int r;
+	const struct husk_resources *res = spec->resources;
+	bool mem_from_file = strncmp(cfg->e[CFG_MEMORY_MIB].source, "default", 7) != 0;
+	bool cpu_from_file = strncmp(cfg->e[CFG_VCPUS].source, "default", 7) != 0;
+
+	*memory_mib = husk_config_get_long(cfg, CFG_MEMORY_MIB);
+	*vcpus = (int)husk_config_get_long(cfg, CFG_VCPUS);
+	if (!mem_from_file && res && res->has_memory_limit && res->memory_limit > 0) {
+		long need = (long)(res->memory_limit >> 20) + VM_MEMORY_OVERHEAD_MIB;
+		*memory_mib = need < VM_MEMORY_MIN_MIB ? VM_MEMORY_MIN_MIB : need;
+	}
+	if (!cpu_from_file && res && res->has_cpu_quota && res->cpu_quota > 0) {
+		long period = res->has_cpu_period ? (long)res->cpu_period : 100000;
+		long n = (res->cpu_quota + period - 1) / period;
+		long host = sysconf(_SC_NPROCESSORS_ONLN);
+		if (host > 0 && n > host)
+			n = host;
+		*vcpus = n < 1 ? 1 : (int)n;
+	}
+	long m = annotation_long(spec->json, "io.husk.vm.memory_mib", 64, 1 << 20, err, &r);
+	if (r < 0)
+		return r;
+	if (m)
+		*memory_mib = m;
+	long c = annotation_long(spec->json, "io.husk.vm.vcpus", 1, 64, err, &r);
+	if (r < 0)
+		return r;
+	if (c)
+		*vcpus = (int)c;
+	return 0;
+}
+
+int husk_vm_annotations(const struct husk_config *cfg, const struct husk_spec *spec, const char **accel,
+			char *params, size_t params_cap, struct husk_err *err)
+{
+	json_t *ann = json_object_get(spec->json, "annotations");
+	const char *a = json_string_value(json_object_get(ann, "io.husk.vm.accel"));
+	if (a) {
+		if (strcmp(a, "auto") && strcmp(a, "kvm") && strcmp(a, "tcg"))
+			return husk_err_set(err, EINVAL, "annotation io.husk.vm.accel must be auto, kvm or tcg, not \"%s\"", a);
+		*accel = a;
+	}
+	const char *base = husk_config_get(cfg, CFG_KERNEL_PARAMS);
+	const char *extra = json_string_value(json_object_get(ann, "io.husk.vm.kernel_params"));
+	if (extra) {
+		/* words of letters, digits and = . , _ - : / only: nothing that
+		 * could smuggle another QEMU option or a quote */
+		for (const char *p = extra; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			      strchr(" =.,_-:/", *p)))
+				return husk_err_set(err, EINVAL,
+						    "annotation io.husk.vm.kernel_params has a character that is not allowed");
+		if (strlen(extra) > 1024)
+			return husk_err_set(err, EINVAL, "annotation io.husk.vm.kernel_params is longer than 1024 bytes");
+	}
+	snprintf(params, params_cap, "%s%s%s", base, *base && extra ? " " : "", extra ? extra : "");
+	return 0;
+}

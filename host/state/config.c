@@ -1,0 +1,185 @@
+#include "host/state/config.h"
+
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/state/fsutil.h"
+
+struct key_def {
+	const char *section, *name, *env;
+};
+
+static const struct key_def key_defs[CFG_KEY_COUNT] = {
+	[CFG_KERNEL] = { "vm", "kernel", "HUSK_KERNEL" },
+	[CFG_INITRAMFS] = { "vm", "initramfs", "HUSK_INITRAMFS" },
+	[CFG_QEMU] = { "vm", "qemu", "HUSK_QEMU" },
+	[CFG_VIRTIOFSD] = { "vm", "virtiofsd", "HUSK_VIRTIOFSD" },
+	[CFG_ACCEL] = { "vm", "accel", "HUSK_ACCEL" },
+	[CFG_VCPUS] = { "vm", "vcpus", "HUSK_VCPUS" },
+	[CFG_MEMORY_MIB] = { "vm", "memory_mib", "HUSK_MEMORY_MIB" },
+	[CFG_VSOCK_BACKEND] = { "vm", "vsock", "HUSK_VSOCK" },
+	[CFG_BOOT_TIMEOUT] = { "vm", "boot_timeout", "HUSK_BOOT_TIMEOUT" },
+	[CFG_KERNEL_PARAMS] = { "vm", "kernel_params", "HUSK_KERNEL_PARAMS" },
+	[CFG_LOG_LEVEL] = { "log", "level", "HUSK_LOG_LEVEL" },
+	[CFG_SANDBOX] = { "vm", "sandbox", "HUSK_SANDBOX" },
+	[CFG_TCG_TB_SIZE_MIB] = { "vm", "tcg_tb_size_mib", "HUSK_TCG_TB_SIZE_MIB" },
+	[CFG_VIRTIOFS_CACHE] = { "vm", "virtiofs_cache", "HUSK_VIRTIOFS_CACHE" },
+};
+
+static void set(struct husk_config_entry *e, const char *value, const char *source)
+{
+	snprintf(e->value, sizeof e->value, "%s", value);
+	snprintf(e->source, sizeof e->source, "%s", source);
+}
+
+/* Guest artefacts sit next to the binary in the build tree (build/husk,
+ * build/vmlinux) and in LIBDIR after `make install`. */
+static void default_artifact(struct husk_config_entry *e, const char *file)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64];
+	if (exe_dir(dir, sizeof dir) == 0) {
+		snprintf(path, sizeof path, "%s/%s", dir, file);
+		if (access(path, R_OK) == 0) {
+			set(e, path, "default (beside the husk binary)");
+			return;
+		}
+	}
+	snprintf(path, sizeof path, "%s/%s", HUSK_LIBDIR, file);
+	set(e, path, "default");
+}
+
+static void default_virtiofsd(struct husk_config_entry *e)
+{
+	static const char *const candidates[] = { "/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd",
+						  "/usr/bin/virtiofsd" };
+	for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
+		if (access(candidates[i], X_OK) == 0) {
+			set(e, candidates[i], "default");
+			return;
+		}
+	set(e, candidates[0], "default");
+}
+
+struct ini_ctx {
+	struct husk_config *cfg;
+	struct husk_err *err;
+	int bad;
+};
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *ctx = user;
+	for (int k = 0; k < CFG_KEY_COUNT; k++) {
+		if (strcmp(key_defs[k].section, section) == 0 && strcmp(key_defs[k].name, name) == 0) {
+			char src[HUSK_CONFIG_VALUE_MAX];
+			snprintf(src, sizeof src, "file %s", ctx->cfg->path);
+			set(&ctx->cfg->e[k], value, src);
+			return 1;
+		}
+	}
+	husk_err_set(ctx->err, EINVAL, "%s: unknown key \"%s\" in section [%s]", ctx->cfg->path, name, section);
+	ctx->bad = 1;
+	return 0;
+}
+
+static int validate(struct husk_config *cfg, struct husk_err *err)
+{
+	const char *accel = cfg->e[CFG_ACCEL].value;
+	if (strcmp(accel, "auto") && strcmp(accel, "kvm") && strcmp(accel, "tcg"))
+		return husk_err_set(err, EINVAL, "accel must be auto, kvm or tcg, not \"%s\" (%s)", accel,
+				    cfg->e[CFG_ACCEL].source);
+	const char *vs = cfg->e[CFG_VSOCK_BACKEND].value;
+	if (strcmp(vs, "auto") && strcmp(vs, "vhost") && strcmp(vs, "vhost-user"))
+		return husk_err_set(err, EINVAL, "vsock must be auto, vhost or vhost-user, not \"%s\" (%s)", vs,
+				    cfg->e[CFG_VSOCK_BACKEND].source);
+	const char *lvl = cfg->e[CFG_LOG_LEVEL].value;
+	if (strcmp(lvl, "error") && strcmp(lvl, "warning") && strcmp(lvl, "info") && strcmp(lvl, "debug"))
+		return husk_err_set(err, EINVAL, "log level must be error, warning, info or debug, not \"%s\" (%s)",
+				    lvl, cfg->e[CFG_LOG_LEVEL].source);
+	const char *sandbox = cfg->e[CFG_SANDBOX].value;
+	if (strcmp(sandbox, "on") && strcmp(sandbox, "off"))
+		return husk_err_set(err, EINVAL, "sandbox must be on or off, not \"%s\" (%s)", sandbox,
+				    cfg->e[CFG_SANDBOX].source);
+	const char *cache = cfg->e[CFG_VIRTIOFS_CACHE].value;
+	if (strcmp(cache, "auto") && strcmp(cache, "always") && strcmp(cache, "none"))
+		return husk_err_set(err, EINVAL, "virtiofs_cache must be auto, always or none, not \"%s\" (%s)", cache,
+				    cfg->e[CFG_VIRTIOFS_CACHE].source);
+	static const struct {
+		enum husk_config_key key;
+		long min, max;
+	} ranges[] = { { CFG_VCPUS, 1, 64 }, { CFG_MEMORY_MIB, 64, 1 << 20 }, { CFG_BOOT_TIMEOUT, 1, 3600 },
+		       { CFG_TCG_TB_SIZE_MIB, 1, 4096 } };
+	for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+		const struct husk_config_entry *e = &cfg->e[ranges[i].key];
+		char *end;
+		errno = 0;
+		long v = strtol(e->value, &end, 10);
+		if (errno || end == e->value || *end || v < ranges[i].min || v > ranges[i].max)
+			return husk_err_set(err, EINVAL, "%s must be a number from %ld to %ld, not \"%s\" (%s)",
+					    e->name, ranges[i].min, ranges[i].max, e->value, e->source);
+	}
+	return 0;
+}
+
+int husk_config_load(struct husk_config *cfg, struct husk_err *err)
+{
+	memset(cfg, 0, sizeof *cfg);
+	for (int k = 0; k < CFG_KEY_COUNT; k++) {
+		cfg->e[k].section = key_defs[k].section;
+		cfg->e[k].name = key_defs[k].name;
+	}
+	default_artifact(&cfg->e[CFG_KERNEL], "vmlinux");
+	default_artifact(&cfg->e[CFG_INITRAMFS], "initramfs.cpio.gz");
+	set(&cfg->e[CFG_QEMU], "qemu-system-x86_64", "default");
+	default_virtiofsd(&cfg->e[CFG_VIRTIOFSD]);
+	set(&cfg->e[CFG_ACCEL], "auto", "default");
+	set(&cfg->e[CFG_VCPUS], "1", "default");
+	set(&cfg->e[CFG_MEMORY_MIB], "256", "default");
+	set(&cfg->e[CFG_VSOCK_BACKEND], "auto", "default");
+	set(&cfg->e[CFG_BOOT_TIMEOUT], "60", "default");
+	set(&cfg->e[CFG_KERNEL_PARAMS], "", "default");
+	set(&cfg->e[CFG_LOG_LEVEL], "info", "default");
+	set(&cfg->e[CFG_SANDBOX], "on", "default");
+	set(&cfg->e[CFG_TCG_TB_SIZE_MIB], "16", "default");
+	set(&cfg->e[CFG_VIRTIOFS_CACHE], "auto", "default");
+
+	const char *path = getenv("HUSK_CONFIG");
+	snprintf(cfg->path, sizeof cfg->path, "%s", path && *path ? path : HUSK_DEFAULT_CONFIG);
+	FILE *f = fopen(cfg->path, "re");
+	if (f) {
+		struct ini_ctx ctx = { .cfg = cfg, .err = err };
+		cfg->file_found = true;
+		int line = ini_parse_file(f, on_ini, &ctx);
+		fclose(f);
+		if (ctx.bad)
+			return -EINVAL;
+		if (line != 0)
+			return husk_err_set(err, EINVAL, "%s: syntax error on line %d", cfg->path, line);
+	} else if (path && *path) {
+		return husk_err_sys(err, errno, "reading config file %s (from HUSK_CONFIG)", cfg->path);
+	}
+
+	for (int k = 0; k < CFG_KEY_COUNT; k++) {
+		const char *v = getenv(key_defs[k].env);
+		if (v && *v) {
+			char src[64];
+			snprintf(src, sizeof src, "env %s", key_defs[k].env);
+			set(&cfg->e[k], v, src);
+		}
+	}
+	return validate(cfg, err);
+}
+
+const char *husk_config_get(const struct husk_config *cfg, enum husk_config_key key)
+{
+	return cfg->e[key].value;
+}
+
+long husk_config_get_long(const struct husk_config *cfg, enum husk_config_key key)
+{
+	return strtol(cfg->e[key].value, NULL, 10);
+}
