@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "common/watch.h"
 #include "proto/msg.h"
 
 #define GUEST_VFS_DIR "/run/husk/vfs"              /* the host's staging directory (virtio-fs) */
@@ -32,12 +33,6 @@ void outq_free(struct outq *q);
 
 struct proc;
 
-/* an fd in the event loop: the epoll tag is the watch itself */
-struct watch {
-	int fd;
-	void (*on_event)(struct watch *w, uint32_t events);
-};
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* one host session on vsock */
 struct conn {

@@ -27,24 +27,22 @@ static struct watch listen_w = { .fd = -1 };
 
 int loop_add(struct watch *w, uint32_t events, struct husk_err *err)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-	if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
-		return husk_err_sys(err, errno, "epoll add of fd %d", w->fd);
-	return 0;
+	int r = watch_add(epoll_fd, w, events);
+	return r < 0 ? husk_err_sys(err, -r, "epoll add of fd %d", w->fd) : 0;
 }
 
 void loop_set(struct watch *w, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-	if (w->fd >= 0 && epoll_ctl(epoll_fd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
-		GLOG_ERR("epoll mod of fd %d: %m", w->fd);
+	int r = w->fd >= 0 ? watch_mod(epoll_fd, w, events) : 0;
+	if (r < 0)
+		GLOG_ERR("epoll mod of fd %d: %s", w->fd, strerror(-r));
 }
 
 void loop_del(struct watch *w)
 {
 	if (w->fd < 0)
 		return;
-	epoll_ctl(epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
+	watch_del(epoll_fd, w);
 	close(w->fd);
 	w->fd = -1;
 }
@@ -206,19 +204,11 @@ int main(void)
 	}
 	GLOG_INFO("ready on vsock port %u", HUSK_GUEST_PORT);
 
-	struct epoll_event events[32];
 	for (;;) {
-		int n = epoll_wait(epoll_fd, events, 32, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			GLOG_ERR("epoll_wait: %m");
+		int n = watch_dispatch(epoll_fd, -1);
+		if (n < 0 && n != -EINTR) {
+			GLOG_ERR("epoll_wait: %s", strerror(-n));
 			guest_poweroff("event loop failed");
-		}
-		for (int i = 0; i < n; i++) {
-			struct watch *w = events[i].data.ptr;
-			if (w->fd >= 0) /* closed by an earlier event of this batch */
-				w->on_event(w, events[i].events);
 		}
 		/* sessions and processes are freed only here, so no event of
 		 * the batch can point at freed memory */
