@@ -75,10 +75,10 @@ static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a
 	husk_argv_free(&argv);
 	if (r < 0)
 		return husk_err_wrap(err, "virtiofsd");
-	/* QEMU is handed a connection: the socket must be there first */
+	/* QEMU is handed a connection: virtiofsd must be listening (its
+	 * socket file appears at bind(), before listen(): retry a refusal) */
 	long deadline = now_ms() + 10000;
-	struct stat st;
-	while (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+	for (;;) {
 		int status;
 		if (child_gone(vm->virtiofsd_pid, &status)) {
 			char why[HUSK_CHILD_REASON_MAX];
@@ -86,12 +86,18 @@ static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a
 			husk_vm_child_reason(vm, "virtiofsd", why, sizeof why);
 			return husk_err_set(err, EIO, "virtiofsd exited at start (status %d)%s", exit_code(status), why);
 		}
+		struct husk_err cerr = { 0 };
+		int fd = husk_unix_connect(sock, &cerr);
+		if (fd >= 0)
+			return fd;
+		if (fd != -ENOENT && fd != -ECONNREFUSED) {
+			husk_err_set(err, cerr.code, "%s", cerr.msg);
+			return husk_err_wrap(err, "virtiofsd");
+		}
 		if (now_ms() > deadline)
-			return husk_err_set(err, ETIMEDOUT, "virtiofsd did not create %s", sock);
+			return husk_err_set(err, ETIMEDOUT, "virtiofsd did not listen on %s within 10 s", sock);
 		usleep(2000);
 	}
-	int fd = husk_unix_connect(sock, err);
-	return fd < 0 ? husk_err_wrap(err, "virtiofsd") : fd;
 }
 
 /* The fds QEMU is handed (see struct husk_vm_params), closed once it has them. */
