@@ -167,6 +167,11 @@ void container_fs_mounts(const struct husk_container_config *c, const char *root
 void container_fs_finish(const struct husk_container_config *c, int sync_fd);
 void container_fs_cwd(const char *cwd, int sync_fd); /* after pivot_root: mkdir -p the cwd */
 unsigned long container_mount_flags(const char *path); /* MS_* a mount has now */
+#define GUEST_JOIN_MAX 4096
+/* root + unsafe with every symlink resolved inside root (an absolute link
+ * restarts at root, ".." stops at root); missing components are kept
+ * literally. 0 or -ENAMETOOLONG / -ELOOP / -errno (rootfs_path.c) */
+int container_secure_join(const char *root, const char *unsafe, char *out, size_t cap);
 int container_remount(const char *path, unsigned long flags); /* container.c; -errno */
 
 #endif
