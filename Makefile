@@ -45,6 +45,11 @@ FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 HOST_OBJS  := $(patsubst %.c,$(B)/host-obj/%.o,$(COMMON_SRCS) $(PROTO_SRCS) $(HOST_SRCS))
 GUEST_OBJS := $(patsubst %.c,$(B)/guest-obj/%.o,$(COMMON_SRCS) $(PROTO_SRCS) $(GUEST_SRCS))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+# guest logic that needs no VM, built with the host compiler for the
+# tests/unit/test_guest_*.c binaries (syscall-free files, and rootfs_path.c
+# which only reads links)
+GUEST_HOST_SRCS := guest/cgroup_parse.c guest/ps_parse.c guest/rootfs_path.c guest/net_msg.c
+GUEST_HOST_OBJS := $(patsubst %.c,$(B)/guest-host-obj/%.o,$(GUEST_HOST_SRCS))
 
 .PHONY: all deps build-deps-check kernel initramfs run test check e2e fuzz fuzz-replay bench install uninstall clean format-check
 all: $(B)/husk $(B)/husk-init $(B)/initramfs.cpio.gz kernel $(B)/probe $(B)/tests/console-client \
@@ -111,6 +116,18 @@ kernel:
 $(B)/tests/%: tests/unit/%.c $(B)/libhusk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -o $@ $< $(B)/libhusk.a $(HOST_LIBS) -lcbor
+
+$(B)/guest-host-obj/%.o: %.c | build-deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(B)/libguest-host.a: $(GUEST_HOST_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/tests/test_guest_%: tests/unit/test_guest_%.c $(B)/libguest-host.a $(B)/libhusk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -o $@ $< $(B)/libguest-host.a $(B)/libhusk.a $(HOST_LIBS)
 
 $(B)/tests/console-client: tests/tools/console-client.c
 	@mkdir -p $(dir $@)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "proto/msg_resources.h"
+#include "proto/msg_session.h"
 #include "guest/guest.h"
 
 #define CONTAINER_CGROUP "/sys/fs/cgroup/container"
@@ -59,8 +60,7 @@ static bool frozen_is(int want)
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	const char *f = strstr(buf, "frozen ");
-	return f && f[7] == (want ? '1' : '0');
+	return cgroup_events_frozen(buf, want);
 }
 
 int cgroup_freeze(bool freeze, struct husk_err *err)
@@ -128,40 +128,17 @@ int cgroup_apply(const struct husk_resources *r, struct husk_err *err)
 	if (r->has_memory_reservation && (rc = write_limit("memory.low", r->memory_reservation, err)) < 0)
 		return rc;
 	if (r->has_memory_swap) {
-		/* runc's memory_swap is memory + swap; cgroup v2 wants the swap part */
-		int64_t swap = -1;
-		if (r->memory_swap >= 0) {
-			if (!r->has_memory_limit || r->memory_limit < 0 || r->memory_swap < r->memory_limit)
-				return husk_err_set(err, EINVAL,
-						    "memory+swap limit must be at least the memory limit and needs one");
-			swap = r->memory_swap - r->memory_limit;
-		}
+		int64_t swap;
+		if ((rc = cgroup_swap_max(r, &swap, err)) < 0)
+			return rc;
 		struct husk_err ignore = { 0 };
 		write_limit("memory.swap.max", swap, &ignore); /* absent without swap accounting */
 	}
-	if (r->has_cpu_shares) {
-		uint64_t weight = 1 + ((r->cpu_shares - 2) * 9999) / 262142;
-		if ((rc = write_limit("cpu.weight", (int64_t)weight, err)) < 0)
-			return rc;
-	}
+	if (r->has_cpu_shares && (rc = write_limit("cpu.weight", (int64_t)cgroup_cpu_weight(r->cpu_shares), err)) < 0)
+		return rc;
 	if (r->has_cpu_quota || r->has_cpu_period) {
 		char cur[64], text[64];
-		long long quota = -1, period = 100000;
-		if (read_text("cpu.max", cur, sizeof cur) > 0) {
-			if (strncmp(cur, "max", 3) != 0)
-				quota = strtoll(cur, NULL, 10);
-			const char *sp = strchr(cur, ' ');
-			if (sp)
-				period = strtoll(sp + 1, NULL, 10);
-		}
-		if (r->has_cpu_quota)
-			quota = r->cpu_quota;
-		if (r->has_cpu_period)
-			period = (long long)r->cpu_period;
-		if (quota >= 0)
-			snprintf(text, sizeof text, "%lld %lld", quota, period);
-		else
-			snprintf(text, sizeof text, "max %lld", period);
+		cgroup_cpu_max_text(read_text("cpu.max", cur, sizeof cur) > 0 ? cur : NULL, r, text, sizeof text);
 		if ((rc = write_text(CONTAINER_CGROUP "/cpu.max", text, err)) < 0)
 			return rc;
 	}
@@ -176,116 +153,39 @@ int cgroup_apply(const struct husk_resources *r, struct husk_err *err)
 	return 0;
 }
 
-/* value of "key N" in a flat-keyed cgroup file, or 0 */
-static uint64_t keyed(const char *text, const char *key)
-{
-	size_t kl = strlen(key);
-	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, key, kl) && p[kl] == ' ')
-			return strtoull(p + kl + 1, NULL, 10);
-	return 0;
-}
-
-static uint64_t single(const char *file, bool *is_max)
-{
-	char buf[64];
-	if (is_max)
-		*is_max = false;
-	if (read_text(file, buf, sizeof buf) <= 0)
-		return 0;
-	if (!strncmp(buf, "max", 3)) {
-		if (is_max)
-			*is_max = true;
-		return 0;
-	}
-	return strtoull(buf, NULL, 10);
-}
-
 uint64_t cgroup_oom_kills(void)
 {
 	char buf[512];
-	return read_text("memory.events", buf, sizeof buf) > 0 ? keyed(buf, "oom_kill") : 0;
+	return read_text("memory.events", buf, sizeof buf) > 0 ? cgroup_keyed(buf, "oom_kill") : 0;
 }
 
-static void put_u(struct husk_cbor_enc *e, const char *k, uint64_t v)
+/* a file's text in buf, or NULL when it cannot be read or is empty */
+static char *read_or_null(const char *file, char *buf, size_t cap)
 {
-	husk_cbor_put_text(e, k);
-	husk_cbor_put_uint(e, v);
+	return read_text(file, buf, cap) > 0 ? buf : NULL;
 }
 
-int cgroup_stats(struct husk_cbor_enc *e, struct husk_err *err)
+int cgroup_stats(struct husk_stats_msg *m, struct husk_err *err)
 {
-	static char buf[16384];
-	bool mem_max, pids_max;
-	if (read_text("cpu.stat", buf, sizeof buf) < 0)
+	static char cpu[16384], io[16384], mem[16384];
+	static struct cgroup_stat_files f;
+	char cur[64], max[64], swap[64], pids[64], pids_max[64], events[512];
+	if (read_text("cpu.stat", cpu, sizeof cpu) < 0)
 		return husk_err_sys(err, errno, "reading the container's cpu.stat");
-	uint64_t usage = keyed(buf, "usage_usec"), user = keyed(buf, "user_usec"), sys = keyed(buf, "system_usec");
-	uint64_t mem = single("memory.current", NULL), mem_limit = single("memory.max", &mem_max);
-	uint64_t swap = single("memory.swap.current", NULL);
-	uint64_t pids = single("pids.current", NULL), pids_limit = single("pids.max", &pids_max);
-	uint64_t rbytes = 0, wbytes = 0, rios = 0, wios = 0;
-	if (read_text("io.stat", buf, sizeof buf) > 0) {
-		for (char *p = buf; *p;) {
-			char *eol = strchr(p, '\n');
-			if (eol)
-				*eol = '\0';
-			for (char *tok = strchr(p, ' '); tok; tok = strchr(tok + 1, ' ')) {
-				if (!strncmp(tok + 1, "rbytes=", 7))
-					rbytes += strtoull(tok + 8, NULL, 10);
-				else if (!strncmp(tok + 1, "wbytes=", 7))
-					wbytes += strtoull(tok + 8, NULL, 10);
-				else if (!strncmp(tok + 1, "rios=", 5))
-					rios += strtoull(tok + 6, NULL, 10);
-				else if (!strncmp(tok + 1, "wios=", 5))
-					wios += strtoull(tok + 6, NULL, 10);
-			}
-			if (!eol)
-				break;
-			p = eol + 1;
-		}
-	}
-	husk_cbor_put_map(e, 15);
-	put_u(e, "cpu_usage_ns", usage * 1000);
-	put_u(e, "cpu_user_ns", user * 1000);
-	put_u(e, "cpu_system_ns", sys * 1000);
-	put_u(e, "memory_usage", mem);
-	husk_cbor_put_text(e, "memory_limit");
-	husk_cbor_put_int(e, mem_max ? -1 : (int64_t)mem_limit);
-	put_u(e, "swap_usage", swap);
-	put_u(e, "pids_current", pids);
-	husk_cbor_put_text(e, "pids_limit");
-	husk_cbor_put_int(e, pids_max ? -1 : (int64_t)pids_limit);
-	put_u(e, "io_read_bytes", rbytes);
-	put_u(e, "io_write_bytes", wbytes);
-	put_u(e, "io_reads", rios);
-	put_u(e, "io_writes", wios);
-	put_u(e, "oom_kills", cgroup_oom_kills());
-	/* memory.stat: every counter, bounded */
-	husk_cbor_put_text(e, "memory_stat");
-	uint32_t n = 0;
-	if (read_text("memory.stat", buf, sizeof buf) > 0)
-		for (char *p = buf; *p && n < 64; p++)
-			if (*p == '\n')
-				n++;
-	husk_cbor_put_map(e, n);
-	char *p = buf;
-	for (uint32_t i = 0; i < n; i++) {
-		char *eol = strchr(p, '\n');
-		char *sp = strchr(p, ' ');
-		if (!eol || !sp || sp > eol) {
-			husk_cbor_put_text(e, "?");
-			husk_cbor_put_uint(e, 0);
-		} else {
-			husk_cbor_put_textn(e, p, (size_t)(sp - p));
-			husk_cbor_put_uint(e, strtoull(sp + 1, NULL, 10));
-		}
-		p = eol ? eol + 1 : p + strlen(p);
-	}
-	husk_cbor_put_text(e, "time_ns");
+	f.cpu_stat = cpu;
+	f.memory_current = read_or_null("memory.current", cur, sizeof cur);
+	f.memory_max = read_or_null("memory.max", max, sizeof max);
+	f.swap_current = read_or_null("memory.swap.current", swap, sizeof swap);
+	f.pids_current = read_or_null("pids.current", pids, sizeof pids);
+	f.pids_max = read_or_null("pids.max", pids_max, sizeof pids_max);
+	f.io_stat = read_or_null("io.stat", io, sizeof io);
+	f.memory_events = read_or_null("memory.events", events, sizeof events);
+	f.memory_stat = read_or_null("memory.stat", mem, sizeof mem);
+	cgroup_stats_parse(&f, m);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	husk_cbor_put_uint(e, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-	return husk_cbor_enc_finish(e, err);
+	m->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return 0;
 }
 
 /* --- OOM notifications ------------------------------------------------ */
@@ -308,7 +208,7 @@ static void on_memory_events(struct watch *w, uint32_t events)
 		uint8_t msg[32];
 		struct husk_cbor_enc e;
 		husk_cbor_enc_init(&e, msg, sizeof msg);
-		husk_msg_encode_one_uint(&e, "oom_kills", kills);
+		husk_msg_encode_oom(&e, &(struct husk_oom_msg){ .oom_kills = kills });
 		conn_send(init->conn, HUSK_MSG_OOM, 0, 0, e.buf, e.len);
 	}
 }

@@ -13,6 +13,7 @@
 
 #include "proto/msg_network.h"
 #include "proto/msg_resources.h"
+#include "proto/msg_session.h"
 #include "guest/guest.h"
 
 #define CONN_MAX 64
@@ -202,29 +203,34 @@ static int send_ok_empty(struct conn *c, uint32_t id)
 	uint8_t buf[8];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 0);
+	husk_msg_encode_empty(&e);
+	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
+}
+
+static int send_pid_reply(struct conn *c, uint32_t id, pid_t pid)
+{
+	uint8_t buf[64];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_msg_encode_pid_reply(&e, &(struct husk_pid_reply_msg){ .pid = (int32_t)pid });
 	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
 }
 
 static int do_hello(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_err *err)
 {
-	uint64_t version;
+	struct husk_hello_msg m;
 	struct utsname u;
-	int r = husk_msg_get_uint(root, "version", UINT32_MAX, false, &version, err);
+	int r = husk_msg_decode_hello(root, &m, err);
 	if (r < 0)
 		return r;
-	if (version != HUSK_PROTO_VERSION)
+	if (m.version != HUSK_PROTO_VERSION)
 		return husk_err_set(err, EPROTONOSUPPORT, "protocol version %llu is not %u",
-				    (unsigned long long)version, HUSK_PROTO_VERSION);
+				    (unsigned long long)m.version, HUSK_PROTO_VERSION);
 	uname(&u);
 	uint8_t buf[REPLY_BUF];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 2);
-	husk_cbor_put_text(&e, "version");
-	husk_cbor_put_uint(&e, HUSK_PROTO_VERSION);
-	husk_cbor_put_text(&e, "kernel");
-	husk_cbor_put_text(&e, u.release);
+	husk_msg_encode_hello_reply(&e, &(struct husk_hello_msg){ .version = HUSK_PROTO_VERSION, .kernel = u.release });
 	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
 }
 
@@ -250,11 +256,7 @@ static int do_create(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 	struct husk_err oerr = { 0 };
 	if (cgroup_watch_oom(&oerr) < 0)
 		GLOG_ERR("no OOM notifications: %s", oerr.msg);
-	uint8_t buf[64];
-	struct husk_cbor_enc e;
-	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_msg_encode_one_uint(&e, "pid", (uint64_t)pid);
-	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
+	return send_pid_reply(c, id, pid);
 }
 
 /* interfaces that appeared on the host after create come with START */
@@ -283,11 +285,7 @@ static int do_exec(struct conn *c, uint32_t id, const struct husk_cbor_item *roo
 	r = container_exec(c, &m.process, m.stdin_open, &pid, err);
 	if (r < 0)
 		return r;
-	uint8_t buf[64];
-	struct husk_cbor_enc e;
-	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_msg_encode_one_uint(&e, "pid", (uint64_t)pid);
-	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
+	return send_pid_reply(c, id, pid);
 }
 
 static int do_freeze(struct conn *c, uint32_t id, bool freeze, struct husk_err *err)
@@ -304,15 +302,14 @@ static int do_freeze(struct conn *c, uint32_t id, bool freeze, struct husk_err *
 static int do_update(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_arena *a,
 		     struct husk_err *err)
 {
-	struct husk_resources res;
-	const struct husk_cbor_item *map = husk_cbor_map_get(root, "resources");
+	struct husk_update_msg m;
 	struct proc *init = container_proc();
-	if (!map)
-		return husk_err_set(err, EBADMSG, "UPDATE without resources");
+	int r = husk_msg_decode_update(root, a, &m, err);
+	if (r < 0)
+		return r;
 	if (!init || init->exited)
 		return husk_err_set(err, ESRCH, "the container is not running");
-	int r = husk_msg_decode_resources(map, a, &res, err);
-	if (r < 0 || (r = cgroup_apply(&res, err)) < 0)
+	if ((r = cgroup_apply(&m.resources, err)) < 0)
 		return r;
 	return send_ok_empty(c, id);
 }
@@ -320,10 +317,14 @@ static int do_update(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 static int do_stats(struct conn *c, uint32_t id, struct husk_err *err)
 {
 	static uint8_t buf[16384];
+	struct husk_stats_msg m;
 	struct husk_cbor_enc e;
-	husk_cbor_enc_init(&e, buf, sizeof buf);
-	int r = cgroup_stats(&e, err);
+	int r = cgroup_stats(&m, err);
 	if (r < 0)
+		return r;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_msg_encode_stats(&e, &m);
+	if ((r = husk_cbor_enc_finish(&e, err)) < 0)
 		return r;
 	return conn_send(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, e.buf, e.len);
 }
@@ -344,16 +345,13 @@ static int do_ps(struct conn *c, uint32_t id, struct husk_err *err)
 
 static int do_signal(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_err *err)
 {
-	uint64_t sig;
-	bool all = false;
-	int r = husk_msg_get_uint(root, "signal", 64, false, &sig, err);
-	if (r < 0 || (r = husk_msg_get_bool(root, "all", true, &all, err)) < 0)
+	struct husk_signal_msg m;
+	int r = husk_msg_decode_signal(root, &m, err);
+	if (r < 0)
 		return r;
-	if (sig == 0)
-		return husk_err_set(err, EINVAL, "signal 0 is not deliverable");
 	if (!c->proc)
 		return husk_err_set(err, ESRCH, "no process is bound to this session");
-	r = proc_signal(c->proc, (int)sig, all, err);
+	r = proc_signal(c->proc, m.signal, m.all, err);
 	if (r < 0)
 		return r;
 	return send_ok_empty(c, id);
@@ -361,36 +359,33 @@ static int do_signal(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 
 static int do_stdio(struct conn *c, const struct husk_cbor_item *root, bool close_it, struct husk_err *err)
 {
-	uint64_t stream;
-	const uint8_t *data = NULL;
-	size_t len = 0;
-	int r = husk_msg_get_uint(root, "stream", 2, false, &stream, err);
+	struct husk_stdio_msg m = { 0 };
+	struct husk_stdio_close_msg cm;
+	int r = close_it ? husk_msg_decode_stdio_close(root, &cm, err) : husk_msg_decode_stdio(root, &m, err);
 	if (r < 0)
 		return r;
-	if (stream != 0)
+	if ((close_it ? cm.stream : m.stream) != 0)
 		return husk_err_set(err, EINVAL, "the host can only write stream 0");
-	if (!close_it && (r = husk_msg_get_bytes(root, "data", HUSK_STDIO_CHUNK, &data, &len, err)) < 0)
-		return r;
 	if (!c->proc)
 		return 0; /* the process is gone: drop it */
 	if (close_it)
 		proc_stdin_close(c->proc);
-	else if (c->proc->stdin_q.len - c->proc->stdin_q.off + len > HUSK_STDIN_WINDOW)
+	else if (c->proc->stdin_q.len - c->proc->stdin_q.off + m.len > HUSK_STDIN_WINDOW)
 		return husk_err_set(err, ENOBUFS, "the host overran the stdin window");
 	else
-		proc_stdin_data(c->proc, data, len);
+		proc_stdin_data(c->proc, m.data, m.len);
 	return 0;
 }
 
 static int do_resize(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_err *err)
 {
-	uint64_t rows, cols;
-	int r = husk_msg_get_uint(root, "rows", UINT16_MAX, false, &rows, err);
-	if (r < 0 || (r = husk_msg_get_uint(root, "cols", UINT16_MAX, false, &cols, err)) < 0)
+	struct husk_resize_msg m;
+	int r = husk_msg_decode_resize(root, &m, err);
+	if (r < 0)
 		return r;
 	if (!c->proc)
 		return husk_err_set(err, ESRCH, "no process is bound to this session");
-	r = proc_resize(c->proc, (uint16_t)rows, (uint16_t)cols, err);
+	r = proc_resize(c->proc, m.rows, m.cols, err);
 	if (r < 0)
 		return r;
 	return send_ok_empty(c, id);

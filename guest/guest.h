@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "common/watch.h"
 #include "proto/msg.h"
+#include "proto/msg_resources.h"
 
 #define GUEST_VFS_DIR "/run/husk/vfs"              /* the host's staging directory (virtio-fs) */
 #define GUEST_ROOTFS_DIR GUEST_VFS_DIR "/rootfs" /* the container rootfs in it */
@@ -120,12 +121,34 @@ int cgroup_enable_controllers(struct husk_err *err);
 struct husk_resources;
 int cgroup_apply(const struct husk_resources *r, struct husk_err *err);
 int cgroup_devices_apply(const struct husk_resources *r, struct husk_err *err); /* cgroup_devices.c */
-int cgroup_stats(struct husk_cbor_enc *e, struct husk_err *err);
+int cgroup_stats(struct husk_stats_msg *m, struct husk_err *err); /* memory_stat points into static buffers */
 uint64_t cgroup_oom_kills(void);
 int cgroup_watch_oom(struct husk_err *err); /* OOM events to the container's session */
 
+/* the cgroup files parsed and written as text (cgroup_parse.c: no syscalls) */
+uint64_t cgroup_keyed(const char *text, const char *key); /* "key N" lines; 0 when absent */
+uint64_t cgroup_single(const char *text, bool *is_max);    /* "N" or "max"; NULL/empty is 0 */
+bool cgroup_events_frozen(const char *text, bool want);    /* cgroup.events says "frozen <want>" */
+uint64_t cgroup_cpu_weight(uint64_t shares);               /* cgroup v1 shares 2..262144 to cpu.weight */
+/* cpu.max for the resources' quota/period over what cpu.max holds now (cur, NULL if unknown) */
+void cgroup_cpu_max_text(const char *cur, const struct husk_resources *r, char *out, size_t cap);
+/* memory.swap.max from runc's memory+swap (-1: max) */
+int cgroup_swap_max(const struct husk_resources *r, int64_t *swap, struct husk_err *err);
+/* the files STATS reads, NULL when unreadable; the parse writes into them */
+struct cgroup_stat_files {
+	char *cpu_stat, *memory_current, *memory_max, *swap_current, *pids_current, *pids_max;
+	char *io_stat, *memory_events, *memory_stat;
+	struct husk_stat_counter counters[HUSK_STATS_MEMORY_MAX];
+};
+/* every field but time_ns; m->memory_stat points into f */
+void cgroup_stats_parse(struct cgroup_stat_files *f, struct husk_stats_msg *m);
+
 /* the container's processes (ps.c) */
 int ps_encode(pid_t container_init, struct husk_cbor_enc *e, struct husk_err *err);
+/* what it reads from /proc/PID, parsed (ps_parse.c: no syscalls) */
+long ps_parse_ppid(const char *stat);   /* field 4 of /proc/PID/stat; 0 if unknown */
+long ps_parse_uid(const char *status);  /* the real uid in /proc/PID/status; -1 if unknown */
+void ps_clean_cmd(char *buf, size_t n); /* cmdline's n bytes: NULs and newlines to spaces, trimmed, NUL-terminated */
 
 /* the NICs (net.c): lo up and spare NICs parked at boot; the container's
  * configured from CREATE's and START's network */
@@ -144,6 +167,11 @@ void container_fs_mounts(const struct husk_container_config *c, const char *root
 void container_fs_finish(const struct husk_container_config *c, int sync_fd);
 void container_fs_cwd(const char *cwd, int sync_fd); /* after pivot_root: mkdir -p the cwd */
 unsigned long container_mount_flags(const char *path); /* MS_* a mount has now */
+#define GUEST_JOIN_MAX 4096
+/* root + unsafe with every symlink resolved inside root (an absolute link
+ * restarts at root, ".." stops at root); missing components are kept
+ * literally. 0 or -ENAMETOOLONG / -ELOOP / -errno (rootfs_path.c) */
+int container_secure_join(const char *root, const char *unsafe, char *out, size_t cap);
 int container_remount(const char *path, unsigned long flags); /* container.c; -errno */
 
 #endif

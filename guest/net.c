@@ -22,6 +22,7 @@
 
 #include "proto/msg_network.h"
 #include "guest/guest.h"
+#include "guest/net_msg.h"
 
 #define NL_BUF 8192
 #define MAX_PARKED 32
@@ -29,38 +30,6 @@
 static int main_nl = -1; /* rtnetlink in PID 1's (the container's) netns */
 static int park_nl = -1; /* rtnetlink in the parking netns */
 static int main_ns = -1;
-
-struct nl_req {
-	struct nlmsghdr h;
-	char payload[1024];
-};
-
-static void *req_init(struct nl_req *q, uint16_t type, uint16_t flags, size_t hdr_len)
-{
-	memset(q, 0, sizeof *q);
-	q->h.nlmsg_len = NLMSG_LENGTH(hdr_len);
-	q->h.nlmsg_type = type;
-	q->h.nlmsg_flags = NLM_F_REQUEST | flags;
-	return NLMSG_DATA(&q->h);
-}
-
-static void put_attr(struct nl_req *q, uint16_t type, const void *data, size_t len)
-{
-	size_t at = NLMSG_ALIGN(q->h.nlmsg_len);
-	if (at + RTA_LENGTH(len) > sizeof *q)
-		return; /* requests here are small and fixed: cannot happen */
-	struct rtattr *rta = (struct rtattr *)((char *)q + at);
-	rta->rta_type = type;
-	rta->rta_len = (unsigned short)RTA_LENGTH(len);
-	if (len)
-		memcpy(RTA_DATA(rta), data, len);
-	q->h.nlmsg_len = (uint32_t)(at + RTA_ALIGN(rta->rta_len));
-}
-
-static void put_u32(struct nl_req *q, uint16_t type, uint32_t v)
-{
-	put_attr(q, type, &v, sizeof v);
-}
 
 typedef void (*nl_cb)(const struct nlmsghdr *h, void *arg);
 
@@ -118,11 +87,7 @@ static int nl_socket(void)
 static int link_change(int fd, int ifindex, unsigned flags, unsigned change)
 {
 	struct nl_req q;
-	struct ifinfomsg *ifi = req_init(&q, RTM_NEWLINK, 0, sizeof *ifi);
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	ifi->ifi_flags = flags;
-	ifi->ifi_change = change;
+	nl_msg_link_change(&q, ifindex, flags, change);
 	return nl_talk(fd, &q, NULL, NULL);
 }
 
@@ -169,8 +134,7 @@ static void on_link(const struct nlmsghdr *h, void *arg)
 static int list_links(int fd, struct links *ls)
 {
 	struct nl_req q;
-	struct ifinfomsg *ifi = req_init(&q, RTM_GETLINK, NLM_F_DUMP, sizeof *ifi);
-	ifi->ifi_family = AF_UNSPEC;
+	nl_msg_link_dump(&q);
 	ls->n = 0;
 	return nl_talk(fd, &q, on_link, ls);
 }
@@ -210,10 +174,7 @@ int net_boot(struct husk_err *err)
 	}
 	for (unsigned i = 0; i < ls.n; i++) {
 		struct nl_req q;
-		struct ifinfomsg *ifi = req_init(&q, RTM_NEWLINK, 0, sizeof *ifi);
-		ifi->ifi_family = AF_UNSPEC;
-		ifi->ifi_index = ls.v[i].ifindex;
-		put_u32(&q, IFLA_NET_NS_FD, (uint32_t)park_ns);
+		nl_msg_link_move(&q, ls.v[i].ifindex, park_ns, NULL);
 		if ((r = nl_talk(main_nl, &q, NULL, NULL)) < 0)
 			GLOG_ERR("parking NIC %s: %s", ls.v[i].name, strerror(-r));
 	}
@@ -234,26 +195,7 @@ static int add_addr(int ifindex, const struct husk_net_iface *f, const struct hu
 {
 	struct nl_req q;
 	char ip[64];
-	size_t len = ad->family == 4 ? 4 : 16;
-	struct ifaddrmsg *ifa = req_init(&q, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, sizeof *ifa);
-	ifa->ifa_family = ad->family == 4 ? AF_INET : AF_INET6;
-	ifa->ifa_prefixlen = ad->prefix;
-	ifa->ifa_index = (uint32_t)ifindex;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	put_attr(&q, IFA_LOCAL, ad->addr, len);
-	put_attr(&q, IFA_ADDRESS, ad->addr, len);
-	if (ad->family == 4 && ad->prefix < 31) {
-		uint8_t brd[4];
-		uint32_t host = ad->prefix ? (0xffffffffu >> ad->prefix) : 0xffffffffu;
-		uint32_t a;
-		memcpy(&a, ad->addr, 4);
-		a = htonl(ntohl(a) | host);
-		memcpy(brd, &a, 4);
-		put_attr(&q, IFA_BROADCAST, brd, 4);
-	}
-	/* the host side checked the address already: no duplicate detection */
-	if (ad->family == 6)
-		put_u32(&q, IFA_FLAGS, IFA_F_NODAD);
+	nl_msg_add_addr(&q, ifindex, ad);
 	int r = nl_talk(main_nl, &q, NULL, NULL);
 	if (r < 0)
 		return husk_err_sys(err, -r, "%s: adding address %s/%u", f->name,
@@ -266,23 +208,7 @@ static int add_route(int ifindex, const struct husk_net_iface *f, const struct h
 {
 	struct nl_req q;
 	char ip[64], gw[64];
-	size_t len = rt->family == 4 ? 4 : 16;
-	struct rtmsg *rtm = req_init(&q, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, sizeof *rtm);
-	rtm->rtm_family = rt->family == 4 ? AF_INET : AF_INET6;
-	rtm->rtm_dst_len = rt->dst_len;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_BOOT;
-	rtm->rtm_scope = rt->scope;
-	rtm->rtm_type = RTN_UNICAST;
-	if (rt->dst_len)
-		put_attr(&q, RTA_DST, rt->dst, len);
-	if (rt->has_gateway)
-		put_attr(&q, RTA_GATEWAY, rt->gateway, len);
-	if (rt->has_src)
-		put_attr(&q, RTA_PREFSRC, rt->src, len);
-	if (rt->metric)
-		put_u32(&q, RTA_PRIORITY, rt->metric);
-	put_u32(&q, RTA_OIF, (uint32_t)ifindex);
+	nl_msg_add_route(&q, ifindex, rt);
 	int r = nl_talk(main_nl, &q, NULL, NULL);
 	if (r < 0)
 		return husk_err_sys(err, -r, "%s: adding route %s/%u%s%s", f->name,
@@ -312,21 +238,13 @@ static int configure(const struct husk_net_iface *f, struct husk_err *err)
 				    f->name, f->dev_mac[0], f->dev_mac[1], f->dev_mac[2], f->dev_mac[3], f->dev_mac[4],
 				    f->dev_mac[5]);
 	/* back from the parking netns, under its name */
-	struct ifinfomsg *ifi = req_init(&q, RTM_NEWLINK, 0, sizeof *ifi);
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = l->ifindex;
-	put_u32(&q, IFLA_NET_NS_FD, (uint32_t)main_ns);
-	put_attr(&q, IFLA_IFNAME, f->name, strlen(f->name) + 1);
+	nl_msg_link_move(&q, l->ifindex, main_ns, f->name);
 	if ((r = nl_talk(park_nl, &q, NULL, NULL)) < 0)
 		return husk_err_sys(err, -r, "%s: moving the NIC into the container's network", f->name);
 	int ifindex = (int)if_nametoindex(f->name);
 	if (ifindex <= 0)
 		return husk_err_sys(err, errno, "%s: the NIC is not there after the move", f->name);
-	ifi = req_init(&q, RTM_NEWLINK, 0, sizeof *ifi);
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	put_attr(&q, IFLA_ADDRESS, f->mac, 6);
-	put_u32(&q, IFLA_MTU, f->mtu);
+	nl_msg_link_set(&q, ifindex, f->mac, f->mtu);
 	if ((r = nl_talk(main_nl, &q, NULL, NULL)) < 0)
 		return husk_err_sys(err, -r, "%s: setting MAC and MTU %u", f->name, f->mtu);
 	if ((r = link_change(main_nl, ifindex, IFF_UP, IFF_UP)) < 0)

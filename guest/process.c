@@ -14,6 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "proto/msg_session.h"
 #include "guest/guest.h"
 
 static struct proc *procs;
@@ -33,7 +34,7 @@ static void proc_maybe_done(struct proc *p)
 		uint8_t buf[32];
 		struct husk_cbor_enc e;
 		husk_cbor_enc_init(&e, buf, sizeof buf);
-		husk_msg_encode_one_uint(&e, "status", (uint64_t)p->status);
+		husk_msg_encode_exit(&e, &(struct husk_exit_msg){ .status = p->status });
 		conn_send(p->conn, HUSK_MSG_EXIT, 0, 0, e.buf, e.len);
 	}
 	GLOG_INFO("process %d exited with status %d", (int)p->pid, p->status);
@@ -46,7 +47,7 @@ static void send_close(struct proc *p, unsigned stream)
 	uint8_t buf[32];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_msg_encode_one_uint(&e, "stream", stream);
+	husk_msg_encode_stdio_close(&e, &(struct husk_stdio_close_msg){ .stream = stream });
 	conn_send(p->conn, HUSK_MSG_STDIO_CLOSE, 0, 0, e.buf, e.len);
 }
 
@@ -55,7 +56,7 @@ static void relay_output(struct proc *p, struct watch *w, unsigned stream)
 {
 	/* the output is read in place, behind room for the payload's CBOR
 	 * head ({"stream": N, "data": bytes}), and sent from there */
-	enum { HEAD_ROOM = 32 };
+	enum { HEAD_ROOM = HUSK_MSG_STDIO_HEAD_MAX };
 	static uint8_t payload[HEAD_ROOM + HUSK_STDIO_CHUNK];
 	uint8_t *data = payload + HEAD_ROOM;
 
@@ -76,11 +77,7 @@ static void relay_output(struct proc *p, struct watch *w, unsigned stream)
 	uint8_t head[HEAD_ROOM];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, head, sizeof head);
-	husk_cbor_put_map(&e, 2);
-	husk_cbor_put_text(&e, "stream");
-	husk_cbor_put_uint(&e, stream);
-	husk_cbor_put_text(&e, "data");
-	husk_cbor_put_bytes_head(&e, (size_t)n);
+	husk_msg_stdio_head(&e, stream, (size_t)n);
 	uint8_t *start = data - e.len;
 	memcpy(start, head, e.len);
 	conn_send(p->conn, HUSK_MSG_STDIO, 0, 0, start, e.len + (size_t)n);
@@ -93,7 +90,7 @@ static void ack_stdin(struct proc *p, size_t n)
 	uint8_t buf[32];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_msg_encode_one_uint(&e, "bytes", n);
+	husk_msg_encode_stdin_ack(&e, &(struct husk_stdin_ack_msg){ .bytes = (uint32_t)n });
 	conn_send(p->conn, HUSK_MSG_STDIN_ACK, 0, 0, e.buf, e.len);
 }
 

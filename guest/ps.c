@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proto/msg_session.h"
 #include "guest/guest.h"
 
 #define PS_MAX 4096
@@ -41,12 +42,7 @@ static void read_cmd(pid_t pid, char *out, size_t cap)
 		while (n > 0 && out[n - 1] == '\n')
 			n--;
 	}
-	for (ssize_t i = 0; i < n; i++)
-		if (out[i] == '\0' || out[i] == '\n')
-			out[i] = ' ';
-	while (n > 0 && out[n - 1] == ' ')
-		n--;
-	out[n] = '\0';
+	ps_clean_cmd(out, n < 0 ? 0 : (size_t)n);
 }
 
 /* ppid (field 4 of stat) and real uid (from status) */
@@ -62,9 +58,7 @@ static void read_ids(pid_t pid, long *ppid, long *uid)
 		close(fd);
 	if (n > 0) {
 		buf[n] = '\0';
-		char *p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && p[2] && p[3] == ' ')
-			*ppid = strtol(p + 4, NULL, 10);
+		*ppid = ps_parse_ppid(buf);
 	}
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -73,9 +67,7 @@ static void read_ids(pid_t pid, long *ppid, long *uid)
 		close(fd);
 	if (n > 0) {
 		buf[n] = '\0';
-		char *u = strstr(buf, "\nUid:");
-		if (u)
-			*uid = strtol(u + 5, NULL, 10);
+		*uid = ps_parse_uid(buf);
 	}
 }
 
@@ -99,23 +91,20 @@ int ps_encode(pid_t container_init, struct husk_cbor_enc *e, struct husk_err *er
 			pids[n++] = (pid_t)pid;
 	}
 	closedir(d);
-	husk_cbor_put_map(e, 1);
-	husk_cbor_put_text(e, "processes");
-	husk_cbor_put_array(e, n);
+	husk_msg_encode_ps_head(e, n);
 	for (uint32_t i = 0; i < n; i++) {
 		char cmd[PS_CMD_MAX];
 		long ppid, uid;
 		read_cmd(pids[i], cmd, sizeof cmd);
 		read_ids(pids[i], &ppid, &uid);
-		husk_cbor_put_map(e, 4);
-		husk_cbor_put_text(e, "pid");
-		husk_cbor_put_uint(e, (uint64_t)pids[i]);
-		husk_cbor_put_text(e, "ppid");
-		husk_cbor_put_uint(e, (uint64_t)(ppid > 0 ? ppid : 0));
-		husk_cbor_put_text(e, "uid");
-		husk_cbor_put_uint(e, (uint64_t)(uid >= 0 ? uid : 0));
-		husk_cbor_put_text(e, "cmd");
-		husk_cbor_put_text(e, husk_cbor_utf8_valid((const uint8_t *)cmd, strlen(cmd)) ? cmd : "?");
+		/* the encoder writes "?" for a command line that is not UTF-8 */
+		struct husk_ps_entry ent = {
+			.pid = (int32_t)pids[i],
+			.ppid = (int32_t)(ppid > 0 && ppid <= INT32_MAX ? ppid : 0),
+			.uid = (uint32_t)(uid >= 0 && uid <= (long)UINT32_MAX ? uid : 0),
+			.cmd = cmd,
+		};
+		husk_msg_encode_ps_entry(e, &ent);
 	}
 	return husk_cbor_enc_finish(e, err);
 }

@@ -191,9 +191,14 @@ void husk_msg_encode_error(struct husk_cbor_enc *e, int code, const char *messag
 {
 	husk_cbor_put_map(e, 2);
 	husk_cbor_put_text(e, "code");
-	husk_cbor_put_uint(e, (uint64_t)(code > 0 ? code : EIO));
+	husk_cbor_put_uint(e, (uint64_t)(code > 0 && code <= 4095 ? code : EIO));
 	husk_cbor_put_text(e, "message");
-	husk_cbor_put_textn(e, message, strnlen(message, 1024));
+	size_t n = strnlen(message, 1024);
+	/* cut at a character boundary: the text stays UTF-8 */
+	if (n == 1024 && message[n])
+		while (n > 0 && ((unsigned char)message[n] & 0xc0) == 0x80)
+			n--;
+	husk_cbor_put_textn(e, message, n);
 }
 
 void husk_msg_encode_signal(struct husk_cbor_enc *e, int sig, bool all)

@@ -158,3 +158,129 @@ int husk_msg_decode_resources(const struct husk_cbor_item *map, struct husk_aren
 		return r;
 	return decode_devices(map, a, out, err);
 }
+
+void husk_msg_encode_update(struct husk_cbor_enc *e, const struct husk_update_msg *m)
+{
+	husk_cbor_put_map(e, 1);
+	husk_cbor_put_text(e, "resources");
+	husk_msg_encode_resources(e, &m->resources);
+}
+
+int husk_msg_decode_update(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_update_msg *m,
+			   struct husk_err *err)
+{
+	const struct husk_cbor_item *map = husk_cbor_map_get(root, "resources");
+	if (!map)
+		return husk_err_set(err, EBADMSG, "UPDATE without resources");
+	return husk_msg_decode_resources(map, a, &m->resources, err);
+}
+
+/* --- the STATS reply ---------------------------------------------------- */
+
+static void put_uint_field(struct husk_cbor_enc *e, const char *key, uint64_t v)
+{
+	husk_cbor_put_text(e, key);
+	husk_cbor_put_uint(e, v);
+}
+
+/* a memory.stat key as the decoder takes it, else "?" */
+static const char *stat_key(const char *k)
+{
+	size_t n = k ? strlen(k) : 0;
+	if (!k || n > HUSK_STATS_KEY_MAX || !husk_cbor_utf8_valid((const uint8_t *)k, n))
+		return "?";
+	return k;
+}
+
+void husk_msg_encode_stats(struct husk_cbor_enc *e, const struct husk_stats_msg *m)
+{
+	husk_cbor_put_map(e, 15);
+	put_uint_field(e, "cpu_usage_ns", m->cpu_usage_ns);
+	put_uint_field(e, "cpu_user_ns", m->cpu_user_ns);
+	put_uint_field(e, "cpu_system_ns", m->cpu_system_ns);
+	put_uint_field(e, "memory_usage", m->memory_usage);
+	put_int_field(e, "memory_limit", m->memory_limit < 0 ? -1 : m->memory_limit);
+	put_uint_field(e, "swap_usage", m->swap_usage);
+	put_uint_field(e, "pids_current", m->pids_current);
+	put_int_field(e, "pids_limit", m->pids_limit < 0 ? -1 : m->pids_limit);
+	put_uint_field(e, "io_read_bytes", m->io_read_bytes);
+	put_uint_field(e, "io_write_bytes", m->io_write_bytes);
+	put_uint_field(e, "io_reads", m->io_reads);
+	put_uint_field(e, "io_writes", m->io_writes);
+	put_uint_field(e, "oom_kills", m->oom_kills);
+	husk_cbor_put_text(e, "memory_stat");
+	uint32_t n = m->n_memory_stat < HUSK_STATS_MEMORY_MAX ? m->n_memory_stat : HUSK_STATS_MEMORY_MAX;
+	husk_cbor_put_map(e, n);
+	for (uint32_t i = 0; i < n; i++)
+		put_uint_field(e, stat_key(m->memory_stat[i].key), m->memory_stat[i].value);
+	put_uint_field(e, "time_ns", m->time_ns);
+}
+
+/* -1 (max) or 0..INT64_MAX */
+static int stats_limit(const struct husk_cbor_item *root, const char *key, int64_t *out, struct husk_err *err)
+{
+	const struct husk_cbor_item *v = husk_cbor_map_get(root, key);
+	if (!v)
+		return husk_err_set(err, EBADMSG, "field \"%s\" is missing", key);
+	if (v->type == HUSK_CBOR_NINT && v->v.i == -1)
+		*out = -1;
+	else if (v->type == HUSK_CBOR_UINT && v->v.u <= (uint64_t)INT64_MAX)
+		*out = (int64_t)v->v.u;
+	else
+		return husk_err_set(err, ERANGE, "field \"%s\" is not -1 or a count", key);
+	return 0;
+}
+
+static int decode_memory_stat(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_stats_msg *m,
+			      struct husk_err *err)
+{
+	const struct husk_cbor_item *ms = husk_cbor_map_get(root, "memory_stat");
+	if (!ms || ms->type != HUSK_CBOR_MAP)
+		return husk_err_set(err, EBADMSG, "field \"memory_stat\" is missing or not a map");
+	if (ms->count > HUSK_STATS_MEMORY_MAX)
+		return husk_err_set(err, E2BIG, "field \"memory_stat\" has more than %u counters",
+				    HUSK_STATS_MEMORY_MAX);
+	m->memory_stat = husk_arena_alloc_array(a, ms->count ? ms->count : 1, sizeof *m->memory_stat);
+	if (!m->memory_stat)
+		return husk_err_set(err, ENOMEM, "memory_stat does not fit the decode arena");
+	const struct husk_cbor_item *k = husk_cbor_first(ms);
+	for (uint32_t i = 0; i < ms->count; i++) {
+		const struct husk_cbor_item *v = husk_cbor_next(k);
+		if (k->type != HUSK_CBOR_TEXT || k->count > HUSK_STATS_KEY_MAX || memchr(k->v.ptr, '\0', k->count))
+			return husk_err_set(err, EBADMSG, "memory_stat key %u is not a counter name", i);
+		if (v->type != HUSK_CBOR_UINT)
+			return husk_err_set(err, EBADMSG, "memory_stat value %u is not a count", i);
+		m->memory_stat[i].key = husk_arena_strndup(a, k->v.ptr, k->count);
+		if (!m->memory_stat[i].key)
+			return husk_err_set(err, ENOMEM, "memory_stat does not fit the decode arena");
+		m->memory_stat[i].value = v->v.u;
+		k = husk_cbor_next(v);
+	}
+	m->n_memory_stat = ms->count;
+	return 0;
+}
+
+int husk_msg_decode_stats(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_stats_msg *m,
+			  struct husk_err *err)
+{
+	struct {
+		const char *key;
+		uint64_t *out;
+	} const counters[] = {
+		{ "cpu_usage_ns", &m->cpu_usage_ns },     { "cpu_user_ns", &m->cpu_user_ns },
+		{ "cpu_system_ns", &m->cpu_system_ns },   { "memory_usage", &m->memory_usage },
+		{ "swap_usage", &m->swap_usage },         { "pids_current", &m->pids_current },
+		{ "io_read_bytes", &m->io_read_bytes },   { "io_write_bytes", &m->io_write_bytes },
+		{ "io_reads", &m->io_reads },             { "io_writes", &m->io_writes },
+		{ "oom_kills", &m->oom_kills },           { "time_ns", &m->time_ns },
+	};
+	int r;
+	memset(m, 0, sizeof *m);
+	for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+		if ((r = husk_msg_get_uint(root, counters[i].key, UINT64_MAX, false, counters[i].out, err)) < 0)
+			return r;
+	if ((r = stats_limit(root, "memory_limit", &m->memory_limit, err)) < 0 ||
+	    (r = stats_limit(root, "pids_limit", &m->pids_limit, err)) < 0)
+		return r;
+	return decode_memory_stat(root, a, m, err);
+}

@@ -36,9 +36,44 @@ struct husk_resources {
 	uint32_t n_devices;
 };
 
+/* UPDATE {resources}: the resources are required. */
+struct husk_update_msg {
+	struct husk_resources resources;
+};
+
+/* The OK reply to STATS: runc's stats, read from the container's cgroup.
+ * memory_limit and pids_limit are -1 for "max". memory_stat is memory.stat,
+ * at most HUSK_STATS_MEMORY_MAX counters, keys of at most
+ * HUSK_STATS_KEY_MAX bytes. Every key is required. */
+#define HUSK_STATS_MEMORY_MAX 64u
+#define HUSK_STATS_KEY_MAX 63u
+struct husk_stat_counter {
+	const char *key;
+	uint64_t value;
+};
+struct husk_stats_msg {
+	uint64_t cpu_usage_ns, cpu_user_ns, cpu_system_ns;
+	uint64_t memory_usage;
+	int64_t memory_limit;
+	uint64_t swap_usage;
+	uint64_t pids_current;
+	int64_t pids_limit;
+	uint64_t io_read_bytes, io_write_bytes, io_reads, io_writes;
+	uint64_t oom_kills;
+	struct husk_stat_counter *memory_stat;
+	uint32_t n_memory_stat;
+	uint64_t time_ns; /* CLOCK_REALTIME in the guest */
+};
+
 void husk_msg_encode_resources(struct husk_cbor_enc *e, const struct husk_resources *r);
 int husk_msg_decode_resources(const struct husk_cbor_item *map, struct husk_arena *a, struct husk_resources *out,
 			      struct husk_err *err);
+void husk_msg_encode_update(struct husk_cbor_enc *e, const struct husk_update_msg *m);
+int husk_msg_decode_update(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_update_msg *m,
+			   struct husk_err *err);
+void husk_msg_encode_stats(struct husk_cbor_enc *e, const struct husk_stats_msg *m);
+int husk_msg_decode_stats(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_stats_msg *m,
+			  struct husk_err *err);
 /* true if no field is set */
 bool husk_resources_empty(const struct husk_resources *r);
 

@@ -1,8 +1,10 @@
 /* Fuzzes the typed message decoders the guest runs on what the host sends
  * (CREATE with its container/security/resources/network parts, START,
- * EXEC, UPDATE) and
- * the host runs on what the guest sends: none may crash, hang or read out
- * of bounds, whatever the bytes. */
+ * EXEC, UPDATE, HELLO, SIGNAL, RESIZE, STDIO, STDIO_CLOSE) and the host
+ * runs on what the guest sends (the HELLO, OK {pid}, ERROR, PS and STATS
+ * replies, STDIO, STDIO_CLOSE, STDIN_ACK, EXIT, OOM): none may crash, hang
+ * or read out of bounds, whatever the bytes; what one accepts re-encodes
+ * and decodes again. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,10 +14,100 @@
 #include "proto/msg_network.h"
 #include "proto/msg_resources.h"
 #include "proto/msg_security.h"
+#include "proto/msg_session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t arena_buf[4u << 20];
+static uint8_t out[HUSK_FRAME_MAX];
+static uint8_t arena2_buf[4u << 20];
+
+/* the encoder's output decodes again (with the same decoder, by the caller) */
+static const struct husk_cbor_item *reparse(const struct husk_cbor_enc *e)
+{
+	struct husk_arena a2;
+	struct husk_err err = { 0 };
+	const struct husk_cbor_item *root;
+	husk_arena_init(&a2, arena2_buf, sizeof arena2_buf);
+	if (e->overflow || husk_msg_parse(e->buf, e->len, &a2, &root, &err) < 0)
+		__builtin_trap();
+	return root;
+}
+
+#define MUST(x)                          \
+	do {                             \
+		if ((x) < 0)             \
+			__builtin_trap(); \
+	} while (0)
+
+/* the session messages: each decoder, and a re-encode of what it accepts */
+static void session_messages(const struct husk_cbor_item *root, struct husk_arena *a)
+{
+	struct husk_err err = { 0 };
+	struct husk_cbor_enc e;
+	size_t mark = a->used;
+	union {
+		struct husk_hello_msg hello;
+		struct husk_pid_reply_msg pid;
+		struct husk_error_msg error;
+		struct husk_signal_msg sig;
+		struct husk_resize_msg resize;
+		struct husk_stdio_msg stdio;
+		struct husk_stdio_close_msg close;
+		struct husk_stdin_ack_msg ack;
+		struct husk_exit_msg exit;
+		struct husk_oom_msg oom;
+		struct husk_ps_reply_msg ps;
+		struct husk_update_msg update;
+		struct husk_stats_msg stats;
+	} m, m2;
+
+#define ROUND(decode_call, encode_call, decode_again)              \
+	do {                                                        \
+		husk_err_clear(&err);                               \
+		a->used = mark;                                     \
+		if ((decode_call) == 0) {                           \
+			husk_cbor_enc_init(&e, out, sizeof out);    \
+			encode_call;                                \
+			const struct husk_cbor_item *r2 = reparse(&e); \
+			MUST(decode_again);                         \
+		}                                                   \
+	} while (0)
+
+	ROUND(husk_msg_decode_hello(root, &m.hello, &err), husk_msg_encode_hello(&e, &m.hello),
+	      husk_msg_decode_hello(r2, &m2.hello, &err));
+	ROUND(husk_msg_decode_hello_reply(root, a, &m.hello, &err), husk_msg_encode_hello_reply(&e, &m.hello),
+	      husk_msg_decode_hello_reply(r2, a, &m2.hello, &err));
+	ROUND(husk_msg_decode_pid_reply(root, &m.pid, &err), husk_msg_encode_pid_reply(&e, &m.pid),
+	      husk_msg_decode_pid_reply(r2, &m2.pid, &err));
+	ROUND(husk_msg_decode_error(root, a, &m.error, &err),
+	      husk_msg_encode_error(&e, m.error.code, m.error.message),
+	      husk_msg_decode_error(r2, a, &m2.error, &err));
+	ROUND(husk_msg_decode_signal(root, &m.sig, &err), husk_msg_encode_signal(&e, m.sig.signal, m.sig.all),
+	      husk_msg_decode_signal(r2, &m2.sig, &err));
+	ROUND(husk_msg_decode_resize(root, &m.resize, &err), husk_msg_encode_resize(&e, &m.resize),
+	      husk_msg_decode_resize(r2, &m2.resize, &err));
+	ROUND(husk_msg_decode_stdio(root, &m.stdio, &err), husk_msg_encode_stdio(&e, &m.stdio),
+	      husk_msg_decode_stdio(r2, &m2.stdio, &err));
+	ROUND(husk_msg_decode_stdio_close(root, &m.close, &err), husk_msg_encode_stdio_close(&e, &m.close),
+	      husk_msg_decode_stdio_close(r2, &m2.close, &err));
+	ROUND(husk_msg_decode_stdin_ack(root, &m.ack, &err), husk_msg_encode_stdin_ack(&e, &m.ack),
+	      husk_msg_decode_stdin_ack(r2, &m2.ack, &err));
+	ROUND(husk_msg_decode_exit(root, &m.exit, &err), husk_msg_encode_exit(&e, &m.exit),
+	      husk_msg_decode_exit(r2, &m2.exit, &err));
+	ROUND(husk_msg_decode_oom(root, &m.oom, &err), husk_msg_encode_oom(&e, &m.oom),
+	      husk_msg_decode_oom(r2, &m2.oom, &err));
+	ROUND(husk_msg_decode_ps_reply(root, a, &m.ps, &err), husk_msg_encode_ps_reply(&e, &m.ps),
+	      husk_msg_decode_ps_reply(r2, a, &m2.ps, &err));
+	ROUND(husk_msg_decode_update(root, a, &m.update, &err), husk_msg_encode_update(&e, &m.update),
+	      husk_msg_decode_update(r2, a, &m2.update, &err));
+	ROUND(husk_msg_decode_stats(root, a, &m.stats, &err), husk_msg_encode_stats(&e, &m.stats),
+	      husk_msg_decode_stats(r2, a, &m2.stats, &err));
+	husk_err_clear(&err);
+	husk_msg_decode_empty(root, &err);
+	a->used = mark;
+#undef ROUND
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,10 +121,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	size_t mark = a.used;
 
+	session_messages(root, &a);
+
 	struct husk_create_msg create;
 	if (husk_msg_decode_create(root, &a, &create, &err) == 0) {
 		/* a decoded CREATE must re-encode */
-		static uint8_t out[HUSK_FRAME_MAX];
 		struct husk_cbor_enc e;
 		husk_cbor_enc_init(&e, out, sizeof out);
 		husk_msg_encode_create(&e, &create);
@@ -60,7 +153,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct husk_network *net;
 	if (husk_msg_decode_start(root, &a, &net, &err) == 0 && net) {
 		/* a decoded network is valid and re-encodes */
-		static uint8_t out[HUSK_FRAME_MAX];
 		struct husk_cbor_enc e;
 		husk_cbor_enc_init(&e, out, sizeof out);
 		husk_msg_encode_start(&e, net);

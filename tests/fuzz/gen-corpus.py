@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the small seed corpora in tests/fuzz/corpus/{cbor,frame,vhost_user,spec}/.
+"""Writes the small seed corpora in tests/fuzz/corpus/{cbor,frame,vhost_user,spec,msg}/.
 
 Run from anywhere; the files are committed, so this only needs running again
 when a seed is added. Seeds are hand-built byte strings (no CBOR library):
@@ -180,7 +180,40 @@ SPEC = {
     "duplicate-key": b'{"ociVersion": "1.0.0", "ociVersion": "1.0.0"}',
 }
 
+# fuzz_msg.c: one message body each (the session messages of proto/msg_session.h,
+# UPDATE and the STATS reply), valid, and a few just past a bound
+STATS = {"cpu_usage_ns": 2000000, "cpu_user_ns": 1500000, "cpu_system_ns": 500000,
+         "memory_usage": 8192, "memory_limit": -1, "swap_usage": 0, "pids_current": 3,
+         "pids_limit": 100, "io_read_bytes": 1010, "io_write_bytes": 2020, "io_reads": 4,
+         "io_writes": 6, "oom_kills": 2, "memory_stat": {"anon": 4096, "file": 8192, "?": 0},
+         "time_ns": 1733328000000000000}
+MSG = {
+    "hello": enc({"version": 1}),
+    "hello-reply": enc({"version": 1, "kernel": "6.1.0-husk"}),
+    "pid-reply": enc({"pid": 4242}),
+    "error": enc({"code": 2, "message": "no such file \u2603"}),
+    "error-code-too-big": enc({"code": 4096, "message": "x"}),
+    "signal": enc({"signal": 9, "all": True}),
+    "signal-zero": enc({"signal": 0}),
+    "resize": enc({"rows": 24, "cols": 80}),
+    "stdio": enc({"stream": 1, "data": b"hello\n\x00\xff"}),
+    "stdio-stream-3": enc({"stream": 3, "data": b"x"}),
+    "stdio-close": enc({"stream": 0}),
+    "stdin-ack": enc({"bytes": 262144}),
+    "stdin-ack-over": enc({"bytes": 262145}),
+    "exit": enc({"status": 137}),
+    "oom": enc({"oom_kills": 1}),
+    "ps-reply": enc({"processes": [{"pid": 1, "ppid": 0, "uid": 0, "cmd": "sleep 100"},
+                                   {"pid": 7, "ppid": 1, "uid": 1000, "cmd": "sh -c x"}]}),
+    "ps-reply-bad": enc({"processes": [{"pid": 2**31, "ppid": 0, "uid": 0, "cmd": ""}]}),
+    "update": enc({"resources": {"memory_limit": 268435456, "pids_limit": -1, "cpuset_cpus": "0-1"}}),
+    "stats": enc(STATS),
+    "stats-limit-bad": enc(dict(STATS, memory_limit=-2)),
+    "empty": enc({}),
+}
+
 write("cbor", CBOR)
 write("frame", FRAME)
 write("vhost_user", VHOST_USER)
 write("spec", SPEC)
+write("msg", MSG)

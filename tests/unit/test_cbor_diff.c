@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "proto/cbor.h"
+#include "proto/msg_resources.h"
+#include "proto/msg_session.h"
 #include "tests/unit/cbor_ref.h"
 #include "tests/unit/unit.h"
 
@@ -382,6 +384,118 @@ static enum test_result test_differential_random_bytes(void)
 	return TEST_PASS;
 }
 
+/* libcbor's head encoders: a text key */
+static size_t ref_key(uint8_t *out, size_t cap, const char *k)
+{
+	size_t n = strlen(k), h = cbor_encode_string_start(n, out, cap);
+	memcpy(out + h, k, n);
+	return h + n;
+}
+
+/* The STDIO header our encoder writes for data placed in after it is the
+ * head libcbor writes for the same map, for every length class. */
+static enum test_result test_differential_stdio_head(void)
+{
+	for (int iter = 0; iter < 2000; iter++) {
+		unsigned stream = (unsigned)rnd_below(3);
+		uint64_t len = iter < 20 ? uint_bounds[iter % 11] : rnd_value() % ((uint64_t)UINT32_MAX + 2);
+		uint8_t ours[HUSK_MSG_STDIO_HEAD_MAX], ref[64];
+		struct husk_cbor_enc e;
+		husk_cbor_enc_init(&e, ours, sizeof ours);
+		husk_msg_stdio_head(&e, stream, (size_t)len);
+		CHECK(!e.overflow);
+		size_t n = cbor_encode_map_start(2, ref, sizeof ref);
+		n += ref_key(ref + n, sizeof ref - n, "stream");
+		n += cbor_encode_uint(stream, ref + n, sizeof ref - n);
+		n += ref_key(ref + n, sizeof ref - n, "data");
+		n += cbor_encode_bytestring_start((size_t)len, ref + n, sizeof ref - n);
+		if (n != e.len || memcmp(ours, ref, n) != 0) {
+			dump("ours", ours, e.len);
+			dump("libcbor", ref, n);
+			return TEST_FAIL;
+		}
+	}
+	return TEST_PASS;
+}
+
+/* Each typed message encoder, with random values in range, writes what
+ * libcbor reads as the same tree our decoder reads. */
+static enum test_result test_differential_messages(void)
+{
+	static uint8_t data[300];
+	static char text[1100];
+	for (int iter = 0; iter < 300; iter++) {
+		size_t tl = rnd_utf8((uint8_t *)text, 1 + rnd_below(sizeof text - 1));
+		text[tl] = '\0';
+		for (size_t k = 0; k < sizeof data; k++)
+			data[k] = (uint8_t)rnd();
+		struct husk_ps_entry procs[3];
+		for (int k = 0; k < 3; k++)
+			procs[k] = (struct husk_ps_entry){ .pid = (int32_t)(rnd() >> 33), .ppid = (int32_t)(rnd() >> 33),
+							   .uid = (uint32_t)rnd(), .cmd = k == 1 ? "\xff" : text };
+		struct husk_stat_counter kv[4] = { { "anon", rnd_value() }, { "file", rnd_value() },
+						   { text, rnd_value() }, { "?", 0 } };
+		struct husk_stats_msg st = {
+			.cpu_usage_ns = rnd_value(), .cpu_user_ns = rnd_value(), .cpu_system_ns = rnd_value(),
+			.memory_usage = rnd_value(), .memory_limit = rnd_below(2) ? -1 : (int64_t)(rnd_value() >> 1),
+			.swap_usage = rnd_value(), .pids_current = rnd_value(),
+			.pids_limit = rnd_below(2) ? -1 : (int64_t)(rnd_value() >> 1), .io_read_bytes = rnd_value(),
+			.io_write_bytes = rnd_value(), .io_reads = rnd_value(), .io_writes = rnd_value(),
+			.oom_kills = rnd_value(), .memory_stat = kv, .n_memory_stat = 4, .time_ns = rnd_value(),
+		};
+		struct husk_update_msg up = { .resources = { .has_memory_limit = true, .memory_limit = -1,
+							     .has_cpu_period = true, .cpu_period = rnd_value() } };
+		for (int kind = 0; kind < 14; kind++) {
+			struct husk_cbor_enc e;
+			husk_cbor_enc_init(&e, big, sizeof big);
+			switch (kind) {
+			case 0: husk_msg_encode_hello(&e, &(struct husk_hello_msg){ .version = (uint32_t)rnd() }); break;
+			case 1:
+				husk_msg_encode_hello_reply(&e, &(struct husk_hello_msg){ .version = 1, .kernel = text });
+				break;
+			case 2: husk_msg_encode_pid_reply(&e, &(struct husk_pid_reply_msg){ .pid = (int32_t)rnd() }); break;
+			case 3: husk_msg_encode_error(&e, (int)rnd_below(5000), text); break;
+			case 4: husk_msg_encode_signal(&e, (int)rnd_below(65), rnd_below(2)); break;
+			case 5:
+				husk_msg_encode_resize(&e, &(struct husk_resize_msg){ .rows = (uint16_t)rnd(),
+											.cols = (uint16_t)rnd() });
+				break;
+			case 6:
+				husk_msg_encode_stdio(&e, &(struct husk_stdio_msg){ .stream = (unsigned)rnd_below(3),
+										     .data = data, .len = rnd_len() });
+				break;
+			case 7:
+				husk_msg_encode_stdio_close(&e, &(struct husk_stdio_close_msg){ .stream = 2 });
+				break;
+			case 8:
+				husk_msg_encode_stdin_ack(&e, &(struct husk_stdin_ack_msg){ .bytes = (uint32_t)rnd() });
+				break;
+			case 9: husk_msg_encode_exit(&e, &(struct husk_exit_msg){ .status = (int)rnd_below(256) }); break;
+			case 10: husk_msg_encode_oom(&e, &(struct husk_oom_msg){ .oom_kills = rnd_value() }); break;
+			case 11:
+				husk_msg_encode_ps_reply(&e, &(struct husk_ps_reply_msg){ .procs = procs, .n_procs = 3 });
+				break;
+			case 12: husk_msg_encode_stats(&e, &st); break;
+			default: husk_msg_encode_update(&e, &up); break;
+			}
+			CHECK(!e.overflow);
+			uint32_t n;
+			if (decode(big, e.len, MAX_ITEMS, &n) != 0) {
+				printf("# message kind %d\n", kind);
+				dump("rejected", big, e.len);
+				return TEST_FAIL;
+			}
+			int c = check_accepted(big, e.len, n);
+			if (c != 0) {
+				printf("# message kind %d: check %d\n", kind, c);
+				dump("input", big, e.len);
+				return TEST_FAIL;
+			}
+		}
+	}
+	return TEST_PASS;
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -389,6 +503,8 @@ int main(void)
 		  test_differential_valid_trees },
 		{ "mutated encodings we accept are read alike by libcbor", test_differential_mutations },
 		{ "random bytes we accept are read alike by libcbor", test_differential_random_bytes },
+		{ "the STDIO header encoder writes libcbor's head for the same map", test_differential_stdio_head },
+		{ "every typed message encoder writes what libcbor reads alike", test_differential_messages },
 	};
 	return unit_run(tests, ARRAY_SIZE(tests));
 }
