@@ -249,7 +249,6 @@ int cmd_exec(struct husk_globals *g, int argc, char **argv)
 		proc.n_args = (uint32_t)(argc - optind);
 		proc.terminal = false;
 	}
-	husk_state_free(&st);
 	apply_exec_security(&o, proc.security);
 	if (o.tty_given)
 		proc.terminal = o.tty;
@@ -278,6 +277,7 @@ int cmd_exec(struct husk_globals *g, int argc, char **argv)
 	sigfillset(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	pid_t pid = husk_container_exec(dir, &st, &proc, o.console_socket, g->log_path != NULL, &err);
+	husk_state_free(&st);
 	free(merged);
 	husk_spec_free(&spec);
 	if (pjson) {
