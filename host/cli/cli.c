@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "host/container/container.h"
 #include "host/state/log.h"
 
 int cli_fail(const struct husk_err *err)
@@ -55,17 +56,7 @@ bool cli_wants_help(const struct husk_verb *v, int argc, char **argv)
 int cli_load_state(const struct husk_globals *g, const char *id, char *dir, size_t dir_cap, struct husk_state *st,
 		   struct husk_err *err)
 {
-	int r = husk_id_validate(id, err);
-	if (r < 0)
-		return r;
-	r = husk_state_path(dir, dir_cap, g->root, id, NULL, err);
-	if (r < 0)
-		return r;
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/state.json", dir);
-	if (access(path, F_OK) < 0)
-		return husk_err_set(err, ENOENT, "container \"%s\" does not exist", id);
-	return husk_state_read(dir, st, err);
+	return husk_container_load(g->root, id, dir, dir_cap, st, err);
 }
 
 static const struct {

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -33,20 +34,36 @@ bool cli_wants_help(const struct husk_verb *v, int argc, char **argv);
 const struct husk_verb *cli_find_verb(const char *name);
 void cli_print_usage(const struct husk_verb *v);
 
-/* Loads <root>/<id>/state.json; a missing container is ENOENT with
- * "container "<id>" does not exist". */
+/* Loads <root>/<id>/state.json (host/container/container.h); a missing
+ * container is ENOENT with "container "<id>" does not exist". */
 int cli_load_state(const struct husk_globals *g, const char *id, char *dir, size_t dir_cap, struct husk_state *st,
 		   struct husk_err *err);
+/* For `VERB ID`: loads the container and checks it is want or want2 (-1:
+ * only want); prints the error and returns 1 otherwise. */
+int cli_load_in_status(struct husk_globals *g, const char *verb, int argc, char **argv, enum husk_status want,
+		       int want2, char *dir, size_t dir_cap);
+/* Sends the monitor a request with an empty map; the OK reply's payload
+ * goes to *reply when reply is not NULL (free it). */
+int cli_empty_request(const char *dir, uint16_t type, uint8_t **reply, size_t *reply_len, struct husk_err *err);
 /* Signal by number or name ("9", "KILL", "SIGKILL"); -EINVAL if unknown. */
 int cli_parse_signal(const char *s);
 
-/* Forks a monitor running body(arg, ready_fd) and waits until it writes
- * "OK" (returns its pid) or "E<message>" (a negative code, err filled). */
-pid_t cli_fork_monitor(int (*body)(void *arg, int ready_fd), void *arg, const char *what, struct husk_err *err);
 /* Waits for the monitor child, forwarding the (blocked) signals the CLI
  * receives to it; returns its exit status. */
 int cli_wait_forwarding(pid_t pid, const sigset_t *blocked);
 int cli_write_pid_file(const char *path, pid_t pid, struct husk_err *err);
+
+/* create's and run's options (cmd_create.c) */
+struct create_opts {
+	const char *bundle;
+	const char *pid_file;
+	const char *console_socket;
+	bool detach;
+	const char *id;
+};
+int cli_parse_create_opts(int argc, char **argv, bool is_run, struct create_opts *o);
+pid_t cli_create_container(struct husk_globals *g, const struct create_opts *o, bool is_run, char *dir,
+			   size_t dir_cap, struct husk_err *err);
 
 /* verbs */
 int cmd_create(struct husk_globals *g, int argc, char **argv);

@@ -1,4 +1,5 @@
-/* Starting a monitor (container or exec) from a verb, and waiting for it. */
+/* A verb and the monitor: requests to it, and waiting for it in the
+ * foreground. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,46 +8,34 @@
 #include <unistd.h>
 
 #include "host/cli/cli.h"
+#include "host/monitor/ctl.h"
 #include "host/state/fsutil.h"
 
-pid_t cli_fork_monitor(int (*body)(void *arg, int ready_fd), void *arg, const char *what, struct husk_err *err)
+/* Loads the state and checks the container is in one of the wanted states. */
+int cli_load_in_status(struct husk_globals *g, const char *verb, int argc, char **argv, enum husk_status want,
+		       int want2, char *dir, size_t dir_cap)
 {
-	int ready[2];
-	if (pipe2(ready, O_CLOEXEC) < 0)
-		return husk_err_sys(err, errno, "pipe");
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(ready[0]);
-		close(ready[1]);
-		return husk_err_sys(err, e, "fork");
-	}
-	if (pid == 0) {
-		close(ready[0]);
-		_exit(body(arg, ready[1]));
-	}
-	close(ready[1]);
-	char msg[HUSK_ERR_MSG_MAX + 2];
-	size_t len = 0;
-	for (;;) {
-		ssize_t n = read(ready[0], msg + len, sizeof msg - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == sizeof msg - 1)
-			break;
-	}
-	close(ready[0]);
-	msg[len] = '\0';
-	if (strcmp(msg, "OK") == 0)
-		return pid;
-	waitpid(pid, NULL, 0);
-	if (msg[0] == 'E')
-		return husk_err_set(err, EIO, "%s", msg + 1);
-	return husk_err_set(err, EIO, "the %s died while starting", what);
+	struct husk_err err = { 0 };
+	struct husk_state st;
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_failf("%s: expected exactly one container id (see husk %s --help)", verb, verb);
+	if (cli_load_state(g, argv[1], dir, dir_cap, &st, &err) < 0)
+		return cli_fail(&err);
+	enum husk_status status = husk_state_status(&st);
+	husk_state_free(&st);
+	if (status != want && (want2 < 0 || status != (enum husk_status)want2))
+		return cli_failf("container \"%s\" is %s, not %s", argv[1], husk_status_name(status),
+				 husk_status_name(want));
+	return 0;
+}
+
+int cli_empty_request(const char *dir, uint16_t type, uint8_t **reply, size_t *reply_len, struct husk_err *err)
+{
+	uint8_t buf[8];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_cbor_put_map(&e, 0);
+	return husk_ctl_call_reply(dir, type, e.buf, e.len, 30000, reply, reply_len, err);
 }
 
 int cli_wait_forwarding(pid_t pid, const sigset_t *blocked)

@@ -3,9 +3,9 @@
 #include <string.h>
 
 #include "host/cli/cli.h"
+#include "host/container/container.h"
 #include "host/state/config.h"
 #include "host/vmm/vmm_qemu.h"
-#include "host/vsock/vsock.h"
 
 int cmd_config(struct husk_globals *g, int argc, char **argv)
 {
@@ -29,6 +29,6 @@ int cmd_config(struct husk_globals *g, int argc, char **argv)
 	const char *accel = husk_accel_resolve(husk_config_get(&cfg, CFG_ACCEL), why, sizeof why);
 	printf("# accel resolves to %s: %s\n", accel, why);
 	const char *vs = husk_config_get(&cfg, CFG_VSOCK_BACKEND);
-	printf("# vsock resolves to %s\n", !strcmp(vs, "auto") ? (husk_vhost_vsock_usable() ? "vhost" : "vhost-user") : vs);
+	printf("# vsock resolves to %s\n", husk_container_vsock_resolve(vs));
 	return 0;
 }

@@ -167,9 +167,9 @@ int cmd_events(struct husk_globals *g, int argc, char **argv)
 	char dir[PATH_MAX];
 	if (cli_load_state(g, id, dir, sizeof dir, &st, &err) < 0)
 		return cli_fail(&err);
-	const char *status = husk_state_status(&st);
+	enum husk_status status = husk_state_status(&st);
 	husk_state_free(&st);
-	if (!strcmp(status, "stopped"))
+	if (status == HUSK_STATUS_STOPPED)
 		return cli_failf("container \"%s\" is stopped", id);
 	if (once)
 		return print_stats(dir, id, &err) < 0 ? cli_fail(&err) : 0;

@@ -10,12 +10,11 @@
 #include <unistd.h>
 
 #include "host/cli/cli.h"
+#include "host/container/container.h"
 #include "host/state/fsutil.h"
-#include "host/monitor/monitor.h"
 #include "host/spec/spec.h"
 #include "host/spec/spec_security.h"
 #include "proto/msg_security.h"
-#include "host/vsock/vsock.h"
 
 #define EXEC_MAX_ENV 256
 
@@ -197,22 +196,13 @@ static void apply_exec_security(const struct exec_opts *o, struct husk_process_s
 		s->caps[HUSK_CAP_AMBIENT] |= o->caps;
 }
 
-static int exec_monitor_body(void *arg, int ready_fd)
-{
-	struct husk_exec_monitor_args *a = arg;
-	a->ready_fd = ready_fd;
-	return husk_exec_monitor_run(a);
-}
-
 int cmd_exec(struct husk_globals *g, int argc, char **argv)
 {
 	struct exec_opts o;
 	struct husk_err err = { 0 };
 	struct husk_state st;
 	struct husk_spec spec;
-	struct husk_vsock vsock;
 	char dir[PATH_MAX];
-	int r;
 
 	if (parse_exec_opts(argc, argv, &o) != 0)
 		return 1;
@@ -225,17 +215,7 @@ int cmd_exec(struct husk_globals *g, int argc, char **argv)
 		return cli_failf("exec: give either --process FILE or a command, not both");
 	if (cli_load_state(g, id, dir, sizeof dir, &st, &err) < 0)
 		return cli_fail(&err);
-	const char *status = husk_state_status(&st);
-	if (!strcmp(status, "paused") && !o.ignore_paused) {
-		husk_state_free(&st);
-		return cli_failf("cannot exec in a paused container (use --ignore-paused to override)");
-	}
-	if (strcmp(status, "running") && strcmp(status, "created") && strcmp(status, "paused")) {
-		husk_state_free(&st);
-		return cli_failf("cannot exec in a %s container", status);
-	}
-	r = husk_vsock_attach(&vsock, &st.vsock, &err);
-	if (r < 0) {
+	if (husk_container_can_exec(&st, o.ignore_paused, &err) < 0) {
 		husk_state_free(&st);
 		return cli_fail(&err);
 	}
@@ -269,7 +249,6 @@ int cmd_exec(struct husk_globals *g, int argc, char **argv)
 		proc.n_args = (uint32_t)(argc - optind);
 		proc.terminal = false;
 	}
-	husk_state_free(&st);
 	apply_exec_security(&o, proc.security);
 	if (o.tty_given)
 		proc.terminal = o.tty;
@@ -297,16 +276,8 @@ int cmd_exec(struct husk_globals *g, int argc, char **argv)
 	sigset_t set;
 	sigfillset(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	struct husk_exec_monitor_args a = {
-		.id = id,
-		.state_dir = dir,
-		.vsock = &vsock,
-		.process = &proc,
-		.ready_fd = -1,
-		.console_socket = o.console_socket,
-		.log_to_caller_file = g->log_path != NULL,
-	};
-	pid_t pid = cli_fork_monitor(exec_monitor_body, &a, "exec monitor", &err);
+	pid_t pid = husk_container_exec(dir, &st, &proc, o.console_socket, g->log_path != NULL, &err);
+	husk_state_free(&st);
 	free(merged);
 	husk_spec_free(&spec);
 	if (pjson) {

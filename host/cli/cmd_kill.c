@@ -1,12 +1,9 @@
 /* kill: signal the container's process (or all of its processes). */
 #include <getopt.h>
-#include <limits.h>
 #include <signal.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "host/cli/cli.h"
-#include "host/monitor/ctl.h"
+#include "host/container/container.h"
 
 int cmd_kill(struct husk_globals *g, int argc, char **argv)
 {
@@ -15,8 +12,6 @@ int cmd_kill(struct husk_globals *g, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct husk_err err = { 0 };
-	struct husk_state st;
-	char dir[PATH_MAX];
 	bool all = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "+a", opts, NULL)) != -1) {
@@ -34,13 +29,7 @@ int cmd_kill(struct husk_globals *g, int argc, char **argv)
 		if (sig < 0)
 			return cli_failf("kill: unknown signal \"%s\"", argv[optind + 1]);
 	}
-	if (cli_load_state(g, id, dir, sizeof dir, &st, &err) < 0)
-		return cli_fail(&err);
-	const char *status = husk_state_status(&st);
-	husk_state_free(&st);
-	if (strcmp(status, "created") && strcmp(status, "running") && strcmp(status, "paused"))
-		return cli_failf("container \"%s\" is not running", id);
-	if (husk_ctl_signal(dir, sig, all, &err) < 0)
+	if (husk_container_kill(g->root, id, sig, all, &err) < 0)
 		return cli_fail(&err);
 	return 0;
 }

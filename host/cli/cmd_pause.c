@@ -1,49 +1,16 @@
-/* pause, resume and ps: requests the monitor forwards to the guest. */
-#include <getopt.h>
-#include <jansson.h>
+/* pause and resume: requests the monitor forwards to the guest. */
 #include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "common/arena.h"
 #include "proto/msg.h"
 #include "host/cli/cli.h"
-#include "host/monitor/ctl.h"
-
-static int empty_request(const char *dir, uint16_t type, uint8_t **reply, size_t *reply_len, struct husk_err *err)
-{
-	uint8_t buf[8];
-	struct husk_cbor_enc e;
-	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 0);
-	return husk_ctl_call_reply(dir, type, e.buf, e.len, 30000, reply, reply_len, err);
-}
-
-/* Loads the state and checks the container is in one of the wanted states. */
-static int load_in_state(struct husk_globals *g, const char *verb, int argc, char **argv, const char *want1,
-			 const char *want2, char *dir, size_t dir_cap)
-{
-	struct husk_err err = { 0 };
-	struct husk_state st;
-	if (argc != 2 || argv[1][0] == '-')
-		return cli_failf("%s: expected exactly one container id (see husk %s --help)", verb, verb);
-	if (cli_load_state(g, argv[1], dir, dir_cap, &st, &err) < 0)
-		return cli_fail(&err);
-	const char *status = husk_state_status(&st);
-	husk_state_free(&st);
-	if (strcmp(status, want1) && (!want2 || strcmp(status, want2)))
-		return cli_failf("container \"%s\" is %s, not %s", argv[1], status, want1);
-	return 0;
-}
 
 int cmd_pause(struct husk_globals *g, int argc, char **argv)
 {
 	struct husk_err err = { 0 };
 	char dir[PATH_MAX];
-	if (load_in_state(g, "pause", argc, argv, "running", NULL, dir, sizeof dir))
+	if (cli_load_in_status(g, "pause", argc, argv, HUSK_STATUS_RUNNING, -1, dir, sizeof dir))
 		return 1;
-	if (empty_request(dir, HUSK_MSG_PAUSE, NULL, NULL, &err) < 0)
+	if (cli_empty_request(dir, HUSK_MSG_PAUSE, NULL, NULL, &err) < 0)
 		return cli_fail(&err);
 	return 0;
 }
@@ -52,78 +19,9 @@ int cmd_resume(struct husk_globals *g, int argc, char **argv)
 {
 	struct husk_err err = { 0 };
 	char dir[PATH_MAX];
-	if (load_in_state(g, "resume", argc, argv, "paused", NULL, dir, sizeof dir))
+	if (cli_load_in_status(g, "resume", argc, argv, HUSK_STATUS_PAUSED, -1, dir, sizeof dir))
 		return 1;
-	if (empty_request(dir, HUSK_MSG_RESUME, NULL, NULL, &err) < 0)
+	if (cli_empty_request(dir, HUSK_MSG_RESUME, NULL, NULL, &err) < 0)
 		return cli_fail(&err);
-	return 0;
-}
-
-int cmd_ps(struct husk_globals *g, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static uint8_t arena_buf[8u << 20];
-	const char *format = "table";
-	struct husk_err err = { 0 };
-	char dir[PATH_MAX];
-	int c;
-	while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
-		if (c != 'f')
-			return cli_failf("ps: unknown option %s (see husk ps --help)", argv[optind - 1]);
-		format = optarg;
-	}
-	if (strcmp(format, "table") && strcmp(format, "json"))
-		return cli_failf("ps: --format must be table or json, not \"%s\"", format);
-	if (optind != argc - 1)
-		return cli_failf("ps: expected exactly one container id (see husk ps --help)");
-	char *idv[] = { argv[0], argv[optind], NULL };
-	if (load_in_state(g, "ps", 2, idv, "running", "paused", dir, sizeof dir))
-		return 1;
-	uint8_t *reply = NULL;
-	size_t len = 0;
-	if (empty_request(dir, HUSK_MSG_PS, &reply, &len, &err) < 0)
-		return cli_fail(&err);
-
-	/* the reply came from the guest: validate it like any guest data */
-	struct husk_arena a;
-	const struct husk_cbor_item *root;
-	husk_arena_init(&a, arena_buf, sizeof arena_buf);
-	int r = husk_msg_parse(reply, len, &a, &root, &err);
-	const struct husk_cbor_item *procs = r == 0 ? husk_cbor_map_get(root, "processes") : NULL;
-	if (r == 0 && (!procs || procs->type != HUSK_CBOR_ARRAY))
-		r = husk_err_set(&err, EPROTO, "malformed process list from the guest");
-	if (r < 0) {
-		free(reply);
-		return cli_fail(&err);
-	}
-	json_t *pids = json_array();
-	if (!strcmp(format, "table"))
-		printf("%-8s %-8s %-8s %s\n", "PID", "PPID", "UID", "CMD");
-	const struct husk_cbor_item *it = husk_cbor_first(procs);
-	for (uint32_t i = 0; i < procs->count; i++, it = husk_cbor_next(it)) {
-		uint64_t pid, ppid, uid;
-		char *cmd;
-		if (it->type != HUSK_CBOR_MAP || husk_msg_get_uint(it, "pid", INT32_MAX, false, &pid, &err) < 0 ||
-		    husk_msg_get_uint(it, "ppid", INT32_MAX, false, &ppid, &err) < 0 ||
-		    husk_msg_get_uint(it, "uid", UINT32_MAX, false, &uid, &err) < 0 ||
-		    husk_msg_get_text(it, "cmd", 4096, false, &a, &cmd, &err) < 0) {
-			json_decref(pids);
-			free(reply);
-			return cli_failf("malformed process list from the guest: %s", err.msg);
-		}
-		json_array_append_new(pids, json_integer((json_int_t)pid));
-		if (!strcmp(format, "table"))
-			printf("%-8llu %-8llu %-8llu %s\n", (unsigned long long)pid, (unsigned long long)ppid,
-			       (unsigned long long)uid, cmd);
-	}
-	if (!strcmp(format, "json")) {
-		json_dumpf(pids, stdout, JSON_COMPACT);
-		putchar('\n');
-	}
-	json_decref(pids);
-	free(reply);
 	return 0;
 }

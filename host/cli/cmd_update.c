@@ -8,6 +8,7 @@
 
 #include "proto/msg_resources.h"
 #include "host/cli/cli.h"
+#include "host/container/container.h"
 #include "host/monitor/ctl.h"
 #include "host/state/fsutil.h"
 #include "host/state/host_cgroup.h"
@@ -62,7 +63,14 @@ static int parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 	return 0;
 }
 
-int cmd_update(struct husk_globals *g, int argc, char **argv)
+struct update_opts {
+	struct husk_resources flags; /* what the options set */
+	const char *file;            /* --resources */
+	unsigned blkio_weight;
+};
+
+/* The options, each checked; prints the error and returns 1 on a bad one. */
+static int parse_update_opts(int argc, char **argv, struct update_opts *o)
 {
 	enum { OPT_MEMORY = 256, OPT_RESERVATION, OPT_SWAP, OPT_PERIOD, OPT_QUOTA, OPT_SHARES, OPT_CPUS, OPT_MEMS,
 	       OPT_PIDS, OPT_BLKIO, OPT_OTHER };
@@ -87,17 +95,15 @@ int cmd_update(struct husk_globals *g, int argc, char **argv)
 		{ "mem-bw-schema", required_argument, NULL, OPT_OTHER },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct husk_resources flags = { 0 }, *from_file = NULL;
-	struct husk_err err = { 0 };
-	const char *file = NULL;
-	unsigned blkio_weight = 0;
+	struct husk_resources *flags = &o->flags;
 	int64_t v;
 	int c;
+	memset(o, 0, sizeof *o);
 	while ((c = getopt_long(argc, argv, "+r:", opts, NULL)) != -1) {
 		const char *name = optind > 1 ? argv[optind - 1] : "?";
 		switch (c) {
 		case 'r':
-			file = optarg;
+			o->file = optarg;
 			break;
 		case OPT_MEMORY:
 		case OPT_RESERVATION:
@@ -105,26 +111,26 @@ int cmd_update(struct husk_globals *g, int argc, char **argv)
 			if (parse_bytes(optarg, &v) < 0)
 				return cli_failf("update: %s \"%s\" is not a size (bytes, or with k, m, g)", name, optarg);
 			if (c == OPT_MEMORY)
-				flags.has_memory_limit = true, flags.memory_limit = v;
+				flags->has_memory_limit = true, flags->memory_limit = v;
 			else if (c == OPT_RESERVATION)
-				flags.has_memory_reservation = true, flags.memory_reservation = v;
+				flags->has_memory_reservation = true, flags->memory_reservation = v;
 			else
-				flags.has_memory_swap = true, flags.memory_swap = v;
+				flags->has_memory_swap = true, flags->memory_swap = v;
 			break;
 		case OPT_PERIOD:
 			if (parse_int(optarg, 1000, 1000000, &v) < 0)
 				return cli_failf("update: --cpu-period must be 1000 to 1000000 microseconds");
-			flags.has_cpu_period = true, flags.cpu_period = (uint64_t)v;
+			flags->has_cpu_period = true, flags->cpu_period = (uint64_t)v;
 			break;
 		case OPT_QUOTA:
 			if (parse_int(optarg, -1, INT64_MAX, &v) < 0)
 				return cli_failf("update: --cpu-quota must be -1 or a number of microseconds");
-			flags.has_cpu_quota = true, flags.cpu_quota = v;
+			flags->has_cpu_quota = true, flags->cpu_quota = v;
 			break;
 		case OPT_SHARES:
 			if (parse_int(optarg, 2, 262144, &v) < 0)
 				return cli_failf("update: --cpu-share must be 2 to 262144");
-			flags.has_cpu_shares = true, flags.cpu_shares = (uint64_t)v;
+			flags->has_cpu_shares = true, flags->cpu_shares = (uint64_t)v;
 			break;
 		case OPT_CPUS:
 		case OPT_MEMS:
@@ -132,19 +138,19 @@ int cmd_update(struct husk_globals *g, int argc, char **argv)
 				if (!((*p >= '0' && *p <= '9') || *p == ',' || *p == '-'))
 					return cli_failf("update: %s \"%s\" is not a list like 0-3,5", name, optarg);
 			if (c == OPT_CPUS)
-				flags.cpuset_cpus = optarg;
+				flags->cpuset_cpus = optarg;
 			else
-				flags.cpuset_mems = optarg;
+				flags->cpuset_mems = optarg;
 			break;
 		case OPT_PIDS:
 			if (parse_int(optarg, -1, INT64_MAX, &v) < 0)
 				return cli_failf("update: --pids-limit must be -1 or a number");
-			flags.has_pids_limit = true, flags.pids_limit = v == 0 ? -1 : v;
+			flags->has_pids_limit = true, flags->pids_limit = v == 0 ? -1 : v;
 			break;
 		case OPT_BLKIO:
 			if (parse_int(optarg, 10, 1000, &v) < 0)
 				return cli_failf("update: --blkio-weight must be 10 to 1000");
-			blkio_weight = (unsigned)v;
+			o->blkio_weight = (unsigned)v;
 			break;
 		case OPT_OTHER:
 			return cli_failf("update: %s is not supported (no such control in a cgroup v2 guest)", name);
@@ -152,51 +158,87 @@ int cmd_update(struct husk_globals *g, int argc, char **argv)
 			return cli_failf("update: unknown option %s (see husk update --help)", name);
 		}
 	}
+	return 0;
+}
+
+/* --resources FILE (or - for stdin): the resources, and blockIO.weight
+ * unless --blkio-weight gave one. Prints the error and returns 1. */
+static int read_resources_file(struct update_opts *o, struct husk_resources **from_file)
+{
+	struct husk_err err = { 0 };
+	char *text = NULL;
+	size_t len;
+	json_error_t jerr;
+	if (read_file(strcmp(o->file, "-") ? o->file : "/dev/stdin", 1 << 20, &text, &len, &err) < 0)
+		return cli_fail(&err);
+	json_t *j = json_loadb(text, len, 0, &jerr);
+	free(text);
+	if (!j)
+		return cli_failf("update: %s: line %d: %s", o->file, jerr.line, jerr.text);
+	json_t *w = json_object_get(json_object_get(j, "blockIO"), "weight");
+	if (json_is_integer(w) && json_integer_value(w) && !o->blkio_weight) {
+		if (json_integer_value(w) < 10 || json_integer_value(w) > 1000)
+			return cli_failf("update: blockIO.weight must be 10 to 1000");
+		o->blkio_weight = (unsigned)json_integer_value(w);
+	}
+	int rr = husk_resources_from_json(j, from_file, &err);
+	json_decref(j);
+	if (rr < 0)
+		return cli_fail(&err);
+	return 0;
+}
+
+/* flags win over the file */
+static void merge_flags(struct husk_resources *res, const struct husk_resources *flags)
+{
+	if (flags->has_memory_limit)
+		res->has_memory_limit = true, res->memory_limit = flags->memory_limit;
+	if (flags->has_memory_reservation)
+		res->has_memory_reservation = true, res->memory_reservation = flags->memory_reservation;
+	if (flags->has_memory_swap)
+		res->has_memory_swap = true, res->memory_swap = flags->memory_swap;
+	if (flags->has_cpu_period)
+		res->has_cpu_period = true, res->cpu_period = flags->cpu_period;
+	if (flags->has_cpu_quota)
+		res->has_cpu_quota = true, res->cpu_quota = flags->cpu_quota;
+	if (flags->has_cpu_shares)
+		res->has_cpu_shares = true, res->cpu_shares = flags->cpu_shares;
+	if (flags->cpuset_cpus)
+		res->cpuset_cpus = flags->cpuset_cpus;
+	if (flags->cpuset_mems)
+		res->cpuset_mems = flags->cpuset_mems;
+	if (flags->has_pids_limit)
+		res->has_pids_limit = true, res->pids_limit = flags->pids_limit;
+}
+
+static int send_update(const char *dir, const struct husk_resources *res, struct husk_err *err)
+{
+	uint8_t buf[2048];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_cbor_put_map(&e, 1);
+	husk_cbor_put_text(&e, "resources");
+	husk_msg_encode_resources(&e, res);
+	if (husk_cbor_enc_finish(&e, err) < 0 || husk_ctl_call(dir, HUSK_MSG_UPDATE, e.buf, e.len, 30000, err) < 0)
+		return -err->code;
+	return 0;
+}
+
+int cmd_update(struct husk_globals *g, int argc, char **argv)
+{
+	struct husk_resources *from_file = NULL;
+	struct husk_err err = { 0 };
+	struct update_opts o;
+	if (parse_update_opts(argc, argv, &o) != 0)
+		return 1;
 	if (optind != argc - 1)
 		return cli_failf("update: expected exactly one container id (see husk update --help)");
 	const char *id = argv[optind];
-	if (file) {
-		char *text = NULL;
-		size_t len;
-		json_error_t jerr;
-		if (read_file(strcmp(file, "-") ? file : "/dev/stdin", 1 << 20, &text, &len, &err) < 0)
-			return cli_fail(&err);
-		json_t *j = json_loadb(text, len, 0, &jerr);
-		free(text);
-		if (!j)
-			return cli_failf("update: %s: line %d: %s", file, jerr.line, jerr.text);
-		json_t *w = json_object_get(json_object_get(j, "blockIO"), "weight");
-		if (json_is_integer(w) && json_integer_value(w) && !blkio_weight) {
-			if (json_integer_value(w) < 10 || json_integer_value(w) > 1000)
-				return cli_failf("update: blockIO.weight must be 10 to 1000");
-			blkio_weight = (unsigned)json_integer_value(w);
-		}
-		int rr = husk_resources_from_json(j, &from_file, &err);
-		json_decref(j);
-		if (rr < 0)
-			return cli_fail(&err);
-	}
-	/* flags win over the file */
+	if (o.file && read_resources_file(&o, &from_file) != 0)
+		return 1;
 	struct husk_resources res = from_file ? *from_file : (struct husk_resources){ 0 };
-	if (flags.has_memory_limit)
-		res.has_memory_limit = true, res.memory_limit = flags.memory_limit;
-	if (flags.has_memory_reservation)
-		res.has_memory_reservation = true, res.memory_reservation = flags.memory_reservation;
-	if (flags.has_memory_swap)
-		res.has_memory_swap = true, res.memory_swap = flags.memory_swap;
-	if (flags.has_cpu_period)
-		res.has_cpu_period = true, res.cpu_period = flags.cpu_period;
-	if (flags.has_cpu_quota)
-		res.has_cpu_quota = true, res.cpu_quota = flags.cpu_quota;
-	if (flags.has_cpu_shares)
-		res.has_cpu_shares = true, res.cpu_shares = flags.cpu_shares;
-	if (flags.cpuset_cpus)
-		res.cpuset_cpus = flags.cpuset_cpus;
-	if (flags.cpuset_mems)
-		res.cpuset_mems = flags.cpuset_mems;
-	if (flags.has_pids_limit)
-		res.has_pids_limit = true, res.pids_limit = flags.pids_limit;
-	if (husk_resources_empty(&res) && !blkio_weight) {
+	merge_flags(&res, &o.flags);
+	if (husk_resources_empty(&res) && !o.blkio_weight) {
 		husk_resources_free(from_file);
 		return cli_failf("update: nothing to update");
 	}
@@ -205,13 +247,13 @@ int cmd_update(struct husk_globals *g, int argc, char **argv)
 	char dir[PATH_MAX];
 	if (cli_load_state(g, id, dir, sizeof dir, &st, &err) < 0)
 		return cli_fail(&err);
-	const char *status = husk_state_status(&st);
-	if (strcmp(status, "running") && strcmp(status, "created") && strcmp(status, "paused")) {
+	enum husk_status status = husk_state_status(&st);
+	if (!husk_status_live(status)) {
 		husk_state_free(&st);
-		return cli_failf("container \"%s\" is %s", id, status);
+		return cli_failf("container \"%s\" is %s", id, husk_status_name(status));
 	}
 	/* block I/O happens on the host (QEMU, virtiofsd): its weight is a host cgroup's */
-	int r = blkio_weight ? husk_io_cgroup_set_weight(st.io_cgroup, blkio_weight, &err) : 0;
+	int r = o.blkio_weight ? husk_io_cgroup_set_weight(st.io_cgroup, o.blkio_weight, &err) : 0;
 	husk_state_free(&st);
 	if (r < 0)
 		return cli_fail(&err);
@@ -219,14 +261,9 @@ int cmd_update(struct husk_globals *g, int argc, char **argv)
 		husk_resources_free(from_file);
 		return 0;
 	}
-	uint8_t buf[2048];
-	struct husk_cbor_enc e;
-	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 1);
-	husk_cbor_put_text(&e, "resources");
-	husk_msg_encode_resources(&e, &res);
+	r = send_update(dir, &res, &err);
 	husk_resources_free(from_file);
-	if (husk_cbor_enc_finish(&e, &err) < 0 || husk_ctl_call(dir, HUSK_MSG_UPDATE, e.buf, e.len, 30000, &err) < 0)
+	if (r < 0)
 		return cli_fail(&err);
 	return 0;
 }

@@ -17,7 +17,7 @@
 #include "host/state/log.h"
 #include "host/vmm/lsm.h"
 #include "host/net/net.h"
-#include "host/monitor/monitor.h"
+#include "host/monitor/monitor_priv.h"
 #include "host/vmm/spawn.h"
 #include "host/state/unixsock.h"
 #include "host/vmm/vmm_privs.h"

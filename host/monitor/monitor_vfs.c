@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "proto/msg_container.h"
-#include "host/monitor/monitor.h"
+#include "host/monitor/monitor_priv.h"
 
 static int bind_into(const char *src, const char *dst, bool rec, bool ro, struct husk_err *err)
 {

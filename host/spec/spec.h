@@ -24,6 +24,16 @@ struct husk_spec {
 	struct husk_container_config *container;
 };
 
+/* How big the container's VM is (host/spec/vm_size.c): annotations, then
+ * the config file, then linux.resources, then the defaults. */
+struct husk_config;
+int husk_vm_size(const struct husk_config *cfg, const struct husk_spec *spec, long *memory_mib, int *vcpus,
+		 struct husk_err *err);
+/* io.husk.vm.accel (auto|kvm|tcg) and io.husk.vm.kernel_params (appended to
+ * the config file's kernel_params; a safe character set only) */
+int husk_vm_annotations(const struct husk_config *cfg, const struct husk_spec *spec, const char **accel,
+			char *params, size_t params_cap, struct husk_err *err);
+
 /* Reads BUNDLE/config.json. On failure err says what is wrong, one line. */
 int husk_spec_load(struct husk_spec *spec, const char *bundle, struct husk_err *err);
 /* Parses an already-read document (unit tests, exec --process later). */

@@ -8,7 +8,8 @@
 #include <unistd.h>
 
 #include "proto/msg_resources.h"
-#include "host/monitor/monitor.h"
+#include "host/spec/spec.h"
+#include "host/state/config.h"
 
 #define VM_MEMORY_OVERHEAD_MIB 96 /* guest kernel, husk-init, page cache for the rootfs */
 #define VM_MEMORY_MIN_MIB 128

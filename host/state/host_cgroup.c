@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "host/state/fsutil.h"
+#include "host/state/log.h"
 
 #define V2_ROOT "/sys/fs/cgroup"
 #define V1_BLKIO "/sys/fs/cgroup/blkio"
@@ -239,9 +240,16 @@ static bool controller_listed(const char *list, const char *name)
 	return false;
 }
 
-int husk_stats_cgroups_join(const char *id, const char *list_path, struct husk_err *err)
+/* the groups the monitor made are listed in <state dir>/host-cgroups */
+static void stats_list_path(char *out, size_t cap, const char *state_dir)
 {
-	char line[PATH_MAX], made[4][PATH_MAX + 64];
+	snprintf(out, cap, "%s/host-cgroups", state_dir);
+}
+
+int husk_stats_cgroups_join(const char *id, const char *state_dir, struct husk_err *err)
+{
+	char line[PATH_MAX], made[4][PATH_MAX + 64], list_path[PATH_MAX + 16];
+	stats_list_path(list_path, sizeof list_path, state_dir);
 	size_t n_made = 0;
 	int rc = 0;
 	FILE *f = fopen("/proc/self/cgroup", "re");
@@ -294,8 +302,10 @@ int husk_stats_cgroups_join(const char *id, const char *list_path, struct husk_e
 	return rc;
 }
 
-void husk_stats_cgroups_remove(const char *list_path, bool leave_self)
+void husk_stats_cgroups_remove(const char *state_dir, bool leave_self)
 {
+	char list_path[PATH_MAX + 16];
+	stats_list_path(list_path, sizeof list_path, state_dir);
 	char *text = NULL;
 	size_t len;
 	struct husk_err err = { 0 };
@@ -317,4 +327,29 @@ void husk_stats_cgroups_remove(const char *list_path, bool leave_self)
 	}
 	free(text);
 	unlink(list_path);
+}
+
+/* the caller is in the io group: back to the parent, so the group can go */
+static void leave_io_cgroup(const char *path)
+{
+	char procs[PATH_MAX + 32], pid[32];
+	const char *base = path ? strrchr(path, '/') : NULL;
+	if (!base)
+		return;
+	snprintf(procs, sizeof procs, "%.*s/cgroup.procs", (int)(base - path), path);
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	int fd = open(procs, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, pid, strlen(pid)) < 0)
+			log_debug("leaving %s: %s", path, strerror(errno));
+		close(fd);
+	}
+}
+
+void husk_host_cgroups_remove(const char *state_dir, const char *io_cgroup, bool leave_self)
+{
+	if (leave_self)
+		leave_io_cgroup(io_cgroup);
+	husk_io_cgroup_remove(io_cgroup);
+	husk_stats_cgroups_remove(state_dir, leave_self);
 }

@@ -33,11 +33,16 @@ void husk_io_cgroup_remove(const char *path);
  * its own in the cpu, cpuacct, memory and pids hierarchies, under the group
  * it was in. containerd's shim reads the task pid's cgroups for `ctr task
  * metrics` (and Docker's stats): they then count the VM's host usage, not
- * the whole host's. The groups made are listed in list_path. Best effort:
- * a group that cannot be made is skipped (warned in err). */
-int husk_stats_cgroups_join(const char *id, const char *list_path, struct husk_err *err);
-/* Removes the groups in list_path; leave_self first moves the caller back
- * to each parent. */
-void husk_stats_cgroups_remove(const char *list_path, bool leave_self);
+ * the whole host's. The groups made are listed in <state_dir>/host-cgroups.
+ * Best effort: a group that cannot be made is skipped (warned in err). */
+int husk_stats_cgroups_join(const char *id, const char *state_dir, struct husk_err *err);
+/* Removes the groups listed in state_dir; leave_self first moves the
+ * caller back to each parent. */
+void husk_stats_cgroups_remove(const char *state_dir, bool leave_self);
+
+/* Everything host-side a container's VM was given: its io group and its
+ * metric groups. leave_self: the caller (the monitor) is in them and moves
+ * back to each parent first. */
+void husk_host_cgroups_remove(const char *state_dir, const char *io_cgroup, bool leave_self);
 
 #endif

@@ -1,5 +1,4 @@
 #include "host/state/state.h"
-#include "host/net/net.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -114,19 +113,39 @@ bool husk_pid_ref_alive(const struct husk_pid_ref *ref)
 	return pid_is_same_process(ref->pid, ref->start_time);
 }
 
-const char *husk_state_status(const struct husk_state *st)
+static const char *const status_names[] = {
+	[HUSK_STATUS_CREATING] = "creating", [HUSK_STATUS_CREATED] = "created", [HUSK_STATUS_RUNNING] = "running",
+	[HUSK_STATUS_PAUSED] = "paused",     [HUSK_STATUS_STOPPED] = "stopped",
+};
+
+const char *husk_status_name(enum husk_status s)
+{
+	return (unsigned)s < sizeof status_names / sizeof status_names[0] ? status_names[s] : "unknown";
+}
+
+int husk_status_parse(const char *word, enum husk_status *out)
+{
+	for (unsigned i = 0; i < sizeof status_names / sizeof status_names[0]; i++)
+		if (!strcmp(word, status_names[i])) {
+			*out = (enum husk_status)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+enum husk_status husk_state_status(const struct husk_state *st)
 {
 	if (st->exited || !husk_pid_ref_alive(&st->monitor))
-		return "stopped";
+		return HUSK_STATUS_STOPPED;
 	return st->status;
 }
 
 json_t *husk_state_oci_json(const struct husk_state *st)
 {
-	const char *status = husk_state_status(st);
-	int pid = strcmp(status, "stopped") ? (int)st->monitor.pid : 0;
+	enum husk_status status = husk_state_status(st);
+	int pid = status != HUSK_STATUS_STOPPED ? (int)st->monitor.pid : 0;
 	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.0.2", "id", st->id, "status",
-			      status, "pid", pid, "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created,
+			      husk_status_name(status), "pid", pid, "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created,
 			      "owner", "");
 	if (j && st->annotations)
 		json_object_set(j, "annotations", st->annotations);
@@ -151,7 +170,7 @@ int husk_state_write(const char *dir, const struct husk_state *st, struct husk_e
 	snprintf(path, sizeof path, "%s/state.json", dir);
 	snprintf(lock, sizeof lock, "%s/lock", dir);
 	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:i,s:b,s:i}", "ociVersion", "1.0.2", "id",
-			      st->id, "status", st->status, "bundle", st->bundle, "rootfs", st->rootfs, "created",
+			      st->id, "status", husk_status_name(st->status), "bundle", st->bundle, "rootfs", st->rootfs, "created",
 			      st->created, "monitor", pid_ref_json(&st->monitor), "qemu", pid_ref_json(&st->qemu),
 			      "virtiofsd", pid_ref_json(&st->virtiofsd), "vsock_backend",
 			      pid_ref_json(&st->vsock_backend), "guest_pid", st->guest_pid, "exited", st->exited,
@@ -206,7 +225,11 @@ int husk_state_read(const char *dir, struct husk_state *st, struct husk_err *err
 	copy_str(st->id, sizeof st->id, j, "id");
 	copy_str(st->bundle, sizeof st->bundle, j, "bundle");
 	copy_str(st->rootfs, sizeof st->rootfs, j, "rootfs");
-	copy_str(st->status, sizeof st->status, j, "status");
+	const char *status = json_string_value(json_object_get(j, "status"));
+	if (!status || husk_status_parse(status, &st->status) < 0) {
+		json_decref(j);
+		return husk_err_set(err, EBADMSG, "%s is corrupt: no known status", path);
+	}
 	copy_str(st->created, sizeof st->created, j, "created");
 	pid_ref_read(j, "monitor", &st->monitor);
 	pid_ref_read(j, "qemu", &st->qemu);
@@ -259,8 +282,6 @@ int husk_state_remove(const char *dir, const char *id, struct husk_err *err)
 {
 	char real[PATH_MAX], link[PATH_MAX], target[PATH_MAX];
 	struct stat st;
-	/* the tc filters a dead monitor left on the container's netns */
-	husk_net_cleanup_dir(dir);
 	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
 		/* called through the default root's link */
 		int r = realpath(dir, real) ? remove_tree(real, err) : 0;

@@ -27,11 +27,26 @@ struct husk_vsock_ref {
 	uint32_t cid;        /* vhost: the guest CID */
 };
 
+/* A container's status. The OCI words ("creating", "created", "running",
+ * "paused", "stopped") are spelled once, by husk_status_name(); state.json
+ * and `husk state` carry them. */
+enum husk_status {
+	HUSK_STATUS_CREATING,
+	HUSK_STATUS_CREATED,
+	HUSK_STATUS_RUNNING,
+	HUSK_STATUS_PAUSED,
+	HUSK_STATUS_STOPPED,
+};
+
+const char *husk_status_name(enum husk_status s);
+/* The status an OCI word names; -EINVAL for a word that names none. */
+int husk_status_parse(const char *word, enum husk_status *out);
+
 struct husk_state {
 	char id[256];
 	char bundle[PATH_MAX];
 	char rootfs[PATH_MAX];
-	char status[16]; /* created, running, stopped: as the monitor last wrote it */
+	enum husk_status status; /* as the monitor last wrote it */
 	char created[64];
 	struct husk_pid_ref monitor, qemu, virtiofsd, vsock_backend;
 	struct husk_vsock_ref vsock;
@@ -69,8 +84,8 @@ int husk_state_sock_addr(struct sockaddr_un *addr, const char *dir, const char *
 int husk_state_read(const char *dir, struct husk_state *st, struct husk_err *err);
 int husk_state_write(const char *dir, const struct husk_state *st, struct husk_err *err);
 void husk_state_free(struct husk_state *st);
-/* created, running, paused or stopped: "stopped" when the monitor is gone */
-const char *husk_state_status(const struct husk_state *st);
+/* The status as the monitor last wrote it; stopped when the monitor is gone */
+enum husk_status husk_state_status(const struct husk_state *st);
 bool husk_pid_ref_alive(const struct husk_pid_ref *ref);
 void husk_pid_ref_set(struct husk_pid_ref *ref, pid_t pid);
 /* The OCI state document (`husk state`, and a hook's stdin); NULL when out of memory. */

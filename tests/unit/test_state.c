@@ -104,7 +104,7 @@ static enum test_result test_round_trip(void)
 	snprintf(st.id, sizeof st.id, "c1");
 	snprintf(st.bundle, sizeof st.bundle, "/b");
 	snprintf(st.rootfs, sizeof st.rootfs, "/b/rootfs");
-	snprintf(st.status, sizeof st.status, "running");
+	st.status = HUSK_STATUS_RUNNING;
 	husk_time_now(st.created, sizeof st.created);
 	husk_pid_ref_set(&st.monitor, getpid());
 	st.guest_pid = 29;
@@ -115,7 +115,7 @@ static enum test_result test_round_trip(void)
 	CHECK_EQ_INT(husk_state_read(dir, &back, &err), 0);
 	CHECK_STR(back.id, "c1");
 	CHECK_STR(back.rootfs, "/b/rootfs");
-	CHECK_STR(back.status, "running");
+	CHECK_EQ_INT(back.status, HUSK_STATUS_RUNNING);
 	CHECK_STR(back.created, st.created);
 	CHECK_EQ_INT(back.monitor.pid, getpid());
 	CHECK_EQ_INT(back.monitor.start_time, st.monitor.start_time);
@@ -124,9 +124,9 @@ static enum test_result test_round_trip(void)
 	CHECK_EQ_INT(back.exit_status, 137);
 	CHECK_STR(json_string_value(json_object_get(back.annotations, "k")), "v");
 	/* exited wins over a live monitor */
-	CHECK_STR(husk_state_status(&back), "stopped");
+	CHECK_EQ_INT(husk_state_status(&back), HUSK_STATUS_STOPPED);
 	back.exited = false;
-	CHECK_STR(husk_state_status(&back), "running");
+	CHECK_EQ_INT(husk_state_status(&back), HUSK_STATUS_RUNNING);
 	husk_state_free(&st);
 	husk_state_free(&back);
 	CHECK_EQ_INT(remove_tree(dir, &err), 0);

@@ -1,0 +1,80 @@
+/* ps: the container's processes, as the guest lists them. */
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/arena.h"
+#include "proto/msg.h"
+#include "host/cli/cli.h"
+
+int cmd_ps(struct husk_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static uint8_t arena_buf[8u << 20];
+	const char *format = "table";
+	struct husk_err err = { 0 };
+	char dir[PATH_MAX];
+	int c;
+	while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
+		if (c != 'f')
+			return cli_failf("ps: unknown option %s (see husk ps --help)", argv[optind - 1]);
+		format = optarg;
+	}
+	if (strcmp(format, "table") && strcmp(format, "json"))
+		return cli_failf("ps: --format must be table or json, not \"%s\"", format);
+	if (optind != argc - 1)
+		return cli_failf("ps: expected exactly one container id (see husk ps --help)");
+	char *idv[] = { argv[0], argv[optind], NULL };
+	if (cli_load_in_status(g, "ps", 2, idv, HUSK_STATUS_RUNNING, HUSK_STATUS_PAUSED, dir, sizeof dir))
+		return 1;
+	uint8_t *reply = NULL;
+	size_t len = 0;
+	if (cli_empty_request(dir, HUSK_MSG_PS, &reply, &len, &err) < 0)
+		return cli_fail(&err);
+
+	/* the reply came from the guest: validate it like any guest data */
+	struct husk_arena a;
+	const struct husk_cbor_item *root;
+	husk_arena_init(&a, arena_buf, sizeof arena_buf);
+	int r = husk_msg_parse(reply, len, &a, &root, &err);
+	const struct husk_cbor_item *procs = r == 0 ? husk_cbor_map_get(root, "processes") : NULL;
+	if (r == 0 && (!procs || procs->type != HUSK_CBOR_ARRAY))
+		r = husk_err_set(&err, EPROTO, "malformed process list from the guest");
+	if (r < 0) {
+		free(reply);
+		return cli_fail(&err);
+	}
+	json_t *pids = json_array();
+	if (!strcmp(format, "table"))
+		printf("%-8s %-8s %-8s %s\n", "PID", "PPID", "UID", "CMD");
+	const struct husk_cbor_item *it = husk_cbor_first(procs);
+	for (uint32_t i = 0; i < procs->count; i++, it = husk_cbor_next(it)) {
+		uint64_t pid, ppid, uid;
+		char *cmd;
+		if (it->type != HUSK_CBOR_MAP || husk_msg_get_uint(it, "pid", INT32_MAX, false, &pid, &err) < 0 ||
+		    husk_msg_get_uint(it, "ppid", INT32_MAX, false, &ppid, &err) < 0 ||
+		    husk_msg_get_uint(it, "uid", UINT32_MAX, false, &uid, &err) < 0 ||
+		    husk_msg_get_text(it, "cmd", 4096, false, &a, &cmd, &err) < 0) {
+			json_decref(pids);
+			free(reply);
+			return cli_failf("malformed process list from the guest: %s", err.msg);
+		}
+		json_array_append_new(pids, json_integer((json_int_t)pid));
+		if (!strcmp(format, "table"))
+			printf("%-8llu %-8llu %-8llu %s\n", (unsigned long long)pid, (unsigned long long)ppid,
+			       (unsigned long long)uid, cmd);
+	}
+	if (!strcmp(format, "json")) {
+		json_dumpf(pids, stdout, JSON_COMPACT);
+		putchar('\n');
+	}
+	json_decref(pids);
+	free(reply);
+	return 0;
+}

@@ -1,0 +1,60 @@
+/* run: create, start, wait for the container and remove it. */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "host/cli/cli.h"
+#include "host/container/container.h"
+
+/* The monitor logs to its state dir; run deletes that dir, so it shows the
+ * monitor's errors first. */
+static void print_monitor_errors(const char *dir)
+{
+	char path[PATH_MAX], line[2048];
+	snprintf(path, sizeof path, "%s/monitor.log", dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		char *msg = strstr(line, " error ");
+		if (msg)
+			fprintf(stderr, "husk: %s", msg + 7);
+	}
+	fclose(f);
+}
+
+/* run: create, start, then wait for the monitor and exit with its status,
+ * forwarding the signals the CLI receives to the container. */
+int cmd_run(struct husk_globals *g, int argc, char **argv)
+{
+	struct create_opts o;
+	struct husk_err err = { 0 };
+	char dir[PATH_MAX];
+	if (cli_parse_create_opts(argc, argv, true, &o) != 0)
+		return 1;
+	sigset_t set, old;
+	sigfillset(&set);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	pid_t pid = cli_create_container(g, &o, true, dir, sizeof dir, &err);
+	if (pid < 0)
+		return cli_fail(&err);
+	if (o.pid_file && cli_write_pid_file(o.pid_file, pid, &err) < 0) {
+		kill(pid, SIGKILL);
+		return cli_fail(&err);
+	}
+	if (husk_container_start(g->root, o.id, &err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		husk_container_teardown(dir, o.id);
+		return cli_fail(&err);
+	}
+	if (o.detach)
+		return 0;
+	int status = cli_wait_forwarding(pid, &set);
+	if (status == 255)
+		print_monitor_errors(dir);
+	husk_container_teardown(dir, o.id); /* run deletes what it created */
+	return status;
+}

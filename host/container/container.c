@@ -1,0 +1,341 @@
+/* The container layer: create, start, kill, exec, delete and the teardown
+ * of a stopped container, written once for every verb. */
+#include "host/container/container.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "host/monitor/ctl.h"
+#include "host/monitor/monitor.h"
+#include "host/net/net.h"
+#include "host/spec/hooks.h"
+#include "host/state/config.h"
+#include "host/state/fsutil.h"
+#include "host/state/host_cgroup.h"
+#include "host/state/log.h"
+#include "host/vsock/vsock.h"
+
+#define DELETE_WAIT_MS 15000
+
+int husk_container_load(const char *root, const char *id, char *dir, size_t dir_cap, struct husk_state *st,
+			struct husk_err *err)
+{
+	int r = husk_id_validate(id, err);
+	if (r < 0)
+		return r;
+	r = husk_state_path(dir, dir_cap, root, id, NULL, err);
+	if (r < 0)
+		return r;
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/state.json", dir);
+	if (access(path, F_OK) < 0)
+		return husk_err_set(err, ENOENT, "container \"%s\" does not exist", id);
+	return husk_state_read(dir, st, err);
+}
+
+bool husk_status_live(enum husk_status s)
+{
+	return s == HUSK_STATUS_CREATED || s == HUSK_STATUS_RUNNING || s == HUSK_STATUS_PAUSED;
+}
+
+/* --- monitors ---------------------------------------------------------- */
+
+/* Forks a monitor running body(arg, ready_fd) and waits until it writes
+ * "OK" (returns its pid) or "E<message>" (a negative code, err filled). */
+static pid_t fork_monitor(int (*body)(void *arg, int ready_fd), void *arg, const char *what, struct husk_err *err)
+{
+	int ready[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return husk_err_sys(err, errno, "pipe");
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(ready[0]);
+		close(ready[1]);
+		return husk_err_sys(err, e, "fork");
+	}
+	if (pid == 0) {
+		close(ready[0]);
+		_exit(body(arg, ready[1]));
+	}
+	close(ready[1]);
+	char msg[HUSK_ERR_MSG_MAX + 2];
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(ready[0], msg + len, sizeof msg - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof msg - 1)
+			break;
+	}
+	close(ready[0]);
+	msg[len] = '\0';
+	if (strcmp(msg, "OK") == 0)
+		return pid;
+	waitpid(pid, NULL, 0);
+	if (msg[0] == 'E')
+		return husk_err_set(err, EIO, "%s", msg + 1);
+	return husk_err_set(err, EIO, "the %s died while starting", what);
+}
+
+static int container_monitor_body(void *arg, int ready_fd)
+{
+	struct husk_monitor_args *a = arg;
+	a->ready_fd = ready_fd;
+	return husk_monitor_run(a);
+}
+
+static int exec_monitor_body(void *arg, int ready_fd)
+{
+	struct husk_exec_monitor_args *a = arg;
+	a->ready_fd = ready_fd;
+	return husk_exec_monitor_run(a);
+}
+
+/* --- teardown ---------------------------------------------------------- */
+
+static void kill_if_same(const struct husk_pid_ref *ref)
+{
+	if (husk_pid_ref_alive(ref))
+		kill(ref->pid, SIGKILL);
+}
+
+static bool wait_gone(const struct husk_pid_ref *ref, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		if (!husk_pid_ref_alive(ref))
+			return true;
+		usleep(10000);
+	}
+	return !husk_pid_ref_alive(ref);
+}
+
+/* The state dir, and the tc filters a dead monitor left on the
+ * container's netns (the state store knows no subsystem). */
+static int remove_dir(const char *dir, const char *id, struct husk_err *err)
+{
+	husk_net_cleanup_dir(dir);
+	return husk_state_remove(dir, id, err);
+}
+
+/* A stopped container: leftovers of a monitor that died hard (their
+ * PDEATHSIG should have taken them already), its host cgroups, the
+ * poststop hooks (as runc: the container is stopped, its state still
+ * there), then its state dir. */
+static int teardown(const char *dir, const char *id, const struct husk_state *st, struct husk_err *err)
+{
+	kill_if_same(&st->qemu);
+	kill_if_same(&st->virtiofsd);
+	kill_if_same(&st->vsock_backend);
+	wait_gone(&st->qemu, 2000);
+	wait_gone(&st->virtiofsd, 2000);
+	husk_host_cgroups_remove(dir, st->io_cgroup, false);
+	husk_hooks_poststop(st);
+	return remove_dir(dir, id, err);
+}
+
+void husk_container_teardown(const char *dir, const char *id)
+{
+	struct husk_state st;
+	struct husk_err err = { 0 };
+	if (husk_state_read(dir, &st, &err) == 0) {
+		teardown(dir, id, &st, &err);
+		husk_state_free(&st);
+		return;
+	}
+	husk_err_clear(&err);
+	remove_dir(dir, id, &err);
+}
+
+/* A monitor still creating: its VM processes are not in state yet, but they
+ * share the monitor's process group (it leads one once its terminal is set
+ * up), so the group goes at once and we wait until it is empty. */
+static void kill_creating(const struct husk_pid_ref *monitor)
+{
+	if (!husk_pid_ref_alive(monitor))
+		return;
+	pid_t pid = monitor->pid;
+	bool leader = getpgid(pid) == pid;
+	kill(pid, SIGKILL);
+	if (!leader) {
+		wait_gone(monitor, 2000);
+		return;
+	}
+	kill(-pid, SIGKILL);
+	for (int waited = 0; waited < 5000 && kill(-pid, 0) == 0; waited += 10)
+		usleep(10000);
+}
+
+/* A live container's monitor goes: asked first (it shuts the VM down
+ * cleanly), killed if it does not. */
+static void stop_monitor(const char *dir, const struct husk_state *st, enum husk_status status)
+{
+	if (status == HUSK_STATUS_CREATING) {
+		/* nothing runs in the guest yet and the monitor does not serve
+		 * requests before it is created */
+		kill_creating(&st->monitor);
+		return;
+	}
+	if (status == HUSK_STATUS_STOPPED)
+		return;
+	struct husk_err kerr = { 0 };
+	husk_ctl_signal(dir, SIGKILL, false, &kerr);
+	if (!wait_gone(&st->monitor, DELETE_WAIT_MS))
+		kill_if_same(&st->monitor);
+	wait_gone(&st->monitor, 2000);
+}
+
+int husk_container_delete(const char *root, const char *id, bool force, struct husk_err *err)
+{
+	struct husk_state st;
+	char dir[PATH_MAX];
+	int r = husk_container_load(root, id, dir, sizeof dir, &st, err);
+	struct stat lst;
+	if ((r == -ENOENT && force && lstat(dir, &lst) == 0) || (r == -EBADMSG && force)) {
+		/* a create that died before writing state.json left its dir
+		 * (or a link to a dir that is gone); or a corrupt state file:
+		 * nothing trustworthy to kill, remove it */
+		husk_err_clear(err);
+		return remove_dir(dir, id, err);
+	}
+	if (r < 0)
+		return r;
+	enum husk_status status = husk_state_status(&st);
+	if ((status == HUSK_STATUS_RUNNING || status == HUSK_STATUS_PAUSED) && !force) {
+		husk_state_free(&st);
+		return husk_err_set(err, EINVAL, "cannot delete container \"%s\" that is not stopped: %s (use --force)",
+				    id, husk_status_name(status));
+	}
+	stop_monitor(dir, &st, status);
+	r = teardown(dir, id, &st, err);
+	husk_state_free(&st);
+	return r;
+}
+
+/* --- create, start, kill, exec ------------------------------------------ */
+
+pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t dir_cap, struct husk_err *err)
+{
+	struct husk_config cfg;
+	struct husk_spec spec;
+	int r;
+
+	if ((r = husk_id_validate(o->id, err)) < 0)
+		return r;
+	if ((r = husk_config_load(&cfg, err)) < 0)
+		return r;
+	if ((r = husk_spec_load(&spec, o->bundle, err)) < 0) {
+		husk_spec_free(&spec);
+		return r;
+	}
+	/* as runc: a detached container's terminal needs a console socket; a
+	 * foreground run uses its own stdio */
+	if (spec.process.terminal && !o->console_socket && !o->foreground) {
+		husk_spec_free(&spec);
+		return husk_err_set(err, EINVAL, "cannot allocate a terminal for a detached container without --console-socket");
+	}
+	if ((r = mkdir_p(o->root, 0700, err)) < 0 || (r = husk_state_path(dir, dir_cap, o->root, o->id, NULL, err)) < 0) {
+		husk_spec_free(&spec);
+		return r;
+	}
+	char real[PATH_MAX];
+	if ((r = husk_state_dir_create(dir, o->id, real, sizeof real, err)) < 0) {
+		husk_spec_free(&spec);
+		if (r == -EEXIST) {
+			husk_err_clear(err);
+			return husk_err_set(err, EEXIST, "container with id \"%s\" already exists", o->id);
+		}
+		return r;
+	}
+	husk_log_set_id(o->id);
+	husk_state_link_default(o->root, o->id, real);
+
+	struct husk_monitor_args a = {
+		.id = o->id,
+		.state_dir = real,
+		.spec = &spec,
+		.cfg = &cfg,
+		.ready_fd = -1,
+		.console_socket = o->console_socket,
+		.log_to_caller_file = o->log_to_caller_file,
+	};
+	pid_t pid = fork_monitor(container_monitor_body, &a, "container monitor", err);
+	husk_spec_free(&spec);
+	if (pid < 0) {
+		/* the monitor ran the poststop hooks of a create that failed */
+		struct husk_err rerr = { 0 };
+		remove_dir(dir, o->id, &rerr);
+	}
+	return pid;
+}
+
+int husk_container_start(const char *root, const char *id, struct husk_err *err)
+{
+	struct husk_state st;
+	char dir[PATH_MAX];
+	int r = husk_container_load(root, id, dir, sizeof dir, &st, err);
+	if (r < 0)
+		return r;
+	enum husk_status status = husk_state_status(&st);
+	husk_state_free(&st);
+	if (status != HUSK_STATUS_CREATED)
+		return husk_err_set(err, EINVAL, "cannot start a container that is %s; it must be created",
+				    husk_status_name(status));
+	return husk_ctl_start(dir, err);
+}
+
+int husk_container_kill(const char *root, const char *id, int sig, bool all, struct husk_err *err)
+{
+	struct husk_state st;
+	char dir[PATH_MAX];
+	int r = husk_container_load(root, id, dir, sizeof dir, &st, err);
+	if (r < 0)
+		return r;
+	enum husk_status status = husk_state_status(&st);
+	husk_state_free(&st);
+	if (!husk_status_live(status))
+		return husk_err_set(err, EINVAL, "container \"%s\" is not running", id);
+	return husk_ctl_signal(dir, sig, all, err);
+}
+
+int husk_container_can_exec(const struct husk_state *st, bool ignore_paused, struct husk_err *err)
+{
+	enum husk_status status = husk_state_status(st);
+	if (status == HUSK_STATUS_PAUSED && !ignore_paused)
+		return husk_err_set(err, EINVAL, "cannot exec in a paused container (use --ignore-paused to override)");
+	if (!husk_status_live(status))
+		return husk_err_set(err, EINVAL, "cannot exec in a %s container", husk_status_name(status));
+	return 0;
+}
+
+pid_t husk_container_exec(const char *dir, const struct husk_state *st, const struct husk_process_spec *process,
+			  const char *console_socket, bool log_to_caller_file, struct husk_err *err)
+{
+	struct husk_exec_monitor_args a = {
+		.id = st->id,
+		.state_dir = dir,
+		.vsock = &st->vsock,
+		.process = process,
+		.ready_fd = -1,
+		.console_socket = console_socket,
+		.log_to_caller_file = log_to_caller_file,
+	};
+	return fork_monitor(exec_monitor_body, &a, "exec monitor", err);
+}
+
+const char *husk_container_vsock_resolve(const char *mode)
+{
+	if (strcmp(mode, "auto"))
+		return mode;
+	return husk_vhost_vsock_usable() ? "vhost" : "vhost-user";
+}

@@ -1,0 +1,167 @@
+/* The monitor's insides, shared by its files and by nothing else:
+ *   monitor_loop.c       the event loop: signals, the VM's children, the timer
+ *   monitor_session.c    the guest session: frames, stdio relay, EXIT, OOM
+ *   monitor_ctl.c        ctl.sock: its clients and the pending-request table
+ *   monitor_lifecycle.c  create and exec, from set-up to the exit status
+ *   monitor_cgroup.c     the VM's host cgroups
+ *   monitor_boot.c, monitor_vfs.c: the VM itself
+ * Every fd the loop watches is a struct watch (common/watch.h) inside
+ * struct monitor; its handler finds the monitor with container_of(). */
+#ifndef HUSK_HOST_MONITOR_PRIV_H
+#define HUSK_HOST_MONITOR_PRIV_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "common/watch.h"
+#include "proto/frame.h"
+#include "host/monitor/monitor.h"
+#include "host/monitor/stdio_relay.h"
+#include "host/spec/hooks.h"
+#include "host/state/state.h"
+#include "host/vsock/vsock.h"
+
+/* The VM and its helpers, as the boot phase leaves them. */
+struct husk_vm {
+	struct husk_vsock vsock;
+	pid_t qemu_pid, virtiofsd_pid;
+	int session_fd; /* the container session with husk-init */
+	char dir[PATH_MAX];
+	char kernel_release[128];
+	int guest_pid;
+	long memory_mib; /* the VM's size (host/spec/vm_size.c) */
+	int vcpus;
+	struct husk_net *net;         /* the netns joined to the VM's NICs (host/net.h), NULL if none */
+	struct husk_network *network; /* the NICs as the guest configures them at CREATE */
+};
+
+/* Sends EXEC on a fresh session (after HELLO) and waits for the reply:
+ * the guest pid, or a negative code with the guest's message. */
+int husk_guest_exec(int session_fd, const struct husk_process_spec *process, bool stdin_open, struct husk_err *err);
+
+/* monitor_boot.c: start vsock backend, virtiofsd and QEMU, connect, HELLO,
+ * CREATE. On failure everything started is stopped again. */
+int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err);
+/* Stops whatever still runs: QEMU (after grace_ms), virtiofsd, backend. */
+void husk_vm_stop(struct husk_vm *vm, int grace_ms);
+/* monitor_vfs.c: moves the monitor into a private mount namespace and
+ * builds the directory virtiofsd shares (rootfs and bind sources) in dir. */
+int husk_vfs_stage(const struct husk_monitor_args *a, char *dir, size_t cap, struct husk_err *err);
+/* Last lines of console.log into out, for error messages. */
+void husk_vm_console_tail(const struct husk_vm *vm, char *out, size_t cap);
+/* Why a helper ("qemu" or "virtiofsd") went: ": <its last stderr line>"
+ * then "; console: <tail>", each part only if there is one. */
+#define HUSK_CHILD_REASON_MAX 600
+void husk_vm_child_reason(const struct husk_vm *vm, const char *prog, char *out, size_t cap);
+
+#define CTL_CLIENTS_MAX 32
+#define PENDING_MAX 64
+#define SHUTDOWN_GRACE_MS 10000
+#define KILL_GRACE_MS 5000 /* SIGKILL sent, no exit reported: the VM is killed */
+#define OUT_HIGH (1u << 20) /* stop reading the guest above this much unwritten output */
+
+struct monitor;
+
+struct ctl_client {
+	struct watch w; /* fd -1 once dropped; freed after the loop's round */
+	struct monitor *m;
+	bool subscribed; /* `events`: gets OOM notifications pushed */
+	struct husk_frame_reader rd;
+	uint8_t buf[HUSK_FRAME_HDR_SIZE + 4096];
+};
+
+/* A ctl request forwarded to the guest, until its reply. */
+struct pending {
+	uint32_t guest_id;
+	struct ctl_client *client; /* NULL once the client went away */
+	uint32_t client_id;
+	uint16_t type; /* 0: a free slot */
+};
+
+struct monitor {
+	const struct husk_monitor_args *a; /* NULL in an exec monitor */
+	struct husk_vm vm;
+	struct husk_state st; /* as state.json says it (container monitor) */
+	/* the container as the monitor knows it: creating, created, running,
+	 * paused; stopped once the guest reported the exit (or the host
+	 * enforced a SIGKILL). An exec monitor's process is running. */
+	enum husk_status status;
+	bool exec_mode;     /* an exec monitor: one process, no VM of its own */
+	bool shutting_down; /* SHUTDOWN sent or the VM being killed: requests are refused */
+	bool kill_deadline; /* SIGKILL forwarded: the VM goes if the guest does not end it */
+	int epfd, sigfd, ctl_fd, timer_fd;
+	struct watch session_w, sig_w, timer_w, ctl_w, stdin_w, out_w[3];
+	struct husk_frame_reader rd;
+	uint8_t *rbuf;
+	struct outbuf to_guest;
+	struct relay_out out[3]; /* [1] stdout, [2] stderr */
+	struct relay_in in;
+	uint64_t stdin_unacked;
+	struct ctl_client *clients[CTL_CLIENTS_MAX];
+	struct pending pending[PENDING_MAX];
+	uint32_t next_id;
+	int console_slave; /* with --console-socket: the host side of the terminal */
+	struct timespec oom_reported; /* when OOM kills were last written and logged */
+	int exit_status;
+	/* what the monitor noticed first when the VM went before the
+	 * container's process had exited (several events race to say it) */
+	char vm_lost[HUSK_CHILD_REASON_MAX + 64];
+	struct husk_hooks hooks; /* config.json's; none in an exec monitor */
+};
+
+static inline bool mon_exited(const struct monitor *m)
+{
+	return m->status == HUSK_STATUS_STOPPED;
+}
+
+/* the session with husk-init ended (or was never there) */
+static inline bool mon_session_gone(const struct monitor *m)
+{
+	return m->vm.session_fd < 0;
+}
+
+/* monitor_loop.c */
+struct monitor *mon_init(const char *id, const char *state_dir, bool log_to_caller_file, const char *log_name);
+int mon_setup_loop(struct monitor *m, struct husk_err *err);
+/* Adds (add) or changes w in the loop's set; nothing for a closed fd. */
+int mon_watch(struct monitor *m, struct watch *w, uint32_t events, bool add);
+void mon_unwatch(struct monitor *m, struct watch *w);
+void mon_run_loop(struct monitor *m);
+void mon_note_vm_lost(struct monitor *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* monitor_session.c */
+void mon_watch_session_and_stdio(struct monitor *m);
+int mon_session_send(struct monitor *m, uint16_t type, uint16_t flags, uint32_t id, const uint8_t *p, size_t n);
+void mon_session_lost(struct monitor *m);
+bool mon_stdin_window_open(const struct monitor *m);
+void mon_stdin_interest(struct monitor *m);
+void mon_read_stdin(struct monitor *m);
+void mon_forward_signal(struct monitor *m, int sig);
+void mon_send_resize(struct monitor *m);
+
+/* monitor_ctl.c */
+int mon_listen_ctl(struct monitor *m, struct husk_err *err);
+void mon_ctl_sweep(struct monitor *m);
+/* A guest reply to a forwarded request: back to the client that asked. */
+void mon_ctl_on_guest_reply(struct monitor *m, const struct husk_frame_hdr *h, const uint8_t *payload);
+void mon_ctl_settle_pending(struct monitor *m);
+void mon_ctl_notify(struct monitor *m, uint16_t type, const uint8_t *p, size_t n);
+
+/* monitor_lifecycle.c */
+void mon_write_state(struct monitor *m);
+/* Hooks of one kind, with the container's OCI state on stdin. */
+int mon_run_hooks(struct monitor *m, enum husk_hook_kind kind, bool warn_only, struct husk_err *err);
+/* The guest did what a START, PAUSE or RESUME asked: the new status. */
+void mon_request_done(struct monitor *m, uint16_t request);
+
+/* monitor_cgroup.c: the VM's host cgroups, so that the engines' metrics
+ * and block-IO weights act on the VM */
+void mon_cgroups_join(struct monitor *m);
+int mon_cgroups_io(struct monitor *m, struct husk_err *err);
+void mon_cgroups_remove(struct monitor *m);
+
+#endif
