@@ -51,7 +51,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 GUEST_HOST_SRCS := guest/cgroup_parse.c guest/ps_parse.c guest/rootfs_path.c guest/net_msg.c
 GUEST_HOST_OBJS := $(patsubst %.c,$(B)/guest-host-obj/%.o,$(GUEST_HOST_SRCS))
 
-.PHONY: all deps build-deps-check kernel initramfs run test check e2e fuzz fuzz-replay bench install uninstall clean format-check
+.PHONY: all deps build-deps-check format kernel initramfs run test check e2e fuzz fuzz-replay bench install uninstall clean format-check
 all: $(B)/husk $(B)/husk-init $(B)/initramfs.cpio.gz kernel $(B)/probe $(B)/tests/console-client \
      $(B)/tests/hostile-initramfs.cpio.gz
 
@@ -172,9 +172,12 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/husk $(DESTDIR)$(LIBDIR)/vmlinux $(DESTDIR)$(LIBDIR)/initramfs.cpio.gz
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	@clang-format -i $(FORMAT_FILES)
+
 format-check:
-	@clang-format --dry-run --Werror $(COMMON_SRCS) $(PROTO_SRCS) $(HOST_SRCS) host/cli/main.c $(GUEST_SRCS) \
-		$(wildcard common/*.h proto/*.h guest/*.h host/*/*.h)
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(B)
