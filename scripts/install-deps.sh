@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # libclang-rt-14-dev: libFuzzer + sanitizer runtimes, only a Recommends of clang
-  build-essential pkg-config make gcc clang libclang-rt-14-dev
+  build-essential pkg-config make gcc clang libclang-rt-14-dev clang-format
   qemu-system-x86 qemu-utils
   musl-tools
   libseccomp-dev libjansson-dev libcbor-dev libmnl-dev libinih-dev libapparmor-dev libselinux1-dev
