@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "proto/msg.h"
 #include "proto/msg_container.h"
 #include "host/monitor/ctl.h"
@@ -29,13 +30,6 @@
 static int exit_code(int status)
 {
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* Reaps pid if it has exited; true if it is gone. */
@@ -76,7 +70,7 @@ static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a
 	if (r < 0)
 		return husk_err_wrap(err, "virtiofsd");
 	/* QEMU is handed a connection: the socket must be there first */
-	long deadline = now_ms() + 10000;
+	long deadline = husk_now_ms() + 10000;
 	struct stat st;
 	while (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
 		int status;
@@ -86,7 +80,7 @@ static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a
 			husk_vm_child_reason(vm, "virtiofsd", why, sizeof why);
 			return husk_err_set(err, EIO, "virtiofsd exited at start (status %d)%s", exit_code(status), why);
 		}
-		if (now_ms() > deadline)
+		if (husk_now_ms() > deadline)
 			return husk_err_set(err, ETIMEDOUT, "virtiofsd did not create %s", sock);
 		usleep(2000);
 	}
@@ -417,7 +411,7 @@ int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool std
 
 	/* connect, but notice a QEMU that dies instead of booting */
 	long timeout = husk_config_get_long(a->cfg, CFG_BOOT_TIMEOUT) * 1000L;
-	long deadline = now_ms() + timeout;
+	long deadline = husk_now_ms() + timeout;
 	for (;;) {
 		struct husk_err cerr = { 0 };
 		int status;
@@ -428,7 +422,7 @@ int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool std
 			r = husk_err_set(err, EIO, "qemu exited during boot (status %d)%s", exit_code(status), why);
 			goto fail;
 		}
-		long left = deadline - now_ms();
+		long left = deadline - husk_now_ms();
 		if (left <= 0) {
 			r = husk_err_set(err, ETIMEDOUT, "the guest did not come up within %ld s", timeout / 1000);
 			goto fail;
@@ -457,8 +451,8 @@ static void stop_child(pid_t *pid, int grace_ms)
 {
 	if (*pid <= 0)
 		return;
-	long deadline = now_ms() + grace_ms;
-	while (grace_ms > 0 && now_ms() < deadline) {
+	long deadline = husk_now_ms() + grace_ms;
+	while (grace_ms > 0 && husk_now_ms() < deadline) {
 		if (child_gone(*pid, NULL)) {
 			*pid = 0;
 			return;

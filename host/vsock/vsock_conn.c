@@ -9,20 +9,14 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "common/clock.h"
 
 #define VC_HASH_SIZE 2048u /* power of two */
 
 static void conn_update(struct vc_conn *c);
 static void conn_reset(struct vc_conn *c);
-
-uint64_t vc_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* ---- lookup, lists ---------------------------------------------------- */
 
@@ -801,7 +795,7 @@ int vc_host_connect(struct vc_dev *d, int fd, uint32_t guest_port, struct husk_e
 	c->state = VC_CONNECTING;
 	c->host_initiated = true;
 	c->pend = VC_P_REQUEST;
-	c->deadline_ms = vc_now_ms() + d->connect_timeout_ms;
+	c->deadline_ms = husk_now_ms() + d->connect_timeout_ms;
 	d->connecting++;
 	conn_update(c);
 	return 0;

@@ -159,6 +159,4 @@ struct vc_conn *vc_conn_find(const struct vc_dev *d, uint32_t local_port, uint32
 /* Credit the guest gives us for this connection (bytes we may send). */
 uint32_t vc_peer_credit(const struct vc_conn *c);
 
-uint64_t vc_now_ms(void);
-
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "host/vsock/vhost_user.h"
 #include "host/vsock/vsock_conn.h"
 #include "host/vsock/vsock_queue.h"
@@ -131,7 +132,7 @@ static void hybrid_accept(struct serve *s)
 		}
 		p->ev_tag = VC_EV_HYBRID_PENDING;
 		p->fd = fd;
-		p->deadline_ms = vc_now_ms() + HY_PENDING_TIMEOUT_MS;
+		p->deadline_ms = husk_now_ms() + HY_PENDING_TIMEOUT_MS;
 		p->next = s->pending;
 		if (s->pending)
 			s->pending->prev = p;
@@ -207,7 +208,7 @@ static void pending_read(struct serve *s, struct hy_pending *p)
 
 static void sweep(struct serve *s)
 {
-	uint64_t now = vc_now_ms();
+	uint64_t now = husk_now_ms();
 	struct hy_pending *next;
 	for (struct hy_pending *p = s->pending; p; p = next) {
 		next = p->next;
@@ -279,7 +280,7 @@ static int serve_loop(struct serve *s, struct husk_err *err)
 {
 	struct epoll_event evs[MAX_EVENTS];
 	bool more = false;
-	uint64_t last_sweep = vc_now_ms();
+	uint64_t last_sweep = husk_now_ms();
 
 	for (;;) {
 		int timeout = -1;
@@ -323,7 +324,7 @@ static int serve_loop(struct serve *s, struct husk_err *err)
 				break;
 			}
 		}
-		uint64_t now = vc_now_ms();
+		uint64_t now = husk_now_ms();
 		if (now - last_sweep >= 500) {
 			last_sweep = now;
 			sweep(s);
@@ -393,14 +394,14 @@ static int remaining_ms(uint64_t deadline, int timeout_ms)
 {
 	if (timeout_ms < 0)
 		return -1;
-	uint64_t now = vc_now_ms();
+	uint64_t now = husk_now_ms();
 	return now >= deadline ? 0 : (int)(deadline - now);
 }
 
 int husk_hybrid_connect(const char *hybrid_path, uint32_t port, int timeout_ms, struct husk_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	uint64_t deadline = vc_now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
+	uint64_t deadline = husk_now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
 
 	if (strlen(hybrid_path) >= sizeof sa.sun_path)
 		return husk_err_set(err, ENAMETOOLONG, "hybrid vsock path too long: %s", hybrid_path);

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "host/vsock/vsock_conn.h"
 #include "host/vsock/vsock_queue.h"
 
@@ -183,7 +184,7 @@ static void run_script(struct vc_dev *d, const uint8_t *data, size_t size, int *
 				vc_host_connect(d, sp[1], 1024, &err);
 			}
 		} else if (act == 10) {
-			vc_sweep(d, vc_now_ms() + ((r[1] & 1) ? 20000 : 0));
+			vc_sweep(d, husk_now_ms() + ((r[1] & 1) ? 20000 : 0));
 		} else {
 			vc_reap(d);
 		}

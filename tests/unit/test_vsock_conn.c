@@ -1,6 +1,7 @@
 /* Unit tests of the vsock packet and connection state machine of the
  * vhost-user-vsock back-end without a VM: packets driven with flat buffers,
  * real unix sockets as host peers, and the glue to real split rings. */
+#include "common/clock.h"
 #include "tests/unit/vsock_test_util.h"
 #include "tests/unit/unit.h"
 
@@ -495,9 +496,9 @@ static enum test_result test_vc_host_initiated_refused_and_timeout(void)
 	CHECK_EQ_INT(vc_host_connect(&D, sp[1], 1026, &err), 0);
 	CHECK_EQ_INT(rx(4096, &h), VC_HDR_LEN);
 	uint32_t hp = h.src_port;
-	vc_sweep(&D, vc_now_ms() + 1000);
+	vc_sweep(&D, husk_now_ms() + 1000);
 	CHECK(vc_conn_find(&D, hp, 1026) != NULL);
-	vc_sweep(&D, vc_now_ms() + VC_CONNECT_TIMEOUT_MS + 1000);
+	vc_sweep(&D, husk_now_ms() + VC_CONNECT_TIMEOUT_MS + 1000);
 	CHECK(fd_at_eof(sp[0]));
 	CHECK_EQ_INT(rx(4096, &h), VC_HDR_LEN); /* the guest is told to forget it */
 	CHECK(h.op == VC_OP_RST && h.src_port == hp);
