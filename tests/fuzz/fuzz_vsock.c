@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/le.h"
 #include "host/vsock/vsock_conn.h"
 #include "host/vsock/vsock_queue.h"
 
@@ -52,11 +53,6 @@ static void check(const struct vc_dev *d)
 	}
 	if (n != d->nconns || n > d->max_conns || w > n)
 		abort();
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static void run_rings(struct vc_dev *d, const uint8_t *data, size_t size, uint8_t sel)
@@ -120,7 +116,7 @@ static void run_script(struct vc_dev *d, const uint8_t *data, size_t size, int *
 			if (r[7] == 0xff)
 				h.len = VC_MAX_PAYLOAD + 1;
 			h.buf_alloc = (r[8] & 1) ? UINT32_MAX : (uint32_t)(r[9] | r[10] << 8);
-			h.fwd_cnt = le32(r + 10);
+			h.fwd_cnt = le_get32(r + 10);
 			vc_hdr_encode(&h, pkt);
 			memset(pkt + VC_HDR_LEN, r[14], plen);
 			unsigned split = r[15] % (VC_HDR_LEN + 1);
