@@ -61,7 +61,7 @@ struct monitor {
 	int epfd, sigfd, ctl_fd, timer_fd;
 	struct husk_frame_reader rd;
 	uint8_t *rbuf;
-	struct outbuf to_guest;
+	struct byteq to_guest;
 	struct relay_out out[3]; /* [1] stdout, [2] stderr */
 	struct relay_in in;
 	uint64_t stdin_unacked;
@@ -161,7 +161,7 @@ static void session_flush(struct monitor *m)
 {
 	if (m->vm.session_fd < 0)
 		return;
-	if (outbuf_flush(&m->to_guest, m->vm.session_fd) < 0) {
+	if (relay_flush(&m->to_guest, m->vm.session_fd) < 0) {
 		log_error("writing to the guest failed: %s", strerror(errno));
 		session_lost(m);
 		return;
@@ -175,7 +175,8 @@ static int session_send(struct monitor *m, uint16_t type, uint16_t flags, uint32
 	if (m->vm.session_fd < 0)
 		return -EPIPE;
 	husk_frame_finish(hdr, type, flags, id, n);
-	if (outbuf_append(&m->to_guest, hdr, sizeof hdr) < 0 || outbuf_append(&m->to_guest, p, n) < 0)
+	if (byteq_append(&m->to_guest, hdr, sizeof hdr, RELAY_QUEUE_MAX) < 0 ||
+	    byteq_append(&m->to_guest, p, n, RELAY_QUEUE_MAX) < 0)
 		return -ENOMEM;
 	session_flush(m);
 	return 0;
