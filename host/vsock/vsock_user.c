@@ -17,7 +17,7 @@
 #include "common/cleanup.h"
 #include "common/clock.h"
 #include "host/vsock/vhost_user.h"
-#include "host/vsock/vsock_conn.h"
+#include "host/vsock/vsock_mux.h"
 #include "host/vsock/vsock_queue.h"
 
 #define HY_LINE_MAX 64u        /* "CONNECT 4294967295\n" fits with room */

@@ -19,7 +19,7 @@
 
 #include "common/clock.h"
 #include "common/le.h"
-#include "host/vsock/vsock_conn.h"
+#include "host/vsock/vsock_mux.h"
 #include "host/vsock/vsock_queue.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
