@@ -12,22 +12,27 @@
 
 #include "host/vsock/vsock_mux.h"
 
+static void on_host_event(struct watch *w, uint32_t events)
+{
+	vc_conn_event(container_of(w, struct vc_conn, w), events);
+}
+
 void vc_conn_init(struct vc_conn *c, struct vc_dev *d, uint32_t local_port, uint32_t peer_port, int fd)
 {
-	c->ev_tag = VC_EV_CONN;
+	c->w.fd = fd;
+	c->w.on_event = on_host_event;
 	c->dev = d;
-	c->fd = fd;
 	c->local_port = local_port;
 	c->peer_port = peer_port;
 }
 
 void vc_conn_close_fd(struct vc_conn *c)
 {
-	if (c->fd >= 0) {
+	if (c->w.fd >= 0) {
 		if (c->ep_registered && c->dev->epfd >= 0)
-			epoll_ctl(c->dev->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
-		c->fd = -1;
+			watch_del(c->dev->epfd, &c->w);
+		close(c->w.fd);
+		c->w.fd = -1;
 	}
 	c->ep_registered = false;
 	c->ep_mask = 0;
@@ -48,7 +53,7 @@ uint32_t vc_peer_credit(const struct vc_conn *c)
 /* Host bytes may still go to the guest on this connection. */
 static bool can_send(const struct vc_conn *c)
 {
-	return c->state == VC_ESTABLISHED && c->fd >= 0 && !c->host_eof && !c->host_rd_shut &&
+	return c->state == VC_ESTABLISHED && c->w.fd >= 0 && !c->host_eof && !c->host_rd_shut &&
 	       !(c->guest_shut & VC_SHUTDOWN_RCV);
 }
 
@@ -59,7 +64,7 @@ static bool out_pending(const struct vc_conn *c)
 
 static uint32_t conn_want(const struct vc_conn *c)
 {
-	if (c->fd < 0 || c->state != VC_ESTABLISHED)
+	if (c->w.fd < 0 || c->state != VC_ESTABLISHED)
 		return 0;
 	uint32_t m = 0;
 	if (can_send(c) && !c->host_readable && vc_peer_credit(c) > 0)
@@ -82,22 +87,22 @@ static int ep_sync(struct vc_conn *c, uint32_t want)
 {
 	struct vc_dev *d = c->dev;
 
-	if (d->epfd < 0 || c->fd < 0) {
+	if (d->epfd < 0 || c->w.fd < 0) {
 		c->ep_mask = want;
 		return 0;
 	}
 	if (want == 0) {
 		if (c->ep_registered)
-			epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+			watch_del(d->epfd, &c->w);
 		c->ep_registered = false;
 		c->ep_mask = 0;
 		return 0;
 	}
 	if (c->ep_registered && want == c->ep_mask)
 		return 0;
-	struct epoll_event ev = { .events = want, .data.ptr = c };
-	if (epoll_ctl(d->epfd, c->ep_registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) < 0)
-		return -errno;
+	int r = c->ep_registered ? watch_mod(d->epfd, &c->w, want) : watch_add(d->epfd, &c->w, want);
+	if (r < 0)
+		return r;
 	c->ep_registered = true;
 	c->ep_mask = want;
 	return 0;
@@ -170,7 +175,7 @@ static int conn_flush(struct vc_conn *c)
 	struct vc_dev *d = c->dev;
 
 	while (c->okoff < c->oklen) {
-		ssize_t w = send(c->fd, c->okline + c->okoff, (size_t)(c->oklen - c->okoff), MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t w = send(c->w.fd, c->okline + c->okoff, (size_t)(c->oklen - c->okoff), MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -192,7 +197,7 @@ static int conn_flush(struct vc_conn *c)
 			n = 2;
 		}
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
-		ssize_t w = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t w = sendmsg(c->w.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -218,7 +223,7 @@ static void conn_after_out(struct vc_conn *c)
 	maybe_credit_update(c);
 	if (c->state == VC_ESTABLISHED && !out_pending(c)) {
 		if ((c->guest_shut & VC_SHUTDOWN_SEND) && !c->host_wr_shut) {
-			shutdown(c->fd, SHUT_WR);
+			shutdown(c->w.fd, SHUT_WR);
 			c->host_wr_shut = true;
 		}
 		if ((c->guest_shut & (VC_SHUTDOWN_RCV | VC_SHUTDOWN_SEND)) == (VC_SHUTDOWN_RCV | VC_SHUTDOWN_SEND)) {
@@ -259,7 +264,7 @@ static void conn_rw(struct vc_conn *c, const struct iovec *iov, unsigned n, uint
 		struct msghdr mh = { .msg_iov = pl, .msg_iovlen = pn };
 		ssize_t w;
 		do
-			w = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+			w = sendmsg(c->w.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		while (w < 0 && errno == EINTR);
 		if (w < 0 && !would_block(errno)) {
 			vc_conn_reset(c); /* host peer gone: EPIPE, ECONNRESET */
@@ -297,9 +302,9 @@ static void conn_rw(struct vc_conn *c, const struct iovec *iov, unsigned n, uint
 static void conn_shutdown(struct vc_conn *c, uint32_t flags)
 {
 	c->guest_shut |= flags & (VC_SHUTDOWN_RCV | VC_SHUTDOWN_SEND);
-	if ((c->guest_shut & VC_SHUTDOWN_RCV) && !c->host_rd_shut && c->fd >= 0) {
+	if ((c->guest_shut & VC_SHUTDOWN_RCV) && !c->host_rd_shut && c->w.fd >= 0) {
 		/* the host peer's writes now fail with EPIPE instead of piling up */
-		shutdown(c->fd, SHUT_RD);
+		shutdown(c->w.fd, SHUT_RD);
 		c->host_rd_shut = true;
 		c->host_readable = false;
 	}
@@ -430,7 +435,7 @@ static int conn_read(struct vc_conn *c, const struct iovec *iov, unsigned n, siz
 	struct msghdr mh = { .msg_iov = pl, .msg_iovlen = pn };
 	ssize_t r;
 	do
-		r = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+		r = recvmsg(c->w.fd, &mh, MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		if (would_block(errno)) {
@@ -488,7 +493,7 @@ int vc_conn_emit(struct vc_conn *c, const struct iovec *iov, unsigned n, size_t 
 
 void vc_conn_event(struct vc_conn *c, uint32_t events)
 {
-	if (c->state != VC_ESTABLISHED || c->fd < 0)
+	if (c->state != VC_ESTABLISHED || c->w.fd < 0)
 		return;
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		c->host_readable = true;

@@ -19,19 +19,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "common/watch.h"
 #include "host/vsock/virtq.h"
 #include "host/vsock/vsock_pkt.h"
-
-/* epoll data.ptr of every object in the backend's loop points at one of
- * these tags (first member of the object). */
-enum vc_ev {
-	VC_EV_CONN = 1,
-	VC_EV_VU_LISTEN,
-	VC_EV_VU,
-	VC_EV_KICK,
-	VC_EV_HYBRID_LISTEN,
-	VC_EV_HYBRID_PENDING,
-};
 
 enum vc_state {
 	VC_CONNECTING,   /* host-initiated: REQUEST queued or sent, waiting for RESPONSE */
@@ -50,9 +40,8 @@ enum vc_state {
 struct vc_dev;
 
 struct vc_conn {
-	int ev_tag; /* VC_EV_CONN, must be first */
+	struct watch w; /* the host socket (-1 once closed) in the back-end's loop */
 	struct vc_dev *dev;
-	int fd;
 	enum vc_state state;
 	uint32_t local_port; /* host side (CID 2) */
 	uint32_t peer_port;  /* guest side */
@@ -86,7 +75,7 @@ struct vc_conn {
 /* Credit the guest gives us for this connection (bytes we may send). */
 uint32_t vc_peer_credit(const struct vc_conn *c);
 
-/* epoll events for a connection's host socket. */
+/* epoll events for a connection's host socket (its watch's on_event). */
 void vc_conn_event(struct vc_conn *c, uint32_t events);
 
 /* ---- for the muxer (vsock_mux.c) ---- */

@@ -43,7 +43,7 @@ static void check(const struct vc_dev *d)
 			abort();
 		if (c->olen > d->buf_alloc)
 			abort();
-		if (c->state == VC_RST_PENDING && (c->fd >= 0 || !(c->pend & VC_P_RST) || !c->in_work))
+		if (c->state == VC_RST_PENDING && (c->w.fd >= 0 || !(c->pend & VC_P_RST) || !c->in_work))
 			abort();
 	}
 	for (const struct vc_conn *c = d->work_head; c; c = c->wnext) {
@@ -82,7 +82,7 @@ static void run_rings(struct vc_dev *d, const uint8_t *data, size_t size, uint8_
 		vc_process_rx(d, &rx, &mem, 32);
 		check(d);
 		for (struct vc_conn *c = d->all; c; c = c->anext)
-			if (c->fd >= 0)
+			if (c->w.fd >= 0)
 				vc_conn_event(c, EPOLLIN | EPOLLOUT);
 		/* the guest publishes more entries */
 		gmem[0x102] = (uint8_t)(gmem[0x102] + (sel >> 4));
@@ -169,7 +169,7 @@ static void run_script(struct vc_dev *d, const uint8_t *data, size_t size, int *
 				break;
 			}
 			for (struct vc_conn *c = d->all; c; c = c->anext)
-				if (c->fd >= 0)
+				if (c->w.fd >= 0)
 					vc_conn_event(c, r[4] & (EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR));
 		} else if (act == 9 && *npeers < MAX_PEERS) { /* a hybrid client connects */
 			int sp[2];

@@ -268,7 +268,7 @@ static enum test_result test_vc_credit_guest_to_host(void)
 	struct vc_conn *c = vc_conn_find(&D, 1234, 5300);
 	CHECK(c);
 	int small = 4096;
-	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+	setsockopt(c->w.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
 	memset(chunk, 'g', sizeof chunk);
 	for (uint32_t sent = 0; sent < buf_alloc; sent += sizeof chunk) {
 		mkhdr(&h, VC_OP_RW, 5300, 1234, sizeof chunk);
@@ -318,7 +318,7 @@ static enum test_result test_vc_credit_guest_to_host(void)
 	mkhdr(&h, VC_OP_RW, 5300, 1234, 1);
 	tx_hdr(&h, "!", 1);
 	CHECK(log_count > logs);
-	CHECK(c->state == VC_RST_PENDING && c->fd < 0);
+	CHECK(c->state == VC_RST_PENDING && c->w.fd < 0);
 	CHECK_EQ_INT(rx(4096, &h), VC_HDR_LEN);
 	CHECK_EQ_INT(h.op, VC_OP_RST);
 	CHECK(vc_conn_find(&D, 1234, 5300) == NULL);
