@@ -65,6 +65,7 @@ struct vc_conn {
 	char okline[24]; /* "OK <port>\n" owed to a hybrid client */
 	uint8_t okoff, oklen;
 	uint64_t deadline_ms; /* VC_CONNECTING only */
+	/* the muxer's lists (vsock_mux.c) */
 	struct vc_conn *hnext;
 	struct vc_conn *wprev, *wnext;
 	bool in_work;
