@@ -46,7 +46,7 @@ void conn_collect(void)
 			continue;
 		}
 		*pp = c->next;
-		outq_free(&c->out);
+		byteq_free(&c->out);
 		free(c->rbuf);
 		free(c);
 		n_conns--;
@@ -102,7 +102,7 @@ void conn_accept(int listen_fd)
 
 bool conn_has_room(const struct conn *c)
 {
-	return !c->dead && c->out.len - c->out.off < GUEST_OUTQ_HIGH;
+	return !c->dead && byteq_pending(&c->out) < GUEST_OUTQ_HIGH;
 }
 
 void conn_update_interest(struct conn *c)
@@ -110,26 +110,24 @@ void conn_update_interest(struct conn *c)
 	if (c->dead)
 		return;
 	uint32_t ev = c->closing ? 0 : EPOLLIN;
-	if (c->out.len > c->out.off)
+	if (byteq_pending(&c->out))
 		ev |= EPOLLOUT;
 	loop_set(&c->w, ev);
 }
 
 static void conn_flush(struct conn *c)
 {
-	while (c->out.len > c->out.off) {
-		ssize_t n = write(c->w.fd, c->out.data + c->out.off, c->out.len - c->out.off);
+	while (byteq_pending(&c->out)) {
+		ssize_t n = write(c->w.fd, byteq_peek(&c->out), byteq_pending(&c->out));
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
 			conn_close(c);
 			return;
 		}
-		c->out.off += (size_t)n;
+		byteq_consume(&c->out, (size_t)n);
 	}
-	if (c->out.off == c->out.len)
-		c->out.off = c->out.len = 0;
-	if (c->closing && c->out.len == 0) {
+	if (c->closing && byteq_pending(&c->out) == 0) {
 		conn_close(c);
 		return;
 	}
@@ -149,7 +147,7 @@ int conn_send(struct conn *c, uint16_t type, uint16_t flags, uint32_t id, const 
 		return -EPIPE;
 	husk_frame_finish(hdr, type, flags, id, len);
 	size_t done = 0, total = sizeof hdr + len;
-	if (c->out.len == c->out.off && !c->closing) {
+	if (byteq_pending(&c->out) == 0 && !c->closing) {
 		struct iovec iov[2] = { { hdr, sizeof hdr }, { (void *)payload, len } };
 		ssize_t n;
 		do
@@ -166,10 +164,10 @@ int conn_send(struct conn *c, uint16_t type, uint16_t flags, uint32_t id, const 
 	}
 	int r = 0;
 	if (done < sizeof hdr)
-		r = outq_append(&c->out, hdr + done, sizeof hdr - done);
+		r = byteq_append(&c->out, hdr + done, sizeof hdr - done, GUEST_OUTQ_MAX);
 	size_t from = done > sizeof hdr ? done - sizeof hdr : 0;
 	if (r == 0)
-		r = outq_append(&c->out, payload + from, len - from);
+		r = byteq_append(&c->out, payload + from, len - from, GUEST_OUTQ_MAX);
 	if (r < 0) {
 		GLOG_ERR("session output queue overflow; closing it");
 		conn_close(c);
@@ -370,7 +368,7 @@ static int do_stdio(struct conn *c, const struct husk_cbor_item *root, bool clos
 		return 0; /* the process is gone: drop it */
 	if (close_it)
 		proc_stdin_close(c->proc);
-	else if (c->proc->stdin_q.len - c->proc->stdin_q.off + m.len > HUSK_STDIN_WINDOW)
+	else if (byteq_pending(&c->proc->stdin_q) + m.len > HUSK_STDIN_WINDOW)
 		return husk_err_set(err, ENOBUFS, "the host overran the stdin window");
 	else
 		proc_stdin_data(c->proc, m.data, m.len);
@@ -477,7 +475,7 @@ static void conn_read(struct conn *c)
 		}
 		if (n == 0) {
 			c->closing = true;
-			if (c->out.len == c->out.off)
+			if (byteq_pending(&c->out) == 0)
 				conn_close(c);
 			else
 				conn_update_interest(c);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/bytequeue.h"
 #include "common/err.h"
 #include "common/watch.h"
 #include "proto/msg.h"
@@ -24,14 +25,6 @@ void glog(const char *level, const char *fmt, ...) __attribute__((format(printf,
 #define GLOG_ERR(...) glog("error", __VA_ARGS__)
 #define GLOG_INFO(...) glog("info", __VA_ARGS__)
 
-/* an outgoing byte queue */
-struct outq {
-	uint8_t *data;
-	size_t off, len, cap;
-};
-int outq_append(struct outq *q, const void *p, size_t n);
-void outq_free(struct outq *q);
-
 struct proc;
 
 
@@ -40,7 +33,7 @@ struct conn {
 	struct watch w; /* the vsock stream */
 	struct husk_frame_reader rd;
 	uint8_t *rbuf;
-	struct outq out;
+	struct byteq out;
 	struct proc *proc; /* the process bound to this session */
 	bool is_main;      /* the container's session: its loss powers the VM off */
 	bool closing;      /* read side done: close once out is flushed */
@@ -61,7 +54,7 @@ struct proc {
 	bool exit_sent;
 	bool dead;           /* freed by proc_collect() */
 	int status;         /* 0-255, 128+N when killed by signal N */
-	struct outq stdin_q; /* stdin bytes not yet written to the process */
+	struct byteq stdin_q; /* stdin bytes not yet written to the process */
 	bool stdin_eof;      /* host closed stdin */
 	uint64_t stdin_unacked; /* bytes written to the process not yet acked */
 	struct proc *next;

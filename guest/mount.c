@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "guest/guest.h"
 
 struct boot_mount {
@@ -34,32 +35,13 @@ int mount_boot_filesystems(struct husk_err *err)
 	return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[256];
-	if (strlen(path) >= sizeof buf)
-		return -ENAMETOOLONG;
-	strcpy(buf, path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* The host's staging directory (rootfs/ and mounts/N), read-write: the
  * host enforces read-only parts with read-only bind mounts of its own. */
 int mount_rootfs(const char *tag, struct husk_err *err)
 {
-	int r = mkdir_p(GUEST_VFS_DIR, 0755);
+	int r = mkdir_p(GUEST_VFS_DIR, 0755, err);
 	if (r < 0)
-		return husk_err_sys(err, -r, "mkdir %s", GUEST_VFS_DIR);
+		return r;
 	if (mount(tag, GUEST_VFS_DIR, "virtiofs", 0, NULL) < 0)
 		return husk_err_sys(err, errno, "mounting virtio-fs tag \"%s\" on %s", tag, GUEST_VFS_DIR);
 	struct stat st;

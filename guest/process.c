@@ -96,7 +96,7 @@ static void ack_stdin(struct proc *p, size_t n)
 
 static void stdin_finish_if_eof(struct proc *p)
 {
-	if (!p->stdin_eof || p->stdin_q.len != p->stdin_q.off)
+	if (!p->stdin_eof || byteq_pending(&p->stdin_q))
 		return;
 	if (p->terminal) {
 		/* the pty stays open: an EOF is the terminal's EOF character */
@@ -108,22 +108,20 @@ static void stdin_finish_if_eof(struct proc *p)
 static void flush_stdin(struct proc *p)
 {
 	size_t written = 0;
-	while (p->in_w.fd >= 0 && p->stdin_q.len > p->stdin_q.off) {
-		ssize_t n = write(p->in_w.fd, p->stdin_q.data + p->stdin_q.off, p->stdin_q.len - p->stdin_q.off);
+	while (p->in_w.fd >= 0 && byteq_pending(&p->stdin_q)) {
+		ssize_t n = write(p->in_w.fd, byteq_peek(&p->stdin_q), byteq_pending(&p->stdin_q));
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
 			/* the process closed its stdin: drop what is left */
-			written += p->stdin_q.len - p->stdin_q.off;
-			p->stdin_q.off = p->stdin_q.len;
+			written += byteq_pending(&p->stdin_q);
+			byteq_consume(&p->stdin_q, byteq_pending(&p->stdin_q));
 			loop_del(&p->in_w);
 			break;
 		}
-		p->stdin_q.off += (size_t)n;
+		byteq_consume(&p->stdin_q, (size_t)n);
 		written += (size_t)n;
 	}
-	if (p->stdin_q.off == p->stdin_q.len)
-		p->stdin_q.off = p->stdin_q.len = 0;
 	ack_stdin(p, written);
 	stdin_finish_if_eof(p);
 	proc_update_interest(p);
@@ -135,7 +133,7 @@ void proc_stdin_data(struct proc *p, const uint8_t *data, size_t len)
 		ack_stdin(p, len); /* nobody reads it: keep the host's window open */
 		return;
 	}
-	if (outq_append(&p->stdin_q, data, len) < 0) {
+	if (byteq_append(&p->stdin_q, data, len, GUEST_OUTQ_MAX) < 0) {
 		GLOG_ERR("stdin queue overflow for process %d", (int)p->pid);
 		return;
 	}
@@ -156,7 +154,7 @@ void proc_update_interest(struct proc *p)
 	if (p->err_w.fd >= 0)
 		loop_set(&p->err_w, room ? EPOLLIN : 0);
 	if (p->in_w.fd >= 0)
-		loop_set(&p->in_w, p->stdin_q.len > p->stdin_q.off ? EPOLLOUT : 0);
+		loop_set(&p->in_w, byteq_pending(&p->stdin_q) ? EPOLLOUT : 0);
 }
 
 static void on_stdout(struct watch *w, uint32_t events)
@@ -243,7 +241,7 @@ void proc_collect(void)
 		loop_del(&p->in_w);
 		if (p->start_fd >= 0)
 			close(p->start_fd);
-		outq_free(&p->stdin_q);
+		byteq_free(&p->stdin_q);
 		free(p);
 	}
 }

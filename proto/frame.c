@@ -9,44 +9,22 @@
 
 #include <string.h>
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+#include "common/le.h"
 
 void husk_frame_hdr_pack(uint8_t out[HUSK_FRAME_HDR_SIZE], const struct husk_frame_hdr *h)
 {
-	put_le32(out, h->len);
-	put_le16(out + 4, h->type);
-	put_le16(out + 6, h->flags);
-	put_le32(out + 8, h->id);
+	le_put32(out, h->len);
+	le_put16(out + 4, h->type);
+	le_put16(out + 6, h->flags);
+	le_put32(out + 8, h->id);
 }
 
 void husk_frame_hdr_unpack(const uint8_t in[HUSK_FRAME_HDR_SIZE], struct husk_frame_hdr *h)
 {
-	h->len = get_le32(in);
-	h->type = get_le16(in + 4);
-	h->flags = get_le16(in + 6);
-	h->id = get_le32(in + 8);
+	h->len = le_get32(in);
+	h->type = le_get16(in + 4);
+	h->flags = le_get16(in + 6);
+	h->id = le_get32(in + 8);
 }
 
 void husk_frame_reader_init(struct husk_frame_reader *r, uint8_t *buf, size_t cap, uint32_t max_payload)

@@ -13,17 +13,11 @@
 
 #include "common/arena.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "proto/msg.h"
 #include "proto/msg_network.h"
 #include "host/net/net.h"
 
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 int husk_frame_write_all(int fd, uint16_t type, uint16_t flags, uint32_t id, const uint8_t *payload, size_t len,
 			 struct husk_err *err)
@@ -58,7 +52,7 @@ int husk_frame_read_one(int fd, uint8_t *buf, size_t cap, int timeout_ms, struct
 			const uint8_t **payload, struct husk_err *err)
 {
 	struct husk_frame_reader rd;
-	long deadline = now_ms() + timeout_ms;
+	long deadline = husk_now_ms() + timeout_ms;
 	husk_frame_reader_init(&rd, buf, cap, (uint32_t)(cap - HUSK_FRAME_HDR_SIZE));
 	for (;;) {
 		int r = husk_frame_reader_next(&rd, h, payload, err);
@@ -66,7 +60,7 @@ int husk_frame_read_one(int fd, uint8_t *buf, size_t cap, int timeout_ms, struct
 			return r;
 		if (r == 1)
 			return 0;
-		long left = deadline - now_ms();
+		long left = deadline - husk_now_ms();
 		if (left <= 0)
 			return husk_err_set(err, ETIMEDOUT, "no reply within %d ms", timeout_ms);
 		struct pollfd p = { .fd = fd, .events = POLLIN };

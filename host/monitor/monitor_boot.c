@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "proto/msg.h"
 #include "proto/msg_container.h"
 #include "host/monitor/ctl.h"
@@ -29,13 +29,6 @@
 static int exit_code(int status)
 {
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* Reaps pid if it has exited; true if it is gone. */
@@ -77,7 +70,7 @@ static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a
 		return husk_err_wrap(err, "virtiofsd");
 	/* QEMU is handed a connection: virtiofsd must be listening (its
 	 * socket file appears at bind(), before listen(): retry a refusal) */
-	long deadline = now_ms() + 10000;
+	long deadline = husk_now_ms() + 10000;
 	for (;;) {
 		int status;
 		if (child_gone(vm->virtiofsd_pid, &status)) {
@@ -94,7 +87,7 @@ static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a
 			husk_err_set(err, cerr.code, "%s", cerr.msg);
 			return husk_err_wrap(err, "virtiofsd");
 		}
-		if (now_ms() > deadline)
+		if (husk_now_ms() > deadline)
 			return husk_err_set(err, ETIMEDOUT, "virtiofsd did not listen on %s within 10 s", sock);
 		usleep(2000);
 	}
@@ -423,7 +416,7 @@ int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool std
 
 	/* connect, but notice a QEMU that dies instead of booting */
 	long timeout = husk_config_get_long(a->cfg, CFG_BOOT_TIMEOUT) * 1000L;
-	long deadline = now_ms() + timeout;
+	long deadline = husk_now_ms() + timeout;
 	for (;;) {
 		struct husk_err cerr = { 0 };
 		int status;
@@ -434,7 +427,7 @@ int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool std
 			r = husk_err_set(err, EIO, "qemu exited during boot (status %d)%s", exit_code(status), why);
 			goto fail;
 		}
-		long left = deadline - now_ms();
+		long left = deadline - husk_now_ms();
 		if (left <= 0) {
 			r = husk_err_set(err, ETIMEDOUT, "the guest did not come up within %ld s", timeout / 1000);
 			goto fail;
@@ -463,8 +456,8 @@ static void stop_child(pid_t *pid, int grace_ms)
 {
 	if (*pid <= 0)
 		return;
-	long deadline = now_ms() + grace_ms;
-	while (grace_ms > 0 && now_ms() < deadline) {
+	long deadline = husk_now_ms() + grace_ms;
+	while (grace_ms > 0 && husk_now_ms() < deadline) {
 		if (child_gone(*pid, NULL)) {
 			*pid = 0;
 			return;

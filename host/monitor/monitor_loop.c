@@ -171,7 +171,7 @@ int mon_setup_loop(struct monitor *m, struct husk_err *err)
 static bool output_written(const struct monitor *m)
 {
 	for (int s = 1; s <= 2; s++)
-		if (m->out[s].fd >= 0 && m->out[s].q.len > 0)
+		if (m->out[s].fd >= 0 && byteq_pending(&m->out[s].q) > 0)
 			return false;
 	return true;
 }

@@ -97,7 +97,7 @@ struct monitor {
 	struct watch session_w, sig_w, timer_w, ctl_w, stdin_w, out_w[3];
 	struct husk_frame_reader rd;
 	uint8_t *rbuf;
-	struct outbuf to_guest;
+	struct byteq to_guest;
 	struct relay_out out[3]; /* [1] stdout, [2] stderr */
 	struct relay_in in;
 	uint64_t stdin_unacked;

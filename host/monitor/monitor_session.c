@@ -18,9 +18,9 @@ static void session_interest(struct monitor *m)
 {
 	if (m->vm.session_fd < 0)
 		return;
-	bool room = m->out[1].q.len < OUT_HIGH && m->out[2].q.len < OUT_HIGH;
+	bool room = byteq_pending(&m->out[1].q) < OUT_HIGH && byteq_pending(&m->out[2].q) < OUT_HIGH;
 	uint32_t ev = room ? EPOLLIN : 0;
-	if (m->to_guest.len)
+	if (byteq_pending(&m->to_guest))
 		ev |= EPOLLOUT;
 	mon_watch(m, &m->session_w, ev, false);
 }
@@ -39,7 +39,7 @@ static void session_flush(struct monitor *m)
 {
 	if (m->vm.session_fd < 0)
 		return;
-	if (outbuf_flush(&m->to_guest, m->vm.session_fd) < 0) {
+	if (relay_flush(&m->to_guest, m->vm.session_fd) < 0) {
 		log_error("writing to the guest failed: %s", strerror(errno));
 		mon_session_lost(m);
 		return;
@@ -53,7 +53,8 @@ int mon_session_send(struct monitor *m, uint16_t type, uint16_t flags, uint32_t 
 	if (m->vm.session_fd < 0)
 		return -EPIPE;
 	husk_frame_finish(hdr, type, flags, id, n);
-	if (outbuf_append(&m->to_guest, hdr, sizeof hdr) < 0 || outbuf_append(&m->to_guest, p, n) < 0)
+	if (byteq_append(&m->to_guest, hdr, sizeof hdr, RELAY_QUEUE_MAX) < 0 ||
+	    byteq_append(&m->to_guest, p, n, RELAY_QUEUE_MAX) < 0)
 		return -ENOMEM;
 	session_flush(m);
 	return 0;
@@ -64,7 +65,7 @@ int mon_session_send(struct monitor *m, uint16_t type, uint16_t flags, uint32_t 
 bool mon_stdin_window_open(const struct monitor *m)
 {
 	bool runs = m->status == HUSK_STATUS_RUNNING || m->status == HUSK_STATUS_PAUSED;
-	return m->in.fd >= 0 && runs && m->stdin_unacked < HUSK_STDIN_WINDOW && m->to_guest.len < OUT_HIGH;
+	return m->in.fd >= 0 && runs && m->stdin_unacked < HUSK_STDIN_WINDOW && byteq_pending(&m->to_guest) < OUT_HIGH;
 }
 
 void mon_stdin_interest(struct monitor *m)

@@ -9,33 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define OUTBUF_MAX (64u << 20)
-
-int outbuf_append(struct outbuf *b, const void *p, size_t n)
-{
-	if (b->len + n > OUTBUF_MAX)
-		return -ENOBUFS;
-	if (b->off + b->len + n > b->cap) {
-		if (b->off) {
-			memmove(b->data, b->data + b->off, b->len);
-			b->off = 0;
-		}
-		if (b->len + n > b->cap) {
-			size_t cap = b->cap ? b->cap : 65536;
-			while (cap < b->len + n)
-				cap *= 2;
-			uint8_t *d = realloc(b->data, cap);
-			if (!d)
-				return -ENOMEM;
-			b->data = d;
-			b->cap = cap;
-		}
-	}
-	memcpy(b->data + b->off + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
 static ssize_t write_some(int fd, bool is_socket, const void *p, size_t n)
 {
 	if (is_socket)
@@ -43,10 +16,10 @@ static ssize_t write_some(int fd, bool is_socket, const void *p, size_t n)
 	return write(fd, p, n);
 }
 
-static int flush_to(struct outbuf *b, int fd, bool is_socket)
+static int flush_to(struct byteq *q, int fd, bool is_socket)
 {
-	while (b->len) {
-		ssize_t n = write_some(fd, is_socket, b->data + b->off, b->len);
+	while (byteq_pending(q)) {
+		ssize_t n = write_some(fd, is_socket, byteq_peek(q), byteq_pending(q));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -54,25 +27,17 @@ static int flush_to(struct outbuf *b, int fd, bool is_socket)
 				return 0;
 			return -1;
 		}
-		b->off += (size_t)n;
-		b->len -= (size_t)n;
+		byteq_consume(q, (size_t)n);
 	}
-	b->off = 0;
 	return 0;
 }
 
-int outbuf_flush(struct outbuf *b, int fd)
+int relay_flush(struct byteq *q, int fd)
 {
 	int one = 0;
 	socklen_t l = sizeof one;
 	bool is_socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &one, &l) == 0;
-	return flush_to(b, fd, is_socket);
-}
-
-void outbuf_free(struct outbuf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof *b);
+	return flush_to(q, fd, is_socket);
 }
 
 /* A non-blocking fd of our own for the caller's fd, or -1 if it is closed. */
@@ -103,7 +68,7 @@ void relay_out_open(struct relay_out *o, int caller_fd)
 
 int relay_out_append(struct relay_out *o, const void *p, size_t n)
 {
-	return outbuf_append(&o->q, p, n);
+	return byteq_append(&o->q, p, n, RELAY_QUEUE_MAX);
 }
 
 int relay_out_flush(struct relay_out *o)
@@ -116,7 +81,7 @@ void relay_out_close(struct relay_out *o)
 	if (o->fd >= 0)
 		close(o->fd);
 	o->fd = -1;
-	outbuf_free(&o->q);
+	byteq_free(&o->q);
 }
 
 void relay_in_open(struct relay_in *in, int caller_fd)

@@ -11,22 +11,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct outbuf {
-	uint8_t *data;
-	size_t off, len, cap; /* len counts unsent bytes from off */
-};
+#include "common/bytequeue.h"
 
-int outbuf_append(struct outbuf *b, const void *p, size_t n);
-/* Writes what it can without blocking; -1 with errno on a real error. */
-int outbuf_flush(struct outbuf *b, int fd);
-void outbuf_free(struct outbuf *b);
+/* bytes a relay queue (or the session's queue to the guest) may hold */
+#define RELAY_QUEUE_MAX (64u << 20)
+
+/* Writes what fd takes of q without blocking; -1 with errno on a real
+ * error. */
+int relay_flush(struct byteq *q, int fd);
 
 struct relay_out {
 	int fd;
 	bool is_socket;
 	bool unpollable; /* a file or /dev/null: epoll refuses it, writes never block */
 	bool eof; /* the guest closed the stream: close once drained */
-	struct outbuf q;
+	struct byteq q;
 };
 
 struct relay_in {

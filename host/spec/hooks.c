@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "host/state/log.h"
 #include "host/state/state.h"
 #include "host/vmm/spawn.h"
@@ -175,13 +176,6 @@ void husk_hooks_free(struct husk_hooks *h)
 
 /* --- running ---------------------------------------------------------- */
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* The hook's output: logged a line at a time (to the monitor's log, or the
  * --log file; at debug level when the log is the CLI's stderr), and the
  * last bytes kept for a failure's message. */
@@ -265,8 +259,8 @@ static int hook_wait(pid_t pid, int in_fd, int out_fd, const char *state_json, l
 		int wait_ms = HOOK_POLL_MS;
 		if (exited)
 			wait_ms = 0; /* drain what is there; a background child may hold the pipe */
-		else if (deadline > 0 && deadline - now_ms() < wait_ms)
-			wait_ms = deadline - now_ms() > 0 ? (int)(deadline - now_ms()) : 0;
+		else if (deadline > 0 && deadline - husk_now_ms() < wait_ms)
+			wait_ms = deadline - husk_now_ms() > 0 ? (int)(deadline - husk_now_ms()) : 0;
 		int n = poll(p, 2, wait_ms);
 		if (n < 0 && errno != EINTR)
 			break;
@@ -294,7 +288,7 @@ static int hook_wait(pid_t pid, int in_fd, int out_fd, const char *state_json, l
 		}
 		if (exited && !got_output)
 			break;
-		if (!exited && deadline > 0 && now_ms() >= deadline) {
+		if (!exited && deadline > 0 && husk_now_ms() >= deadline) {
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
@@ -376,7 +370,7 @@ int husk_hook_run(const struct husk_hook *hook, const char *what, const char *cw
 	}
 
 	struct hook_output o = { .what = what };
-	long deadline = hook->timeout > 0 ? now_ms() + hook->timeout * 1000L : 0;
+	long deadline = hook->timeout > 0 ? husk_now_ms() + hook->timeout * 1000L : 0;
 	int status = 0;
 	int r = hook_wait(pid, in[1], out[0], state_json, deadline, &o, &status);
 	output_line(&o);

@@ -6,8 +6,8 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "common/fs.h" /* mkdir_p() */
 
-int mkdir_p(const char *path, mode_t mode, struct husk_err *err);
 /* write to a temp file beside path, fsync, rename */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct husk_err *err);
 /* reads a whole file (at most max bytes), NUL-terminated; caller frees */

@@ -91,31 +91,51 @@ static void close_fds(int *fds, unsigned n)
 	}
 }
 
+/* A kick only wakes the loop, which then processes the rings anyway. */
+static void on_kick(struct watch *w, uint32_t events)
+{
+	uint64_t v;
+	while (read(w->fd, &v, sizeof v) == (ssize_t)sizeof v)
+		;
+}
+
 void vu_dev_init(struct vu_dev *d, int sock, int epfd, uint64_t guest_cid)
 {
 	memset(d, 0, sizeof *d);
 	d->sock = sock;
 	d->epfd = epfd;
 	d->guest_cid = guest_cid;
-	for (unsigned i = 0; i < VU_NUM_VQS; i++)
+	for (unsigned i = 0; i < VU_NUM_VQS; i++) {
 		vq_init(&d->vq[i]);
+		d->kick_w[i] = (struct watch){ .fd = -1, .on_event = on_kick };
+	}
 	for (unsigned i = 0; i < VU_MAX_FDS; i++)
 		d->rfds[i] = -1;
 }
 
-static void vq_close_fds(struct virtq *q)
+/* A ring's kick fd and its watch change together (closing the old fd also
+ * takes it out of the epoll set). */
+static void set_kick_fd(struct vu_dev *d, unsigned idx, int fd)
 {
-	if (q->kick_fd >= 0)
-		close(q->kick_fd); /* also leaves the epoll set */
+	if (d->vq[idx].kick_fd >= 0)
+		close(d->vq[idx].kick_fd);
+	d->vq[idx].kick_fd = fd;
+	d->kick_w[idx].fd = fd;
+}
+
+static void vq_close_fds(struct vu_dev *d, unsigned idx)
+{
+	struct virtq *q = &d->vq[idx];
+	set_kick_fd(d, idx, -1);
 	if (q->call_fd >= 0)
 		close(q->call_fd);
-	q->kick_fd = q->call_fd = -1;
+	q->call_fd = -1;
 }
 
 void vu_dev_fini(struct vu_dev *d)
 {
 	for (unsigned i = 0; i < VU_NUM_VQS; i++)
-		vq_close_fds(&d->vq[i]);
+		vq_close_fds(d, i);
 	close_fds(d->rfds, d->rnfds);
 	d->rnfds = 0;
 	vq_mem_clear(&d->mem);
@@ -290,13 +310,11 @@ static int set_vring_fd(struct vu_dev *d, uint32_t request, uint64_t v, int *fds
 		return 0;
 	}
 	/* KICK: starts the ring */
-	if (q->kick_fd >= 0)
-		close(q->kick_fd);
-	q->kick_fd = fd;
+	set_kick_fd(d, (unsigned)idx, fd);
 	if (fd >= 0 && d->epfd >= 0) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = d->kick_ev[idx] };
-		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-			return husk_err_sys(err, errno, "vhost-user: watching kick fd of ring %d", idx);
+		int r = watch_add(d->epfd, &d->kick_w[idx], EPOLLIN);
+		if (r < 0)
+			return husk_err_sys(err, -r, "vhost-user: watching kick fd of ring %d", idx);
 	}
 	q->started = true;
 	if (!(d->features & VU_F_PROTOCOL_FEATURES))
@@ -361,7 +379,7 @@ int vu_handle(struct vu_dev *d, const struct vu_hdr *h, const uint8_t *p, int *f
 		return 0;
 	case VU_RESET_OWNER:
 		for (unsigned i = 0; i < VU_NUM_VQS; i++) {
-			vq_close_fds(&d->vq[i]);
+			vq_close_fds(d, i);
 			vq_init(&d->vq[i]);
 		}
 		d->features = 0;
@@ -418,10 +436,7 @@ int vu_handle(struct vu_dev *d, const struct vu_hdr *h, const uint8_t *p, int *f
 		le_put32(out, (uint32_t)idx);
 		le_put32(out + 4, q->last_avail);
 		q->started = false;
-		if (q->kick_fd >= 0) {
-			close(q->kick_fd);
-			q->kick_fd = -1;
-		}
+		set_kick_fd(d, (unsigned)idx, -1);
 		stop_device(d);
 		return send_reply(d, h->request, out, sizeof out, err);
 	}

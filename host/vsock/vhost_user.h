@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/watch.h"
 #include "host/vsock/virtq.h"
 
 #define VU_HDR_SIZE 12u
@@ -69,7 +70,7 @@ struct vu_hdr {
 struct vu_dev {
 	int sock;                /* connected to QEMU, non-blocking */
 	int epfd;                /* kick fds are registered here; -1: none */
-	void *kick_ev[VU_NUM_VQS]; /* epoll data.ptr for each kick fd */
+	struct watch kick_w[VU_NUM_VQS]; /* each ring's kick fd (vq[i].kick_fd): drained */
 	uint64_t guest_cid;
 	uint64_t features;       /* acked by SET_FEATURES */
 	uint64_t protocol_features;

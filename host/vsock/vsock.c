@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "host/state/log.h"
 #include "host/vmm/spawn.h"
 #include "host/state/state.h"
@@ -125,13 +126,6 @@ int husk_vsock_start(struct husk_vsock *v, struct husk_err *err)
 	return 0;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static int vhost_connect_once(uint32_t cid, uint32_t port, struct husk_err *err)
 {
 	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -150,14 +144,14 @@ static int vhost_connect_once(uint32_t cid, uint32_t port, struct husk_err *err)
 
 int husk_vsock_connect(const struct husk_vsock *v, uint32_t port, int timeout_ms, struct husk_err *err)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = husk_now_ms() + timeout_ms;
 	/* a refused attempt costs the guest one REQUEST/RST: retry often, so
 	 * that a guest which starts listening is reached within a few ms (a
 	 * backoff to 100 ms cost a cold start 50 ms on average) */
 	int delay_ms = 2;
 	for (;;) {
 		struct husk_err once = { 0 };
-		long left = deadline - now_ms();
+		long left = deadline - husk_now_ms();
 		int fd;
 		if (v->kind == HUSK_VSOCK_VHOST)
 			fd = vhost_connect_once(v->cid, port, &once);
@@ -170,7 +164,7 @@ int husk_vsock_connect(const struct husk_vsock *v, uint32_t port, int timeout_ms
 			husk_err_set(err, once.code, "%s", once.msg);
 			return husk_err_wrap(err, "connecting to the guest");
 		}
-		if (now_ms() >= deadline)
+		if (husk_now_ms() >= deadline)
 			return husk_err_set(err, ETIMEDOUT, "the guest did not accept on vsock port %u within %d ms",
 					    port, timeout_ms);
 		usleep((useconds_t)delay_ms * 1000);

@@ -1,117 +1,38 @@
-/* virtio-vsock connection state machine (see vsock_conn.h). */
+/* One virtio-vsock connection: state machine, credit, host socket (see
+ * vsock_conn.h). The muxer (vsock_mux.c) routes packets to it. */
 #include "host/vsock/vsock_conn.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-#define VC_HASH_SIZE 2048u /* power of two */
+#include "host/vsock/vsock_mux.h"
 
-static void conn_update(struct vc_conn *c);
-static void conn_reset(struct vc_conn *c);
-
-uint64_t vc_now_ms(void)
+static void on_host_event(struct watch *w, uint32_t events)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	vc_conn_event(container_of(w, struct vc_conn, w), events);
 }
 
-/* ---- lookup, lists ---------------------------------------------------- */
-
-static unsigned hkey(const struct vc_dev *d, uint32_t local_port, uint32_t peer_port)
+void vc_conn_init(struct vc_conn *c, struct vc_dev *d, uint32_t local_port, uint32_t peer_port, int fd)
 {
-	uint64_t k = ((uint64_t)local_port << 32) | peer_port;
-	k *= 0x9E3779B97F4A7C15ull;
-	return (unsigned)(k >> 40) & (d->hash_size - 1);
-}
-
-struct vc_conn *vc_conn_find(const struct vc_dev *d, uint32_t local_port, uint32_t peer_port)
-{
-	for (struct vc_conn *c = d->hash[hkey(d, local_port, peer_port)]; c; c = c->hnext) {
-		if (c->local_port == local_port && c->peer_port == peer_port)
-			return c;
-	}
-	return NULL;
-}
-
-static void hash_del(struct vc_dev *d, struct vc_conn *c)
-{
-	struct vc_conn **pp = &d->hash[hkey(d, c->local_port, c->peer_port)];
-	for (; *pp; pp = &(*pp)->hnext) {
-		if (*pp == c) {
-			*pp = c->hnext;
-			c->hnext = NULL;
-			return;
-		}
-	}
-}
-
-static void work_add(struct vc_dev *d, struct vc_conn *c)
-{
-	if (c->in_work)
-		return;
-	c->in_work = true;
-	c->wnext = NULL;
-	c->wprev = d->work_tail;
-	if (d->work_tail)
-		d->work_tail->wnext = c;
-	else
-		d->work_head = c;
-	d->work_tail = c;
-}
-
-static void work_del(struct vc_dev *d, struct vc_conn *c)
-{
-	if (!c->in_work)
-		return;
-	if (c->wprev)
-		c->wprev->wnext = c->wnext;
-	else
-		d->work_head = c->wnext;
-	if (c->wnext)
-		c->wnext->wprev = c->wprev;
-	else
-		d->work_tail = c->wprev;
-	c->wprev = c->wnext = NULL;
-	c->in_work = false;
-}
-
-static struct vc_conn *conn_new(struct vc_dev *d, uint32_t local_port, uint32_t peer_port, int fd)
-{
-	struct vc_conn *c = calloc(1, sizeof *c);
-	if (!c)
-		return NULL;
-	c->ev_tag = VC_EV_CONN;
+	c->w.fd = fd;
+	c->w.on_event = on_host_event;
 	c->dev = d;
-	c->fd = fd;
 	c->local_port = local_port;
 	c->peer_port = peer_port;
-	unsigned h = hkey(d, local_port, peer_port);
-	c->hnext = d->hash[h];
-	d->hash[h] = c;
-	c->anext = d->all;
-	if (d->all)
-		d->all->aprev = c;
-	d->all = c;
-	d->nconns++;
-	return c;
 }
 
-static void conn_close_fd(struct vc_conn *c)
+void vc_conn_close_fd(struct vc_conn *c)
 {
-	if (c->fd >= 0) {
+	if (c->w.fd >= 0) {
 		if (c->ep_registered && c->dev->epfd >= 0)
-			epoll_ctl(c->dev->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
-		c->fd = -1;
+			watch_del(c->dev->epfd, &c->w);
+		close(c->w.fd);
+		c->w.fd = -1;
 	}
 	c->ep_registered = false;
 	c->ep_mask = 0;
@@ -119,97 +40,6 @@ static void conn_close_fd(struct vc_conn *c)
 	c->obuf = NULL;
 	c->ohead = c->olen = 0;
 	c->host_readable = false;
-}
-
-/* Forgets the connection without telling the guest; freed by vc_reap(). */
-static void conn_release(struct vc_conn *c)
-{
-	struct vc_dev *d = c->dev;
-
-	if (c->state == VC_DEAD)
-		return;
-	hash_del(d, c);
-	work_del(d, c);
-	if (c->aprev)
-		c->aprev->anext = c->anext;
-	else
-		d->all = c->anext;
-	if (c->anext)
-		c->anext->aprev = c->aprev;
-	conn_close_fd(c);
-	if (c->state == VC_CONNECTING)
-		d->connecting--;
-	c->state = VC_DEAD;
-	c->pend = 0;
-	c->dnext = d->dead;
-	d->dead = c;
-	d->nconns--;
-}
-
-static void rst_enqueue(struct vc_dev *d, uint32_t src_port, uint32_t dst_port)
-{
-	if (d->rst_len == VC_RST_QUEUE) {
-		vc_log("RST queue full, dropping RST to guest port %u", dst_port);
-		return;
-	}
-	struct vc_rst *r = &d->rst[(d->rst_head + d->rst_len) % VC_RST_QUEUE];
-	r->src_port = src_port;
-	r->dst_port = dst_port;
-	d->rst_len++;
-}
-
-/* ---- device ------------------------------------------------------------ */
-
-int vc_dev_init(struct vc_dev *d, const struct vc_cfg *cfg, struct husk_err *err)
-{
-	memset(d, 0, sizeof *d);
-	d->epfd = cfg->epfd;
-	if (cfg->guest_cid < 3 || cfg->guest_cid >= 0xffffffffull)
-		return husk_err_set(err, EINVAL, "invalid guest CID %llu", (unsigned long long)cfg->guest_cid);
-	d->guest_cid = cfg->guest_cid;
-	if (cfg->hybrid_path) {
-		/* "<path>_<port>" must still fit a sockaddr_un */
-		if (strlen(cfg->hybrid_path) + 12 > sizeof d->hybrid_path)
-			return husk_err_set(err, ENAMETOOLONG, "hybrid vsock path too long: %s", cfg->hybrid_path);
-		snprintf(d->hybrid_path, sizeof d->hybrid_path, "%s", cfg->hybrid_path);
-	}
-	d->buf_alloc = cfg->buf_alloc ? cfg->buf_alloc : VC_BUF_ALLOC_DEFAULT;
-	if (d->buf_alloc > (1u << 30))
-		return husk_err_set(err, EINVAL, "vsock buffer size %u too large", d->buf_alloc);
-	d->max_conns = cfg->max_conns ? cfg->max_conns : VC_MAX_CONNS_DEFAULT;
-	d->connect_timeout_ms = VC_CONNECT_TIMEOUT_MS;
-	d->next_port = VC_HOST_PORT_BASE;
-	d->hash_size = VC_HASH_SIZE;
-	d->hash = calloc(d->hash_size, sizeof *d->hash);
-	if (!d->hash)
-		return husk_err_sys(err, ENOMEM, "allocating vsock connection table");
-	return 0;
-}
-
-void vc_reap(struct vc_dev *d)
-{
-	while (d->dead) {
-		struct vc_conn *c = d->dead;
-		d->dead = c->dnext;
-		free(c);
-	}
-}
-
-void vc_dev_reset(struct vc_dev *d)
-{
-	while (d->all)
-		conn_release(d->all);
-	d->rst_head = d->rst_len = 0;
-}
-
-void vc_dev_fini(struct vc_dev *d)
-{
-	if (!d->hash)
-		return;
-	vc_dev_reset(d);
-	vc_reap(d);
-	free(d->hash);
-	d->hash = NULL;
 }
 
 /* ---- credit and readiness ---------------------------------------------- */
@@ -223,7 +53,7 @@ uint32_t vc_peer_credit(const struct vc_conn *c)
 /* Host bytes may still go to the guest on this connection. */
 static bool can_send(const struct vc_conn *c)
 {
-	return c->state == VC_ESTABLISHED && c->fd >= 0 && !c->host_eof && !c->host_rd_shut &&
+	return c->state == VC_ESTABLISHED && c->w.fd >= 0 && !c->host_eof && !c->host_rd_shut &&
 	       !(c->guest_shut & VC_SHUTDOWN_RCV);
 }
 
@@ -234,7 +64,7 @@ static bool out_pending(const struct vc_conn *c)
 
 static uint32_t conn_want(const struct vc_conn *c)
 {
-	if (c->fd < 0 || c->state != VC_ESTABLISHED)
+	if (c->w.fd < 0 || c->state != VC_ESTABLISHED)
 		return 0;
 	uint32_t m = 0;
 	if (can_send(c) && !c->host_readable && vc_peer_credit(c) > 0)
@@ -257,31 +87,29 @@ static int ep_sync(struct vc_conn *c, uint32_t want)
 {
 	struct vc_dev *d = c->dev;
 
-	if (d->epfd < 0 || c->fd < 0) {
+	if (d->epfd < 0 || c->w.fd < 0) {
 		c->ep_mask = want;
 		return 0;
 	}
 	if (want == 0) {
 		if (c->ep_registered)
-			epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+			watch_del(d->epfd, &c->w);
 		c->ep_registered = false;
 		c->ep_mask = 0;
 		return 0;
 	}
 	if (c->ep_registered && want == c->ep_mask)
 		return 0;
-	struct epoll_event ev = { .events = want, .data.ptr = c };
-	if (epoll_ctl(d->epfd, c->ep_registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) < 0)
-		return -errno;
+	int r = c->ep_registered ? watch_mod(d->epfd, &c->w, want) : watch_add(d->epfd, &c->w, want);
+	if (r < 0)
+		return r;
 	c->ep_registered = true;
 	c->ep_mask = want;
 	return 0;
 }
 
-static void conn_update(struct vc_conn *c)
+void vc_conn_update(struct vc_conn *c)
 {
-	struct vc_dev *d = c->dev;
-
 	if (c->state == VC_DEAD)
 		return;
 	if (c->state == VC_ESTABLISHED && c->host_readable && can_send(c)) {
@@ -295,30 +123,27 @@ static void conn_update(struct vc_conn *c)
 	int r = ep_sync(c, conn_want(c));
 	if (r < 0) {
 		vc_log("epoll_ctl for host port %u: %s", c->local_port, strerror(-r));
-		conn_reset(c);
+		vc_conn_reset(c);
 		return;
 	}
-	if (conn_has_work(c))
-		work_add(d, c);
-	else
-		work_del(d, c);
+	vc_mux_schedule(c, conn_has_work(c));
 }
 
 /* Aborts the connection: host side closed now, RST owed to the guest. */
-static void conn_reset(struct vc_conn *c)
+void vc_conn_reset(struct vc_conn *c)
 {
 	if (c->state == VC_DEAD || c->state == VC_RST_PENDING)
 		return;
 	if (c->state == VC_CONNECTING && !c->request_sent) {
-		conn_release(c); /* the guest never heard of it */
+		vc_mux_forget(c); /* the guest never heard of it */
 		return;
 	}
-	conn_close_fd(c);
+	vc_conn_close_fd(c);
 	if (c->state == VC_CONNECTING)
 		c->dev->connecting--;
 	c->state = VC_RST_PENDING;
 	c->pend = VC_P_RST;
-	conn_update(c);
+	vc_conn_update(c);
 }
 
 /* Tell the guest about freed buffer space once a quarter of the window is
@@ -350,7 +175,7 @@ static int conn_flush(struct vc_conn *c)
 	struct vc_dev *d = c->dev;
 
 	while (c->okoff < c->oklen) {
-		ssize_t w = send(c->fd, c->okline + c->okoff, (size_t)(c->oklen - c->okoff), MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t w = send(c->w.fd, c->okline + c->okoff, (size_t)(c->oklen - c->okoff), MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -372,7 +197,7 @@ static int conn_flush(struct vc_conn *c)
 			n = 2;
 		}
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
-		ssize_t w = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t w = sendmsg(c->w.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -398,17 +223,17 @@ static void conn_after_out(struct vc_conn *c)
 	maybe_credit_update(c);
 	if (c->state == VC_ESTABLISHED && !out_pending(c)) {
 		if ((c->guest_shut & VC_SHUTDOWN_SEND) && !c->host_wr_shut) {
-			shutdown(c->fd, SHUT_WR);
+			shutdown(c->w.fd, SHUT_WR);
 			c->host_wr_shut = true;
 		}
 		if ((c->guest_shut & (VC_SHUTDOWN_RCV | VC_SHUTDOWN_SEND)) == (VC_SHUTDOWN_RCV | VC_SHUTDOWN_SEND)) {
 			/* the guest closed both ways and everything was delivered:
 			 * answer with RST, as Linux does, so its socket is released */
-			conn_reset(c);
+			vc_conn_reset(c);
 			return;
 		}
 	}
-	conn_update(c);
+	vc_conn_update(c);
 }
 
 static void conn_rw(struct vc_conn *c, const struct iovec *iov, unsigned n, uint32_t len)
@@ -418,13 +243,13 @@ static void conn_rw(struct vc_conn *c, const struct iovec *iov, unsigned n, uint
 
 	if (c->guest_shut & VC_SHUTDOWN_SEND) {
 		vc_log("guest port %u sent data after SHUTDOWN", c->peer_port);
-		conn_reset(c);
+		vc_conn_reset(c);
 		return;
 	}
 	if (in_flight > d->buf_alloc || len > d->buf_alloc - in_flight) {
 		vc_log("guest port %u overran its credit (%u bytes, %u free)", c->peer_port, len,
 		       d->buf_alloc - in_flight);
-		conn_reset(c);
+		vc_conn_reset(c);
 		return;
 	}
 	if (len == 0)
@@ -439,10 +264,10 @@ static void conn_rw(struct vc_conn *c, const struct iovec *iov, unsigned n, uint
 		struct msghdr mh = { .msg_iov = pl, .msg_iovlen = pn };
 		ssize_t w;
 		do
-			w = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+			w = sendmsg(c->w.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		while (w < 0 && errno == EINTR);
 		if (w < 0 && !would_block(errno)) {
-			conn_reset(c); /* host peer gone: EPIPE, ECONNRESET */
+			vc_conn_reset(c); /* host peer gone: EPIPE, ECONNRESET */
 			return;
 		}
 		if (w > 0) {
@@ -455,7 +280,7 @@ static void conn_rw(struct vc_conn *c, const struct iovec *iov, unsigned n, uint
 			c->obuf = malloc(d->buf_alloc);
 			if (!c->obuf) {
 				vc_log("out of memory buffering for host port %u", c->local_port);
-				conn_reset(c);
+				vc_conn_reset(c);
 				return;
 			}
 			c->ohead = 0;
@@ -477,146 +302,75 @@ static void conn_rw(struct vc_conn *c, const struct iovec *iov, unsigned n, uint
 static void conn_shutdown(struct vc_conn *c, uint32_t flags)
 {
 	c->guest_shut |= flags & (VC_SHUTDOWN_RCV | VC_SHUTDOWN_SEND);
-	if ((c->guest_shut & VC_SHUTDOWN_RCV) && !c->host_rd_shut && c->fd >= 0) {
+	if ((c->guest_shut & VC_SHUTDOWN_RCV) && !c->host_rd_shut && c->w.fd >= 0) {
 		/* the host peer's writes now fail with EPIPE instead of piling up */
-		shutdown(c->fd, SHUT_RD);
+		shutdown(c->w.fd, SHUT_RD);
 		c->host_rd_shut = true;
 		c->host_readable = false;
 	}
 	conn_after_out(c);
 }
 
-/* ---- packets from the guest (tx queue) ---------------------------------- */
+/* ---- packets from the guest -------------------------------------------- */
 
-static void guest_connect(struct vc_dev *d, const struct vc_hdr *h)
+void vc_conn_accept(struct vc_conn *c, const struct vc_hdr *h)
 {
-	if (d->nconns >= d->max_conns) {
-		vc_log("connection limit (%u) reached, refusing guest port %u", d->max_conns, h->src_port);
-		rst_enqueue(d, h->dst_port, h->src_port);
-		return;
-	}
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int k = snprintf(sa.sun_path, sizeof sa.sun_path, "%s_%u", d->hybrid_path, h->dst_port);
-	if (!d->hybrid_path[0] || k < 0 || (size_t)k >= sizeof sa.sun_path) {
-		rst_enqueue(d, h->dst_port, h->src_port);
-		return;
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		vc_log("socket: %s", strerror(errno));
-		rst_enqueue(d, h->dst_port, h->src_port);
-		return;
-	}
-	/* a non-blocking unix connect completes at once or fails (EAGAIN when
-	 * the listener's backlog is full): nothing listening means RST */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		close(fd);
-		rst_enqueue(d, h->dst_port, h->src_port);
-		return;
-	}
-	struct vc_conn *c = conn_new(d, h->dst_port, h->src_port, fd);
-	if (!c) {
-		close(fd);
-		rst_enqueue(d, h->dst_port, h->src_port);
-		return;
-	}
 	c->state = VC_ESTABLISHED;
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
 	c->pend = VC_P_RESPONSE;
-	conn_update(c);
+	vc_conn_update(c);
 }
 
-static const char *hdr_problem(const struct vc_dev *d, const struct vc_hdr *h, size_t total)
+void vc_conn_connect(struct vc_conn *c, uint64_t deadline_ms)
 {
-	if (h->src_cid != d->guest_cid)
-		return "wrong src_cid";
-	if (h->dst_cid != VC_HOST_CID)
-		return "wrong dst_cid";
-	if (h->type != VC_TYPE_STREAM)
-		return "unsupported type";
-	if (h->op < VC_OP_REQUEST || h->op > VC_OP_CREDIT_REQUEST)
-		return "unknown op";
-	if (h->len > VC_MAX_PAYLOAD)
-		return "len over 64 KiB";
-	if (h->len > total - VC_HDR_LEN)
-		return "len beyond the descriptor chain";
-	return NULL;
+	c->state = VC_CONNECTING;
+	c->host_initiated = true;
+	c->pend = VC_P_REQUEST;
+	c->deadline_ms = deadline_ms;
+	c->dev->connecting++;
+	vc_conn_update(c);
 }
 
-void vc_tx_packet(struct vc_dev *d, const struct iovec *iov, unsigned n, size_t total)
+/* Answer to our REQUEST while connecting. */
+static void conn_answer(struct vc_conn *c, const struct vc_hdr *h)
 {
-	uint8_t raw[VC_HDR_LEN];
-	struct vc_hdr h;
-
-	if (total < VC_HDR_LEN || vc_iov_to_buf(iov, n, 0, raw, VC_HDR_LEN) != VC_HDR_LEN) {
-		vc_log("dropped tx packet shorter than its header (%zu bytes)", total);
-		return;
-	}
-	vc_hdr_decode(raw, &h);
-	struct vc_conn *c = vc_conn_find(d, h.dst_port, h.src_port);
-
-	const char *bad = hdr_problem(d, &h, total);
-	if (bad) {
-		vc_log("malformed packet from guest port %u to port %u: %s", h.src_port, h.dst_port, bad);
-		if (h.op == VC_OP_RST) { /* never answer an RST with an RST */
-			if (c)
-				conn_release(c);
-		} else if (c) {
-			conn_reset(c);
-		} else {
-			rst_enqueue(d, h.dst_port, h.src_port);
-		}
-		return;
-	}
-
-	if (c && c->state == VC_RST_PENDING) {
-		/* our RST is still queued; a new REQUEST or the guest's own RST
-		 * means the guest already forgot this flow */
-		if (h.op != VC_OP_REQUEST && h.op != VC_OP_RST)
+	if (h->op == VC_OP_RESPONSE) {
+		c->state = VC_ESTABLISHED;
+		c->dev->connecting--;
+		int k = snprintf(c->okline, sizeof c->okline, "OK %u\n", c->local_port);
+		c->oklen = (uint8_t)k;
+		c->okoff = 0;
+		if (conn_flush(c) < 0) {
+			vc_conn_reset(c);
 			return;
-		conn_release(c);
-		c = NULL;
-	}
-	if (!c) {
-		if (h.op == VC_OP_REQUEST)
-			guest_connect(d, &h);
-		else if (h.op != VC_OP_RST)
-			rst_enqueue(d, h.dst_port, h.src_port);
+		}
+	} else if (h->op == VC_OP_RST) {
+		vc_mux_forget(c); /* refused: the hybrid client sees EOF */
+		return;
+	} else {
+		vc_log("unexpected op %u from guest port %u while connecting", h->op, h->src_port);
+		vc_conn_reset(c);
 		return;
 	}
+	vc_conn_update(c);
+}
 
-	if (h.buf_alloc != c->peer_buf_alloc || h.fwd_cnt != c->peer_fwd_cnt)
+void vc_conn_recv(struct vc_conn *c, const struct vc_hdr *h, const struct iovec *iov, unsigned n)
+{
+	if (h->buf_alloc != c->peer_buf_alloc || h->fwd_cnt != c->peer_fwd_cnt)
 		c->credit_req_sent = false;
-	c->peer_buf_alloc = h.buf_alloc;
-	c->peer_fwd_cnt = h.fwd_cnt;
+	c->peer_buf_alloc = h->buf_alloc;
+	c->peer_fwd_cnt = h->fwd_cnt;
 
 	if (c->state == VC_CONNECTING) {
-		if (h.op == VC_OP_RESPONSE) {
-			c->state = VC_ESTABLISHED;
-			d->connecting--;
-			int k = snprintf(c->okline, sizeof c->okline, "OK %u\n", c->local_port);
-			c->oklen = (uint8_t)k;
-			c->okoff = 0;
-			if (conn_flush(c) < 0) {
-				conn_reset(c);
-				return;
-			}
-		} else if (h.op == VC_OP_RST) {
-			conn_release(c); /* refused: the hybrid client sees EOF */
-			return;
-		} else {
-			vc_log("unexpected op %u from guest port %u while connecting", h.op, h.src_port);
-			conn_reset(c);
-			return;
-		}
-		conn_update(c);
+		conn_answer(c, h);
 		return;
 	}
 
-	switch (h.op) {
+	switch (h->op) {
 	case VC_OP_RW:
-		conn_rw(c, iov, n, h.len);
+		conn_rw(c, iov, n, h->len);
 		return;
 	case VC_OP_CREDIT_UPDATE:
 		break;
@@ -624,20 +378,20 @@ void vc_tx_packet(struct vc_dev *d, const struct iovec *iov, unsigned n, size_t 
 		c->pend |= VC_P_CREDIT_UPDATE;
 		break;
 	case VC_OP_SHUTDOWN:
-		conn_shutdown(c, h.flags);
+		conn_shutdown(c, h->flags);
 		return;
 	case VC_OP_RST:
-		conn_release(c);
+		vc_mux_forget(c);
 		return;
 	default: /* REQUEST on a live flow, RESPONSE when not connecting */
-		vc_log("unexpected op %u from guest port %u", h.op, h.src_port);
-		conn_reset(c);
+		vc_log("unexpected op %u from guest port %u", h->op, h->src_port);
+		vc_conn_reset(c);
 		return;
 	}
-	conn_update(c);
+	vc_conn_update(c);
 }
 
-/* ---- packets to the guest (rx queue) ------------------------------------ */
+/* ---- packets to the guest ---------------------------------------------- */
 
 static int emit(struct vc_conn *c, const struct iovec *iov, unsigned n, uint16_t op, uint32_t flags, uint32_t len)
 {
@@ -681,14 +435,14 @@ static int conn_read(struct vc_conn *c, const struct iovec *iov, unsigned n, siz
 	struct msghdr mh = { .msg_iov = pl, .msg_iovlen = pn };
 	ssize_t r;
 	do
-		r = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+		r = recvmsg(c->w.fd, &mh, MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		if (would_block(errno)) {
 			c->host_readable = false;
 			return 0;
 		}
-		conn_reset(c);
+		vc_conn_reset(c);
 		return -1;
 	}
 	if (r == 0) {
@@ -701,13 +455,13 @@ static int conn_read(struct vc_conn *c, const struct iovec *iov, unsigned n, siz
 }
 
 /* Next packet of one connection: control first, then data. */
-static int conn_emit(struct vc_conn *c, const struct iovec *iov, unsigned n, size_t cap)
+int vc_conn_emit(struct vc_conn *c, const struct iovec *iov, unsigned n, size_t cap)
 {
 	int r = 0;
 
 	if (c->pend & VC_P_RST) {
 		r = emit(c, iov, n, VC_OP_RST, 0, 0);
-		conn_release(c);
+		vc_mux_forget(c);
 		return r;
 	}
 	if (c->pend & VC_P_REQUEST) {
@@ -721,7 +475,7 @@ static int conn_emit(struct vc_conn *c, const struct iovec *iov, unsigned n, siz
 		if (c->host_readable && can_send(c)) {
 			r = conn_read(c, iov, n, cap);
 			if (r < 0)
-				return conn_emit(c, iov, n, cap); /* the RST */
+				return vc_conn_emit(c, iov, n, cap); /* the RST */
 		}
 		if (r == 0 && (c->pend & VC_P_CREDIT_REQUEST)) {
 			c->pend &= ~VC_P_CREDIT_REQUEST;
@@ -731,108 +485,25 @@ static int conn_emit(struct vc_conn *c, const struct iovec *iov, unsigned n, siz
 			r = emit(c, iov, n, VC_OP_CREDIT_UPDATE, 0, 0);
 		}
 	}
-	conn_update(c);
+	vc_conn_update(c);
 	return r;
 }
 
-bool vc_rx_pending(const struct vc_dev *d)
-{
-	return d->rst_len > 0 || d->work_head != NULL;
-}
-
-int vc_rx_fill(struct vc_dev *d, const struct iovec *iov, unsigned n, size_t cap)
-{
-	if (cap < VC_HDR_LEN)
-		return -ENOSPC;
-	if (d->rst_len > 0) {
-		struct vc_rst *rs = &d->rst[d->rst_head];
-		struct vc_hdr h = {
-			.src_cid = VC_HOST_CID,
-			.dst_cid = d->guest_cid,
-			.src_port = rs->src_port,
-			.dst_port = rs->dst_port,
-			.type = VC_TYPE_STREAM,
-			.op = VC_OP_RST,
-		};
-		uint8_t raw[VC_HDR_LEN];
-		vc_hdr_encode(&h, raw);
-		vc_buf_to_iov(iov, n, 0, raw, VC_HDR_LEN);
-		d->rst_head = (d->rst_head + 1) % VC_RST_QUEUE;
-		d->rst_len--;
-		return (int)VC_HDR_LEN;
-	}
-	/* round robin: a connection that still has work goes to the tail */
-	for (unsigned guard = 2 * d->max_conns + 2; d->work_head && guard > 0; guard--) {
-		struct vc_conn *c = d->work_head;
-		work_del(d, c);
-		int r = conn_emit(c, iov, n, cap);
-		if (r > 0)
-			return r;
-	}
-	return 0;
-}
-
-/* ---- host side events ---------------------------------------------------- */
-
-int vc_host_connect(struct vc_dev *d, int fd, uint32_t guest_port, struct husk_err *err)
-{
-	if (d->nconns >= d->max_conns) {
-		close(fd);
-		return husk_err_set(err, EAGAIN, "vsock connection limit (%u) reached", d->max_conns);
-	}
-	uint32_t port = 0;
-	for (unsigned i = 0; i <= d->max_conns && port == 0; i++) {
-		uint32_t p = d->next_port++;
-		if (d->next_port < VC_HOST_PORT_BASE || d->next_port == UINT32_MAX)
-			d->next_port = VC_HOST_PORT_BASE;
-		if (!vc_conn_find(d, p, guest_port))
-			port = p;
-	}
-	int fl = fcntl(fd, F_GETFL);
-	if (port == 0 || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		close(fd);
-		return husk_err_set(err, EAGAIN, "no local vsock port for guest port %u", guest_port);
-	}
-	struct vc_conn *c = conn_new(d, port, guest_port, fd);
-	if (!c) {
-		close(fd);
-		return husk_err_sys(err, ENOMEM, "allocating vsock connection");
-	}
-	c->state = VC_CONNECTING;
-	c->host_initiated = true;
-	c->pend = VC_P_REQUEST;
-	c->deadline_ms = vc_now_ms() + d->connect_timeout_ms;
-	d->connecting++;
-	conn_update(c);
-	return 0;
-}
+/* ---- host socket events ------------------------------------------------ */
 
 void vc_conn_event(struct vc_conn *c, uint32_t events)
 {
-	if (c->state != VC_ESTABLISHED || c->fd < 0)
+	if (c->state != VC_ESTABLISHED || c->w.fd < 0)
 		return;
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		c->host_readable = true;
 	if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && out_pending(c)) {
 		if (conn_flush(c) < 0) {
-			conn_reset(c);
+			vc_conn_reset(c);
 			return;
 		}
 		conn_after_out(c);
 		return;
 	}
-	conn_update(c);
-}
-
-void vc_sweep(struct vc_dev *d, uint64_t now_ms)
-{
-	d->now_ms = now_ms;
-	if (d->connecting == 0)
-		return;
-	struct vc_conn *next;
-	for (struct vc_conn *c = d->all; c; c = next) {
-		next = c->anext;
-		if (c->state == VC_CONNECTING && now_ms >= c->deadline_ms)
-			conn_reset(c);
-	}
+	vc_conn_update(c);
 }

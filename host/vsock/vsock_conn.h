@@ -1,21 +1,17 @@
-/* virtio-vsock connection state machine of the vhost-user-vsock backend.
+/* One virtio-vsock connection of the vhost-user-vsock back-end: its state
+ * machine (connecting, established, RST owed), credit accounting both
+ * ways, and the non-blocking unix stream socket it relays to on the host,
+ * hybrid-vsock style (see vsock_user.h). The muxer (vsock_mux.h) owns the
+ * connections: it finds the one a guest packet is for, and asks them in
+ * turn for the packets that fill guest rx buffers (Firecracker's muxer /
+ * connection / packet split; the packet is vsock_pkt.h).
  *
- * Guest side: packets taken from the tx queue go to vc_tx_packet(); rx
- * buffers are filled by vc_rx_fill(), which sizes each payload to the buffer
- * it is given. Host side: one non-blocking unix stream socket per
- * connection, hybrid-vsock style (see vsock_user.h).
- *
- * Bounds: at most max_conns connections; bytes from the guest that the host
- * socket has not taken yet are buffered per connection, at most buf_alloc
- * (exactly the credit we advertise: fwd_cnt only advances when bytes left
- * for the host socket, so a slow host peer makes the guest's credit run out
- * instead of our memory grow). Host bytes are read straight into guest rx
- * buffers, only as far as the guest's credit allows, so they are never
- * buffered here. RSTs for unknown flows go through a small fixed ring and
- * are dropped when it is full.
- *
- * Testable without a VM: pass epfd -1 and drive the functions directly with
- * flat buffers (see tests/unit/test_vsock_conn.c). */
+ * Bounds: bytes from the guest that the host socket has not taken yet are
+ * buffered per connection, at most buf_alloc (exactly the credit we
+ * advertise: fwd_cnt only advances when bytes left for the host socket, so
+ * a slow host peer makes the guest's credit run out instead of our memory
+ * grow). Host bytes are read straight into guest rx buffers, only as far as
+ * the guest's credit allows, so they are never buffered here. */
 #ifndef HUSK_HOST_VSOCK_CONN_H
 #define HUSK_HOST_VSOCK_CONN_H
 
@@ -23,26 +19,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "common/err.h"
+#include "common/watch.h"
 #include "host/vsock/virtq.h"
 #include "host/vsock/vsock_pkt.h"
-
-#define VC_MAX_CONNS_DEFAULT 1024u
-#define VC_BUF_ALLOC_DEFAULT (2048u * 1024)
-#define VC_CONNECT_TIMEOUT_MS 10000u
-#define VC_RST_QUEUE 256u
-#define VC_HOST_PORT_BASE (1u << 30) /* local ports of host-initiated conns */
-
-/* epoll data.ptr of every object in the backend's loop points at one of
- * these tags (first member of the object). */
-enum vc_ev {
-	VC_EV_CONN = 1,
-	VC_EV_VU_LISTEN,
-	VC_EV_VU,
-	VC_EV_KICK,
-	VC_EV_HYBRID_LISTEN,
-	VC_EV_HYBRID_PENDING,
-};
 
 enum vc_state {
 	VC_CONNECTING,   /* host-initiated: REQUEST queued or sent, waiting for RESPONSE */
@@ -61,9 +40,8 @@ enum vc_state {
 struct vc_dev;
 
 struct vc_conn {
-	int ev_tag; /* VC_EV_CONN, must be first */
+	struct watch w; /* the host socket (-1 once closed) in the back-end's loop */
 	struct vc_dev *dev;
-	int fd;
 	enum vc_state state;
 	uint32_t local_port; /* host side (CID 2) */
 	uint32_t peer_port;  /* guest side */
@@ -87,6 +65,7 @@ struct vc_conn {
 	char okline[24]; /* "OK <port>\n" owed to a hybrid client */
 	uint8_t okoff, oklen;
 	uint64_t deadline_ms; /* VC_CONNECTING only */
+	/* the muxer's lists (vsock_mux.c) */
 	struct vc_conn *hnext;
 	struct vc_conn *wprev, *wnext;
 	bool in_work;
@@ -94,71 +73,32 @@ struct vc_conn {
 	struct vc_conn *dnext;
 };
 
-struct vc_rst {
-	uint32_t src_port, dst_port;
-};
-
-struct vc_dev {
-	uint64_t guest_cid;
-	char hybrid_path[108];
-	uint32_t buf_alloc;
-	unsigned max_conns, nconns;
-	unsigned connecting;
-	uint32_t connect_timeout_ms;
-	int epfd;
-	uint32_t next_port;
-	unsigned hash_size;
-	struct vc_conn **hash;
-	struct vc_conn *work_head, *work_tail; /* conns owing the guest packets */
-	struct vc_conn *all;
-	struct vc_conn *dead;
-	struct vc_rst rst[VC_RST_QUEUE];
-	unsigned rst_head, rst_len;
-	uint64_t now_ms;
-};
-
-struct vc_cfg {
-	uint64_t guest_cid;
-	const char *hybrid_path; /* guest-initiated conns go to "<path>_<port>"; NULL: refuse */
-	uint32_t buf_alloc;      /* 0: default */
-	unsigned max_conns;      /* 0: default */
-	int epfd;                /* -1: no epoll (tests) */
-};
-
-int vc_dev_init(struct vc_dev *d, const struct vc_cfg *cfg, struct husk_err *err);
-void vc_dev_fini(struct vc_dev *d);
-/* Drops every connection (device stopped or reset); host sockets close. */
-void vc_dev_reset(struct vc_dev *d);
-/* Frees connections released since the last call (deferred so an epoll
- * batch never sees freed memory). */
-void vc_reap(struct vc_dev *d);
-
-/* One packet the guest put on the tx queue: the device-readable bytes of a
- * chain, total bytes long. Never fails: bad packets are logged, dropped or
- * answered with RST. */
-void vc_tx_packet(struct vc_dev *d, const struct iovec *iov, unsigned n, size_t total);
-
-/* Fills one guest rx buffer (cap bytes) with the next packet owed to the
- * guest. Returns the bytes written, 0 when nothing is owed, -ENOSPC when cap
- * cannot even hold a header. */
-int vc_rx_fill(struct vc_dev *d, const struct iovec *iov, unsigned n, size_t cap);
-/* Something is owed to the guest (worth popping an rx buffer for). */
-bool vc_rx_pending(const struct vc_dev *d);
-
-/* A hybrid client asked for guest port guest_port: takes ownership of fd
- * (closed on error) and queues a REQUEST. */
-int vc_host_connect(struct vc_dev *d, int fd, uint32_t guest_port, struct husk_err *err);
-
-/* epoll events for a connection's host socket. */
-void vc_conn_event(struct vc_conn *c, uint32_t events);
-
-/* Times out host-initiated connections the guest never answered. */
-void vc_sweep(struct vc_dev *d, uint64_t now_ms);
-
-struct vc_conn *vc_conn_find(const struct vc_dev *d, uint32_t local_port, uint32_t peer_port);
 /* Credit the guest gives us for this connection (bytes we may send). */
 uint32_t vc_peer_credit(const struct vc_conn *c);
 
-uint64_t vc_now_ms(void);
+/* epoll events for a connection's host socket (its watch's on_event). */
+void vc_conn_event(struct vc_conn *c, uint32_t events);
+
+/* ---- for the muxer (vsock_mux.c) ---- */
+
+/* A new connection of d between host port local_port and guest port
+ * peer_port over the host socket fd (zeroed memory, not yet in d's lists). */
+void vc_conn_init(struct vc_conn *c, struct vc_dev *d, uint32_t local_port, uint32_t peer_port, int fd);
+/* The guest's REQUEST h was accepted: RESPONSE owed. */
+void vc_conn_accept(struct vc_conn *c, const struct vc_hdr *h);
+/* Host-initiated: REQUEST owed, refused (RST) past deadline_ms. */
+void vc_conn_connect(struct vc_conn *c, uint64_t deadline_ms);
+/* A packet from the guest for this connection, its header already checked
+ * against the chain (n iovecs, payload after the header). */
+void vc_conn_recv(struct vc_conn *c, const struct vc_hdr *h, const struct iovec *iov, unsigned n);
+/* Writes the connection's next packet into a guest rx buffer of cap bytes:
+ * its length, or 0 when it owes nothing now. */
+int vc_conn_emit(struct vc_conn *c, const struct iovec *iov, unsigned n, size_t cap);
+/* Re-evaluates epoll interest and whether the connection owes packets. */
+void vc_conn_update(struct vc_conn *c);
+/* Aborts: host side closed now, RST owed to the guest. */
+void vc_conn_reset(struct vc_conn *c);
+/* Closes the host socket and drops buffered bytes. */
+void vc_conn_close_fd(struct vc_conn *c);
 
 #endif

@@ -4,7 +4,7 @@
 #define HUSK_HOST_VSOCK_QUEUE_H
 
 #include "host/vsock/virtq.h"
-#include "host/vsock/vsock_conn.h"
+#include "host/vsock/vsock_mux.h"
 
 /* Move up to budget chains between a virtqueue and the state machine.
  * Return 1 when the budget ran out (call again), 0 when done, -EPROTO when

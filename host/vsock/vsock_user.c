@@ -1,6 +1,9 @@
 /* The vhost-user-vsock back-end's epoll loop, the hybrid listening side and
- * husk_hybrid_connect(). Packets: vsock_conn.c; rings: virtq.c; QEMU's
- * protocol: vhost_user.c. */
+ * husk_hybrid_connect(). Connections: vsock_mux.c and vsock_conn.c; rings:
+ * virtq.c; QEMU's protocol: vhost_user.c. Every fd in the loop is a struct
+ * watch (common/watch.h): QEMU's listening socket and connection, the
+ * hybrid listener and its pending clients here, kick fds in vhost_user.c,
+ * host sockets in vsock_conn.c. */
 #include "host/vsock/vsock_user.h"
 
 #include <errno.h>
@@ -15,20 +18,21 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
+#include "common/watch.h"
 #include "host/vsock/vhost_user.h"
-#include "host/vsock/vsock_conn.h"
+#include "host/vsock/vsock_mux.h"
 #include "host/vsock/vsock_queue.h"
 
 #define HY_LINE_MAX 64u        /* "CONNECT 4294967295\n" fits with room */
 #define HY_PENDING_MAX 64u     /* hybrid clients that have not sent their line */
 #define HY_PENDING_TIMEOUT_MS 10000u
 #define RING_BUDGET 256u       /* chains per ring per loop turn */
-#define MAX_EVENTS 64
 
 /* A hybrid client still sending its CONNECT line. */
 struct hy_pending {
-	int ev_tag; /* VC_EV_HYBRID_PENDING, must be first */
-	int fd;
+	struct watch w; /* the client's socket, -1 once dropped */
+	struct serve *s;
 	bool dead;
 	unsigned len;
 	char line[HY_LINE_MAX];
@@ -38,9 +42,12 @@ struct hy_pending {
 
 struct serve {
 	int epfd;
-	int vu_listen_fd, hybrid_fd;
-	int tag_vu_listen, tag_vu, tag_hybrid;
-	int tag_kick[VU_NUM_VQS];
+	struct watch vu_listen_w; /* the caller's listening socket QEMU connects to */
+	struct watch vu_w;        /* QEMU's connection (vu.sock) */
+	struct watch hybrid_w;    /* the caller's hybrid listening socket, or -1 */
+	struct husk_err *err;
+	bool done; /* QEMU went away (result 0) or a fatal error (result < 0, err set) */
+	int result;
 	struct vu_dev vu;
 	struct vc_dev vc;
 	bool vu_connected;
@@ -60,12 +67,6 @@ static bool rings_ready(const struct serve *s)
 	return s->vu_connected && vq_ready(&s->vu.vq[0]) && vq_ready(&s->vu.vq[1]);
 }
 
-static int ep_add(int epfd, int fd, uint32_t events, void *ptr)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = ptr };
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
 static int set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -80,12 +81,12 @@ static void pending_drop(struct serve *s, struct hy_pending *p, bool close_fd)
 {
 	if (p->dead)
 		return;
-	if (p->fd >= 0) {
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->fd, NULL);
+	if (p->w.fd >= 0) {
+		watch_del(s->epfd, &p->w);
 		if (close_fd)
-			close(p->fd);
+			close(p->w.fd);
 	}
-	p->fd = -1;
+	p->w.fd = -1;
 	p->dead = true;
 	if (p->prev)
 		p->prev->next = p->next;
@@ -107,10 +108,12 @@ static void pending_reap(struct serve *s)
 	}
 }
 
+static void on_pending(struct watch *w, uint32_t events);
+
 static void hybrid_accept(struct serve *s)
 {
 	for (unsigned i = 0; i < 16; i++) {
-		int fd = accept4(s->hybrid_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(s->hybrid_w.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
 				vc_log("accept on the hybrid socket: %s", strerror(errno));
@@ -123,15 +126,19 @@ static void hybrid_accept(struct serve *s)
 			continue;
 		}
 		struct hy_pending *p = calloc(1, sizeof *p);
-		if (!p || ep_add(s->epfd, fd, EPOLLIN, p) < 0) {
-			vc_log("cannot take hybrid client: %s", strerror(p ? errno : ENOMEM));
+		int r = -ENOMEM;
+		if (p) {
+			p->w = (struct watch){ .fd = fd, .on_event = on_pending };
+			r = watch_add(s->epfd, &p->w, EPOLLIN);
+		}
+		if (r < 0) {
+			vc_log("cannot take hybrid client: %s", strerror(-r));
 			free(p);
 			close(fd);
 			continue;
 		}
-		p->ev_tag = VC_EV_HYBRID_PENDING;
-		p->fd = fd;
-		p->deadline_ms = vc_now_ms() + HY_PENDING_TIMEOUT_MS;
+		p->s = s;
+		p->deadline_ms = husk_now_ms() + HY_PENDING_TIMEOUT_MS;
 		p->next = s->pending;
 		if (s->pending)
 			s->pending->prev = p;
@@ -169,7 +176,7 @@ static void pending_read(struct serve *s, struct hy_pending *p)
 		return;
 	for (;;) {
 		char ch;
-		ssize_t n = recv(p->fd, &ch, 1, MSG_DONTWAIT);
+		ssize_t n = recv(p->w.fd, &ch, 1, MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -194,7 +201,7 @@ static void pending_read(struct serve *s, struct hy_pending *p)
 		pending_drop(s, p, true);
 		return;
 	}
-	int fd = p->fd;
+	int fd = p->w.fd;
 	pending_drop(s, p, false);
 	if (!rings_ready(s)) {
 		close(fd);
@@ -207,7 +214,7 @@ static void pending_read(struct serve *s, struct hy_pending *p)
 
 static void sweep(struct serve *s)
 {
-	uint64_t now = vc_now_ms();
+	uint64_t now = husk_now_ms();
 	struct hy_pending *next;
 	for (struct hy_pending *p = s->pending; p; p = next) {
 		next = p->next;
@@ -219,28 +226,60 @@ static void sweep(struct serve *s)
 
 /* ---- the loop ------------------------------------------------------------ */
 
-static int accept_qemu(struct serve *s, struct husk_err *err)
+/* Ends the loop after this round of events: 0 when QEMU went away, < 0
+ * (err filled) on a fatal error. Events of the round still to come are
+ * ignored by the back-end's own watches. */
+static void serve_stop(struct serve *s, int result)
 {
-	int fd = accept4(s->vu_listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
-			return 0;
-		return husk_err_sys(err, errno, "vsock: accepting QEMU's vhost-user connection");
-	}
-	/* QEMU connects once: stop watching the listener */
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->vu_listen_fd, NULL);
-	s->vu.sock = fd;
-	s->vu_connected = true;
-	if (ep_add(s->epfd, fd, EPOLLIN, &s->tag_vu) < 0)
-		return husk_err_sys(err, errno, "vsock: epoll");
-	return 0;
+	if (s->done)
+		return;
+	s->done = true;
+	s->result = result;
 }
 
-static void drain_kick(int fd)
+static void on_pending(struct watch *w, uint32_t events)
 {
-	uint64_t v;
-	while (fd >= 0 && read(fd, &v, sizeof v) == (ssize_t)sizeof v)
-		;
+	struct hy_pending *p = container_of(w, struct hy_pending, w);
+	if (!p->s->done)
+		pending_read(p->s, p);
+}
+
+static void on_hybrid_listen(struct watch *w, uint32_t events)
+{
+	struct serve *s = container_of(w, struct serve, hybrid_w);
+	if (!s->done)
+		hybrid_accept(s);
+}
+
+static void on_vu(struct watch *w, uint32_t events)
+{
+	struct serve *s = container_of(w, struct serve, vu_w);
+	if (s->done)
+		return;
+	int r = vu_dev_read(&s->vu, s->err);
+	if (r <= 0)
+		serve_stop(s, r); /* 0: QEMU went away */
+}
+
+static void on_vu_listen(struct watch *w, uint32_t events)
+{
+	struct serve *s = container_of(w, struct serve, vu_listen_w);
+	if (s->done)
+		return;
+	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+			serve_stop(s, husk_err_sys(s->err, errno, "vsock: accepting QEMU's vhost-user connection"));
+		return;
+	}
+	/* QEMU connects once: stop watching the listener */
+	watch_del(s->epfd, w);
+	s->vu.sock = fd;
+	s->vu_w.fd = fd;
+	s->vu_connected = true;
+	int r = watch_add(s->epfd, &s->vu_w, EPOLLIN);
+	if (r < 0)
+		serve_stop(s, husk_err_sys(s->err, -r, "vsock: epoll"));
 }
 
 /* Moves packets both ways; true when a budget ran out (come back soon). */
@@ -275,11 +314,10 @@ static bool process_rings(struct serve *s)
 	return more;
 }
 
-static int serve_loop(struct serve *s, struct husk_err *err)
+static int serve_loop(struct serve *s)
 {
-	struct epoll_event evs[MAX_EVENTS];
 	bool more = false;
-	uint64_t last_sweep = vc_now_ms();
+	uint64_t last_sweep = husk_now_ms();
 
 	for (;;) {
 		int timeout = -1;
@@ -287,43 +325,14 @@ static int serve_loop(struct serve *s, struct husk_err *err)
 			timeout = 0;
 		else if (s->npending > 0 || s->vc.connecting > 0)
 			timeout = 500;
-		int n = epoll_wait(s->epfd, evs, MAX_EVENTS, timeout);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return husk_err_sys(err, errno, "vsock: epoll_wait");
-		}
-		for (int i = 0; i < n; i++) {
-			int *tag = evs[i].data.ptr;
-			int r;
-			switch (*tag) {
-			case VC_EV_VU_LISTEN:
-				r = accept_qemu(s, err);
-				if (r < 0)
-					return r;
-				break;
-			case VC_EV_VU:
-				r = vu_dev_read(&s->vu, err);
-				if (r <= 0)
-					return r; /* 0: QEMU went away */
-				break;
-			case VC_EV_HYBRID_LISTEN:
-				hybrid_accept(s);
-				break;
-			case VC_EV_HYBRID_PENDING:
-				pending_read(s, (struct hy_pending *)(void *)tag);
-				break;
-			case VC_EV_KICK:
-				drain_kick(s->vu.vq[tag == &s->tag_kick[0] ? 0 : 1].kick_fd);
-				break;
-			case VC_EV_CONN:
-				vc_conn_event((struct vc_conn *)(void *)tag, evs[i].events);
-				break;
-			default:
-				break;
-			}
-		}
-		uint64_t now = vc_now_ms();
+		int n = watch_dispatch(s->epfd, timeout);
+		if (n == -EINTR)
+			continue;
+		if (n < 0)
+			return husk_err_sys(s->err, -n, "vsock: epoll_wait");
+		if (s->done)
+			return s->result;
+		uint64_t now = husk_now_ms();
 		if (now - last_sweep >= 500) {
 			last_sweep = now;
 			sweep(s);
@@ -340,11 +349,10 @@ int husk_vuvsock_serve(int vu_listen_fd, int hybrid_listen_fd, const char *hybri
 	struct serve *s = calloc(1, sizeof *s);
 	if (!s)
 		return husk_err_sys(err, ENOMEM, "vsock: allocating the back-end");
-	s->vu_listen_fd = vu_listen_fd;
-	s->hybrid_fd = hybrid_listen_fd;
-	s->tag_vu_listen = VC_EV_VU_LISTEN;
-	s->tag_vu = VC_EV_VU;
-	s->tag_hybrid = VC_EV_HYBRID_LISTEN;
+	s->vu_listen_w = (struct watch){ .fd = vu_listen_fd, .on_event = on_vu_listen };
+	s->vu_w = (struct watch){ .fd = -1, .on_event = on_vu };
+	s->hybrid_w = (struct watch){ .fd = hybrid_listen_fd, .on_event = on_hybrid_listen };
+	s->err = err;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	int r;
 	if (s->epfd < 0) {
@@ -353,10 +361,6 @@ int husk_vuvsock_serve(int vu_listen_fd, int hybrid_listen_fd, const char *hybri
 		return r;
 	}
 	vu_dev_init(&s->vu, -1, s->epfd, guest_cid);
-	for (unsigned i = 0; i < VU_NUM_VQS; i++) {
-		s->tag_kick[i] = VC_EV_KICK;
-		s->vu.kick_ev[i] = &s->tag_kick[i];
-	}
 	s->vu.on_stop = on_device_stop;
 	s->vu.ctx = s;
 
@@ -364,16 +368,16 @@ int husk_vuvsock_serve(int vu_listen_fd, int hybrid_listen_fd, const char *hybri
 	r = vc_dev_init(&s->vc, &cfg, err);
 	if (r < 0)
 		goto out;
-	if ((r = set_nonblock(vu_listen_fd)) < 0 || ep_add(s->epfd, vu_listen_fd, EPOLLIN, &s->tag_vu_listen) < 0) {
-		r = husk_err_sys(err, r < 0 ? -r : errno, "vsock: watching the vhost-user socket");
+	if ((r = set_nonblock(vu_listen_fd)) < 0 || (r = watch_add(s->epfd, &s->vu_listen_w, EPOLLIN)) < 0) {
+		r = husk_err_sys(err, -r, "vsock: watching the vhost-user socket");
 		goto out;
 	}
 	if (hybrid_listen_fd >= 0 &&
-	    ((r = set_nonblock(hybrid_listen_fd)) < 0 || ep_add(s->epfd, hybrid_listen_fd, EPOLLIN, &s->tag_hybrid) < 0)) {
-		r = husk_err_sys(err, r < 0 ? -r : errno, "vsock: watching the hybrid socket");
+	    ((r = set_nonblock(hybrid_listen_fd)) < 0 || (r = watch_add(s->epfd, &s->hybrid_w, EPOLLIN)) < 0)) {
+		r = husk_err_sys(err, -r, "vsock: watching the hybrid socket");
 		goto out;
 	}
-	r = serve_loop(s, err);
+	r = serve_loop(s);
 out:
 	while (s->pending)
 		pending_drop(s, s->pending, true);
@@ -393,14 +397,14 @@ static int remaining_ms(uint64_t deadline, int timeout_ms)
 {
 	if (timeout_ms < 0)
 		return -1;
-	uint64_t now = vc_now_ms();
+	uint64_t now = husk_now_ms();
 	return now >= deadline ? 0 : (int)(deadline - now);
 }
 
 int husk_hybrid_connect(const char *hybrid_path, uint32_t port, int timeout_ms, struct husk_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	uint64_t deadline = vc_now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
+	uint64_t deadline = husk_now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
 
 	if (strlen(hybrid_path) >= sizeof sa.sun_path)
 		return husk_err_set(err, ENAMETOOLONG, "hybrid vsock path too long: %s", hybrid_path);

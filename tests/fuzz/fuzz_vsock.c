@@ -17,7 +17,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "host/vsock/vsock_conn.h"
+#include "common/clock.h"
+#include "common/le.h"
+#include "host/vsock/vsock_mux.h"
 #include "host/vsock/vsock_queue.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,7 +43,7 @@ static void check(const struct vc_dev *d)
 			abort();
 		if (c->olen > d->buf_alloc)
 			abort();
-		if (c->state == VC_RST_PENDING && (c->fd >= 0 || !(c->pend & VC_P_RST) || !c->in_work))
+		if (c->state == VC_RST_PENDING && (c->w.fd >= 0 || !(c->pend & VC_P_RST) || !c->in_work))
 			abort();
 	}
 	for (const struct vc_conn *c = d->work_head; c; c = c->wnext) {
@@ -51,11 +53,6 @@ static void check(const struct vc_dev *d)
 	}
 	if (n != d->nconns || n > d->max_conns || w > n)
 		abort();
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static void run_rings(struct vc_dev *d, const uint8_t *data, size_t size, uint8_t sel)
@@ -85,7 +82,7 @@ static void run_rings(struct vc_dev *d, const uint8_t *data, size_t size, uint8_
 		vc_process_rx(d, &rx, &mem, 32);
 		check(d);
 		for (struct vc_conn *c = d->all; c; c = c->anext)
-			if (c->fd >= 0)
+			if (c->w.fd >= 0)
 				vc_conn_event(c, EPOLLIN | EPOLLOUT);
 		/* the guest publishes more entries */
 		gmem[0x102] = (uint8_t)(gmem[0x102] + (sel >> 4));
@@ -119,7 +116,7 @@ static void run_script(struct vc_dev *d, const uint8_t *data, size_t size, int *
 			if (r[7] == 0xff)
 				h.len = VC_MAX_PAYLOAD + 1;
 			h.buf_alloc = (r[8] & 1) ? UINT32_MAX : (uint32_t)(r[9] | r[10] << 8);
-			h.fwd_cnt = le32(r + 10);
+			h.fwd_cnt = le_get32(r + 10);
 			vc_hdr_encode(&h, pkt);
 			memset(pkt + VC_HDR_LEN, r[14], plen);
 			unsigned split = r[15] % (VC_HDR_LEN + 1);
@@ -172,7 +169,7 @@ static void run_script(struct vc_dev *d, const uint8_t *data, size_t size, int *
 				break;
 			}
 			for (struct vc_conn *c = d->all; c; c = c->anext)
-				if (c->fd >= 0)
+				if (c->w.fd >= 0)
 					vc_conn_event(c, r[4] & (EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR));
 		} else if (act == 9 && *npeers < MAX_PEERS) { /* a hybrid client connects */
 			int sp[2];
@@ -183,7 +180,7 @@ static void run_script(struct vc_dev *d, const uint8_t *data, size_t size, int *
 				vc_host_connect(d, sp[1], 1024, &err);
 			}
 		} else if (act == 10) {
-			vc_sweep(d, vc_now_ms() + ((r[1] & 1) ? 20000 : 0));
+			vc_sweep(d, husk_now_ms() + ((r[1] & 1) ? 20000 : 0));
 		} else {
 			vc_reap(d);
 		}

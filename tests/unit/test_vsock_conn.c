@@ -1,6 +1,7 @@
 /* Unit tests of the vsock packet and connection state machine of the
  * vhost-user-vsock back-end without a VM: packets driven with flat buffers,
  * real unix sockets as host peers, and the glue to real split rings. */
+#include "common/clock.h"
 #include "tests/unit/vsock_test_util.h"
 #include "tests/unit/unit.h"
 
@@ -267,7 +268,7 @@ static enum test_result test_vc_credit_guest_to_host(void)
 	struct vc_conn *c = vc_conn_find(&D, 1234, 5300);
 	CHECK(c);
 	int small = 4096;
-	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+	setsockopt(c->w.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
 	memset(chunk, 'g', sizeof chunk);
 	for (uint32_t sent = 0; sent < buf_alloc; sent += sizeof chunk) {
 		mkhdr(&h, VC_OP_RW, 5300, 1234, sizeof chunk);
@@ -317,7 +318,7 @@ static enum test_result test_vc_credit_guest_to_host(void)
 	mkhdr(&h, VC_OP_RW, 5300, 1234, 1);
 	tx_hdr(&h, "!", 1);
 	CHECK(log_count > logs);
-	CHECK(c->state == VC_RST_PENDING && c->fd < 0);
+	CHECK(c->state == VC_RST_PENDING && c->w.fd < 0);
 	CHECK_EQ_INT(rx(4096, &h), VC_HDR_LEN);
 	CHECK_EQ_INT(h.op, VC_OP_RST);
 	CHECK(vc_conn_find(&D, 1234, 5300) == NULL);
@@ -495,9 +496,9 @@ static enum test_result test_vc_host_initiated_refused_and_timeout(void)
 	CHECK_EQ_INT(vc_host_connect(&D, sp[1], 1026, &err), 0);
 	CHECK_EQ_INT(rx(4096, &h), VC_HDR_LEN);
 	uint32_t hp = h.src_port;
-	vc_sweep(&D, vc_now_ms() + 1000);
+	vc_sweep(&D, husk_now_ms() + 1000);
 	CHECK(vc_conn_find(&D, hp, 1026) != NULL);
-	vc_sweep(&D, vc_now_ms() + VC_CONNECT_TIMEOUT_MS + 1000);
+	vc_sweep(&D, husk_now_ms() + VC_CONNECT_TIMEOUT_MS + 1000);
 	CHECK(fd_at_eof(sp[0]));
 	CHECK_EQ_INT(rx(4096, &h), VC_HDR_LEN); /* the guest is told to forget it */
 	CHECK(h.op == VC_OP_RST && h.src_port == hp);

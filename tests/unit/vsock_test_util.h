@@ -26,7 +26,7 @@
 
 #include "host/vsock/vhost_user.h"
 #include "host/vsock/virtq.h"
-#include "host/vsock/vsock_conn.h"
+#include "host/vsock/vsock_mux.h"
 #include "host/vsock/vsock_pkt.h"
 #include "host/vsock/vsock_queue.h"
 #include "host/vsock/vsock_user.h"
