@@ -86,7 +86,7 @@ JSON
 
 @test "exec with a terminal over --console-socket" {
   SOCK=$BATS_TEST_TMPDIR/console.sock
-  "$TOP/build/tests/console-client" "$SOCK" > "$BATS_TEST_TMPDIR/console.out" 2>&1 &
+  "$TOP/build/tests/console-client" "$SOCK" > "$BATS_TEST_TMPDIR/console.out" 2>&1 3>&- &
   c=$!
   for i in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
   husk exec --tty --console-socket "$SOCK" ex /bin/sh -c 'tty'
@@ -96,7 +96,7 @@ JSON
 
 @test "exec with a terminal: typed input reaches the process while the terminal stays open" {
   SOCK=$BATS_TEST_TMPDIR/console.sock
-  timeout 150 "$TOP/build/tests/console-client" "$SOCK" 24 80 $'echo typed-$((2+3))\nexit 6\n' > "$BATS_TEST_TMPDIR/console.out" 2>&1 &
+  timeout 150 "$TOP/build/tests/console-client" "$SOCK" 24 80 $'echo typed-$((2+3))\nexit 6\n' > "$BATS_TEST_TMPDIR/console.out" 2>&1 3>&- &
   c=$!
   for i in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
   s=0; timeout 120 "$HUSK" --root "$HUSK_ROOT" exec --tty --console-socket "$SOCK" ex /bin/sh || s=$?

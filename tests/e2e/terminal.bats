@@ -11,11 +11,18 @@ setup() {
   jq '.process.terminal = true | .process.consoleSize = {height: 24, width: 80}' "$BUNDLE/config.json" > "$BUNDLE/c.json"
   mv "$BUNDLE/c.json" "$BUNDLE/config.json"
 }
-teardown() { common_teardown; }
+teardown() {
+  # a client still in accept() after a failed test must not hold bats' output
+  local pid
+  for pid in ${CLIENT_PIDS:-}; do kill "$pid" 2>/dev/null || true; done
+  common_teardown
+}
 
 start_client() {
-  "$CLIENT" "$SOCK" "$@" > "$BATS_TEST_TMPDIR/console.out" 2>&1 &
+  # 3>&-: bats' own output fd is not the client's to keep open
+  "$CLIENT" "$SOCK" "$@" > "$BATS_TEST_TMPDIR/console.out" 2>&1 3>&- &
   CLIENT_PID=$!
+  CLIENT_PIDS="${CLIENT_PIDS:-} $CLIENT_PID"
   for i in $(seq 100); do [ -S "$SOCK" ] && return 0; sleep 0.05; done
   return 1
 }
@@ -59,11 +66,11 @@ start_client() {
   set_args "$BUNDLE" /bin/sleep 1000
   start_client
   # a pipe as stdout and stderr: the reader ends only when every holder closed it
-  s=0; timeout 120 bash -c "'$HUSK' --root '$HUSK_ROOT' create --console-socket '$SOCK' --bundle '$BUNDLE' tty4 2>&1 | cat" || s=$?
+  s=0; timeout 120 bash -c "set -o pipefail; '$HUSK' --root '$HUSK_ROOT' create --console-socket '$SOCK' --bundle '$BUNDLE' tty4 2>&1 | cat" || s=$?
   [ "$s" -eq 0 ]
   husk start tty4
   SOCK=$BATS_TEST_TMPDIR/exec.sock start_client
-  s=0; timeout 120 bash -c "'$HUSK' --root '$HUSK_ROOT' exec --tty --detach --console-socket '$BATS_TEST_TMPDIR/exec.sock' tty4 /bin/sleep 1000 2>&1 | cat" || s=$?
+  s=0; timeout 120 bash -c "set -o pipefail; '$HUSK' --root '$HUSK_ROOT' exec --tty --detach --console-socket '$BATS_TEST_TMPDIR/exec.sock' tty4 /bin/sleep 1000 2>&1 | cat" || s=$?
   [ "$s" -eq 0 ]
   husk delete --force tty4
 }
