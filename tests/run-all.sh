@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test`: unit tests, fuzz corpus replay, the end-to-end tests that
+# `make test`: unit tests, fuzz corpus replay, layout and format checks, the end-to-end tests that
 # boot real VMs, then the client suites (podman, docker, containerd). Ends
 # with one "N passed, N failed" line over all of them.
 set -u
@@ -27,6 +27,16 @@ if [ -x tests/fuzz/run.sh ]; then
   tests/fuzz/run.sh replay > "$log" 2>&1; rc=$?
   cat "$log"
   if [ $rc -eq 0 ]; then pass=$((pass + 1)); echo "ok - fuzz corpus replay"; else fail=$((fail + 1)); echo "not ok - fuzz corpus replay"; fi
+fi
+
+# the tree's shape (docs/hacking.md) and its formatting
+echo "== layout and format"
+tests/layout/check.sh > "$log" 2>&1
+cat "$log"; count_tap
+if make -s format-check > "$log" 2>&1; then
+  pass=$((pass + 1)); echo "ok - make format-check"
+else
+  fail=$((fail + 1)); echo "not ok - make format-check"; head -n 40 "$log"
 fi
 
 echo "== end-to-end tests (real VMs)"
