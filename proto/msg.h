@@ -66,8 +66,8 @@ struct husk_hello_msg {
  * outside 1..4095 goes out as EIO, a message is cut to 1024 bytes at a
  * character boundary), SIGNAL {signal, all}; their decoders and the other
  * small messages are in proto/msg_session.h. husk_msg_encode_one_uint()
- * writes a one-key map: the typed encoders there replace it (it stays for
- * the host call sites until they are converted). */
+ * writes a one-key map: the typed encoders there replace it; it stays for
+ * the unit tests, which build out-of-range and reference bodies with it. */
 void husk_msg_encode_error(struct husk_cbor_enc *e, int code, const char *message);
 void husk_msg_encode_signal(struct husk_cbor_enc *e, int sig, bool all);
 void husk_msg_encode_one_uint(struct husk_cbor_enc *e, const char *key, uint64_t value);

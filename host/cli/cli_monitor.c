@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "proto/msg_session.h"
 #include "host/cli/cli.h"
 #include "host/monitor/ctl.h"
 #include "host/state/fsutil.h"
@@ -34,7 +35,7 @@ int cli_empty_request(const char *dir, uint16_t type, uint8_t **reply, size_t *r
 	uint8_t buf[8];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 0);
+	husk_msg_encode_empty(&e);
 	return husk_ctl_call_reply(dir, type, e.buf, e.len, 30000, reply, reply_len, err);
 }
 

@@ -15,6 +15,8 @@
 
 #include "common/arena.h"
 #include "proto/msg.h"
+#include "proto/msg_resources.h"
+#include "proto/msg_session.h"
 #include "host/cli/cli.h"
 #include "host/monitor/ctl.h"
 
@@ -36,20 +38,6 @@ static long parse_duration_ms(const char *s)
 	return -1;
 }
 
-static uint64_t u(const struct husk_cbor_item *m, const char *k)
-{
-	const struct husk_cbor_item *v = husk_cbor_map_get(m, k);
-	return v && v->type == HUSK_CBOR_UINT ? v->v.u : 0;
-}
-
-static json_int_t limit(const struct husk_cbor_item *m, const char *k)
-{
-	const struct husk_cbor_item *v = husk_cbor_map_get(m, k);
-	if (v && v->type == HUSK_CBOR_UINT)
-		return (json_int_t)v->v.u;
-	return -1; /* "max" */
-}
-
 /* runc's stats shape, from the guest's STATS reply (validated here: it came
  * from the guest) */
 static json_t *stats_json(const uint8_t *reply, size_t len, struct husk_err *err)
@@ -57,34 +45,22 @@ static json_t *stats_json(const uint8_t *reply, size_t len, struct husk_err *err
 	static uint8_t arena_buf[256 * 1024];
 	struct husk_arena a;
 	const struct husk_cbor_item *root;
+	struct husk_stats_msg st;
 	husk_arena_init(&a, arena_buf, sizeof arena_buf);
-	if (husk_msg_parse(reply, len, &a, &root, err) < 0)
+	if (husk_msg_parse(reply, len, &a, &root, err) < 0 || husk_msg_decode_stats(root, &a, &st, err) < 0)
 		return NULL;
 	json_t *raw = json_object();
-	const struct husk_cbor_item *ms = husk_cbor_map_get(root, "memory_stat");
-	if (ms && ms->type == HUSK_CBOR_MAP) {
-		const struct husk_cbor_item *k = husk_cbor_first(ms);
-		for (uint32_t i = 0; i < ms->count; i++) {
-			const struct husk_cbor_item *v = husk_cbor_next(k);
-			if (k->type == HUSK_CBOR_TEXT && k->count < 64 && v->type == HUSK_CBOR_UINT) {
-				char key[64];
-				memcpy(key, k->v.ptr, k->count);
-				key[k->count] = '\0';
-				json_object_set_new(raw, key, json_integer((json_int_t)v->v.u));
-			}
-			k = husk_cbor_next(v);
-		}
-	}
+	for (uint32_t i = 0; i < st.n_memory_stat; i++)
+		json_object_set_new(raw, st.memory_stat[i].key, json_integer((json_int_t)st.memory_stat[i].value));
 	return json_pack(
 		"{s:{s:{s:I,s:I,s:I}},s:{s:{s:I,s:I},s:{s:I},s:o},s:{s:I,s:I},s:{s:[{s:s,s:I},{s:s,s:I}],s:[{s:s,s:I},{s:s,s:I}]},s:I}",
-		"cpu", "usage", "total", (json_int_t)u(root, "cpu_usage_ns"), "kernel", (json_int_t)u(root, "cpu_system_ns"),
-		"user", (json_int_t)u(root, "cpu_user_ns"), "memory", "usage", "usage", (json_int_t)u(root, "memory_usage"),
-		"limit", limit(root, "memory_limit"), "swap", "usage", (json_int_t)u(root, "swap_usage"), "raw", raw,
-		"pids", "current", (json_int_t)u(root, "pids_current"), "limit", limit(root, "pids_limit"), "blkio",
-		"ioServiceBytesRecursive", "op", "Read", "value", (json_int_t)u(root, "io_read_bytes"), "op", "Write",
-		"value", (json_int_t)u(root, "io_write_bytes"), "ioServicedRecursive", "op", "Read", "value",
-		(json_int_t)u(root, "io_reads"), "op", "Write", "value", (json_int_t)u(root, "io_writes"), "oom_kills",
-		(json_int_t)u(root, "oom_kills"));
+		"cpu", "usage", "total", (json_int_t)st.cpu_usage_ns, "kernel", (json_int_t)st.cpu_system_ns, "user",
+		(json_int_t)st.cpu_user_ns, "memory", "usage", "usage", (json_int_t)st.memory_usage, "limit",
+		(json_int_t)st.memory_limit, "swap", "usage", (json_int_t)st.swap_usage, "raw", raw, "pids", "current",
+		(json_int_t)st.pids_current, "limit", (json_int_t)st.pids_limit, "blkio", "ioServiceBytesRecursive", "op",
+		"Read", "value", (json_int_t)st.io_read_bytes, "op", "Write", "value", (json_int_t)st.io_write_bytes,
+		"ioServicedRecursive", "op", "Read", "value", (json_int_t)st.io_reads, "op", "Write", "value",
+		(json_int_t)st.io_writes, "oom_kills", (json_int_t)st.oom_kills);
 }
 
 static void print_event(const char *type, const char *id, json_t *data)
@@ -107,7 +83,7 @@ static int print_stats(const char *dir, const char *id, struct husk_err *err)
 	size_t len = 0;
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, req, sizeof req);
-	husk_cbor_put_map(&e, 0);
+	husk_msg_encode_empty(&e);
 	int r = husk_ctl_call_reply(dir, HUSK_MSG_STATS, e.buf, e.len, 30000, &reply, &len, err);
 	if (r < 0)
 		return r;
@@ -132,7 +108,11 @@ static int subscribe(const char *dir, struct husk_err *err)
 			close(fd);
 		return husk_err_sys(err, e, "connecting to the container monitor");
 	}
-	if (husk_frame_write_all(fd, HUSK_MSG_EVENTS, 0, 1, (const uint8_t *)"\xa0", 1, err) < 0) {
+	uint8_t req[8];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, req, sizeof req);
+	husk_msg_encode_empty(&e);
+	if (husk_frame_write_all(fd, HUSK_MSG_EVENTS, 0, 1, e.buf, e.len, err) < 0) {
 		close(fd);
 		return -err->code;
 	}

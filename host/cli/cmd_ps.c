@@ -8,6 +8,7 @@
 
 #include "common/arena.h"
 #include "proto/msg.h"
+#include "proto/msg_session.h"
 #include "host/cli/cli.h"
 
 int cmd_ps(struct husk_globals *g, int argc, char **argv)
@@ -41,40 +42,28 @@ int cmd_ps(struct husk_globals *g, int argc, char **argv)
 	/* the reply came from the guest: validate it like any guest data */
 	struct husk_arena a;
 	const struct husk_cbor_item *root;
+	struct husk_ps_reply_msg ps;
 	husk_arena_init(&a, arena_buf, sizeof arena_buf);
 	int r = husk_msg_parse(reply, len, &a, &root, &err);
-	const struct husk_cbor_item *procs = r == 0 ? husk_cbor_map_get(root, "processes") : NULL;
-	if (r == 0 && (!procs || procs->type != HUSK_CBOR_ARRAY))
-		r = husk_err_set(&err, EPROTO, "malformed process list from the guest");
-	if (r < 0) {
-		free(reply);
+	if (r == 0 && husk_msg_decode_ps_reply(root, &a, &ps, &err) < 0)
+		r = husk_err_wrap(&err, "malformed process list from the guest");
+	free(reply);
+	if (r < 0)
 		return cli_fail(&err);
-	}
 	json_t *pids = json_array();
 	if (!strcmp(format, "table"))
 		printf("%-8s %-8s %-8s %s\n", "PID", "PPID", "UID", "CMD");
-	const struct husk_cbor_item *it = husk_cbor_first(procs);
-	for (uint32_t i = 0; i < procs->count; i++, it = husk_cbor_next(it)) {
-		uint64_t pid, ppid, uid;
-		char *cmd;
-		if (it->type != HUSK_CBOR_MAP || husk_msg_get_uint(it, "pid", INT32_MAX, false, &pid, &err) < 0 ||
-		    husk_msg_get_uint(it, "ppid", INT32_MAX, false, &ppid, &err) < 0 ||
-		    husk_msg_get_uint(it, "uid", UINT32_MAX, false, &uid, &err) < 0 ||
-		    husk_msg_get_text(it, "cmd", 4096, false, &a, &cmd, &err) < 0) {
-			json_decref(pids);
-			free(reply);
-			return cli_failf("malformed process list from the guest: %s", err.msg);
-		}
-		json_array_append_new(pids, json_integer((json_int_t)pid));
+	for (uint32_t i = 0; i < ps.n_procs; i++) {
+		const struct husk_ps_entry *p = &ps.procs[i];
+		json_array_append_new(pids, json_integer((json_int_t)p->pid));
 		if (!strcmp(format, "table"))
-			printf("%-8llu %-8llu %-8llu %s\n", (unsigned long long)pid, (unsigned long long)ppid,
-			       (unsigned long long)uid, cmd);
+			printf("%-8llu %-8llu %-8llu %s\n", (unsigned long long)p->pid, (unsigned long long)p->ppid,
+			       (unsigned long long)p->uid, p->cmd);
 	}
 	if (!strcmp(format, "json")) {
 		json_dumpf(pids, stdout, JSON_COMPACT);
 		putchar('\n');
 	}
 	json_decref(pids);
-	free(reply);
 	return 0;
 }

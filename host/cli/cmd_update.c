@@ -216,9 +216,7 @@ static int send_update(const char *dir, const struct husk_resources *res, struct
 	uint8_t buf[2048];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 1);
-	husk_cbor_put_text(&e, "resources");
-	husk_msg_encode_resources(&e, res);
+	husk_msg_encode_update(&e, &(struct husk_update_msg){ .resources = *res });
 	if (husk_cbor_enc_finish(&e, err) < 0 || husk_ctl_call(dir, HUSK_MSG_UPDATE, e.buf, e.len, 30000, err) < 0)
 		return -err->code;
 	return 0;

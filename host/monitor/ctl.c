@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "proto/msg.h"
 #include "proto/msg_network.h"
+#include "proto/msg_session.h"
 #include "host/net/net.h"
 
 
@@ -97,15 +98,12 @@ int husk_error_reply(const uint8_t *payload, size_t len, struct husk_err *err)
 	static uint8_t arena_buf[256 * 1024];
 	struct husk_arena a;
 	const struct husk_cbor_item *root;
-	char *msg = NULL;
-	uint64_t code = EIO;
+	struct husk_error_msg m;
 	struct husk_err perr = { 0 };
 	husk_arena_init(&a, arena_buf, sizeof arena_buf);
-	if (husk_msg_parse(payload, len, &a, &root, &perr) < 0 ||
-	    husk_msg_get_uint(root, "code", 4095, false, &code, &perr) < 0 ||
-	    husk_msg_get_text(root, "message", 1024, false, &a, &msg, &perr) < 0)
+	if (husk_msg_parse(payload, len, &a, &root, &perr) < 0 || husk_msg_decode_error(root, &a, &m, &perr) < 0)
 		return husk_err_set(err, EPROTO, "malformed error reply: %s", perr.msg);
-	return husk_err_set(err, code ? (int)code : EIO, "%s", msg);
+	return husk_err_set(err, m.code, "%s", m.message);
 }
 
 int husk_ctl_call(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,

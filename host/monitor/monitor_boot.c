@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "proto/msg.h"
 #include "proto/msg_container.h"
+#include "proto/msg_session.h"
 #include "host/monitor/ctl.h"
 #include "host/state/log.h"
 #include "host/vmm/lsm.h"
@@ -283,12 +284,11 @@ static int reply_pid(const uint8_t *reply, uint32_t reply_len, int *pid, struct 
 	static uint8_t arena_buf[16 * 1024];
 	struct husk_arena arena;
 	const struct husk_cbor_item *root;
-	uint64_t v = 0;
+	struct husk_pid_reply_msg m;
 	husk_arena_init(&arena, arena_buf, sizeof arena_buf);
-	if (husk_msg_parse(reply, reply_len, &arena, &root, err) < 0 ||
-	    husk_msg_get_uint(root, "pid", INT32_MAX, false, &v, err) < 0)
+	if (husk_msg_parse(reply, reply_len, &arena, &root, err) < 0 || husk_msg_decode_pid_reply(root, &m, err) < 0)
 		return husk_err_wrap(err, "reply without a pid");
-	*pid = (int)v;
+	*pid = (int)m.pid;
 	return 0;
 }
 
@@ -306,18 +306,17 @@ static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a
 	int r;
 
 	husk_cbor_enc_init(&e, hello, sizeof hello);
-	husk_cbor_put_map(&e, 1);
-	husk_cbor_put_text(&e, "version");
-	husk_cbor_put_uint(&e, HUSK_PROTO_VERSION);
+	husk_msg_encode_hello(&e, &(struct husk_hello_msg){ .version = HUSK_PROTO_VERSION });
 	r = boot_call(vm->session_fd, HUSK_MSG_HELLO, e.buf, e.len, 30000, rbuf, sizeof rbuf, &reply, &reply_len, err);
 	if (r < 0)
 		return husk_err_wrap(err, "guest handshake");
 	husk_arena_init(&arena, arena_buf, sizeof arena_buf);
-	char *kernel = NULL;
+	struct husk_hello_msg hr;
+	_Static_assert(sizeof vm->kernel_release > HUSK_MAX_KERNEL_RELEASE, "the decoded release must fit");
 	if (husk_msg_parse(reply, reply_len, &arena, &root, err) < 0 ||
-	    husk_msg_get_text(root, "kernel", sizeof vm->kernel_release - 1, false, &arena, &kernel, err) < 0)
+	    husk_msg_decode_hello_reply(root, &arena, &hr, err) < 0)
 		return husk_err_wrap(err, "guest handshake reply");
-	snprintf(vm->kernel_release, sizeof vm->kernel_release, "%s", kernel);
+	snprintf(vm->kernel_release, sizeof vm->kernel_release, "%s", hr.kernel);
 
 	struct husk_create_msg m = {
 		.id = (char *)a->id,

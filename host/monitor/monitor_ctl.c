@@ -13,6 +13,7 @@
 #include "common/arena.h"
 #include "proto/msg.h"
 #include "proto/msg_resources.h"
+#include "proto/msg_session.h"
 #include "host/monitor/ctl.h"
 #include "host/monitor/monitor_priv.h"
 #include "host/state/log.h"
@@ -34,6 +35,16 @@ static void reply_client_error(struct ctl_client *c, uint32_t id, int code, cons
 	reply_client(c, id, HUSK_MSG_ERROR, e.buf, e.len);
 }
 
+/* OK {} */
+static void reply_client_ok(struct ctl_client *c, uint32_t id)
+{
+	uint8_t buf[8];
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_msg_encode_empty(&e);
+	reply_client(c, id, HUSK_MSG_OK, e.buf, e.len);
+}
+
 void mon_ctl_notify(struct monitor *m, uint16_t type, const uint8_t *p, size_t n)
 {
 	for (int i = 0; i < CTL_CLIENTS_MAX; i++)
@@ -50,7 +61,7 @@ void mon_ctl_settle_pending(struct monitor *m)
 		if (p->type == 0)
 			continue;
 		if (p->type == HUSK_MSG_SIGNAL && m->kill_deadline && mon_exited(m))
-			reply_client(p->client, p->client_id, HUSK_MSG_OK, (const uint8_t *)"\xa0", 1);
+			reply_client_ok(p->client, p->client_id);
 		else
 			reply_client_error(p->client, p->client_id, EIO, "the guest session ended");
 		memset(p, 0, sizeof *p);
@@ -94,21 +105,21 @@ static bool update_too_big(struct monitor *m, struct ctl_client *c, const struct
 	static uint8_t arena_buf[64 * 1024];
 	struct husk_arena a;
 	struct husk_err err = { 0 };
-	const struct husk_cbor_item *root, *map;
-	struct husk_resources res;
+	const struct husk_cbor_item *root;
+	struct husk_update_msg u;
+	const struct husk_resources *res = &u.resources;
 	husk_arena_init(&a, arena_buf, sizeof arena_buf);
-	if (husk_msg_parse(p, h->len, &a, &root, &err) < 0 || !(map = husk_cbor_map_get(root, "resources")) ||
-	    husk_msg_decode_resources(map, &a, &res, &err) < 0) {
+	if (husk_msg_parse(p, h->len, &a, &root, &err) < 0 || husk_msg_decode_update(root, &a, &u, &err) < 0) {
 		reply_client_error(c, h->id, EINVAL, err.msg[0] ? err.msg : "malformed update");
 		return true;
 	}
-	if (res.has_memory_limit && res.memory_limit > 0 && m->vm.memory_mib > 0 &&
-	    (res.memory_limit >> 20) > m->vm.memory_mib) {
+	if (res->has_memory_limit && res->memory_limit > 0 && m->vm.memory_mib > 0 &&
+	    (res->memory_limit >> 20) > m->vm.memory_mib) {
 		char msg[256];
 		snprintf(msg, sizeof msg,
 			 "memory limit %lld MiB is larger than the container's VM (%ld MiB), which cannot grow; "
 			 "size the VM with annotation io.husk.vm.memory_mib at create",
-			 (long long)(res.memory_limit >> 20), m->vm.memory_mib);
+			 (long long)(res->memory_limit >> 20), m->vm.memory_mib);
 		reply_client_error(c, h->id, EINVAL, msg);
 		return true;
 	}
@@ -124,10 +135,10 @@ static void arm_kill_deadline(struct monitor *m, const struct husk_frame_hdr *h,
 	struct husk_arena a;
 	struct husk_err err = { 0 };
 	const struct husk_cbor_item *root;
-	uint64_t sig = 0;
+	struct husk_signal_msg sig;
 	husk_arena_init(&a, arena_buf, sizeof arena_buf);
-	if (husk_msg_parse(p, h->len, &a, &root, &err) < 0 || husk_msg_get_uint(root, "signal", 64, false, &sig, &err) < 0 ||
-	    sig != SIGKILL || m->kill_deadline)
+	if (husk_msg_parse(p, h->len, &a, &root, &err) < 0 || husk_msg_decode_signal(root, &sig, &err) < 0 ||
+	    sig.signal != SIGKILL || m->kill_deadline)
 		return;
 	m->kill_deadline = true;
 	struct itimerspec its = { .it_value = { .tv_sec = KILL_GRACE_MS / 1000 } };
@@ -196,7 +207,7 @@ static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct
 		return;
 	case HUSK_MSG_EVENTS:
 		c->subscribed = true;
-		reply_client(c, h->id, HUSK_MSG_OK, (const uint8_t *)"\xa0", 1);
+		reply_client_ok(c, h->id);
 		return;
 	default:
 		reply_client_error(c, h->id, EOPNOTSUPP, "unsupported request");

@@ -10,6 +10,7 @@
 
 #include "common/arena.h"
 #include "proto/msg.h"
+#include "proto/msg_session.h"
 #include "host/monitor/monitor_priv.h"
 #include "host/state/fsutil.h"
 #include "host/state/log.h"
@@ -80,7 +81,7 @@ static void send_stdin_close(struct monitor *m)
 	uint8_t buf[16];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_msg_encode_one_uint(&e, "stream", 0);
+	husk_msg_encode_stdio_close(&e, &(struct husk_stdio_close_msg){ .stream = 0 });
 	mon_session_send(m, HUSK_MSG_STDIO_CLOSE, 0, 0, e.buf, e.len);
 }
 
@@ -106,11 +107,7 @@ void mon_read_stdin(struct monitor *m)
 	}
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, frame, sizeof frame);
-	husk_cbor_put_map(&e, 2);
-	husk_cbor_put_text(&e, "stream");
-	husk_cbor_put_uint(&e, 0);
-	husk_cbor_put_text(&e, "data");
-	husk_cbor_put_bytes(&e, data, (size_t)n);
+	husk_msg_encode_stdio(&e, &(struct husk_stdio_msg){ .stream = 0, .data = data, .len = (size_t)n });
 	m->stdin_unacked += (uint64_t)n;
 	mon_session_send(m, HUSK_MSG_STDIO, 0, 0, e.buf, e.len);
 	mon_stdin_interest(m);
@@ -172,7 +169,7 @@ static void begin_shutdown(struct monitor *m)
 	uint8_t buf[8];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 0);
+	husk_msg_encode_empty(&e);
 	if (mon_session_send(m, HUSK_MSG_SHUTDOWN, 0, m->next_id++, e.buf, e.len) < 0)
 		log_debug("guest session gone before SHUTDOWN");
 	struct itimerspec its = { .it_value = { .tv_sec = SHUTDOWN_GRACE_MS / 1000 } };
@@ -208,32 +205,34 @@ static void on_oom(struct monitor *m, uint64_t kills)
 	uint8_t buf[32];
 	struct husk_cbor_enc e;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_msg_encode_one_uint(&e, "oom_kills", kills);
+	husk_msg_encode_oom(&e, &(struct husk_oom_msg){ .oom_kills = kills });
 	mon_ctl_notify(m, HUSK_MSG_OOM, e.buf, e.len);
 }
 
 static int on_stdio(struct monitor *m, const struct husk_cbor_item *root, bool close_stream, struct husk_err *err)
 {
-	uint64_t v;
-	const uint8_t *data;
-	size_t len;
+	struct husk_stdio_close_msg c;
+	struct husk_stdio_msg s;
+	unsigned v;
 	int r;
-	if ((r = husk_msg_get_uint(root, "stream", 2, false, &v, err)) < 0)
-		return r;
 	if (close_stream) {
+		if ((r = husk_msg_decode_stdio_close(root, &c, err)) < 0)
+			return r;
+		v = c.stream;
 		if (v == 0)
 			return husk_err_set(err, EPROTO, "the guest closed stdin");
 		m->out[v].eof = true;
 		out_writable(m, (int)v);
 		return 0;
 	}
+	if ((r = husk_msg_decode_stdio(root, &s, err)) < 0)
+		return r;
+	v = s.stream;
 	if (v == 0)
 		return husk_err_set(err, EPROTO, "the guest wrote to stdin");
-	if ((r = husk_msg_get_bytes(root, "data", HUSK_STDIO_CHUNK, &data, &len, err)) < 0)
-		return r;
 	if (m->out[v].eof)
 		return husk_err_set(err, EPROTO, "output on a closed stream");
-	if (m->out[v].fd >= 0 && relay_out_append(&m->out[v], data, len) < 0)
+	if (m->out[v].fd >= 0 && relay_out_append(&m->out[v], s.data, s.len) < 0)
 		return husk_err_set(err, ENOMEM, "out of memory for output");
 	out_interest(m, (int)v);
 	out_writable(m, (int)v);
@@ -246,7 +245,9 @@ static int on_guest_frame(struct monitor *m, const struct husk_frame_hdr *h, con
 	static uint8_t arena_buf[HUSK_FRAME_MAX + (64u << 10)];
 	struct husk_arena arena;
 	const struct husk_cbor_item *root;
-	uint64_t v;
+	struct husk_stdin_ack_msg ack;
+	struct husk_oom_msg oom;
+	struct husk_exit_msg ex;
 	int r;
 
 	if (h->flags & HUSK_FLAG_REPLY) {
@@ -264,23 +265,23 @@ static int on_guest_frame(struct monitor *m, const struct husk_frame_hdr *h, con
 	case HUSK_MSG_STDIO_CLOSE:
 		return on_stdio(m, root, h->type == HUSK_MSG_STDIO_CLOSE, err);
 	case HUSK_MSG_STDIN_ACK:
-		if ((r = husk_msg_get_uint(root, "bytes", HUSK_STDIN_WINDOW, false, &v, err)) < 0)
+		if ((r = husk_msg_decode_stdin_ack(root, &ack, err)) < 0)
 			return r;
-		if (v > m->stdin_unacked)
+		if (ack.bytes > m->stdin_unacked)
 			return husk_err_set(err, EPROTO, "the guest acknowledged more stdin than was sent");
-		m->stdin_unacked -= v;
+		m->stdin_unacked -= ack.bytes;
 		mon_stdin_interest(m);
 		return 0;
 	case HUSK_MSG_OOM:
-		if ((r = husk_msg_get_uint(root, "oom_kills", UINT32_MAX, false, &v, err)) < 0)
+		if ((r = husk_msg_decode_oom(root, &oom, err)) < 0)
 			return r;
-		on_oom(m, v);
+		on_oom(m, oom.oom_kills);
 		return 0;
 	case HUSK_MSG_EXIT:
-		if ((r = husk_msg_get_uint(root, "status", 255, false, &v, err)) < 0)
+		if ((r = husk_msg_decode_exit(root, &ex, err)) < 0)
 			return r;
 		m->status = HUSK_STATUS_STOPPED;
-		m->exit_status = (int)v;
+		m->exit_status = ex.status;
 		log_debug("process exited with status %d", m->exit_status);
 		if (!m->exec_mode)
 			begin_shutdown(m);
@@ -350,11 +351,7 @@ void mon_send_resize(struct monitor *m)
 	if (ioctl(m->console_slave, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
 		return;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_cbor_put_map(&e, 2);
-	husk_cbor_put_text(&e, "rows");
-	husk_cbor_put_uint(&e, ws.ws_row);
-	husk_cbor_put_text(&e, "cols");
-	husk_cbor_put_uint(&e, ws.ws_col);
+	husk_msg_encode_resize(&e, &(struct husk_resize_msg){ .rows = ws.ws_row, .cols = ws.ws_col });
 	mon_session_send(m, HUSK_MSG_RESIZE, 0, m->next_id++, e.buf, e.len);
 }
 

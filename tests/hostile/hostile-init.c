@@ -155,8 +155,11 @@ static void on_hello(int fd, uint32_t id)
 	if (is("hello-long-kernel")) {
 		static char longname[3000];
 		memset(longname, 'k', sizeof longname - 1);
+		/* a valid version, so that the kernel release is what the host refuses */
 		husk_cbor_enc_init(&e, enc_buf, sizeof enc_buf);
-		husk_cbor_put_map(&e, 1);
+		husk_cbor_put_map(&e, 2);
+		husk_cbor_put_text(&e, "version");
+		husk_cbor_put_uint(&e, HUSK_PROTO_VERSION);
 		husk_cbor_put_text(&e, "kernel");
 		husk_cbor_put_text(&e, longname);
 		send_frame(fd, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, e.buf, (uint32_t)e.len);
