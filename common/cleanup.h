@@ -47,18 +47,18 @@ static inline void husk_killpidp(pid_t *pid)
 #define _cleanup_fclose_ __attribute__((cleanup(husk_fclosep)))
 #define _cleanup_pid_ __attribute__((cleanup(husk_killpidp)))
 
-#define steal_ptr(p)                          \
-	({                                    \
-		__typeof__(p) steal_tmp_ = (p); \
-		(p) = NULL;                   \
-		steal_tmp_;                   \
+#define steal_ptr(p)                                                                                                   \
+	({                                                                                                             \
+		__typeof__(p) steal_tmp_ = (p);                                                                        \
+		(p) = NULL;                                                                                            \
+		steal_tmp_;                                                                                            \
 	})
 
-#define steal_fd(fd)                      \
-	({                                \
-		int steal_fd_tmp_ = (fd); \
-		(fd) = -1;                \
-		steal_fd_tmp_;            \
+#define steal_fd(fd)                                                                                                   \
+	({                                                                                                             \
+		int steal_fd_tmp_ = (fd);                                                                              \
+		(fd) = -1;                                                                                             \
+		steal_fd_tmp_;                                                                                         \
 	})
 
 #endif

@@ -12,21 +12,18 @@
 #define HUSK_ERR_MSG_MAX 512
 
 struct husk_err {
-	int code;                    /* positive errno value, 0 when unset */
-	char msg[HUSK_ERR_MSG_MAX];  /* human-readable, one line */
+	int code;                   /* positive errno value, 0 when unset */
+	char msg[HUSK_ERR_MSG_MAX]; /* human-readable, one line */
 };
 
 /* Sets err unless it is already set; returns -code (code<=0 becomes EIO). */
-int husk_err_set(struct husk_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int husk_err_set(struct husk_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* As husk_err_set, appending ": strerror(code)". */
-int husk_err_sys(struct husk_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int husk_err_sys(struct husk_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prefixes "context: " to the message already in err; returns -err->code. */
-int husk_err_wrap(struct husk_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int husk_err_wrap(struct husk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void husk_err_clear(struct husk_err *err);
 

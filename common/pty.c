@@ -44,8 +44,9 @@ int husk_fd_send(int sock, int fd, const char *payload, struct husk_err *err)
 {
 	union fd_cmsg ctrl;
 	struct iovec iov = { .iov_base = (void *)payload, .iov_len = strlen(payload) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
-			      .msg_controllen = sizeof ctrl.buf };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof ctrl.buf
+	};
 	memset(&ctrl, 0, sizeof ctrl);
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
@@ -62,8 +63,9 @@ int husk_fd_recv(int sock, int flags, struct husk_err *err)
 	union fd_cmsg ctrl;
 	char payload[64];
 	struct iovec iov = { .iov_base = payload, .iov_len = sizeof payload };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
-			      .msg_controllen = sizeof ctrl.buf };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof ctrl.buf
+	};
 	if (recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC) <= 0)
 		return husk_err_sys(err, errno ? errno : EPROTO, "receiving a file descriptor");
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);

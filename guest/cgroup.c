@@ -88,7 +88,8 @@ int cgroup_enable_controllers(struct husk_err *err)
 		struct husk_err ignore = { 0 };
 		if (write_text("/sys/fs/cgroup/cgroup.subtree_control", ctrls[i], &ignore) < 0 &&
 		    strcmp(ctrls[i], "+io") != 0)
-			return husk_err_set(err, ignore.code, "enabling the %s controller: %s", ctrls[i] + 1, ignore.msg);
+			return husk_err_set(err, ignore.code, "enabling the %s controller: %s", ctrls[i] + 1,
+					    ignore.msg);
 	}
 	return 0;
 }

@@ -67,7 +67,8 @@ int cgroup_swap_max(const struct husk_resources *r, int64_t *swap, struct husk_e
 	*swap = -1;
 	if (r->memory_swap >= 0) {
 		if (!r->has_memory_limit || r->memory_limit < 0 || r->memory_swap < r->memory_limit)
-			return husk_err_set(err, EINVAL, "memory+swap limit must be at least the memory limit and needs one");
+			return husk_err_set(err, EINVAL,
+					    "memory+swap limit must be at least the memory limit and needs one");
 		*swap = r->memory_swap - r->memory_limit;
 	}
 	return 0;

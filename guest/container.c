@@ -46,7 +46,7 @@ int container_remount(const char *path, unsigned long flags)
 	if (errno != EPERM)
 		return -errno;
 	return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | flags | container_mount_flags(path), NULL) == 0 ? 0
-													       : -errno;
+													      : -errno;
 }
 
 /* In the container init, before its stdio and user are set up: the
@@ -93,7 +93,10 @@ int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid
 	if (r < 0)
 		return r;
 	struct spawn_req req = {
-		.kind = SPAWN_CONTAINER_INIT, .process = &m->process, .stdin_open = m->stdin_open, .create = m,
+		.kind = SPAWN_CONTAINER_INIT,
+		.process = &m->process,
+		.stdin_open = m->stdin_open,
+		.create = m,
 	};
 	r = spawn_process(c, &req, &p, err);
 	if (r < 0) {
@@ -119,7 +122,10 @@ int container_exec(struct conn *c, const struct husk_process_spec *process, bool
 	if (c->proc)
 		return husk_err_set(err, EBUSY, "this session already has a process");
 	struct spawn_req req = {
-		.kind = SPAWN_EXEC, .process = process, .stdin_open = stdin_open, .target = init->pid,
+		.kind = SPAWN_EXEC,
+		.process = process,
+		.stdin_open = stdin_open,
+		.target = init->pid,
 	};
 	int r = spawn_process(c, &req, &p, err);
 	if (r < 0)
@@ -137,8 +143,9 @@ int container_start(struct conn *c, struct husk_err *err)
 	if (!p || c->proc != p)
 		return husk_err_set(err, ENOENT, "no container was created on this session");
 	if (p->start_fd < 0)
-		return husk_err_set(err, EALREADY, p->exited ? "the container process has exited"
-							       : "the container was started already");
+		return husk_err_set(err, EALREADY,
+				    p->exited ? "the container process has exited"
+					      : "the container was started already");
 	if (write(p->start_fd, "S", 1) != 1)
 		return husk_err_sys(err, errno, "releasing the container process");
 	close(p->start_fd);

@@ -66,8 +66,8 @@ static void mkfile_or_fail(int sfd, const char *path, size_t keep)
 	close(fd);
 }
 
-#define REMOUNT_FLAGS                                                                                    \
-	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | \
+#define REMOUNT_FLAGS                                                                                                  \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME |    \
 	 MS_SYNCHRONOUS | MS_DIRSYNC | MS_LAZYTIME | MS_MANDLOCK)
 
 /* runc's fallback for sysfs in a user namespace that does not own the
@@ -263,9 +263,9 @@ void container_fs_sysctl(const struct husk_container_config *c, int sfd)
 				*p = '/';
 		int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
-			spawn_child_fail(sfd, errno == ENOENT ? "sysctl %s: no such key in the guest kernel"
-							      : "sysctl %s: %s",
-					 s->key, strerror(errno));
+			spawn_child_fail(
+				sfd, errno == ENOENT ? "sysctl %s: no such key in the guest kernel" : "sysctl %s: %s",
+				s->key, strerror(errno));
 		size_t n = strlen(s->value);
 		if (write(fd, s->value, n) != (ssize_t)n)
 			spawn_child_fail(sfd, "sysctl %s = \"%.64s\": %s", s->key, s->value, strerror(errno));

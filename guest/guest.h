@@ -13,11 +13,11 @@
 #include "proto/msg.h"
 #include "proto/msg_resources.h"
 
-#define GUEST_VFS_DIR "/run/husk/vfs"              /* the host's staging directory (virtio-fs) */
+#define GUEST_VFS_DIR "/run/husk/vfs"            /* the host's staging directory (virtio-fs) */
 #define GUEST_ROOTFS_DIR GUEST_VFS_DIR "/rootfs" /* the container rootfs in it */
-#define GUEST_VSOCK_WINDOW (2u << 20) /* per session, each way: as the host back-end's buffer */
-#define GUEST_OUTPUT_PIPE (1 << 20) /* a process's stdout/stderr pipe */
-#define GUEST_OUTQ_HIGH (512u * 1024u) /* stop reading process output above this */
+#define GUEST_VSOCK_WINDOW (2u << 20)            /* per session, each way: as the host back-end's buffer */
+#define GUEST_OUTPUT_PIPE (1 << 20)              /* a process's stdout/stderr pipe */
+#define GUEST_OUTQ_HIGH (512u * 1024u)           /* stop reading process output above this */
 #define GUEST_OUTQ_MAX (4u * 1024u * 1024u)
 
 /* logging to the serial console (the host keeps it in console.log) */
@@ -26,7 +26,6 @@ void glog(const char *level, const char *fmt, ...) __attribute__((format(printf,
 #define GLOG_INFO(...) glog("info", __VA_ARGS__)
 
 struct proc;
-
 
 /* one host session on vsock */
 struct conn {
@@ -52,10 +51,10 @@ struct proc {
 	bool terminal;
 	bool exited;
 	bool exit_sent;
-	bool dead;           /* freed by proc_collect() */
-	int status;         /* 0-255, 128+N when killed by signal N */
-	struct byteq stdin_q; /* stdin bytes not yet written to the process */
-	bool stdin_eof;      /* host closed stdin */
+	bool dead;              /* freed by proc_collect() */
+	int status;             /* 0-255, 128+N when killed by signal N */
+	struct byteq stdin_q;   /* stdin bytes not yet written to the process */
+	bool stdin_eof;         /* host closed stdin */
 	uint64_t stdin_unacked; /* bytes written to the process not yet acked */
 	struct proc *next;
 };
@@ -120,9 +119,9 @@ int cgroup_watch_oom(struct husk_err *err); /* OOM events to the container's ses
 
 /* the cgroup files parsed and written as text (cgroup_parse.c: no syscalls) */
 uint64_t cgroup_keyed(const char *text, const char *key); /* "key N" lines; 0 when absent */
-uint64_t cgroup_single(const char *text, bool *is_max);    /* "N" or "max"; NULL/empty is 0 */
-bool cgroup_events_frozen(const char *text, bool want);    /* cgroup.events says "frozen <want>" */
-uint64_t cgroup_cpu_weight(uint64_t shares);               /* cgroup v1 shares 2..262144 to cpu.weight */
+uint64_t cgroup_single(const char *text, bool *is_max);   /* "N" or "max"; NULL/empty is 0 */
+bool cgroup_events_frozen(const char *text, bool want);   /* cgroup.events says "frozen <want>" */
+uint64_t cgroup_cpu_weight(uint64_t shares);              /* cgroup v1 shares 2..262144 to cpu.weight */
 /* cpu.max for the resources' quota/period over what cpu.max holds now (cur, NULL if unknown) */
 void cgroup_cpu_max_text(const char *cur, const struct husk_resources *r, char *out, size_t cap);
 /* memory.swap.max from runc's memory+swap (-1: max) */
@@ -158,7 +157,7 @@ struct husk_container_config;
 void container_fs_sysctl(const struct husk_container_config *c, int sync_fd);
 void container_fs_mounts(const struct husk_container_config *c, const char *root, int sync_fd);
 void container_fs_finish(const struct husk_container_config *c, int sync_fd);
-void container_fs_cwd(const char *cwd, int sync_fd); /* after pivot_root: mkdir -p the cwd */
+void container_fs_cwd(const char *cwd, int sync_fd);   /* after pivot_root: mkdir -p the cwd */
 unsigned long container_mount_flags(const char *path); /* MS_* a mount has now */
 #define GUEST_JOIN_MAX 4096
 /* root + unsafe with every symlink resolved inside root (an absolute link

@@ -203,8 +203,7 @@ static int add_addr(int ifindex, const struct husk_net_iface *f, const struct hu
 	return 0;
 }
 
-static int add_route(int ifindex, const struct husk_net_iface *f, const struct husk_net_route *rt,
-		     struct husk_err *err)
+static int add_route(int ifindex, const struct husk_net_iface *f, const struct husk_net_route *rt, struct husk_err *err)
 {
 	struct nl_req q;
 	char ip[64], gw[64];
@@ -212,7 +211,8 @@ static int add_route(int ifindex, const struct husk_net_iface *f, const struct h
 	int r = nl_talk(main_nl, &q, NULL, NULL);
 	if (r < 0)
 		return husk_err_sys(err, -r, "%s: adding route %s/%u%s%s", f->name,
-				    ip_str(rt->family, rt->dst, ip, sizeof ip), rt->dst_len, rt->has_gateway ? " via " : "",
+				    ip_str(rt->family, rt->dst, ip, sizeof ip), rt->dst_len,
+				    rt->has_gateway ? " via " : "",
 				    rt->has_gateway ? ip_str(rt->family, rt->gateway, gw, sizeof gw) : "");
 	return 0;
 }

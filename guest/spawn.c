@@ -47,19 +47,22 @@ static const struct {
 	const char *link;
 	int flag;
 } ns_kinds[NS_COUNT] = {
-	[NS_USER] = { "user", CLONE_NEWUSER },	   [NS_IPC] = { "ipc", CLONE_NEWIPC },
-	[NS_UTS] = { "uts", CLONE_NEWUTS },	   [NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP },
-	[NS_TIME] = { "time_for_children", CLONE_NEWTIME }, [NS_MNT] = { "mnt", CLONE_NEWNS },
+	[NS_USER] = { "user", CLONE_NEWUSER },
+	[NS_IPC] = { "ipc", CLONE_NEWIPC },
+	[NS_UTS] = { "uts", CLONE_NEWUTS },
+	[NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP },
+	[NS_TIME] = { "time_for_children", CLONE_NEWTIME },
+	[NS_MNT] = { "mnt", CLONE_NEWNS },
 	[NS_PID] = { "pid", CLONE_NEWPID },
 };
 
 /* What the child needs; everything is prepared before clone. */
 struct child_ctx {
 	const struct spawn_req *req;
-	int sync_fd;       /* write: "R" when ready, "E<message>" on failure */
-	int start_fd;      /* read: one byte means exec; -1 to exec at once */
-	int stdio[3];      /* fds to become 0, 1, 2 (unused with a terminal) */
-	int pty_sock;      /* with a terminal: the child sends the pty master here */
+	int sync_fd;          /* write: "R" when ready, "E<message>" on failure */
+	int start_fd;         /* read: one byte means exec; -1 to exec at once */
+	int stdio[3];         /* fds to become 0, 1, 2 (unused with a terminal) */
+	int pty_sock;         /* with a terminal: the child sends the pty master here */
 	int ns_fds[NS_COUNT]; /* exec: the namespaces to join, -1 for PID 1's own */
 	int cgroup_fd;        /* the container cgroup's cgroup.procs */
 	uint32_t ns;          /* init: HUSK_NS_* to create */
@@ -404,8 +407,8 @@ static uint64_t clone_flags(uint32_t ns)
 		uint32_t ns;
 		uint64_t flag;
 	} map[] = {
-		{ HUSK_NS_USER, CLONE_NEWUSER }, { HUSK_NS_MOUNT, CLONE_NEWNS },  { HUSK_NS_PID, CLONE_NEWPID },
-		{ HUSK_NS_UTS, CLONE_NEWUTS },	 { HUSK_NS_IPC, CLONE_NEWIPC },	  { HUSK_NS_TIME, CLONE_NEWTIME },
+		{ HUSK_NS_USER, CLONE_NEWUSER }, { HUSK_NS_MOUNT, CLONE_NEWNS }, { HUSK_NS_PID, CLONE_NEWPID },
+		{ HUSK_NS_UTS, CLONE_NEWUTS },   { HUSK_NS_IPC, CLONE_NEWIPC },  { HUSK_NS_TIME, CLONE_NEWTIME },
 	};
 	uint64_t f = 0;
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -491,8 +494,7 @@ int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out
 		r = ctx.cgroup_fd;
 		goto fail;
 	}
-	if (pipe2(sync_p, O_CLOEXEC) < 0 ||
-	    (req->kind == SPAWN_CONTAINER_INIT && pipe2(start_p, O_CLOEXEC) < 0)) {
+	if (pipe2(sync_p, O_CLOEXEC) < 0 || (req->kind == SPAWN_CONTAINER_INIT && pipe2(start_p, O_CLOEXEC) < 0)) {
 		r = husk_err_sys(err, errno, "pipe");
 		goto fail;
 	}
@@ -572,9 +574,8 @@ int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out
 	r = 0;
 	*out = proc;
 fail:;
-	int all[] = { sync_p[0], sync_p[1], start_p[0], start_p[1], in_p[0], in_p[1],	    out_p[0],
-		      out_p[1],	 err_p[0],  err_p[1],	master,	    pty_sp[0], pty_sp[1], ctx.cgroup_fd,
-		      idmap_p[0], idmap_p[1] };
+	int all[] = { sync_p[0], sync_p[1], start_p[0], start_p[1], in_p[0],   in_p[1],       out_p[0],   out_p[1],
+		      err_p[0],  err_p[1],  master,     pty_sp[0],  pty_sp[1], ctx.cgroup_fd, idmap_p[0], idmap_p[1] };
 	close_fds(all, sizeof all / sizeof all[0]);
 	close_fds(ctx.ns_fds, NS_COUNT);
 	return r;

@@ -192,8 +192,8 @@ static int dec_item(struct decoder *d, struct husk_cbor_item *it, uint32_t items
 		uint64_t per = major == MT_MAP ? 2 : 1;
 		if (arg > (uint64_t)dec_remaining(d) / per)
 			return husk_err_set(d->err, EBADMSG,
-					    "cbor: container at offset %zu declares %llu entries, %zu bytes remain",
-					    at, (unsigned long long)arg, dec_remaining(d));
+					    "cbor: container at offset %zu declares %llu entries, %zu bytes remain", at,
+					    (unsigned long long)arg, dec_remaining(d));
 		if (arg > (uint64_t)items_left / per)
 			return husk_err_set(d->err, E2BIG, "cbor: container at offset %zu has too many items", at);
 		it->type = major == MT_ARRAY ? HUSK_CBOR_ARRAY : HUSK_CBOR_MAP;
@@ -220,8 +220,8 @@ static int dec_item(struct decoder *d, struct husk_cbor_item *it, uint32_t items
 	}
 }
 
-int husk_cbor_decode(const uint8_t *buf, size_t len, struct husk_cbor_item *items, uint32_t cap,
-		     uint32_t *n_items, struct husk_err *err)
+int husk_cbor_decode(const uint8_t *buf, size_t len, struct husk_cbor_item *items, uint32_t cap, uint32_t *n_items,
+		     struct husk_err *err)
 {
 	struct decoder d = { .buf = buf, .len = len, .pos = 0, .err = err };
 	struct open_container stack[HUSK_CBOR_MAX_DEPTH];
@@ -247,8 +247,7 @@ int husk_cbor_decode(const uint8_t *buf, size_t len, struct husk_cbor_item *item
 		if (it->type == HUSK_CBOR_ARRAY || it->type == HUSK_CBOR_MAP) {
 			/* An empty container still counts as a nesting level. */
 			if (depth == HUSK_CBOR_MAX_DEPTH)
-				return husk_err_set(err, E2BIG, "cbor: nested deeper than %d",
-						    HUSK_CBOR_MAX_DEPTH);
+				return husk_err_set(err, E2BIG, "cbor: nested deeper than %d", HUSK_CBOR_MAX_DEPTH);
 			uint64_t children = (uint64_t)it->count * (it->type == HUSK_CBOR_MAP ? 2 : 1);
 			if (children > 0) {
 				stack[depth].idx = n - 1;

@@ -22,20 +22,20 @@
 #define HUSK_CBOR_MAX_DEPTH 16
 
 enum husk_cbor_type {
-	HUSK_CBOR_UINT = 1,  /* v.u */
-	HUSK_CBOR_NINT,      /* v.i, always < 0; values below INT64_MIN are rejected */
-	HUSK_CBOR_BYTES,     /* v.ptr, count = length */
-	HUSK_CBOR_TEXT,      /* v.ptr (not NUL-terminated), count = length */
-	HUSK_CBOR_ARRAY,     /* count = number of elements */
-	HUSK_CBOR_MAP,       /* count = number of key/value pairs */
-	HUSK_CBOR_BOOL,      /* v.b */
+	HUSK_CBOR_UINT = 1, /* v.u */
+	HUSK_CBOR_NINT,     /* v.i, always < 0; values below INT64_MIN are rejected */
+	HUSK_CBOR_BYTES,    /* v.ptr, count = length */
+	HUSK_CBOR_TEXT,     /* v.ptr (not NUL-terminated), count = length */
+	HUSK_CBOR_ARRAY,    /* count = number of elements */
+	HUSK_CBOR_MAP,      /* count = number of key/value pairs */
+	HUSK_CBOR_BOOL,     /* v.b */
 	HUSK_CBOR_NULL,
 };
 
 struct husk_cbor_item {
-	uint8_t type;       /* enum husk_cbor_type */
-	uint32_t count;     /* see the enum */
-	uint32_t span;      /* items in this subtree, this one included */
+	uint8_t type;   /* enum husk_cbor_type */
+	uint32_t count; /* see the enum */
+	uint32_t span;  /* items in this subtree, this one included */
 	union {
 		uint64_t u;
 		int64_t i;
@@ -48,8 +48,8 @@ struct husk_cbor_item {
  * and sets *n_items (items[0] is the root). Errors: -EBADMSG (malformed,
  * unsupported, trailing bytes, invalid UTF-8), -E2BIG (more items than cap or
  * deeper than HUSK_CBOR_MAX_DEPTH). */
-int husk_cbor_decode(const uint8_t *buf, size_t len, struct husk_cbor_item *items, uint32_t cap,
-		     uint32_t *n_items, struct husk_err *err);
+int husk_cbor_decode(const uint8_t *buf, size_t len, struct husk_cbor_item *items, uint32_t cap, uint32_t *n_items,
+		     struct husk_err *err);
 
 /* True if s[0..n) is strict UTF-8 (no overlongs, surrogates or code points
  * above U+10FFFF), the rule the decoder applies to text. Encoders can check

@@ -29,8 +29,8 @@ void husk_frame_hdr_unpack(const uint8_t in[HUSK_FRAME_HDR_SIZE], struct husk_fr
 struct husk_frame_reader {
 	uint8_t *buf;
 	size_t cap;
-	size_t len;         /* bytes buffered */
-	size_t consumed;    /* bytes at the front already handed out as frames; dropped
+	size_t len;      /* bytes buffered */
+	size_t consumed; /* bytes at the front already handed out as frames; dropped
 			     * (memmove) by the next husk_frame_reader_space() */
 	uint32_t max_payload;
 };

@@ -10,16 +10,26 @@
 const char *husk_msg_type_name(uint16_t type)
 {
 	static const char *const names[] = {
-		[HUSK_MSG_HELLO] = "HELLO",       [HUSK_MSG_OK] = "OK",
-		[HUSK_MSG_ERROR] = "ERROR",       [HUSK_MSG_CREATE] = "CREATE",
-		[HUSK_MSG_START] = "START",       [HUSK_MSG_SIGNAL] = "SIGNAL",
-		[HUSK_MSG_STDIO] = "STDIO",       [HUSK_MSG_STDIO_CLOSE] = "STDIO_CLOSE",
-		[HUSK_MSG_STDIN_ACK] = "STDIN_ACK", [HUSK_MSG_EXIT] = "EXIT",
-		[HUSK_MSG_SHUTDOWN] = "SHUTDOWN", [HUSK_MSG_RESIZE] = "RESIZE",
-		[HUSK_MSG_EXEC] = "EXEC",         [HUSK_MSG_PAUSE] = "PAUSE",
-		[HUSK_MSG_RESUME] = "RESUME",     [HUSK_MSG_PS] = "PS",
-		[HUSK_MSG_UPDATE] = "UPDATE",     [HUSK_MSG_STATS] = "STATS",
-		[HUSK_MSG_OOM] = "OOM",           [HUSK_MSG_EVENTS] = "EVENTS",
+		[HUSK_MSG_HELLO] = "HELLO",
+		[HUSK_MSG_OK] = "OK",
+		[HUSK_MSG_ERROR] = "ERROR",
+		[HUSK_MSG_CREATE] = "CREATE",
+		[HUSK_MSG_START] = "START",
+		[HUSK_MSG_SIGNAL] = "SIGNAL",
+		[HUSK_MSG_STDIO] = "STDIO",
+		[HUSK_MSG_STDIO_CLOSE] = "STDIO_CLOSE",
+		[HUSK_MSG_STDIN_ACK] = "STDIN_ACK",
+		[HUSK_MSG_EXIT] = "EXIT",
+		[HUSK_MSG_SHUTDOWN] = "SHUTDOWN",
+		[HUSK_MSG_RESIZE] = "RESIZE",
+		[HUSK_MSG_EXEC] = "EXEC",
+		[HUSK_MSG_PAUSE] = "PAUSE",
+		[HUSK_MSG_RESUME] = "RESUME",
+		[HUSK_MSG_PS] = "PS",
+		[HUSK_MSG_UPDATE] = "UPDATE",
+		[HUSK_MSG_STATS] = "STATS",
+		[HUSK_MSG_OOM] = "OOM",
+		[HUSK_MSG_EVENTS] = "EVENTS",
 	};
 	if (type < sizeof names / sizeof names[0] && names[type])
 		return names[type];
@@ -72,8 +82,8 @@ static const struct husk_cbor_item *get_field(const struct husk_cbor_item *map, 
 	return v;
 }
 
-int husk_msg_get_uint(const struct husk_cbor_item *map, const char *key, uint64_t max, bool optional,
-		      uint64_t *out, struct husk_err *err)
+int husk_msg_get_uint(const struct husk_cbor_item *map, const char *key, uint64_t max, bool optional, uint64_t *out,
+		      struct husk_err *err)
 {
 	int r;
 	const struct husk_cbor_item *v = get_field(map, key, optional, HUSK_CBOR_UINT, err, &r);
@@ -85,8 +95,7 @@ int husk_msg_get_uint(const struct husk_cbor_item *map, const char *key, uint64_
 	return 0;
 }
 
-int husk_msg_get_bool(const struct husk_cbor_item *map, const char *key, bool optional, bool *out,
-		      struct husk_err *err)
+int husk_msg_get_bool(const struct husk_cbor_item *map, const char *key, bool optional, bool *out, struct husk_err *err)
 {
 	int r;
 	const struct husk_cbor_item *v = get_field(map, key, optional, HUSK_CBOR_BOOL, err, &r);
@@ -119,8 +128,8 @@ int husk_msg_get_text(const struct husk_cbor_item *map, const char *key, size_t 
 	return text_to_cstr(v, key, max_len, a, out, err);
 }
 
-int husk_msg_get_bytes(const struct husk_cbor_item *map, const char *key, size_t max_len,
-		       const uint8_t **data, size_t *len, struct husk_err *err)
+int husk_msg_get_bytes(const struct husk_cbor_item *map, const char *key, size_t max_len, const uint8_t **data,
+		       size_t *len, struct husk_err *err)
 {
 	int r;
 	const struct husk_cbor_item *v = get_field(map, key, false, HUSK_CBOR_BYTES, err, &r);

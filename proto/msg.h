@@ -44,8 +44,8 @@ struct husk_create_msg {
 	char *id;
 	char *rootfs_tag; /* virtio-fs tag of the container rootfs */
 	bool readonly;
-	char *hostname; /* may be NULL */
-	bool stdin_open;  /* the host relays stdin; else the process gets /dev/null */
+	char *hostname;  /* may be NULL */
+	bool stdin_open; /* the host relays stdin; else the process gets /dev/null */
 	struct husk_process_spec process;
 	/* mounts, masked/readonly paths, propagation, sysctl, devices,
 	 * domainname...: defined and coded in proto/msg_container.[ch]; NULL when none */
@@ -92,14 +92,14 @@ int husk_msg_parse(const uint8_t *payload, size_t len, struct husk_arena *a, con
 
 /* Field getters for flat maps: -EBADMSG with a message naming the key when
  * missing (unless optional) or of the wrong type or out of range. */
-int husk_msg_get_uint(const struct husk_cbor_item *map, const char *key, uint64_t max, bool optional,
-		      uint64_t *out, struct husk_err *err);
+int husk_msg_get_uint(const struct husk_cbor_item *map, const char *key, uint64_t max, bool optional, uint64_t *out,
+		      struct husk_err *err);
 int husk_msg_get_bool(const struct husk_cbor_item *map, const char *key, bool optional, bool *out,
 		      struct husk_err *err);
 int husk_msg_get_text(const struct husk_cbor_item *map, const char *key, size_t max_len, bool optional,
 		      struct husk_arena *a, char **out, struct husk_err *err);
-int husk_msg_get_bytes(const struct husk_cbor_item *map, const char *key, size_t max_len,
-		       const uint8_t **data, size_t *len, struct husk_err *err);
+int husk_msg_get_bytes(const struct husk_cbor_item *map, const char *key, size_t max_len, const uint8_t **data,
+		       size_t *len, struct husk_err *err);
 
 /* Writes header + payload for a frame whose CBOR body the encoder holds at
  * buf + HUSK_FRAME_HDR_SIZE: fills the header and returns the total size. */

@@ -263,8 +263,7 @@ static int decode_mount(const struct husk_cbor_item *it, struct husk_arena *a, s
 	if (m->flags & ~(uint64_t)HUSK_MOUNT_FLAGS_ALLOWED)
 		return husk_err_set(err, EINVAL, "flags 0x%llx not allowed", (unsigned long long)m->flags);
 	if (m->propagation & ~(uint64_t)HUSK_MOUNT_PROP_ALLOWED)
-		return husk_err_set(err, EINVAL, "propagation 0x%llx not allowed",
-				    (unsigned long long)m->propagation);
+		return husk_err_set(err, EINVAL, "propagation 0x%llx not allowed", (unsigned long long)m->propagation);
 	return 0;
 }
 
@@ -296,8 +295,8 @@ static int decode_device(const struct husk_cbor_item *it, struct husk_arena *a, 
 	return 0;
 }
 
-static int decode_id_maps(const struct husk_cbor_item *map, const char *key, struct husk_id_map *out,
-			  uint32_t *n_out, struct husk_err *err)
+static int decode_id_maps(const struct husk_cbor_item *map, const char *key, struct husk_id_map *out, uint32_t *n_out,
+			  struct husk_err *err)
 {
 	const struct husk_cbor_item *it;
 	uint32_t n;
@@ -311,7 +310,8 @@ static int decode_id_maps(const struct husk_cbor_item *map, const char *key, str
 		const struct husk_cbor_item *x = husk_cbor_first(it);
 		for (int k = 0; k < 3; k++, x = husk_cbor_next(x)) {
 			if (x->type != HUSK_CBOR_UINT || x->v.u > UINT32_MAX)
-				return husk_err_set(err, EBADMSG, "%s[%u] holds a value that is not a 32-bit id", key, i);
+				return husk_err_set(err, EBADMSG, "%s[%u] holds a value that is not a 32-bit id", key,
+						    i);
 			v[k] = (uint32_t)x->v.u;
 		}
 		out[i] = (struct husk_id_map){ v[0], v[1], v[2] };
@@ -320,8 +320,8 @@ static int decode_id_maps(const struct husk_cbor_item *map, const char *key, str
 	return 0;
 }
 
-int husk_msg_decode_container(const struct husk_cbor_item *map, struct husk_arena *a,
-			      struct husk_container_config *out, struct husk_err *err)
+int husk_msg_decode_container(const struct husk_cbor_item *map, struct husk_arena *a, struct husk_container_config *out,
+			      struct husk_err *err)
 {
 	const struct husk_cbor_item *it;
 	uint32_t n;

@@ -37,8 +37,8 @@
 /* a CREATE without container config: what husk always did */
 #define HUSK_NS_DEFAULT (HUSK_NS_MOUNT | HUSK_NS_PID | HUSK_NS_UTS | HUSK_NS_IPC)
 
-#define HUSK_MOUNT_FLAGS_ALLOWED                                                                              \
-	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS | MS_DIRSYNC | MS_NOATIME | MS_NODIRATIME | \
+#define HUSK_MOUNT_FLAGS_ALLOWED                                                                                       \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS | MS_DIRSYNC | MS_NOATIME | MS_NODIRATIME |     \
 	 MS_RELATIME | MS_STRICTATIME | MS_LAZYTIME | MS_MANDLOCK | MS_BIND | MS_REC | MS_SILENT)
 #define HUSK_MOUNT_PROP_ALLOWED (MS_PRIVATE | MS_SHARED | MS_SLAVE | MS_UNBINDABLE | MS_REC)
 
@@ -47,9 +47,9 @@ struct husk_mount {
 	char *type;        /* file system type; NULL for a bind mount */
 	char *source;      /* non-bind: the source label ("proc", "tmpfs"...) */
 	bool bind;
-	bool bind_dir;       /* bind: the source is a directory (else a file) */
-	uint32_t bind_index; /* bind: mounts/<bind_index> of the staging dir */
-	uint64_t flags;      /* MS_* within HUSK_MOUNT_FLAGS_ALLOWED */
+	bool bind_dir;        /* bind: the source is a directory (else a file) */
+	uint32_t bind_index;  /* bind: mounts/<bind_index> of the staging dir */
+	uint64_t flags;       /* MS_* within HUSK_MOUNT_FLAGS_ALLOWED */
 	uint64_t propagation; /* MS_* within HUSK_MOUNT_PROP_ALLOWED, 0 for none */
 	char *data;           /* may be NULL */
 	/* host only (not coded): the resolved bind source */
@@ -86,7 +86,7 @@ struct husk_container_config {
 	uint32_t n_sysctl;
 	struct husk_device *devices;
 	uint32_t n_devices;
-	char *domainname; /* may be NULL */
+	char *domainname;    /* may be NULL */
 	uint32_t namespaces; /* HUSK_NS_*, HUSK_NS_MOUNT always set */
 	struct husk_id_map uid_maps[HUSK_MAX_ID_MAPS];
 	uint32_t n_uid_maps;

@@ -140,8 +140,8 @@ static int get_fixed(const struct husk_cbor_item *map, const char *key, size_t l
 	return 0;
 }
 
-static int get_array(const struct husk_cbor_item *map, const char *key, uint32_t max,
-		     const struct husk_cbor_item **out, struct husk_err *err)
+static int get_array(const struct husk_cbor_item *map, const char *key, uint32_t max, const struct husk_cbor_item **out,
+		     struct husk_err *err)
 {
 	const struct husk_cbor_item *v = husk_cbor_map_get(map, key);
 	if (!v || v->type != HUSK_CBOR_ARRAY)

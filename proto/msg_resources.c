@@ -137,8 +137,8 @@ int husk_msg_decode_resources(const struct husk_cbor_item *map, struct husk_aren
 	if (map->type != HUSK_CBOR_MAP)
 		return husk_err_set(err, EBADMSG, "resources is not a map");
 	if ((r = get_limit(map, "memory_limit", INT64_MAX, &out->has_memory_limit, &out->memory_limit, err)) < 0 ||
-	    (r = get_limit(map, "memory_reservation", INT64_MAX, &out->has_memory_reservation,
-			   &out->memory_reservation, err)) < 0 ||
+	    (r = get_limit(map, "memory_reservation", INT64_MAX, &out->has_memory_reservation, &out->memory_reservation,
+			   err)) < 0 ||
 	    (r = get_limit(map, "memory_swap", INT64_MAX, &out->has_memory_swap, &out->memory_swap, err)) < 0 ||
 	    (r = get_limit(map, "cpu_quota", INT64_MAX, &out->has_cpu_quota, &out->cpu_quota, err)) < 0 ||
 	    (r = get_limit(map, "pids_limit", INT64_MAX, &out->has_pids_limit, &out->pids_limit, err)) < 0)
@@ -267,12 +267,12 @@ int husk_msg_decode_stats(const struct husk_cbor_item *root, struct husk_arena *
 		const char *key;
 		uint64_t *out;
 	} const counters[] = {
-		{ "cpu_usage_ns", &m->cpu_usage_ns },     { "cpu_user_ns", &m->cpu_user_ns },
-		{ "cpu_system_ns", &m->cpu_system_ns },   { "memory_usage", &m->memory_usage },
-		{ "swap_usage", &m->swap_usage },         { "pids_current", &m->pids_current },
-		{ "io_read_bytes", &m->io_read_bytes },   { "io_write_bytes", &m->io_write_bytes },
-		{ "io_reads", &m->io_reads },             { "io_writes", &m->io_writes },
-		{ "oom_kills", &m->oom_kills },           { "time_ns", &m->time_ns },
+		{ "cpu_usage_ns", &m->cpu_usage_ns },   { "cpu_user_ns", &m->cpu_user_ns },
+		{ "cpu_system_ns", &m->cpu_system_ns }, { "memory_usage", &m->memory_usage },
+		{ "swap_usage", &m->swap_usage },       { "pids_current", &m->pids_current },
+		{ "io_read_bytes", &m->io_read_bytes }, { "io_write_bytes", &m->io_write_bytes },
+		{ "io_reads", &m->io_reads },           { "io_writes", &m->io_writes },
+		{ "oom_kills", &m->oom_kills },         { "time_ns", &m->time_ns },
 	};
 	int r;
 	memset(m, 0, sizeof *m);

@@ -14,9 +14,9 @@ enum { HUSK_DEV_READ = 1, HUSK_DEV_WRITE = 2, HUSK_DEV_MKNOD = 4 };
 /* one linux.resources.devices entry; later entries override earlier ones */
 struct husk_device_rule {
 	bool allow;
-	char type;     /* 'a' (all), 'c' or 'b' */
-	int64_t major; /* -1 = any */
-	int64_t minor; /* -1 = any */
+	char type;      /* 'a' (all), 'c' or 'b' */
+	int64_t major;  /* -1 = any */
+	int64_t minor;  /* -1 = any */
 	uint8_t access; /* HUSK_DEV_* bits */
 };
 
@@ -24,12 +24,12 @@ struct husk_resources {
 	bool has_memory_limit, has_memory_reservation, has_memory_swap;
 	int64_t memory_limit, memory_reservation, memory_swap; /* bytes, -1 = max; swap counts memory+swap as runc */
 	bool has_cpu_shares, has_cpu_quota, has_cpu_period;
-	uint64_t cpu_shares;  /* cgroup v1 scale 2..262144, converted to cpu.weight in the guest */
-	int64_t cpu_quota;    /* microseconds, -1 = max */
-	uint64_t cpu_period;  /* microseconds */
+	uint64_t cpu_shares;             /* cgroup v1 scale 2..262144, converted to cpu.weight in the guest */
+	int64_t cpu_quota;               /* microseconds, -1 = max */
+	uint64_t cpu_period;             /* microseconds */
 	char *cpuset_cpus, *cpuset_mems; /* NULL when not set */
 	bool has_pids_limit;
-	int64_t pids_limit;   /* -1 = max */
+	int64_t pids_limit; /* -1 = max */
 	/* the device allow/deny list, enforced in the guest's cgroup v2 */
 	bool has_devices;
 	struct husk_device_rule *devices;

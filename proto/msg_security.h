@@ -22,38 +22,35 @@
 #define HUSK_SECCOMP_FLAGS_ALLOWED 0x7u
 
 enum husk_cap_set {
-  HUSK_CAP_BOUNDING,
-  HUSK_CAP_EFFECTIVE,
-  HUSK_CAP_INHERITABLE,
-  HUSK_CAP_PERMITTED,
-  HUSK_CAP_AMBIENT,
-  HUSK_CAP_SETS
+	HUSK_CAP_BOUNDING,
+	HUSK_CAP_EFFECTIVE,
+	HUSK_CAP_INHERITABLE,
+	HUSK_CAP_PERMITTED,
+	HUSK_CAP_AMBIENT,
+	HUSK_CAP_SETS
 };
 
 struct husk_rlimit {
-  uint32_t type;
-  uint64_t soft, hard;
+	uint32_t type;
+	uint64_t soft, hard;
 };
 
 struct husk_process_security {
-  struct husk_rlimit *rlimits;
-  uint32_t n_rlimits;
-  bool has_caps; /* false: leave the capabilities as they are */
-  uint64_t caps[HUSK_CAP_SETS];
-  bool no_new_privs;
-  bool has_oom_score_adj;
-  int32_t oom_score_adj;
-  uint32_t umask;
-  uint8_t *seccomp;     /* NULL: no filter */
-  uint32_t seccomp_len; /* bytes, a multiple of 8 */
-  uint32_t seccomp_flags;
+	struct husk_rlimit *rlimits;
+	uint32_t n_rlimits;
+	bool has_caps; /* false: leave the capabilities as they are */
+	uint64_t caps[HUSK_CAP_SETS];
+	bool no_new_privs;
+	bool has_oom_score_adj;
+	int32_t oom_score_adj;
+	uint32_t umask;
+	uint8_t *seccomp;     /* NULL: no filter */
+	uint32_t seccomp_len; /* bytes, a multiple of 8 */
+	uint32_t seccomp_flags;
 };
 
-void husk_msg_encode_security(struct husk_cbor_enc *e,
-                              const struct husk_process_security *s);
-int husk_msg_decode_security(const struct husk_cbor_item *map,
-                             struct husk_arena *a,
-                             struct husk_process_security *out,
-                             struct husk_err *err);
+void husk_msg_encode_security(struct husk_cbor_enc *e, const struct husk_process_security *s);
+int husk_msg_decode_security(const struct husk_cbor_item *map, struct husk_arena *a, struct husk_process_security *out,
+			     struct husk_err *err);
 
 #endif

@@ -59,8 +59,7 @@ void husk_msg_encode_pid_reply(struct husk_cbor_enc *e, const struct husk_pid_re
 	put_uint_field(e, "pid", (uint64_t)(m->pid > 0 ? m->pid : 0));
 }
 
-int husk_msg_decode_pid_reply(const struct husk_cbor_item *root, struct husk_pid_reply_msg *m,
-			      struct husk_err *err)
+int husk_msg_decode_pid_reply(const struct husk_cbor_item *root, struct husk_pid_reply_msg *m, struct husk_err *err)
 {
 	uint64_t v;
 	int r = husk_msg_get_uint(root, "pid", INT32_MAX, false, &v, err);
@@ -159,8 +158,7 @@ void husk_msg_encode_stdio_close(struct husk_cbor_enc *e, const struct husk_stdi
 	put_uint_field(e, "stream", m->stream);
 }
 
-int husk_msg_decode_stdio_close(const struct husk_cbor_item *root, struct husk_stdio_close_msg *m,
-				struct husk_err *err)
+int husk_msg_decode_stdio_close(const struct husk_cbor_item *root, struct husk_stdio_close_msg *m, struct husk_err *err)
 {
 	return get_stream(root, &m->stream, err);
 }
@@ -171,8 +169,7 @@ void husk_msg_encode_stdin_ack(struct husk_cbor_enc *e, const struct husk_stdin_
 	put_uint_field(e, "bytes", m->bytes);
 }
 
-int husk_msg_decode_stdin_ack(const struct husk_cbor_item *root, struct husk_stdin_ack_msg *m,
-			      struct husk_err *err)
+int husk_msg_decode_stdin_ack(const struct husk_cbor_item *root, struct husk_stdin_ack_msg *m, struct husk_err *err)
 {
 	uint64_t v;
 	int r = husk_msg_get_uint(root, "bytes", HUSK_STDIN_WINDOW, false, &v, err);

@@ -38,8 +38,7 @@ struct husk_pid_reply_msg {
 	int32_t pid;
 };
 void husk_msg_encode_pid_reply(struct husk_cbor_enc *e, const struct husk_pid_reply_msg *m);
-int husk_msg_decode_pid_reply(const struct husk_cbor_item *root, struct husk_pid_reply_msg *m,
-			      struct husk_err *err);
+int husk_msg_decode_pid_reply(const struct husk_cbor_item *root, struct husk_pid_reply_msg *m, struct husk_err *err);
 
 /* ERROR {code, message}: code 1..4095 (an errno; 0 reads as EIO), message
  * at most 1024 bytes. The encoder is husk_msg_encode_error(e, code, message)
@@ -94,8 +93,7 @@ struct husk_stdin_ack_msg {
 	uint32_t bytes;
 };
 void husk_msg_encode_stdin_ack(struct husk_cbor_enc *e, const struct husk_stdin_ack_msg *m);
-int husk_msg_decode_stdin_ack(const struct husk_cbor_item *root, struct husk_stdin_ack_msg *m,
-			      struct husk_err *err);
+int husk_msg_decode_stdin_ack(const struct husk_cbor_item *root, struct husk_stdin_ack_msg *m, struct husk_err *err);
 
 /* EXIT {status: 0..255} (128+N for signal N) */
 struct husk_exit_msg {

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define HUSK_PROTO_VERSION 1u
-#define HUSK_GUEST_PORT 1024u         /* husk-init listens here */
+#define HUSK_GUEST_PORT 1024u /* husk-init listens here */
 #define HUSK_STDIN_WINDOW (256u * 1024u)
 #define HUSK_STDIO_CHUNK (256u * 1024u) /* largest data in one STDIO frame */
 

@@ -62,8 +62,8 @@ struct create_opts {
 	const char *id;
 };
 int cli_parse_create_opts(int argc, char **argv, bool is_run, struct create_opts *o);
-pid_t cli_create_container(struct husk_globals *g, const struct create_opts *o, bool is_run, char *dir,
-			   size_t dir_cap, struct husk_err *err);
+pid_t cli_create_container(struct husk_globals *g, const struct create_opts *o, bool is_run, char *dir, size_t dir_cap,
+			   struct husk_err *err);
 
 /* verbs */
 int cmd_create(struct husk_globals *g, int argc, char **argv);

@@ -10,8 +10,15 @@
 
 int cli_parse_create_opts(int argc, char **argv, bool is_run, struct create_opts *o)
 {
-	enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE_FDS, OPT_NO_SUBREAPER,
-	       OPT_KEEP };
+	enum {
+		OPT_PID_FILE = 256,
+		OPT_CONSOLE,
+		OPT_NO_PIVOT,
+		OPT_NO_KEYRING,
+		OPT_PRESERVE_FDS,
+		OPT_NO_SUBREAPER,
+		OPT_KEEP
+	};
 	static const struct option opts[] = {
 		{ "bundle", required_argument, NULL, 'b' },
 		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
@@ -59,8 +66,8 @@ int cli_parse_create_opts(int argc, char **argv, bool is_run, struct create_opts
 }
 
 /* Everything up to a created container (host/container/container.h). */
-pid_t cli_create_container(struct husk_globals *g, const struct create_opts *o, bool is_run, char *dir,
-			   size_t dir_cap, struct husk_err *err)
+pid_t cli_create_container(struct husk_globals *g, const struct create_opts *o, bool is_run, char *dir, size_t dir_cap,
+			   struct husk_err *err)
 {
 	struct husk_create_opts c = {
 		.root = g->root,
@@ -89,4 +96,3 @@ int cmd_create(struct husk_globals *g, int argc, char **argv)
 	}
 	return 0;
 }
-

@@ -57,10 +57,10 @@ static json_t *stats_json(const uint8_t *reply, size_t len, struct husk_err *err
 		"cpu", "usage", "total", (json_int_t)st.cpu_usage_ns, "kernel", (json_int_t)st.cpu_system_ns, "user",
 		(json_int_t)st.cpu_user_ns, "memory", "usage", "usage", (json_int_t)st.memory_usage, "limit",
 		(json_int_t)st.memory_limit, "swap", "usage", (json_int_t)st.swap_usage, "raw", raw, "pids", "current",
-		(json_int_t)st.pids_current, "limit", (json_int_t)st.pids_limit, "blkio", "ioServiceBytesRecursive", "op",
-		"Read", "value", (json_int_t)st.io_read_bytes, "op", "Write", "value", (json_int_t)st.io_write_bytes,
-		"ioServicedRecursive", "op", "Read", "value", (json_int_t)st.io_reads, "op", "Write", "value",
-		(json_int_t)st.io_writes, "oom_kills", (json_int_t)st.oom_kills);
+		(json_int_t)st.pids_current, "limit", (json_int_t)st.pids_limit, "blkio", "ioServiceBytesRecursive",
+		"op", "Read", "value", (json_int_t)st.io_read_bytes, "op", "Write", "value",
+		(json_int_t)st.io_write_bytes, "ioServicedRecursive", "op", "Read", "value", (json_int_t)st.io_reads,
+		"op", "Write", "value", (json_int_t)st.io_writes, "oom_kills", (json_int_t)st.oom_kills);
 }
 
 static void print_event(const char *type, const char *id, json_t *data)
@@ -136,7 +136,8 @@ int cmd_events(struct husk_globals *g, int argc, char **argv)
 		else if (c == 'i') {
 			interval_ms = parse_duration_ms(optarg);
 			if (interval_ms <= 0)
-				return cli_failf("events: --interval \"%s\" is not a duration like 5s or 500ms", optarg);
+				return cli_failf("events: --interval \"%s\" is not a duration like 5s or 500ms",
+						 optarg);
 		} else
 			return cli_failf("events: unknown option %s (see husk events --help)", argv[optind - 1]);
 	}

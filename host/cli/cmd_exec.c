@@ -32,8 +32,17 @@ struct exec_opts {
 
 static int parse_exec_opts(int argc, char **argv, struct exec_opts *o)
 {
-	enum { OPT_CONSOLE = 256, OPT_PID_FILE, OPT_CWD, OPT_NO_NEW_PRIVS, OPT_LABEL, OPT_APPARMOR, OPT_PRESERVE,
-	       OPT_CGROUP, OPT_IGNORE_PAUSED };
+	enum {
+		OPT_CONSOLE = 256,
+		OPT_PID_FILE,
+		OPT_CWD,
+		OPT_NO_NEW_PRIVS,
+		OPT_LABEL,
+		OPT_APPARMOR,
+		OPT_PRESERVE,
+		OPT_CGROUP,
+		OPT_IGNORE_PAUSED
+	};
 	static const struct option opts[] = {
 		{ "process", required_argument, NULL, 'p' },
 		{ "tty", no_argument, NULL, 't' },
@@ -154,7 +163,6 @@ static char **merge_env(char **env, uint32_t n, const char *const *extra, int n_
 	*n_out = count;
 	return out;
 }
-
 
 /* The process in --process FILE gets its own rlimits, capabilities, NNP...
  * and the container's seccomp filter (linux.seccomp of the bundle), as

@@ -68,8 +68,8 @@ int cmd_list(struct husk_globals *g, int argc, char **argv)
 			printf("%s\n", st.id);
 		else if (!strcmp(format, "table"))
 			printf("%-24s %-8d %-8s %-40s %-31s %s\n", st.id,
-			       (int)json_integer_value(json_object_get(j, "pid")), husk_status_name(husk_state_status(&st)), st.bundle,
-			       st.created, "root");
+			       (int)json_integer_value(json_object_get(j, "pid")),
+			       husk_status_name(husk_state_status(&st)), st.bundle, st.created, "root");
 		json_array_append_new(arr, j);
 		husk_state_free(&st);
 		free(names[i]);

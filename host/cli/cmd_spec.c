@@ -38,12 +38,12 @@ static json_t *mount(const char *dest, const char *type, const char *src, const 
 json_t *husk_default_spec(void);
 json_t *husk_default_spec(void)
 {
-	json_t *process = json_pack(
-		"{s:b,s:{s:i,s:i},s:[s],s:[s,s],s:s,s:{s:o,s:o,s:o},s:[{s:s,s:i,s:i}],s:b}", "terminal", 1, "user", "uid", 0,
-		"gid", 0, "args", "sh", "env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"TERM=xterm", "cwd", "/", "capabilities", "bounding", caps_array(), "effective", caps_array(),
-		"permitted", caps_array(), "rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024,
-		"noNewPrivileges", 1);
+	json_t *process = json_pack("{s:b,s:{s:i,s:i},s:[s],s:[s,s],s:s,s:{s:o,s:o,s:o},s:[{s:s,s:i,s:i}],s:b}",
+				    "terminal", 1, "user", "uid", 0, "gid", 0, "args", "sh", "env",
+				    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm",
+				    "cwd", "/", "capabilities", "bounding", caps_array(), "effective", caps_array(),
+				    "permitted", caps_array(), "rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft",
+				    1024, "noNewPrivileges", 1);
 	json_t *mounts = json_array();
 	json_array_append_new(mounts, mount("/proc", "proc", "proc", NULL));
 	json_array_append_new(mounts, mount("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
@@ -57,9 +57,9 @@ json_t *husk_default_spec(void)
 				   "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
 				   "/sys/firmware", "/proc/scsi");
 	json_t *ro = json_pack("[s,s,s,s,s]", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
-	json_t *linux_ = json_pack("{s:{},s:[{s:s},{s:s},{s:s},{s:s},{s:s}],s:o,s:o}", "resources", "namespaces", "type",
-				   "pid", "type", "network", "type", "ipc", "type", "uts", "type", "mount", "maskedPaths",
-				   masked, "readonlyPaths", ro);
+	json_t *linux_ = json_pack("{s:{},s:[{s:s},{s:s},{s:s},{s:s},{s:s}],s:o,s:o}", "resources", "namespaces",
+				   "type", "pid", "type", "network", "type", "ipc", "type", "uts", "type", "mount",
+				   "maskedPaths", masked, "readonlyPaths", ro);
 	return json_pack("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o}", "ociVersion", "1.0.2", "process", process, "root", "path",
 			 "rootfs", "readonly", 1, "hostname", "husk", "mounts", mounts, "linux", linux_);
 }
@@ -78,7 +78,8 @@ int cmd_spec(struct husk_globals *g, int argc, char **argv)
 		if (c == 'b')
 			bundle = optarg;
 		else if (c == 'r')
-			return cli_failf("spec: --rootless is not supported (husk runs containers as root in their own VM)");
+			return cli_failf(
+				"spec: --rootless is not supported (husk runs containers as root in their own VM)");
 		else
 			return cli_failf("spec: unknown option %s (see husk spec --help)", argv[optind - 1]);
 	}

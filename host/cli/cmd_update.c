@@ -32,13 +32,16 @@ static int parse_bytes(const char *s, int64_t *out)
 	switch (*end) {
 	case '\0':
 		break;
-	case 'k': case 'K':
+	case 'k':
+	case 'K':
 		mult = 1LL << 10;
 		break;
-	case 'm': case 'M':
+	case 'm':
+	case 'M':
 		mult = 1LL << 20;
 		break;
-	case 'g': case 'G':
+	case 'g':
+	case 'G':
 		mult = 1LL << 30;
 		break;
 	default:
@@ -72,8 +75,19 @@ struct update_opts {
 /* The options, each checked; prints the error and returns 1 on a bad one. */
 static int parse_update_opts(int argc, char **argv, struct update_opts *o)
 {
-	enum { OPT_MEMORY = 256, OPT_RESERVATION, OPT_SWAP, OPT_PERIOD, OPT_QUOTA, OPT_SHARES, OPT_CPUS, OPT_MEMS,
-	       OPT_PIDS, OPT_BLKIO, OPT_OTHER };
+	enum {
+		OPT_MEMORY = 256,
+		OPT_RESERVATION,
+		OPT_SWAP,
+		OPT_PERIOD,
+		OPT_QUOTA,
+		OPT_SHARES,
+		OPT_CPUS,
+		OPT_MEMS,
+		OPT_PIDS,
+		OPT_BLKIO,
+		OPT_OTHER
+	};
 	static const struct option opts[] = {
 		{ "resources", required_argument, NULL, 'r' },
 		{ "memory", required_argument, NULL, OPT_MEMORY },
@@ -109,7 +123,8 @@ static int parse_update_opts(int argc, char **argv, struct update_opts *o)
 		case OPT_RESERVATION:
 		case OPT_SWAP:
 			if (parse_bytes(optarg, &v) < 0)
-				return cli_failf("update: %s \"%s\" is not a size (bytes, or with k, m, g)", name, optarg);
+				return cli_failf("update: %s \"%s\" is not a size (bytes, or with k, m, g)", name,
+						 optarg);
 			if (c == OPT_MEMORY)
 				flags->has_memory_limit = true, flags->memory_limit = v;
 			else if (c == OPT_RESERVATION)

@@ -242,9 +242,11 @@ pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t 
 	 * foreground run uses its own stdio */
 	if (spec.process.terminal && !o->console_socket && !o->foreground) {
 		husk_spec_free(&spec);
-		return husk_err_set(err, EINVAL, "cannot allocate a terminal for a detached container without --console-socket");
+		return husk_err_set(err, EINVAL,
+				    "cannot allocate a terminal for a detached container without --console-socket");
 	}
-	if ((r = mkdir_p(o->root, 0700, err)) < 0 || (r = husk_state_path(dir, dir_cap, o->root, o->id, NULL, err)) < 0) {
+	if ((r = mkdir_p(o->root, 0700, err)) < 0 ||
+	    (r = husk_state_path(dir, dir_cap, o->root, o->id, NULL, err)) < 0) {
 		husk_spec_free(&spec);
 		return r;
 	}

@@ -19,7 +19,6 @@
 #include "proto/msg_session.h"
 #include "host/net/net.h"
 
-
 int husk_frame_write_all(int fd, uint16_t type, uint16_t flags, uint32_t id, const uint8_t *payload, size_t len,
 			 struct husk_err *err)
 {

@@ -78,7 +78,8 @@ static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a
 			char why[HUSK_CHILD_REASON_MAX];
 			vm->virtiofsd_pid = 0;
 			husk_vm_child_reason(vm, "virtiofsd", why, sizeof why);
-			return husk_err_set(err, EIO, "virtiofsd exited at start (status %d)%s", exit_code(status), why);
+			return husk_err_set(err, EIO, "virtiofsd exited at start (status %d)%s", exit_code(status),
+					    why);
 		}
 		struct husk_err cerr = { 0 };
 		int fd = husk_unix_connect(sock, &cerr);
@@ -292,8 +293,7 @@ static int reply_pid(const uint8_t *reply, uint32_t reply_len, int *pid, struct 
 	return 0;
 }
 
-static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open,
-			   struct husk_err *err)
+static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err)
 {
 	static uint8_t arena_buf[64 * 1024];
 	uint8_t rbuf[HUSK_FRAME_HDR_SIZE + 4096];

@@ -28,8 +28,8 @@ int mon_cgroups_io(struct monitor *m, struct husk_err *err)
 	struct husk_err ioerr = { 0 };
 	if (husk_io_cgroup_create(m->a->id, io_pids, 3, m->st.io_cgroup, sizeof m->st.io_cgroup, &ioerr) < 0)
 		log_warn("no host cgroup for block-IO weight: %s", ioerr.msg);
-	json_t *block_io = json_object_get(json_object_get(json_object_get(m->a->spec->json, "linux"), "resources"),
-					   "blockIO");
+	json_t *block_io =
+		json_object_get(json_object_get(json_object_get(m->a->spec->json, "linux"), "resources"), "blockIO");
 	if (husk_io_cgroup_apply_spec(m->st.io_cgroup, block_io, &ioerr) < 0) {
 		if (ioerr.code != EOPNOTSUPP)
 			return husk_err_set(err, ioerr.code, "%s", ioerr.msg);

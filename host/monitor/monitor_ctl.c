@@ -74,8 +74,8 @@ void mon_ctl_on_guest_reply(struct monitor *m, const struct husk_frame_hdr *h, c
 		struct pending *p = &m->pending[i];
 		if (p->guest_id != h->id || p->type == 0)
 			continue;
-		if (h->type == HUSK_MSG_OK && (p->type == HUSK_MSG_START || p->type == HUSK_MSG_PAUSE ||
-					       p->type == HUSK_MSG_RESUME))
+		if (h->type == HUSK_MSG_OK &&
+		    (p->type == HUSK_MSG_START || p->type == HUSK_MSG_PAUSE || p->type == HUSK_MSG_RESUME))
 			mon_request_done(m, p->type);
 		reply_client(p->client, p->client_id, h->type, payload, h->len);
 		memset(p, 0, sizeof *p);
@@ -165,8 +165,7 @@ static void ctl_start(struct monitor *m, struct ctl_client *c, const struct husk
 	ctl_forward(m, c, h, p);
 }
 
-static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct husk_frame_hdr *h,
-			   const uint8_t *p)
+static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct husk_frame_hdr *h, const uint8_t *p)
 {
 	if (mon_exited(m) || m->shutting_down) {
 		reply_client_error(c, h->id, ESRCH, "container is not running");
@@ -178,8 +177,9 @@ static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct
 		return;
 	case HUSK_MSG_PAUSE:
 		if (m->status != HUSK_STATUS_RUNNING) {
-			reply_client_error(c, h->id, EINVAL, m->status == HUSK_STATUS_PAUSED ? "container is already paused"
-											  : "container is not running");
+			reply_client_error(c, h->id, EINVAL,
+					   m->status == HUSK_STATUS_PAUSED ? "container is already paused"
+									   : "container is not running");
 			return;
 		}
 		ctl_forward(m, c, h, p);

@@ -87,8 +87,8 @@ static bool fd_is_dev_null(int fd)
 
 /* The terminal for --console-socket: a host pty whose slave becomes our
  * controlling terminal, so resizes of the caller's master reach us. */
-static int terminal_setup(struct monitor *m, const struct husk_process_spec *p, const char *console_socket,
-			  int *master, struct husk_err *err)
+static int terminal_setup(struct monitor *m, const struct husk_process_spec *p, const char *console_socket, int *master,
+			  struct husk_err *err)
 {
 	*master = -1;
 	if (!p->terminal || !console_socket) {

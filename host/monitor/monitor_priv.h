@@ -61,7 +61,7 @@ void husk_vm_child_reason(const struct husk_vm *vm, const char *prog, char *out,
 #define CTL_CLIENTS_MAX 32
 #define PENDING_MAX 64
 #define SHUTDOWN_GRACE_MS 10000
-#define KILL_GRACE_MS 5000 /* SIGKILL sent, no exit reported: the VM is killed */
+#define KILL_GRACE_MS 5000  /* SIGKILL sent, no exit reported: the VM is killed */
 #define OUT_HIGH (1u << 20) /* stop reading the guest above this much unwritten output */
 
 struct monitor;
@@ -104,7 +104,7 @@ struct monitor {
 	struct ctl_client *clients[CTL_CLIENTS_MAX];
 	struct pending pending[PENDING_MAX];
 	uint32_t next_id;
-	int console_slave; /* with --console-socket: the host side of the terminal */
+	int console_slave;            /* with --console-socket: the host side of the terminal */
 	struct timespec oom_reported; /* when OOM kills were last written and logged */
 	int exit_status;
 	/* what the monitor noticed first when the VM went before the

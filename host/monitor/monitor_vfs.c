@@ -31,7 +31,8 @@ static int bind_into(const char *src, const char *dst, bool rec, bool ro, struct
 /* Opens path (relative) under root_fd with symlinks resolved inside it. */
 static int open_in_root(int root_fd, const char *path, int flags)
 {
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
 }
 
@@ -89,7 +90,8 @@ int husk_vfs_stage(const struct husk_monitor_args *a, char *dir, size_t cap, str
 	if (a->spec->readonly && c) {
 		int root_fd = open(a->spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		for (uint32_t i = 0; root_fd >= 0 && i < c->n_mounts; i++)
-			make_mount_point(root_fd, c->mounts[i].destination, !c->mounts[i].bind || c->mounts[i].bind_dir);
+			make_mount_point(root_fd, c->mounts[i].destination,
+					 !c->mounts[i].bind || c->mounts[i].bind_dir);
 		if (root_fd >= 0)
 			close(root_fd);
 	}
@@ -113,7 +115,8 @@ int husk_vfs_stage(const struct husk_monitor_args *a, char *dir, size_t cap, str
 				return husk_err_sys(err, errno, "creating %s", path);
 			close(fd);
 		}
-		if ((r = bind_into(m->host_source, path, (m->flags & MS_REC) != 0, (m->flags & MS_RDONLY) != 0, err)) < 0)
+		if ((r = bind_into(m->host_source, path, (m->flags & MS_REC) != 0, (m->flags & MS_RDONLY) != 0, err)) <
+		    0)
 			return husk_err_wrap(err, "mount %s", m->destination);
 	}
 	return 0;

@@ -24,7 +24,7 @@ struct relay_out {
 	int fd;
 	bool is_socket;
 	bool unpollable; /* a file or /dev/null: epoll refuses it, writes never block */
-	bool eof; /* the guest closed the stream: close once drained */
+	bool eof;        /* the guest closed the stream: close once drained */
 	struct byteq q;
 };
 

@@ -49,8 +49,8 @@ static int record_write(const struct husk_net *n, struct husk_err *err)
 		json_array_append_new(taps, json_pack("{s:i,s:s,s:b,s:b}", "ifindex", t->ifindex, "name", t->name,
 						      "used", t->used, "qdisc_created", t->qdisc_created));
 		char mac[18];
-		snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", t->dev_mac[0], t->dev_mac[1],
-			 t->dev_mac[2], t->dev_mac[3], t->dev_mac[4], t->dev_mac[5]);
+		snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", t->dev_mac[0], t->dev_mac[1], t->dev_mac[2],
+			 t->dev_mac[3], t->dev_mac[4], t->dev_mac[5]);
 		json_object_set_new(json_array_get(taps, i), "dev_mac", json_string(mac));
 		const struct husk_net_link *l = &n->links[i];
 		json_array_append_new(links, t->used ? json_pack("{s:i,s:s,s:b}", "ifindex", l->ifindex, "name",
@@ -142,8 +142,8 @@ static bool same_ns(const char *path, dev_t dev, ino_t ino)
  * same netns (network.json), or the path is its process's netns, which is
  * what --net=container:X hands over (the OCI state pid is husk's monitor,
  * which lives in the host's netns: checked before the host's case). */
-static int check_other_containers(const char *root, const char *self_dir, dev_t dev, ino_t ino,
-				  const char *netns_path, struct husk_err *err)
+static int check_other_containers(const char *root, const char *self_dir, dev_t dev, ino_t ino, const char *netns_path,
+				  struct husk_err *err)
 {
 	_cleanup_free_ char *self_real = realpath(self_dir, NULL);
 	int proc_pid = 0, end = 0;
@@ -165,10 +165,11 @@ static int check_other_containers(const char *root, const char *self_dir, dev_t 
 		struct husk_net other;
 		struct husk_err ignore = { 0 };
 		if (record_read(dir, &other, &ignore) == 0 && other.dev == dev && other.ino == ino) {
-			r = husk_err_set(err, EBUSY,
-					 "network namespace %s is used by husk container \"%s\": each husk container is "
-					 "a VM with its own NICs, two cannot share one network namespace",
-					 netns_path, de->d_name);
+			r = husk_err_set(
+				err, EBUSY,
+				"network namespace %s is used by husk container \"%s\": each husk container is "
+				"a VM with its own NICs, two cannot share one network namespace",
+				netns_path, de->d_name);
 			break;
 		}
 		struct husk_state st;
@@ -330,10 +331,11 @@ int husk_net_setup(struct husk_net *n, const char *netns_path, const char *state
 		goto fail;
 	for (unsigned i = 0; i < n_found; i++)
 		if (!strncmp(found[i].name, HUSK_NET_TAP_PREFIX, strlen(HUSK_NET_TAP_PREFIX))) {
-			r = husk_err_set(err, EBUSY,
-					 "network namespace %s already holds husk's tap %s: another husk container uses "
-					 "it, and two VMs cannot share one network namespace",
-					 n->path, found[i].name);
+			r = husk_err_set(
+				err, EBUSY,
+				"network namespace %s already holds husk's tap %s: another husk container uses "
+				"it, and two VMs cannot share one network namespace",
+				n->path, found[i].name);
 			goto fail;
 		}
 	unsigned count = n_found + spares;
@@ -401,10 +403,11 @@ static int rescan(struct husk_net *n, struct husk_network *added, struct husk_er
 		while (i < n->n_taps && n->taps[i].used)
 			i++;
 		if (i == n->n_taps) {
-			r = husk_err_set(err, ENOSPC,
-					 "interface %s appeared in network namespace %s after create, and the VM has no "
-					 "spare NIC left for it (annotation io.husk.net.spare_nics, default %u)",
-					 f->name, n->path, HUSK_NET_SPARES_DEFAULT);
+			r = husk_err_set(
+				err, ENOSPC,
+				"interface %s appeared in network namespace %s after create, and the VM has no "
+				"spare NIC left for it (annotation io.husk.net.spare_nics, default %u)",
+				f->name, n->path, HUSK_NET_SPARES_DEFAULT);
 			goto out;
 		}
 		if ((r = join(&nl, n, i, f, &added->ifaces[added->n_ifaces], err)) < 0)

@@ -68,8 +68,7 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int husk_net_list_links(struct husk_nl *nl, struct husk_net_found *out, unsigned cap, unsigned *n,
-			struct husk_err *err)
+int husk_net_list_links(struct husk_nl *nl, struct husk_net_found *out, unsigned cap, unsigned *n, struct husk_err *err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);

@@ -33,8 +33,8 @@ static int qdisc(struct husk_nl *nl, int ifindex, bool add)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
-	struct tcmsg *t = tc_header(buf, add ? RTM_NEWQDISC : RTM_DELQDISC, add ? NLM_F_CREATE | NLM_F_EXCL : 0,
-				    ifindex, &nlh);
+	struct tcmsg *t =
+		tc_header(buf, add ? RTM_NEWQDISC : RTM_DELQDISC, add ? NLM_F_CREATE | NLM_F_EXCL : 0, ifindex, &nlh);
 	t->tcm_handle = INGRESS_HANDLE;
 	t->tcm_parent = TC_H_INGRESS;
 	mnl_attr_put_strz(nlh, TCA_KIND, "ingress");

@@ -241,8 +241,8 @@ fail:;
 
 /* Feeds stdin, collects output, and waits for the exit or the deadline.
  * Returns 0 with *status set, or -ETIME once the deadline has passed. */
-static int hook_wait(pid_t pid, int in_fd, int out_fd, const char *state_json, long deadline,
-		     struct hook_output *o, int *status)
+static int hook_wait(pid_t pid, int in_fd, int out_fd, const char *state_json, long deadline, struct hook_output *o,
+		     int *status)
 {
 	size_t off = 0, total = strlen(state_json);
 	bool exited = false;

@@ -22,10 +22,10 @@ enum husk_hook_kind {
 };
 
 struct husk_hook {
-	char *path;   /* absolute */
-	char **args;  /* NULL-terminated; {path} when the spec gives none */
-	char **env;   /* NULL-terminated, or NULL: the caller's environment */
-	int timeout;  /* seconds, 0 for none */
+	char *path;  /* absolute */
+	char **args; /* NULL-terminated; {path} when the spec gives none */
+	char **env;  /* NULL-terminated, or NULL: the caller's environment */
+	int timeout; /* seconds, 0 for none */
 };
 
 struct husk_hooks {
@@ -54,9 +54,8 @@ void husk_hooks_set_mntns(int fd);
 /* Runs one hook: state_json on its stdin, its stdout and stderr logged
  * line by line, killed (its process group) once the timeout passes. A
  * non-zero exit, a signal, a timeout or a binary that cannot be run fail. */
-int husk_hook_run(const struct husk_hook *hook, const char *what,
-									const char *cwd, const char *state_json,
-									struct husk_err *err);
+int husk_hook_run(const struct husk_hook *hook, const char *what, const char *cwd, const char *state_json,
+		  struct husk_err *err);
 
 /* Runs the hooks of one kind in order. With warn_only a failure is logged
  * as a warning and the rest still run (poststart, poststop); otherwise the

@@ -11,7 +11,6 @@
 /* Compiles the OCI seccomp object. On success *bpf (malloc'd, *len bytes, a
  * whole number of struct sock_filter) and *flags (SECCOMP_FILTER_FLAG_*)
  * are set. An invalid profile fails with one line naming the bad field. */
-int husk_seccomp_compile(json_t *seccomp, uint8_t **bpf, uint32_t *len,
-                         uint32_t *flags, struct husk_err *err);
+int husk_seccomp_compile(json_t *seccomp, uint8_t **bpf, uint32_t *len, uint32_t *flags, struct husk_err *err);
 
 #endif

@@ -84,7 +84,8 @@ int husk_spec_parse_process(json_t *process, struct husk_process_spec *out, stru
 		return r;
 	for (uint32_t i = 0; i < out->n_env; i++)
 		if (!strchr(out->env[i], '='))
-			return husk_err_set(err, EINVAL, "config.json: process.env[%u] is not of the form KEY=VALUE", i);
+			return husk_err_set(err, EINVAL, "config.json: process.env[%u] is not of the form KEY=VALUE",
+					    i);
 	if ((r = get_string(process, "cwd", true, &cwd, err)) < 0)
 		return r;
 	if (cwd[0] != '/')
@@ -113,10 +114,12 @@ int husk_spec_parse_process(json_t *process, struct husk_process_spec *out, stru
 		json_t *gids = json_object_get(user, "additionalGids");
 		if (gids && !json_is_null(gids)) {
 			if (!json_is_array(gids))
-				return husk_err_set(err, EINVAL, "config.json: process.user.additionalGids must be an array");
+				return husk_err_set(err, EINVAL,
+						    "config.json: process.user.additionalGids must be an array");
 			size_t n = json_array_size(gids);
 			if (n > HUSK_MAX_GIDS)
-				return husk_err_set(err, E2BIG, "config.json: more than %u additionalGids", HUSK_MAX_GIDS);
+				return husk_err_set(err, E2BIG, "config.json: more than %u additionalGids",
+						    HUSK_MAX_GIDS);
 			out->gids = calloc(n ? n : 1, sizeof *out->gids);
 			if (!out->gids)
 				return husk_err_set(err, ENOMEM, "out of memory");
@@ -124,8 +127,9 @@ int husk_spec_parse_process(json_t *process, struct husk_process_spec *out, stru
 				json_t *g = json_array_get(gids, i);
 				if (!json_is_integer(g) || json_integer_value(g) < 0 ||
 				    json_integer_value(g) > UINT32_MAX)
-					return husk_err_set(err, EINVAL,
-							    "config.json: process.user.additionalGids[%zu] is not a gid", i);
+					return husk_err_set(
+						err, EINVAL,
+						"config.json: process.user.additionalGids[%zu] is not a gid", i);
 				out->gids[i] = (uint32_t)json_integer_value(g);
 			}
 			out->n_gids = (uint32_t)n;
@@ -134,8 +138,7 @@ int husk_spec_parse_process(json_t *process, struct husk_process_spec *out, stru
 	return 0;
 }
 
-int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *text, size_t len,
-		    struct husk_err *err)
+int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *text, size_t len, struct husk_err *err)
 {
 	json_error_t jerr;
 	int r;
@@ -166,8 +169,8 @@ int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *
 		return husk_err_set(err, EINVAL, "config.json: root.readonly must be a boolean");
 	spec->readonly = ro && json_is_true(ro);
 	char path[PATH_MAX];
-	if (snprintf(path, sizeof path, "%s%s%s", root_path[0] == '/' ? "" : bundle_abs,
-		     root_path[0] == '/' ? "" : "/", root_path) >= (int)sizeof path)
+	if (snprintf(path, sizeof path, "%s%s%s", root_path[0] == '/' ? "" : bundle_abs, root_path[0] == '/' ? "" : "/",
+		     root_path) >= (int)sizeof path)
 		return husk_err_set(err, ENAMETOOLONG, "config.json: root.path is too long");
 	char *real = realpath(path, NULL);
 	if (!real)

@@ -12,9 +12,9 @@
 #define HUSK_SPEC_MAX_BYTES (16u << 20)
 
 struct husk_spec {
-	json_t *json;    /* the whole document */
-	char *bundle;    /* absolute bundle directory */
-	char *rootfs;    /* absolute root.path */
+	json_t *json; /* the whole document */
+	char *bundle; /* absolute bundle directory */
+	char *rootfs; /* absolute root.path */
 	bool readonly;
 	const char *hostname;
 	struct husk_process_spec process; /* strings point into json */
@@ -31,14 +31,13 @@ int husk_vm_size(const struct husk_config *cfg, const struct husk_spec *spec, lo
 		 struct husk_err *err);
 /* io.husk.vm.accel (auto|kvm|tcg) and io.husk.vm.kernel_params (appended to
  * the config file's kernel_params; a safe character set only) */
-int husk_vm_annotations(const struct husk_config *cfg, const struct husk_spec *spec, const char **accel,
-			char *params, size_t params_cap, struct husk_err *err);
+int husk_vm_annotations(const struct husk_config *cfg, const struct husk_spec *spec, const char **accel, char *params,
+			size_t params_cap, struct husk_err *err);
 
 /* Reads BUNDLE/config.json. On failure err says what is wrong, one line. */
 int husk_spec_load(struct husk_spec *spec, const char *bundle, struct husk_err *err);
 /* Parses an already-read document (unit tests, exec --process later). */
-int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *text, size_t len,
-		    struct husk_err *err);
+int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *text, size_t len, struct husk_err *err);
 int husk_spec_parse_process(json_t *process, struct husk_process_spec *out, struct husk_err *err);
 void husk_spec_free(struct husk_spec *spec);
 
@@ -60,8 +59,7 @@ void husk_spec_free_security(struct husk_process_spec *p);
 int husk_spec_parse_container(struct husk_spec *spec, struct husk_err *err);
 /* host/spec_namespaces.c: linux.{namespaces, uidMappings, gidMappings}
  * into c (after its domainname); lx may be NULL. */
-int husk_spec_parse_namespaces(json_t *lx, const char *hostname, struct husk_container_config *c,
-			       struct husk_err *err);
+int husk_spec_parse_namespaces(json_t *lx, const char *hostname, struct husk_container_config *c, struct husk_err *err);
 void husk_spec_free_container(struct husk_spec *spec);
 
 #endif

@@ -58,14 +58,10 @@ static const struct {
 	const char *name;
 	unsigned long flags;
 } prop_opts[] = {
-	{ "private", MS_PRIVATE },
-	{ "rprivate", MS_PRIVATE | MS_REC },
-	{ "shared", MS_SHARED },
-	{ "rshared", MS_SHARED | MS_REC },
-	{ "slave", MS_SLAVE },
-	{ "rslave", MS_SLAVE | MS_REC },
-	{ "unbindable", MS_UNBINDABLE },
-	{ "runbindable", MS_UNBINDABLE | MS_REC },
+	{ "private", MS_PRIVATE },       { "rprivate", MS_PRIVATE | MS_REC },
+	{ "shared", MS_SHARED },         { "rshared", MS_SHARED | MS_REC },
+	{ "slave", MS_SLAVE },           { "rslave", MS_SLAVE | MS_REC },
+	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
 };
 
 static unsigned long prop_lookup(const char *name)
@@ -145,9 +141,11 @@ static int parse_options(json_t *opts, unsigned idx, struct husk_mount *m, struc
 		return husk_err_set(err, E2BIG, "config.json: mounts[%u].options has more than 256 entries", idx);
 	size_t i;
 	json_t *o;
-	json_array_foreach(opts, i, o) {
+	json_array_foreach(opts, i, o)
+	{
 		if (!json_is_string(o))
-			return husk_err_set(err, EINVAL, "config.json: mounts[%u].options[%zu] must be a string", idx, i);
+			return husk_err_set(err, EINVAL, "config.json: mounts[%u].options[%zu] must be a string", idx,
+					    i);
 		const char *s = json_string_value(o);
 		bool known = false;
 		for (size_t k = 0; k < sizeof mount_opts / sizeof mount_opts[0] && !known; k++) {
@@ -296,11 +294,14 @@ static int parse_sysctl(json_t *linux_obj, struct husk_container_config *c, stru
 		return oom(err);
 	const char *key;
 	json_t *v;
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		if (!husk_sysctl_key_valid(key))
-			return husk_err_set(err, EINVAL, "config.json: linux.sysctl key \"%.64s\" is not a sysctl name", key);
+			return husk_err_set(err, EINVAL, "config.json: linux.sysctl key \"%.64s\" is not a sysctl name",
+					    key);
 		if (!json_is_string(v) || json_string_length(v) > HUSK_MAX_SYSCTL_VALUE)
-			return husk_err_set(err, EINVAL, "config.json: linux.sysctl[\"%s\"] must be a string of at most %u bytes",
+			return husk_err_set(err, EINVAL,
+					    "config.json: linux.sysctl[\"%s\"] must be a string of at most %u bytes",
 					    key, HUSK_MAX_SYSCTL_VALUE);
 		struct husk_sysctl *s = &c->sysctl[c->n_sysctl++];
 		s->key = strdup(key);
@@ -319,8 +320,8 @@ static int get_dev_u32(json_t *d, const char *key, size_t i, uint32_t def, uint3
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
-		return husk_err_set(err, EINVAL, "config.json: linux.devices[%zu].%s must be an integer from 0 to %u", i,
-				    key, max);
+		return husk_err_set(err, EINVAL, "config.json: linux.devices[%zu].%s must be an integer from 0 to %u",
+				    i, key, max);
 	*out = (uint32_t)json_integer_value(v);
 	return 0;
 }
@@ -334,7 +335,8 @@ static int parse_devices(json_t *linux_obj, struct husk_container_config *c, str
 		return husk_err_set(err, EINVAL, "config.json: linux.devices must be an array");
 	size_t n = json_array_size(arr);
 	if (n > HUSK_MAX_DEVICES)
-		return husk_err_set(err, E2BIG, "config.json: linux.devices has more than %u entries", HUSK_MAX_DEVICES);
+		return husk_err_set(err, E2BIG, "config.json: linux.devices has more than %u entries",
+				    HUSK_MAX_DEVICES);
 	c->devices = calloc(n ? n : 1, sizeof *c->devices);
 	if (!c->devices)
 		return oom(err);
@@ -348,8 +350,8 @@ static int parse_devices(json_t *linux_obj, struct husk_container_config *c, str
 		if (json_string_value(jp)[0] != '/')
 			return husk_err_set(err, EINVAL, "config.json: linux.devices[%zu].path must be absolute", i);
 		if (strcmp(t, "c") && strcmp(t, "u") && strcmp(t, "b") && strcmp(t, "p"))
-			return husk_err_set(err, EINVAL, "config.json: linux.devices[%zu].type \"%s\" is not c, u, b or p",
-					    i, t);
+			return husk_err_set(err, EINVAL,
+					    "config.json: linux.devices[%zu].type \"%s\" is not c, u, b or p", i, t);
 		dev->type = t[0] == 'u' ? 'c' : t[0];
 		int r;
 		if ((r = get_dev_u32(d, "major", i, 0, UINT32_MAX, &dev->major, err)) < 0 ||
@@ -391,7 +393,8 @@ int husk_spec_parse_container(struct husk_spec *spec, struct husk_err *err)
 		uint32_t n_binds = 0;
 		for (size_t i = 0; i < n; i++) {
 			c->n_mounts = (uint32_t)i + 1;
-			if ((r = parse_mount(spec, json_array_get(mounts, i), (unsigned)i, &c->mounts[i], &n_binds, err)) < 0)
+			if ((r = parse_mount(spec, json_array_get(mounts, i), (unsigned)i, &c->mounts[i], &n_binds,
+					     err)) < 0)
 				return r;
 		}
 	}
@@ -410,13 +413,14 @@ int husk_spec_parse_container(struct husk_spec *spec, struct husk_err *err)
 			return husk_err_set(err, EINVAL, "config.json: linux.rootfsPropagation must be a string");
 		const char *s = json_string_value(rp);
 		if (s[0] && !(c->rootfs_propagation = prop_lookup(s)))
-			return husk_err_set(err, EINVAL, "config.json: linux.rootfsPropagation \"%s\" is not a propagation",
-					    s);
+			return husk_err_set(err, EINVAL,
+					    "config.json: linux.rootfsPropagation \"%s\" is not a propagation", s);
 	}
 	json_t *dn = json_object_get(spec->json, "domainname");
 	if (dn && !json_is_null(dn)) {
 		if (!json_is_string(dn) || json_string_length(dn) > 64)
-			return husk_err_set(err, EINVAL, "config.json: domainname must be a string of at most 64 bytes");
+			return husk_err_set(err, EINVAL,
+					    "config.json: domainname must be a string of at most 64 bytes");
 		if (!(c->domainname = strdup(json_string_value(dn))))
 			return oom(err);
 	}

@@ -20,7 +20,7 @@ static const struct {
 	const char *type;
 	uint32_t bit; /* 0: never created in the guest */
 } ns_types[] = {
-	{ "mount", HUSK_NS_MOUNT }, { "pid", HUSK_NS_PID },	  { "uts", HUSK_NS_UTS },   { "ipc", HUSK_NS_IPC },
+	{ "mount", HUSK_NS_MOUNT },   { "pid", HUSK_NS_PID },   { "uts", HUSK_NS_UTS },   { "ipc", HUSK_NS_IPC },
 	{ "cgroup", HUSK_NS_CGROUP }, { "user", HUSK_NS_USER }, { "time", HUSK_NS_TIME }, { "network", 0 },
 };
 #define N_NS_TYPES (sizeof ns_types / sizeof ns_types[0])
@@ -48,7 +48,8 @@ static int parse_maps(json_t *lx, const char *key, struct husk_id_map *out, uint
 				    HUSK_MAX_ID_MAPS);
 	size_t i;
 	json_t *m;
-	json_array_foreach(arr, i, m) {
+	json_array_foreach(arr, i, m)
+	{
 		int r;
 		if (!json_is_object(m))
 			return husk_err_set(err, EINVAL, "config.json: linux.%s[%zu] must be an object", key, i);
@@ -65,16 +66,18 @@ static int parse_entry(json_t *e, size_t i, unsigned *seen, struct husk_containe
 {
 	json_t *jt = json_is_object(e) ? json_object_get(e, "type") : NULL;
 	if (!json_is_string(jt))
-		return husk_err_set(err, EINVAL, "config.json: linux.namespaces[%zu] must be an object with a \"type\"", i);
+		return husk_err_set(err, EINVAL, "config.json: linux.namespaces[%zu] must be an object with a \"type\"",
+				    i);
 	const char *type = json_string_value(jt);
 	size_t k = 0;
 	while (k < N_NS_TYPES && strcmp(ns_types[k].type, type))
 		k++;
 	if (k == N_NS_TYPES)
-		return husk_err_set(err, EINVAL, "config.json: linux.namespaces[%zu]: unknown namespace type \"%.64s\"", i,
-				    type);
+		return husk_err_set(err, EINVAL, "config.json: linux.namespaces[%zu]: unknown namespace type \"%.64s\"",
+				    i, type);
 	if (*seen & (1u << k))
-		return husk_err_set(err, EINVAL, "config.json: linux.namespaces: the %s namespace is listed twice", type);
+		return husk_err_set(err, EINVAL, "config.json: linux.namespaces: the %s namespace is listed twice",
+				    type);
 	*seen |= 1u << k;
 	json_t *jp = json_object_get(e, "path");
 	if (jp && !json_is_null(jp) && !json_is_string(jp))
@@ -85,18 +88,18 @@ static int parse_entry(json_t *e, size_t i, unsigned *seen, struct husk_containe
 		return 0;
 	}
 	if (ns_types[k].bit)
-		return husk_err_set(err, EINVAL,
-				    "config.json: joining an existing %s namespace (path %.256s) is not possible across the "
-				    "VM boundary",
-				    type, path);
+		return husk_err_set(
+			err, EINVAL,
+			"config.json: joining an existing %s namespace (path %.256s) is not possible across the "
+			"VM boundary",
+			type, path);
 	if (path[0] != '/')
 		return husk_err_set(err, EINVAL, "config.json: linux.namespaces[%zu].path must be absolute", i);
 	c->netns_path = strdup(path);
 	return c->netns_path ? 0 : husk_err_set(err, ENOMEM, "out of memory");
 }
 
-int husk_spec_parse_namespaces(json_t *lx, const char *hostname, struct husk_container_config *c,
-			       struct husk_err *err)
+int husk_spec_parse_namespaces(json_t *lx, const char *hostname, struct husk_container_config *c, struct husk_err *err)
 {
 	json_t *arr = lx ? json_object_get(lx, "namespaces") : NULL;
 	unsigned seen = 0;

@@ -81,7 +81,8 @@ static int parse_devices(json_t *list, struct husk_resources *r, struct husk_err
 		struct husk_device_rule *rule = &r->devices[i];
 		json_t *allow = json_object_get(d, "allow");
 		if (!json_is_object(d) || !json_is_boolean(allow))
-			return husk_err_set(err, EINVAL, "linux.resources.devices[%zu] needs \"allow\": true or false", i);
+			return husk_err_set(err, EINVAL, "linux.resources.devices[%zu] needs \"allow\": true or false",
+					    i);
 		rule->allow = json_is_true(allow);
 		const char *type = json_string_value(json_object_get(d, "type"));
 		if (!type || !*type)
@@ -97,7 +98,8 @@ static int parse_devices(json_t *list, struct husk_resources *r, struct husk_err
 			if (!v || json_is_null(v))
 				continue;
 			if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > UINT32_MAX)
-				return husk_err_set(err, EINVAL, "linux.resources.devices[%zu].%s is not a device number", i,
+				return husk_err_set(err, EINVAL,
+						    "linux.resources.devices[%zu].%s is not a device number", i,
 						    keys[k]);
 			*vals[k] = (int64_t)json_integer_value(v);
 		}
@@ -112,7 +114,8 @@ static int parse_devices(json_t *list, struct husk_resources *r, struct husk_err
 			else if (*p == 'm')
 				rule->access |= HUSK_DEV_MKNOD;
 			else
-				return husk_err_set(err, EINVAL, "linux.resources.devices[%zu].access \"%s\" is not a subset of rwm",
+				return husk_err_set(err, EINVAL,
+						    "linux.resources.devices[%zu].access \"%s\" is not a subset of rwm",
 						    i, access);
 		}
 	}
@@ -158,7 +161,8 @@ int husk_resources_from_json(json_t *res, struct husk_resources **out, struct hu
 			r->has_cpu_shares = true;
 			r->cpu_shares = (uint64_t)v;
 		}
-		if ((rc = get_i64(cpu, "quota", "linux.resources.cpu", true, &r->has_cpu_quota, &r->cpu_quota, err)) < 0)
+		if ((rc = get_i64(cpu, "quota", "linux.resources.cpu", true, &r->has_cpu_quota, &r->cpu_quota, err)) <
+		    0)
 			goto fail;
 		if (r->has_cpu_quota && r->cpu_quota == 0)
 			r->has_cpu_quota = false; /* 0 means "not set" to runc's callers */

@@ -65,14 +65,15 @@ int husk_vm_size(const struct husk_config *cfg, const struct husk_spec *spec, lo
 	return 0;
 }
 
-int husk_vm_annotations(const struct husk_config *cfg, const struct husk_spec *spec, const char **accel,
-			char *params, size_t params_cap, struct husk_err *err)
+int husk_vm_annotations(const struct husk_config *cfg, const struct husk_spec *spec, const char **accel, char *params,
+			size_t params_cap, struct husk_err *err)
 {
 	json_t *ann = json_object_get(spec->json, "annotations");
 	const char *a = json_string_value(json_object_get(ann, "io.husk.vm.accel"));
 	if (a) {
 		if (strcmp(a, "auto") && strcmp(a, "kvm") && strcmp(a, "tcg"))
-			return husk_err_set(err, EINVAL, "annotation io.husk.vm.accel must be auto, kvm or tcg, not \"%s\"", a);
+			return husk_err_set(err, EINVAL,
+					    "annotation io.husk.vm.accel must be auto, kvm or tcg, not \"%s\"", a);
 		*accel = a;
 	}
 	const char *base = husk_config_get(cfg, CFG_KERNEL_PARAMS);
@@ -83,10 +84,12 @@ int husk_vm_annotations(const struct husk_config *cfg, const struct husk_spec *s
 		for (const char *p = extra; *p; p++)
 			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 			      strchr(" =.,_-:/", *p)))
-				return husk_err_set(err, EINVAL,
-						    "annotation io.husk.vm.kernel_params has a character that is not allowed");
+				return husk_err_set(
+					err, EINVAL,
+					"annotation io.husk.vm.kernel_params has a character that is not allowed");
 		if (strlen(extra) > 1024)
-			return husk_err_set(err, EINVAL, "annotation io.husk.vm.kernel_params is longer than 1024 bytes");
+			return husk_err_set(err, EINVAL,
+					    "annotation io.husk.vm.kernel_params is longer than 1024 bytes");
 	}
 	snprintf(params, params_cap, "%s%s%s", base, *base && extra ? " " : "", extra ? extra : "");
 	return 0;

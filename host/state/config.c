@@ -111,7 +111,9 @@ static int validate(struct husk_config *cfg, struct husk_err *err)
 	static const struct {
 		enum husk_config_key key;
 		long min, max;
-	} ranges[] = { { CFG_VCPUS, 1, 64 }, { CFG_MEMORY_MIB, 64, 1 << 20 }, { CFG_BOOT_TIMEOUT, 1, 3600 },
+	} ranges[] = { { CFG_VCPUS, 1, 64 },
+		       { CFG_MEMORY_MIB, 64, 1 << 20 },
+		       { CFG_BOOT_TIMEOUT, 1, 3600 },
 		       { CFG_TCG_TB_SIZE_MIB, 1, 4096 } };
 	for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
 		const struct husk_config_entry *e = &cfg->e[ranges[i].key];

@@ -77,8 +77,7 @@ static void move_tree(const char *procs, pid_t pid, int depth)
 		move_tree(procs, (pid_t)atoi(t), depth + 1);
 }
 
-int husk_io_cgroup_create(const char *id, const pid_t *pids, size_t n, char *path_out, size_t cap,
-			  struct husk_err *err)
+int husk_io_cgroup_create(const char *id, const pid_t *pids, size_t n, char *path_out, size_t cap, struct husk_err *err)
 {
 	bool v2 = false;
 	const char *root = io_hierarchy(&v2);
@@ -187,7 +186,8 @@ int husk_io_cgroup_apply_spec(const char *path, json_t *block_io, struct husk_er
 		if (!list || json_is_null(list))
 			continue;
 		if (!json_is_array(list) || json_array_size(list) > 64)
-			return husk_err_set(err, EINVAL, "linux.resources.blockIO.%s must be a list of at most 64 devices",
+			return husk_err_set(err, EINVAL,
+					    "linux.resources.blockIO.%s must be a list of at most 64 devices",
 					    throttles[k].spec_key);
 		for (size_t i = 0; i < json_array_size(list); i++) {
 			json_t *d = json_array_get(list, i);
@@ -198,20 +198,24 @@ int husk_io_cgroup_apply_spec(const char *path, json_t *block_io, struct husk_er
 			    (r = device_number(d, "minor", throttles[k].spec_key, i, &minor, err)) < 0)
 				return r;
 			if (!json_is_integer(rate) || json_integer_value(rate) < 0)
-				return husk_err_set(err, EINVAL, "linux.resources.blockIO.%s[%zu].rate must be a number",
+				return husk_err_set(err, EINVAL,
+						    "linux.resources.blockIO.%s[%zu].rate must be a number",
 						    throttles[k].spec_key, i);
 			if (!path || !path[0])
-				return husk_err_set(err, EOPNOTSUPP,
-						    "linux.resources.blockIO.%s: this host has no io or blkio cgroup controller",
-						    throttles[k].spec_key);
+				return husk_err_set(
+					err, EOPNOTSUPP,
+					"linux.resources.blockIO.%s: this host has no io or blkio cgroup controller",
+					throttles[k].spec_key);
 			char file[PATH_MAX + 48], text[96];
 			long long v = (long long)json_integer_value(rate);
 			if (v2) {
 				snprintf(file, sizeof file, "%s/io.max", path);
 				if (v == 0)
-					snprintf(text, sizeof text, "%lu:%lu %s=max", major, minor, throttles[k].v2_key);
+					snprintf(text, sizeof text, "%lu:%lu %s=max", major, minor,
+						 throttles[k].v2_key);
 				else
-					snprintf(text, sizeof text, "%lu:%lu %s=%lld", major, minor, throttles[k].v2_key, v);
+					snprintf(text, sizeof text, "%lu:%lu %s=%lld", major, minor,
+						 throttles[k].v2_key, v);
 			} else {
 				snprintf(file, sizeof file, "%s/%s", path, throttles[k].v1_file);
 				snprintf(text, sizeof text, "%lu:%lu %lld", major, minor, v);
@@ -272,8 +276,8 @@ int husk_stats_cgroups_join(const char *id, const char *state_dir, struct husk_e
 		if (!name || strstr(path, "/.."))
 			continue;
 		char dir[PATH_MAX + 64], procs[PATH_MAX + 80], pid[32];
-		if ((size_t)snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s%s/husk-%s", name, strcmp(path, "/") ? path : "",
-				     id) >= sizeof dir)
+		if ((size_t)snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s%s/husk-%s", name,
+				     strcmp(path, "/") ? path : "", id) >= sizeof dir)
 			continue;
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 			rc = husk_err_sys(err, errno, "creating host cgroup %s", dir);

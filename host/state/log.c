@@ -90,8 +90,8 @@ void husk_log(enum husk_log_level level, const char *fmt, ...)
 	} else if (log_fd == 2) {
 		n = snprintf(line, sizeof line, "husk: %s%s%s\n", log_id[0] ? log_id : "", log_id[0] ? ": " : "", msg);
 	} else {
-		n = snprintf(line, sizeof line, "%s.%03ldZ %s %s%s%s\n", ts, now.tv_nsec / 1000000L,
-			     level_names[level], log_id, log_id[0] ? ": " : "", msg);
+		n = snprintf(line, sizeof line, "%s.%03ldZ %s %s%s%s\n", ts, now.tv_nsec / 1000000L, level_names[level],
+			     log_id, log_id[0] ? ": " : "", msg);
 	}
 	if (n > 0) {
 		ssize_t w = write(log_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);

@@ -20,10 +20,10 @@ void husk_log(enum husk_log_level level, const char *fmt, ...) __attribute__((fo
 #define log_error(...) husk_log(HUSK_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) husk_log(HUSK_LOG_WARN, __VA_ARGS__)
 #define log_info(...) husk_log(HUSK_LOG_INFO, __VA_ARGS__)
-#define log_debug(...)                                          \
-	do {                                                    \
-		if (husk_log_get_level() >= HUSK_LOG_DEBUG)     \
-			husk_log(HUSK_LOG_DEBUG, __VA_ARGS__);  \
+#define log_debug(...)                                                                                                 \
+	do {                                                                                                           \
+		if (husk_log_get_level() >= HUSK_LOG_DEBUG)                                                            \
+			husk_log(HUSK_LOG_DEBUG, __VA_ARGS__);                                                         \
 	} while (0)
 
 #endif

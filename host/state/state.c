@@ -26,13 +26,13 @@ int husk_id_validate(const char *id, struct husk_err *err)
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
 		      c == '-' || c == '.' || c == '+'))
 			return husk_err_set(err, EINVAL,
-					    "invalid container id \"%s\": only letters, digits and _ - . + are allowed", id);
+					    "invalid container id \"%s\": only letters, digits and _ - . + are allowed",
+					    id);
 	}
 	return 0;
 }
 
-int husk_state_path(char *out, size_t cap, const char *root, const char *id, const char *file,
-		    struct husk_err *err)
+int husk_state_path(char *out, size_t cap, const char *root, const char *id, const char *file, struct husk_err *err)
 {
 	int n = file ? snprintf(out, cap, "%s/%s/%s", root, id, file) : snprintf(out, cap, "%s/%s", root, id);
 	if (n < 0 || (size_t)n >= cap)
@@ -145,8 +145,8 @@ json_t *husk_state_oci_json(const struct husk_state *st)
 	enum husk_status status = husk_state_status(st);
 	int pid = status != HUSK_STATUS_STOPPED ? (int)st->monitor.pid : 0;
 	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.0.2", "id", st->id, "status",
-			      husk_status_name(status), "pid", pid, "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created,
-			      "owner", "");
+			      husk_status_name(status), "pid", pid, "bundle", st->bundle, "rootfs", st->rootfs,
+			      "created", st->created, "owner", "");
 	if (j && st->annotations)
 		json_object_set(j, "annotations", st->annotations);
 	return j;
@@ -170,9 +170,9 @@ int husk_state_write(const char *dir, const struct husk_state *st, struct husk_e
 	snprintf(path, sizeof path, "%s/state.json", dir);
 	snprintf(lock, sizeof lock, "%s/lock", dir);
 	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:i,s:b,s:i}", "ociVersion", "1.0.2", "id",
-			      st->id, "status", husk_status_name(st->status), "bundle", st->bundle, "rootfs", st->rootfs, "created",
-			      st->created, "monitor", pid_ref_json(&st->monitor), "qemu", pid_ref_json(&st->qemu),
-			      "virtiofsd", pid_ref_json(&st->virtiofsd), "vsock_backend",
+			      st->id, "status", husk_status_name(st->status), "bundle", st->bundle, "rootfs",
+			      st->rootfs, "created", st->created, "monitor", pid_ref_json(&st->monitor), "qemu",
+			      pid_ref_json(&st->qemu), "virtiofsd", pid_ref_json(&st->virtiofsd), "vsock_backend",
 			      pid_ref_json(&st->vsock_backend), "guest_pid", st->guest_pid, "exited", st->exited,
 			      "exit_status", st->exit_status);
 	if (j) {

@@ -22,7 +22,7 @@ struct husk_pid_ref {
 
 /* how verbs reach the guest of a running container (exec) */
 struct husk_vsock_ref {
-	char kind[16]; /* "vhost" or "vhost-user" */
+	char kind[16];       /* "vhost" or "vhost-user" */
 	char path[PATH_MAX]; /* vhost-user: the hybrid socket */
 	uint32_t cid;        /* vhost: the guest CID */
 };
@@ -53,9 +53,9 @@ struct husk_state {
 	int guest_pid;
 	bool exited;
 	int exit_status;
-	uint64_t oom_kills; /* OOM kills the guest kernel reported in the container */
+	uint64_t oom_kills;       /* OOM kills the guest kernel reported in the container */
 	char io_cgroup[PATH_MAX]; /* host cgroup of the VM's I/O processes, "" if none */
-	json_t *annotations; /* owned, may be NULL */
+	json_t *annotations;      /* owned, may be NULL */
 };
 
 int husk_id_validate(const char *id, struct husk_err *err);
@@ -66,8 +66,7 @@ void husk_state_link_default(const char *root, const char *id, const char *dir);
 /* Removes a container's state dir, following that link either way, and
  * the link itself. */
 int husk_state_remove(const char *dir, const char *id, struct husk_err *err);
-int husk_state_path(char *out, size_t cap, const char *root, const char *id, const char *file,
-		    struct husk_err *err);
+int husk_state_path(char *out, size_t cap, const char *root, const char *id, const char *file, struct husk_err *err);
 
 /* The longest state dir whose sockets (ctl.sock, vsock.vu.sock, ...) fit a
  * unix socket address (108 bytes) with room to spare. */

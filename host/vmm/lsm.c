@@ -38,7 +38,8 @@ int husk_lsm_from_process(json_t *process, struct husk_lsm *out, struct husk_err
 		out->apparmor_profile = NULL;
 	}
 	if (out->selinux_label && is_selinux_enabled() != 1) {
-		log_debug("SELinux is not enabled on this host: selinuxLabel \"%s\" is not applied", out->selinux_label);
+		log_debug("SELinux is not enabled on this host: selinuxLabel \"%s\" is not applied",
+			  out->selinux_label);
 		out->selinux_label = NULL;
 	}
 	return 0;

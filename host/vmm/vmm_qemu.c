@@ -157,8 +157,8 @@ int husk_qemu_argv(const struct husk_vm_params *p, struct husk_argv *a, struct h
 
 size_t husk_qemu_fds(const struct husk_vm_params *p, int *fds, size_t cap)
 {
-	int all[] = { p->kernel_fd, p->initramfs_fd, p->console_fd, p->qmp_fd, p->virtiofs_fd,
-		      p->vhost_user_vsock_fd, p->vhost_vsock_fd };
+	int all[] = { p->kernel_fd,   p->initramfs_fd,        p->console_fd,    p->qmp_fd,
+		      p->virtiofs_fd, p->vhost_user_vsock_fd, p->vhost_vsock_fd };
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof all / sizeof all[0] && n < cap; i++)
 		if (all[i] >= 0)

@@ -21,21 +21,21 @@ struct husk_vm_nic {
  * inherited fd. */
 struct husk_vm_params {
 	const char *qemu;
-	const char *name; /* the state directory: names the process in ps */
+	const char *name;            /* the state directory: names the process in ps */
 	int kernel_fd, initramfs_fd; /* read-only, read through /proc/self/fd */
-	const char *accel; /* kvm or tcg (already resolved) */
+	const char *accel;           /* kvm or tcg (already resolved) */
 	int vcpus;
 	long memory_mib;
 	const char *kernel_params; /* extra, may be empty */
-	int console_fd;   /* the serial console's log, open for writing */
-	int qmp_fd;       /* a listening unix socket for QMP */
-	int virtiofs_fd;  /* connected to virtiofsd */
+	int console_fd;            /* the serial console's log, open for writing */
+	int qmp_fd;                /* a listening unix socket for QMP */
+	int virtiofs_fd;           /* connected to virtiofsd */
 	const char *virtiofs_tag;
 	/* vsock: exactly one of these is >= 0 */
 	int vhost_user_vsock_fd; /* connected to the vhost-user vsock back-end */
 	int vhost_vsock_fd;
 	unsigned vhost_vsock_cid;
-	bool sandbox; /* QEMU's own seccomp filter (-sandbox on,...) */
+	bool sandbox;         /* QEMU's own seccomp filter (-sandbox on,...) */
 	long tcg_tb_size_mib; /* TCG's translation cache; 0: QEMU's default */
 	const struct husk_vm_nic *nics;
 	unsigned n_nics;

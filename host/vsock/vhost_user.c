@@ -35,7 +35,7 @@ static const struct vu_req_info req_info[] = {
 	[VU_SET_OWNER] = { "SET_OWNER", true, 0, 8, 0 },
 	[VU_RESET_OWNER] = { "RESET_OWNER", true, 0, 8, 0 },
 	[VU_SET_MEM_TABLE] = { "SET_MEM_TABLE", true, MEM_HDR_SIZE + MEM_REGION_SIZE,
-			       MEM_HDR_SIZE + MEM_REGION_SIZE * VQ_MEM_MAX_REGIONS, VU_MAX_FDS },
+			       MEM_HDR_SIZE + MEM_REGION_SIZE *VQ_MEM_MAX_REGIONS, VU_MAX_FDS },
 	[VU_SET_LOG_BASE] = { "SET_LOG_BASE", false, 0, 0, 0 },
 	[VU_SET_LOG_FD] = { "SET_LOG_FD", false, 0, 0, 0 },
 	[VU_SET_VRING_NUM] = { "SET_VRING_NUM", true, 8, 8, 0 },
@@ -275,8 +275,7 @@ static int ring_index(uint32_t idx, const char *what, struct husk_err *err)
 }
 
 /* SET_VRING_KICK / CALL / ERR: u64 index | NOFD flag, fd iff no NOFD. */
-static int set_vring_fd(struct vu_dev *d, uint32_t request, uint64_t v, int *fds, unsigned nfds,
-			struct husk_err *err)
+static int set_vring_fd(struct vu_dev *d, uint32_t request, uint64_t v, int *fds, unsigned nfds, struct husk_err *err)
 {
 	const char *name = vu_request_name(request);
 	if (v & ~(uint64_t)(VU_VRING_IDX_MASK | VU_VRING_NOFD))
@@ -338,8 +337,7 @@ static int get_config(struct vu_dev *d, const uint8_t *p, uint32_t size, struct 
 	return send_reply(d, VU_GET_CONFIG, out, CONFIG_HDR_SIZE + len, err);
 }
 
-int vu_handle(struct vu_dev *d, const struct vu_hdr *h, const uint8_t *p, int *fds, unsigned nfds,
-	      struct husk_err *err)
+int vu_handle(struct vu_dev *d, const struct vu_hdr *h, const uint8_t *p, int *fds, unsigned nfds, struct husk_err *err)
 {
 	int r = vu_check_hdr(h, err);
 	if (r < 0)
@@ -405,8 +403,8 @@ int vu_handle(struct vu_dev *d, const struct vu_hdr *h, const uint8_t *p, int *f
 	switch (h->request) {
 	case VU_SET_VRING_NUM:
 		if (num == 0 || num > VQ_MAX_SIZE || (num & (num - 1)) != 0)
-			return husk_err_set(err, EPROTO, "vhost-user: ring %d size %u is not a power of two <= %u",
-					    idx, num, VQ_MAX_SIZE);
+			return husk_err_set(err, EPROTO, "vhost-user: ring %d size %u is not a power of two <= %u", idx,
+					    num, VQ_MAX_SIZE);
 		q->num = num;
 		remap(d, (unsigned)idx, false);
 		return 0;

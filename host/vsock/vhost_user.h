@@ -68,11 +68,11 @@ struct vu_hdr {
 };
 
 struct vu_dev {
-	int sock;                /* connected to QEMU, non-blocking */
-	int epfd;                /* kick fds are registered here; -1: none */
+	int sock;                        /* connected to QEMU, non-blocking */
+	int epfd;                        /* kick fds are registered here; -1: none */
 	struct watch kick_w[VU_NUM_VQS]; /* each ring's kick fd (vq[i].kick_fd): drained */
 	uint64_t guest_cid;
-	uint64_t features;       /* acked by SET_FEATURES */
+	uint64_t features; /* acked by SET_FEATURES */
 	uint64_t protocol_features;
 	bool owner;
 	struct vq_mem mem;

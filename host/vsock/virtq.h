@@ -27,11 +27,11 @@
 #define VQ_AVAIL_F_NO_INTERRUPT 1u
 
 struct vq_region {
-	uint64_t gpa;    /* guest-physical start */
-	uint64_t uva;    /* QEMU's virtual address of the start */
-	uint64_t size;   /* bytes */
-	uint8_t *host;   /* our address of the start */
-	void *map_base;  /* owned mmap (munmap'd by vq_mem_clear), or NULL */
+	uint64_t gpa;   /* guest-physical start */
+	uint64_t uva;   /* QEMU's virtual address of the start */
+	uint64_t size;  /* bytes */
+	uint8_t *host;  /* our address of the start */
+	void *map_base; /* owned mmap (munmap'd by vq_mem_clear), or NULL */
 	size_t map_len;
 };
 
@@ -47,17 +47,17 @@ void *vq_mem_uva(const struct vq_mem *m, uint64_t uva, uint64_t len);
 void vq_mem_clear(struct vq_mem *m);
 
 struct virtq {
-	unsigned num;          /* ring size, 0 = not set */
-	uint16_t last_avail;   /* next avail entry we will take */
-	uint16_t used_idx;     /* our shadow of used->idx */
+	unsigned num;        /* ring size, 0 = not set */
+	uint16_t last_avail; /* next avail entry we will take */
+	uint16_t used_idx;   /* our shadow of used->idx */
 	uint64_t desc_uva, avail_uva, used_uva;
 	bool addr_set;
 	uint8_t *desc, *avail, *used; /* translated rings, NULL when unmapped */
 	int kick_fd, call_fd;
-	bool started;          /* kick fd received, not stopped */
-	bool enabled;          /* SET_VRING_ENABLE(1) */
-	bool broken;           /* ring-level protocol violation: stop using it */
-	bool need_notify;      /* used entries pushed since the last vq_notify */
+	bool started;     /* kick fd received, not stopped */
+	bool enabled;     /* SET_VRING_ENABLE(1) */
+	bool broken;      /* ring-level protocol violation: stop using it */
+	bool need_notify; /* used entries pushed since the last vq_notify */
 };
 
 /* A popped descriptor chain: device-readable (out) then device-writable (in)

@@ -175,7 +175,8 @@ static int conn_flush(struct vc_conn *c)
 	struct vc_dev *d = c->dev;
 
 	while (c->okoff < c->oklen) {
-		ssize_t w = send(c->w.fd, c->okline + c->okoff, (size_t)(c->oklen - c->okoff), MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t w =
+			send(c->w.fd, c->okline + c->okoff, (size_t)(c->oklen - c->okoff), MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

@@ -24,10 +24,10 @@
 #include "host/vsock/vsock_pkt.h"
 
 enum vc_state {
-	VC_CONNECTING,   /* host-initiated: REQUEST queued or sent, waiting for RESPONSE */
+	VC_CONNECTING, /* host-initiated: REQUEST queued or sent, waiting for RESPONSE */
 	VC_ESTABLISHED,
-	VC_RST_PENDING,  /* host side closed, RST to the guest still to be sent */
-	VC_DEAD,         /* released; freed by vc_reap() */
+	VC_RST_PENDING, /* host side closed, RST to the guest still to be sent */
+	VC_DEAD,        /* released; freed by vc_reap() */
 };
 
 /* packets owed to the guest (vc_conn.pend) */

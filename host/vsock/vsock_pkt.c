@@ -76,8 +76,7 @@ size_t vc_buf_to_iov(const struct iovec *iov, unsigned n, size_t off, const void
 	return done;
 }
 
-unsigned vc_iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len, struct iovec *out,
-		      unsigned out_max)
+unsigned vc_iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len, struct iovec *out, unsigned out_max)
 {
 	unsigned k = 0;
 	for (unsigned i = 0; i < n && len > 0 && k < out_max; i++) {

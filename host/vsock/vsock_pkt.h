@@ -42,8 +42,7 @@ size_t vc_iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf,
 size_t vc_buf_to_iov(const struct iovec *iov, unsigned n, size_t off, const void *buf, size_t len);
 /* Describes the bytes [off, off+len) of iov as at most out_max iovecs;
  * returns the count (covering less if iov is shorter). */
-unsigned vc_iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len, struct iovec *out,
-		      unsigned out_max);
+unsigned vc_iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len, struct iovec *out, unsigned out_max);
 
 /* Error log: "vsock: ..." at error level, at most a few lines a second
  * (a hostile guest must not flood the log). No payload bytes, ever. */

@@ -24,10 +24,10 @@
 #include "host/vsock/vsock_mux.h"
 #include "host/vsock/vsock_queue.h"
 
-#define HY_LINE_MAX 64u        /* "CONNECT 4294967295\n" fits with room */
-#define HY_PENDING_MAX 64u     /* hybrid clients that have not sent their line */
+#define HY_LINE_MAX 64u    /* "CONNECT 4294967295\n" fits with room */
+#define HY_PENDING_MAX 64u /* hybrid clients that have not sent their line */
 #define HY_PENDING_TIMEOUT_MS 10000u
-#define RING_BUDGET 256u       /* chains per ring per loop turn */
+#define RING_BUDGET 256u /* chains per ring per loop turn */
 
 /* A hybrid client still sending its CONNECT line. */
 struct hy_pending {

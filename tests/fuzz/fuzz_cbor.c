@@ -17,12 +17,12 @@
 
 #define FUZZ_MAX_ITEMS 65536u
 
-#define FUZZ_CHECK(cond)                                                                          \
-	do {                                                                                      \
-		if (!(cond)) {                                                                    \
-			fprintf(stderr, "fuzz_cbor: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                  \
-		}                                                                                 \
+#define FUZZ_CHECK(cond)                                                                                               \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			fprintf(stderr, "fuzz_cbor: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);            \
+			abort();                                                                                       \
+		}                                                                                                      \
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,8 +43,7 @@ static void check_map_get(uint32_t n)
 		const struct husk_cbor_item *k = m + 1;
 		for (uint32_t p = 0; p < m->count; p++) {
 			const struct husk_cbor_item *v = husk_cbor_next(k);
-			if (k->type == HUSK_CBOR_TEXT && k->count < sizeof key &&
-			    !memchr(k->v.ptr, '\0', k->count)) {
+			if (k->type == HUSK_CBOR_TEXT && k->count < sizeof key && !memchr(k->v.ptr, '\0', k->count)) {
 				memcpy(key, k->v.ptr, k->count);
 				key[k->count] = '\0';
 				const struct husk_cbor_item *got = husk_cbor_map_get(m, key);

@@ -34,10 +34,10 @@ static const struct husk_cbor_item *reparse(const struct husk_cbor_enc *e)
 	return root;
 }
 
-#define MUST(x)                          \
-	do {                             \
-		if ((x) < 0)             \
-			__builtin_trap(); \
+#define MUST(x)                                                                                                        \
+	do {                                                                                                           \
+		if ((x) < 0)                                                                                           \
+			__builtin_trap();                                                                              \
 	} while (0)
 
 /* the session messages: each decoder, and a re-encode of what it accepts */
@@ -62,16 +62,16 @@ static void session_messages(const struct husk_cbor_item *root, struct husk_aren
 		struct husk_stats_msg stats;
 	} m, m2;
 
-#define ROUND(decode_call, encode_call, decode_again)              \
-	do {                                                        \
-		husk_err_clear(&err);                               \
-		a->used = mark;                                     \
-		if ((decode_call) == 0) {                           \
-			husk_cbor_enc_init(&e, out, sizeof out);    \
-			encode_call;                                \
-			const struct husk_cbor_item *r2 = reparse(&e); \
-			MUST(decode_again);                         \
-		}                                                   \
+#define ROUND(decode_call, encode_call, decode_again)                                                                  \
+	do {                                                                                                           \
+		husk_err_clear(&err);                                                                                  \
+		a->used = mark;                                                                                        \
+		if ((decode_call) == 0) {                                                                              \
+			husk_cbor_enc_init(&e, out, sizeof out);                                                       \
+			encode_call;                                                                                   \
+			const struct husk_cbor_item *r2 = reparse(&e);                                                 \
+			MUST(decode_again);                                                                            \
+		}                                                                                                      \
 	} while (0)
 
 	ROUND(husk_msg_decode_hello(root, &m.hello, &err), husk_msg_encode_hello(&e, &m.hello),
@@ -80,8 +80,7 @@ static void session_messages(const struct husk_cbor_item *root, struct husk_aren
 	      husk_msg_decode_hello_reply(r2, a, &m2.hello, &err));
 	ROUND(husk_msg_decode_pid_reply(root, &m.pid, &err), husk_msg_encode_pid_reply(&e, &m.pid),
 	      husk_msg_decode_pid_reply(r2, &m2.pid, &err));
-	ROUND(husk_msg_decode_error(root, a, &m.error, &err),
-	      husk_msg_encode_error(&e, m.error.code, m.error.message),
+	ROUND(husk_msg_decode_error(root, a, &m.error, &err), husk_msg_encode_error(&e, m.error.code, m.error.message),
 	      husk_msg_decode_error(r2, a, &m2.error, &err));
 	ROUND(husk_msg_decode_signal(root, &m.sig, &err), husk_msg_encode_signal(&e, m.sig.signal, m.sig.all),
 	      husk_msg_decode_signal(r2, &m2.sig, &err));

@@ -55,8 +55,7 @@ static void create_round_trip(struct husk_spec *spec)
 	const struct husk_cbor_item *root;
 	husk_arena_init(&a, arena_buf, sizeof arena_buf);
 	struct husk_create_msg back;
-	if (husk_msg_parse(e.buf, e.len, &a, &root, &err) < 0 ||
-	    husk_msg_decode_create(root, &a, &back, &err) < 0) {
+	if (husk_msg_parse(e.buf, e.len, &a, &root, &err) < 0 || husk_msg_decode_create(root, &a, &back, &err) < 0) {
 		fprintf(stderr, "a parsed spec encoded to a CREATE the guest refuses: %s\n", err.msg);
 		abort();
 	}

@@ -128,8 +128,9 @@ static void on_hello(int fd, uint32_t id)
 		park();
 	if (is("hello-oversize")) {
 		uint8_t hdr[HUSK_FRAME_HDR_SIZE];
-		struct husk_frame_hdr h = { .len = HUSK_FRAME_MAX + 1, .type = HUSK_MSG_OK, .flags = HUSK_FLAG_REPLY,
-					    .id = id };
+		struct husk_frame_hdr h = {
+			.len = HUSK_FRAME_MAX + 1, .type = HUSK_MSG_OK, .flags = HUSK_FLAG_REPLY, .id = id
+		};
 		husk_frame_hdr_pack(hdr, &h);
 		write_all(fd, hdr, sizeof hdr);
 		park();

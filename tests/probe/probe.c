@@ -89,8 +89,8 @@ static int fact_pattern(const char *arg)
 /* lines of /proc/self/status that tell the security state */
 static int fact_status(void)
 {
-	static const char *const keys[] = { "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:",
-					     "Seccomp:" };
+	static const char *const keys[] = { "CapInh:", "CapPrm:",     "CapEff:", "CapBnd:",
+					    "CapAmb:", "NoNewPrivs:", "Seccomp:" };
 	char line[512];
 	FILE *f = fopen("/proc/self/status", "r");
 	if (!f)
@@ -108,8 +108,11 @@ static int fact_rlimits(void)
 	static const struct {
 		const char *name;
 		int res;
-	} lim[] = { { "RLIMIT_NOFILE", RLIMIT_NOFILE }, { "RLIMIT_NPROC", RLIMIT_NPROC }, { "RLIMIT_CORE", RLIMIT_CORE },
-		    { "RLIMIT_STACK", RLIMIT_STACK },   { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK } };
+	} lim[] = { { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+		    { "RLIMIT_NPROC", RLIMIT_NPROC },
+		    { "RLIMIT_CORE", RLIMIT_CORE },
+		    { "RLIMIT_STACK", RLIMIT_STACK },
+		    { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK } };
 	for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++) {
 		struct rlimit r;
 		if (getrlimit(lim[i].res, &r) < 0)
@@ -157,7 +160,8 @@ static int fact_forks(const char *arg)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|forks N|pattern N|report [SYSCTL...]\n");
+		fprintf(stderr,
+			"usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|forks N|pattern N|report [SYSCTL...]\n");
 		return 2;
 	}
 	const char *f = argv[1];

@@ -121,16 +121,26 @@ static char *read_line(const char *path, char *buf, size_t cap)
 static const char *errno_name(int e)
 {
 	switch (e) {
-	case EPERM: return "EPERM";
-	case EACCES: return "EACCES";
-	case ENOENT: return "ENOENT";
-	case ENXIO: return "ENXIO";
-	case ENODEV: return "ENODEV";
-	case EROFS: return "EROFS";
-	case EINVAL: return "EINVAL";
-	case EBUSY: return "EBUSY";
-	case EIO: return "EIO";
-	default: return "other";
+	case EPERM:
+		return "EPERM";
+	case EACCES:
+		return "EACCES";
+	case ENOENT:
+		return "ENOENT";
+	case ENXIO:
+		return "ENXIO";
+	case ENODEV:
+		return "ENODEV";
+	case EROFS:
+		return "EROFS";
+	case EINVAL:
+		return "EINVAL";
+	case EBUSY:
+		return "EBUSY";
+	case EIO:
+		return "EIO";
+	default:
+		return "other";
 	}
 }
 
@@ -178,9 +188,10 @@ static void report_status(void)
 {
 	static const struct {
 		const char *field, *name;
-	} keys[] = { { "CapInh:", "cap_inheritable" }, { "CapPrm:", "cap_permitted" }, { "CapEff:", "cap_effective" },
-		     { "CapBnd:", "cap_bounding" },    { "CapAmb:", "cap_ambient" },   { "NoNewPrivs:", "no_new_privs" },
-		     { "Seccomp:", "seccomp" },	       { "Seccomp_filters:", "seccomp_filters" } };
+	} keys[] = { { "CapInh:", "cap_inheritable" }, { "CapPrm:", "cap_permitted" },
+		     { "CapEff:", "cap_effective" },   { "CapBnd:", "cap_bounding" },
+		     { "CapAmb:", "cap_ambient" },     { "NoNewPrivs:", "no_new_privs" },
+		     { "Seccomp:", "seccomp" },        { "Seccomp_filters:", "seccomp_filters" } };
 	char line[512];
 	FILE *f = fopen("/proc/self/status", "re");
 	if (!f)
@@ -200,10 +211,10 @@ static void report_status(void)
 
 static void report_rlimits(void)
 {
-	static const char *const names[] = { "RLIMIT_CPU",	"RLIMIT_FSIZE",	 "RLIMIT_DATA",	      "RLIMIT_STACK",
-					     "RLIMIT_CORE",	"RLIMIT_RSS",	 "RLIMIT_NPROC",      "RLIMIT_NOFILE",
-					     "RLIMIT_MEMLOCK",	"RLIMIT_AS",	 "RLIMIT_LOCKS",      "RLIMIT_SIGPENDING",
-					     "RLIMIT_MSGQUEUE", "RLIMIT_NICE",	 "RLIMIT_RTPRIO",     "RLIMIT_RTTIME" };
+	static const char *const names[] = { "RLIMIT_CPU",      "RLIMIT_FSIZE", "RLIMIT_DATA",   "RLIMIT_STACK",
+					     "RLIMIT_CORE",     "RLIMIT_RSS",   "RLIMIT_NPROC",  "RLIMIT_NOFILE",
+					     "RLIMIT_MEMLOCK",  "RLIMIT_AS",    "RLIMIT_LOCKS",  "RLIMIT_SIGPENDING",
+					     "RLIMIT_MSGQUEUE", "RLIMIT_NICE",  "RLIMIT_RTPRIO", "RLIMIT_RTTIME" };
 	key("rlimits");
 	open_('{');
 	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++) {
@@ -252,8 +263,8 @@ static void report_namespaces(void)
 	static const struct {
 		const char *name;
 		unsigned long init_ino;
-	} ns[] = { { "ipc", 0xEFFFFFFFUL },    { "uts", 0xEFFFFFFEUL },	   { "user", 0xEFFFFFFDUL },
-		   { "pid", 0xEFFFFFFCUL },    { "cgroup", 0xEFFFFFFBUL }, { "time", 0xEFFFFFFAUL } };
+	} ns[] = { { "ipc", 0xEFFFFFFFUL }, { "uts", 0xEFFFFFFEUL },    { "user", 0xEFFFFFFDUL },
+		   { "pid", 0xEFFFFFFCUL }, { "cgroup", 0xEFFFFFFBUL }, { "time", 0xEFFFFFFAUL } };
 	char path[64];
 	key("namespaces");
 	open_('{');
@@ -330,7 +341,8 @@ static void report_mounts(void)
 					   : !strcmp(fields[i], "unbindable")  ? "unbindable"
 									       : NULL;
 			if (kind)
-				snprintf(prop + strlen(prop), sizeof prop - strlen(prop), "%s%s", prop[0] ? "," : "", kind);
+				snprintf(prop + strlen(prop), sizeof prop - strlen(prop), "%s%s", prop[0] ? "," : "",
+					 kind);
 		}
 		open_('{');
 		kv_str("target", fields[4]);
@@ -384,8 +396,12 @@ static void report_dev_dir(const char *dir, dev_t fs, int level)
 			target[t < 0 ? 0 : t] = '\0';
 			kv_str("link", target);
 		} else {
-			char type = S_ISCHR(st.st_mode) ? 'c' : S_ISBLK(st.st_mode) ? 'b' : S_ISDIR(st.st_mode) ? 'd'
-							 : S_ISFIFO(st.st_mode) ? 'p' : S_ISSOCK(st.st_mode) ? 's' : 'f';
+			char type = S_ISCHR(st.st_mode)    ? 'c'
+				    : S_ISBLK(st.st_mode)  ? 'b'
+				    : S_ISDIR(st.st_mode)  ? 'd'
+				    : S_ISFIFO(st.st_mode) ? 'p'
+				    : S_ISSOCK(st.st_mode) ? 's'
+							   : 'f';
 			snprintf(desc, sizeof desc, "%c %04o %u:%u", type, (unsigned)(st.st_mode & 07777),
 				 (unsigned)st.st_uid, (unsigned)st.st_gid);
 			kv_str("node", desc);
@@ -446,16 +462,27 @@ static void report_sysctl(int argc, char **argv)
  * converts v1 to v2 the way runc does on a v2 host. */
 static void report_cgroup(void)
 {
-	static const char *const v2[] = { "memory.max",	 "memory.low",	"memory.swap.max", "cpu.max",
-					  "cpu.weight",	 "cpuset.cpus.effective", "cpuset.mems.effective", "pids.max" };
-	static const char *const v1[] = { "memory/memory.limit_in_bytes", "memory/memory.soft_limit_in_bytes",
-					  "memory/memory.memsw.limit_in_bytes", "cpu/cpu.cfs_quota_us",
-					  "cpu/cpu.cfs_period_us", "cpu/cpu.shares", "cpuset/cpuset.cpus",
-					  "cpuset/cpuset.mems", "pids/pids.max" };
+	static const char *const v2[] = { "memory.max",
+					  "memory.low",
+					  "memory.swap.max",
+					  "cpu.max",
+					  "cpu.weight",
+					  "cpuset.cpus.effective",
+					  "cpuset.mems.effective",
+					  "pids.max" };
+	static const char *const v1[] = { "memory/memory.limit_in_bytes",
+					  "memory/memory.soft_limit_in_bytes",
+					  "memory/memory.memsw.limit_in_bytes",
+					  "cpu/cpu.cfs_quota_us",
+					  "cpu/cpu.cfs_period_us",
+					  "cpu/cpu.shares",
+					  "cpuset/cpuset.cpus",
+					  "cpuset/cpuset.mems",
+					  "pids/pids.max" };
 	char buf[256], path[256];
 	int version = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? 2
-		      : access("/sys/fs/cgroup/memory", F_OK) == 0     ? 1
-									  : 0;
+		      : access("/sys/fs/cgroup/memory", F_OK) == 0           ? 1
+									     : 0;
 	key("cgroup");
 	open_('{');
 	kv_int("version", version);

@@ -34,8 +34,9 @@ int main(int argc, char **argv)
 		struct cmsghdr align;
 	} ctrl;
 	struct iovec iov = { .iov_base = name, .iov_len = sizeof name };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
-			      .msg_controllen = sizeof ctrl.buf };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof ctrl.buf
+	};
 	if (c < 0 || recvmsg(c, &msg, 0) < 0) {
 		perror("console-client: recvmsg");
 		return 1;
@@ -52,7 +53,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (argc >= 4) {
-		struct winsize ws = { .ws_row = (unsigned short)atoi(argv[2]), .ws_col = (unsigned short)atoi(argv[3]) };
+		struct winsize ws = { .ws_row = (unsigned short)atoi(argv[2]),
+				      .ws_col = (unsigned short)atoi(argv[3]) };
 		ioctl(master, TIOCSWINSZ, &ws);
 	}
 	if (argc >= 5 && write(master, argv[4], strlen(argv[4])) < 0)

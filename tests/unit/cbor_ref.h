@@ -26,8 +26,7 @@ static inline bool cbor_ref_equal(const struct husk_cbor_item *it, const cbor_it
 		       cbor_bytestring_length(ref) == it->count &&
 		       (it->count == 0 || memcmp(cbor_bytestring_handle(ref), it->v.ptr, it->count) == 0);
 	case HUSK_CBOR_TEXT:
-		return cbor_isa_string(ref) && cbor_string_is_definite(ref) &&
-		       cbor_string_length(ref) == it->count &&
+		return cbor_isa_string(ref) && cbor_string_is_definite(ref) && cbor_string_length(ref) == it->count &&
 		       (it->count == 0 || memcmp(cbor_string_handle(ref), it->v.ptr, it->count) == 0);
 	case HUSK_CBOR_ARRAY: {
 		if (!cbor_isa_array(ref) || !cbor_array_is_definite(ref) || cbor_array_size(ref) != it->count)

@@ -47,18 +47,31 @@ static int decode(const uint8_t *buf, size_t len, uint32_t cap, uint32_t *n)
 }
 
 /* Encodes one value with fn-style code, returns its length. */
-#define ENCODE(buf, cap, stmt)                                \
-	({                                                    \
-		struct husk_cbor_enc e_;                      \
-		husk_cbor_enc_init(&e_, (buf), (cap));        \
-		struct husk_cbor_enc *e = &e_;                \
-		stmt;                                         \
-		e_.overflow ? (size_t)-1 : e_.len;            \
+#define ENCODE(buf, cap, stmt)                                                                                         \
+	({                                                                                                             \
+		struct husk_cbor_enc e_;                                                                               \
+		husk_cbor_enc_init(&e_, (buf), (cap));                                                                 \
+		struct husk_cbor_enc *e = &e_;                                                                         \
+		stmt;                                                                                                  \
+		e_.overflow ? (size_t)-1 : e_.len;                                                                     \
 	})
 
 static const uint64_t uint_bounds[] = {
-	0, 1, 23, 24, 25, 255, 256, 65535, 65536, UINT32_MAX, (uint64_t)UINT32_MAX + 1, INT64_MAX,
-	(uint64_t)INT64_MAX + 1, UINT64_MAX - 1, UINT64_MAX,
+	0,
+	1,
+	23,
+	24,
+	25,
+	255,
+	256,
+	65535,
+	65536,
+	UINT32_MAX,
+	(uint64_t)UINT32_MAX + 1,
+	INT64_MAX,
+	(uint64_t)INT64_MAX + 1,
+	UINT64_MAX - 1,
+	UINT64_MAX,
 };
 
 static size_t head_size(uint64_t arg)
@@ -92,8 +105,25 @@ static enum test_result test_uint_round_trip(void)
 static enum test_result test_int_round_trip(void)
 {
 	static const int64_t vals[] = {
-		0, 1, 23, 24, -1, -23, -24, -25, -26, -255, -256, -257, -65536, -65537,
-		-(int64_t)UINT32_MAX - 1, -(int64_t)UINT32_MAX - 2, INT64_MAX, INT64_MIN + 1, INT64_MIN,
+		0,
+		1,
+		23,
+		24,
+		-1,
+		-23,
+		-24,
+		-25,
+		-26,
+		-255,
+		-256,
+		-257,
+		-65536,
+		-65537,
+		-(int64_t)UINT32_MAX - 1,
+		-(int64_t)UINT32_MAX - 2,
+		INT64_MAX,
+		INT64_MIN + 1,
+		INT64_MIN,
 	};
 	uint8_t buf[16], ref[16];
 	uint32_t n;
@@ -154,12 +184,12 @@ static enum test_result test_rfc_vectors(void)
 {
 	uint8_t buf[64], want[64];
 	size_t len;
-#define VEC(hex, stmt)                                             \
-	do {                                                       \
-		size_t wl_ = unhex(hex, want);                     \
-		len = ENCODE(buf, sizeof buf, stmt);               \
-		CHECK_EQ_INT(len, wl_);                            \
-		CHECK(memcmp(buf, want, len) == 0);                \
+#define VEC(hex, stmt)                                                                                                 \
+	do {                                                                                                           \
+		size_t wl_ = unhex(hex, want);                                                                         \
+		len = ENCODE(buf, sizeof buf, stmt);                                                                   \
+		CHECK_EQ_INT(len, wl_);                                                                                \
+		CHECK(memcmp(buf, want, len) == 0);                                                                    \
 	} while (0)
 	VEC("00", husk_cbor_put_uint(e, 0));
 	VEC("17", husk_cbor_put_uint(e, 23));
@@ -188,12 +218,12 @@ static enum test_result test_rfc_vectors(void)
 	VEC("64f0908591", husk_cbor_put_text(e, "\xf0\x90\x85\x91"));
 	VEC("6100", husk_cbor_put_textn(e, "\0", 1));
 	VEC("80", husk_cbor_put_array(e, 0));
-	VEC("83010203", (husk_cbor_put_array(e, 3), husk_cbor_put_uint(e, 1), husk_cbor_put_uint(e, 2),
-			 husk_cbor_put_uint(e, 3)));
+	VEC("83010203",
+	    (husk_cbor_put_array(e, 3), husk_cbor_put_uint(e, 1), husk_cbor_put_uint(e, 2), husk_cbor_put_uint(e, 3)));
 	VEC("a0", husk_cbor_put_map(e, 0));
-	VEC("a26161016162820203", (husk_cbor_put_map(e, 2), husk_cbor_put_text(e, "a"), husk_cbor_put_uint(e, 1),
-				    husk_cbor_put_text(e, "b"), husk_cbor_put_array(e, 2), husk_cbor_put_uint(e, 2),
-				    husk_cbor_put_uint(e, 3)));
+	VEC("a26161016162820203",
+	    (husk_cbor_put_map(e, 2), husk_cbor_put_text(e, "a"), husk_cbor_put_uint(e, 1), husk_cbor_put_text(e, "b"),
+	     husk_cbor_put_array(e, 2), husk_cbor_put_uint(e, 2), husk_cbor_put_uint(e, 3)));
 	VEC("9a00010000", husk_cbor_put_array(e, 65536));
 	VEC("baffffffff", husk_cbor_put_map(e, UINT32_MAX));
 #undef VEC
@@ -260,7 +290,7 @@ static enum test_result test_nested_and_navigation(void)
 	CHECK(v && v->type == HUSK_CBOR_BYTES && v->count == 0);
 	CHECK(husk_cbor_map_get(m, "num") == NULL); /* "num" is a value, not a key */
 	CHECK(husk_cbor_map_get(m, "b") == NULL);
-	CHECK(husk_cbor_map_get(m, "d") == NULL);   /* not searched recursively */
+	CHECK(husk_cbor_map_get(m, "d") == NULL);    /* not searched recursively */
 	CHECK(husk_cbor_map_get(root, "a") == NULL); /* not a map */
 	CHECK(husk_cbor_map_get(NULL, "a") == NULL);
 	CHECK(husk_cbor_first(x) == NULL);

@@ -36,8 +36,21 @@ static int decode(const uint8_t *buf, size_t len, uint32_t cap, uint32_t *n)
 }
 
 static const uint64_t uint_bounds[] = {
-	0, 1, 23, 24, 25, 255, 256, 65535, 65536, UINT32_MAX, (uint64_t)UINT32_MAX + 1, INT64_MAX,
-	(uint64_t)INT64_MAX + 1, UINT64_MAX - 1, UINT64_MAX,
+	0,
+	1,
+	23,
+	24,
+	25,
+	255,
+	256,
+	65535,
+	65536,
+	UINT32_MAX,
+	(uint64_t)UINT32_MAX + 1,
+	INT64_MAX,
+	(uint64_t)INT64_MAX + 1,
+	UINT64_MAX - 1,
+	UINT64_MAX,
 };
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -120,14 +133,20 @@ static size_t rnd_utf8(uint8_t *out, size_t max)
 	while (n + 4 <= max && rnd_below(8)) {
 		uint32_t cp;
 		switch (rnd_below(4)) {
-		case 0: cp = (uint32_t)rnd_below(0x80); break;
-		case 1: cp = 0x80 + (uint32_t)rnd_below(0x800 - 0x80); break;
+		case 0:
+			cp = (uint32_t)rnd_below(0x80);
+			break;
+		case 1:
+			cp = 0x80 + (uint32_t)rnd_below(0x800 - 0x80);
+			break;
 		case 2:
 			cp = 0x800 + (uint32_t)rnd_below(0x10000 - 0x800);
 			if (cp >= 0xd800 && cp <= 0xdfff)
 				cp = 0xfffd;
 			break;
-		default: cp = 0x10000 + (uint32_t)rnd_below(0x110000 - 0x10000); break;
+		default:
+			cp = 0x10000 + (uint32_t)rnd_below(0x110000 - 0x10000);
+			break;
 		}
 		if (cp < 0x80) {
 			out[n++] = (uint8_t)cp;
@@ -296,9 +315,9 @@ static enum test_result test_differential_valid_trees(void)
 }
 
 static const uint8_t interesting[] = {
-	0x00, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x20, 0x37, 0x38, 0x3b, 0x40, 0x41, 0x58, 0x5b, 0x60, 0x61, 0x62,
-	0x78, 0x7b, 0x80, 0x81, 0x82, 0x98, 0x9b, 0xa0, 0xa1, 0xa2, 0xb8, 0xbb, 0xc0, 0xf4, 0xf5, 0xf6, 0xf7,
-	0xf9, 0xff, 0x7f, 0xc3, 0xed, 0xf4, 0x8f,
+	0x00, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x20, 0x37, 0x38, 0x3b, 0x40, 0x41, 0x58, 0x5b,
+	0x60, 0x61, 0x62, 0x78, 0x7b, 0x80, 0x81, 0x82, 0x98, 0x9b, 0xa0, 0xa1, 0xa2, 0xb8,
+	0xbb, 0xc0, 0xf4, 0xf5, 0xf6, 0xf7, 0xf9, 0xff, 0x7f, 0xc3, 0xed, 0xf4, 0x8f,
 };
 
 static uint8_t rnd_byte(void)
@@ -323,10 +342,16 @@ static enum test_result test_differential_mutations(void)
 			for (int k = 0; k < muts && l > 0; k++) {
 				size_t at = rnd_below(l);
 				switch (rnd_below(5)) {
-				case 0: big2[at] ^= (uint8_t)(1u << rnd_below(8)); break;
-				case 1: big2[at] = rnd_byte(); break;
-				case 2: l = at + (at == 0); break; /* truncate */
-				case 3:                           /* delete a byte */
+				case 0:
+					big2[at] ^= (uint8_t)(1u << rnd_below(8));
+					break;
+				case 1:
+					big2[at] = rnd_byte();
+					break;
+				case 2:
+					l = at + (at == 0);
+					break; /* truncate */
+				case 3:        /* delete a byte */
 					memmove(big2 + at, big2 + at + 1, l - at - 1);
 					l--;
 					break;
@@ -431,38 +456,63 @@ static enum test_result test_differential_messages(void)
 			data[k] = (uint8_t)rnd();
 		struct husk_ps_entry procs[3];
 		for (int k = 0; k < 3; k++)
-			procs[k] = (struct husk_ps_entry){ .pid = (int32_t)(rnd() >> 33), .ppid = (int32_t)(rnd() >> 33),
-							   .uid = (uint32_t)rnd(), .cmd = k == 1 ? "\xff" : text };
-		struct husk_stat_counter kv[4] = { { "anon", rnd_value() }, { "file", rnd_value() },
-						   { text, rnd_value() }, { "?", 0 } };
-		struct husk_stats_msg st = {
-			.cpu_usage_ns = rnd_value(), .cpu_user_ns = rnd_value(), .cpu_system_ns = rnd_value(),
-			.memory_usage = rnd_value(), .memory_limit = rnd_below(2) ? -1 : (int64_t)(rnd_value() >> 1),
-			.swap_usage = rnd_value(), .pids_current = rnd_value(),
-			.pids_limit = rnd_below(2) ? -1 : (int64_t)(rnd_value() >> 1), .io_read_bytes = rnd_value(),
-			.io_write_bytes = rnd_value(), .io_reads = rnd_value(), .io_writes = rnd_value(),
-			.oom_kills = rnd_value(), .memory_stat = kv, .n_memory_stat = 4, .time_ns = rnd_value(),
+			procs[k] = (struct husk_ps_entry){ .pid = (int32_t)(rnd() >> 33),
+							   .ppid = (int32_t)(rnd() >> 33),
+							   .uid = (uint32_t)rnd(),
+							   .cmd = k == 1 ? "\xff" : text };
+		struct husk_stat_counter kv[4] = {
+			{ "anon", rnd_value() }, { "file", rnd_value() }, { text, rnd_value() }, { "?", 0 }
 		};
-		struct husk_update_msg up = { .resources = { .has_memory_limit = true, .memory_limit = -1,
-							     .has_cpu_period = true, .cpu_period = rnd_value() } };
+		struct husk_stats_msg st = {
+			.cpu_usage_ns = rnd_value(),
+			.cpu_user_ns = rnd_value(),
+			.cpu_system_ns = rnd_value(),
+			.memory_usage = rnd_value(),
+			.memory_limit = rnd_below(2) ? -1 : (int64_t)(rnd_value() >> 1),
+			.swap_usage = rnd_value(),
+			.pids_current = rnd_value(),
+			.pids_limit = rnd_below(2) ? -1 : (int64_t)(rnd_value() >> 1),
+			.io_read_bytes = rnd_value(),
+			.io_write_bytes = rnd_value(),
+			.io_reads = rnd_value(),
+			.io_writes = rnd_value(),
+			.oom_kills = rnd_value(),
+			.memory_stat = kv,
+			.n_memory_stat = 4,
+			.time_ns = rnd_value(),
+		};
+		struct husk_update_msg up = { .resources = { .has_memory_limit = true,
+							     .memory_limit = -1,
+							     .has_cpu_period = true,
+							     .cpu_period = rnd_value() } };
 		for (int kind = 0; kind < 14; kind++) {
 			struct husk_cbor_enc e;
 			husk_cbor_enc_init(&e, big, sizeof big);
 			switch (kind) {
-			case 0: husk_msg_encode_hello(&e, &(struct husk_hello_msg){ .version = (uint32_t)rnd() }); break;
-			case 1:
-				husk_msg_encode_hello_reply(&e, &(struct husk_hello_msg){ .version = 1, .kernel = text });
+			case 0:
+				husk_msg_encode_hello(&e, &(struct husk_hello_msg){ .version = (uint32_t)rnd() });
 				break;
-			case 2: husk_msg_encode_pid_reply(&e, &(struct husk_pid_reply_msg){ .pid = (int32_t)rnd() }); break;
-			case 3: husk_msg_encode_error(&e, (int)rnd_below(5000), text); break;
-			case 4: husk_msg_encode_signal(&e, (int)rnd_below(65), rnd_below(2)); break;
+			case 1:
+				husk_msg_encode_hello_reply(&e,
+							    &(struct husk_hello_msg){ .version = 1, .kernel = text });
+				break;
+			case 2:
+				husk_msg_encode_pid_reply(&e, &(struct husk_pid_reply_msg){ .pid = (int32_t)rnd() });
+				break;
+			case 3:
+				husk_msg_encode_error(&e, (int)rnd_below(5000), text);
+				break;
+			case 4:
+				husk_msg_encode_signal(&e, (int)rnd_below(65), rnd_below(2));
+				break;
 			case 5:
 				husk_msg_encode_resize(&e, &(struct husk_resize_msg){ .rows = (uint16_t)rnd(),
-											.cols = (uint16_t)rnd() });
+										      .cols = (uint16_t)rnd() });
 				break;
 			case 6:
 				husk_msg_encode_stdio(&e, &(struct husk_stdio_msg){ .stream = (unsigned)rnd_below(3),
-										     .data = data, .len = rnd_len() });
+										    .data = data,
+										    .len = rnd_len() });
 				break;
 			case 7:
 				husk_msg_encode_stdio_close(&e, &(struct husk_stdio_close_msg){ .stream = 2 });
@@ -470,13 +520,22 @@ static enum test_result test_differential_messages(void)
 			case 8:
 				husk_msg_encode_stdin_ack(&e, &(struct husk_stdin_ack_msg){ .bytes = (uint32_t)rnd() });
 				break;
-			case 9: husk_msg_encode_exit(&e, &(struct husk_exit_msg){ .status = (int)rnd_below(256) }); break;
-			case 10: husk_msg_encode_oom(&e, &(struct husk_oom_msg){ .oom_kills = rnd_value() }); break;
-			case 11:
-				husk_msg_encode_ps_reply(&e, &(struct husk_ps_reply_msg){ .procs = procs, .n_procs = 3 });
+			case 9:
+				husk_msg_encode_exit(&e, &(struct husk_exit_msg){ .status = (int)rnd_below(256) });
 				break;
-			case 12: husk_msg_encode_stats(&e, &st); break;
-			default: husk_msg_encode_update(&e, &up); break;
+			case 10:
+				husk_msg_encode_oom(&e, &(struct husk_oom_msg){ .oom_kills = rnd_value() });
+				break;
+			case 11:
+				husk_msg_encode_ps_reply(&e,
+							 &(struct husk_ps_reply_msg){ .procs = procs, .n_procs = 3 });
+				break;
+			case 12:
+				husk_msg_encode_stats(&e, &st);
+				break;
+			default:
+				husk_msg_encode_update(&e, &up);
+				break;
 			}
 			CHECK(!e.overflow);
 			uint32_t n;

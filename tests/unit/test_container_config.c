@@ -17,13 +17,19 @@
 
 static char bundle[PATH_MAX];
 
-
 static struct husk_mount sample_mounts[] = {
 	{ .destination = "/proc", .type = "proc", .source = "proc", .flags = MS_NOSUID },
-	{ .destination = "/dev/shm", .type = "tmpfs", .source = "shm", .flags = MS_NOSUID | MS_NODEV,
+	{ .destination = "/dev/shm",
+	  .type = "tmpfs",
+	  .source = "shm",
+	  .flags = MS_NOSUID | MS_NODEV,
 	  .data = "mode=1777,size=65536k" },
-	{ .destination = "/etc/hosts", .bind = true, .bind_dir = false, .bind_index = 0,
-	  .flags = MS_BIND | MS_RDONLY, .propagation = MS_PRIVATE | MS_REC },
+	{ .destination = "/etc/hosts",
+	  .bind = true,
+	  .bind_dir = false,
+	  .bind_index = 0,
+	  .flags = MS_BIND | MS_RDONLY,
+	  .propagation = MS_PRIVATE | MS_REC },
 };
 static char *sample_masked[] = { "/proc/kcore", "/sys/firmware", NULL };
 static char *sample_ro[] = { "/proc/sys", NULL };
@@ -34,10 +40,19 @@ static struct husk_device sample_devices[] = { { "/dev/fuse", 'c', 10, 229, 0666
 static struct husk_container_config sample(void)
 {
 	struct husk_container_config c = {
-		.mounts = sample_mounts, .n_mounts = 3, .masked = sample_masked, .n_masked = 2,
-		.readonly_paths = sample_ro, .n_readonly = 1, .rootfs_propagation = MS_SLAVE | MS_REC,
-		.sysctl = sample_sysctl, .n_sysctl = 2, .devices = sample_devices, .n_devices = 2,
-		.domainname = "example.org", .namespaces = HUSK_NS_DEFAULT | HUSK_NS_CGROUP,
+		.mounts = sample_mounts,
+		.n_mounts = 3,
+		.masked = sample_masked,
+		.n_masked = 2,
+		.readonly_paths = sample_ro,
+		.n_readonly = 1,
+		.rootfs_propagation = MS_SLAVE | MS_REC,
+		.sysctl = sample_sysctl,
+		.n_sysctl = 2,
+		.devices = sample_devices,
+		.n_devices = 2,
+		.domainname = "example.org",
+		.namespaces = HUSK_NS_DEFAULT | HUSK_NS_CGROUP,
 	};
 	return c;
 }
@@ -193,15 +208,16 @@ static enum test_result test_spec_mounts(void)
 	struct husk_spec spec;
 	struct husk_err err = { 0 };
 	char want[PATH_MAX + 32];
-	int r = parse_with("\"mounts\":["
-			   "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
-			   "{\"destination\":\"/tmp/\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
-			   "\"options\":[\"nosuid\",\"strictatime\",\"mode=755\",\"size=1m\",\"ro\",\"rw\",\"rprivate\"]},"
-			   "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"vol\",\"options\":[\"rbind\",\"ro\"]},"
-			   "{\"destination\":\"etc//hosts\",\"source\":\"hosts\",\"options\":[\"bind\",\"nosuid\"]},"
-			   "{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\","
-			   "\"options\":[\"ro\",\"cpu\"]}]",
-			   &spec, &err);
+	int r = parse_with(
+		"\"mounts\":["
+		"{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+		"{\"destination\":\"/tmp/\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+		"\"options\":[\"nosuid\",\"strictatime\",\"mode=755\",\"size=1m\",\"ro\",\"rw\",\"rprivate\"]},"
+		"{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"vol\",\"options\":[\"rbind\",\"ro\"]},"
+		"{\"destination\":\"etc//hosts\",\"source\":\"hosts\",\"options\":[\"bind\",\"nosuid\"]},"
+		"{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\","
+		"\"options\":[\"ro\",\"cpu\"]}]",
+		&spec, &err);
 	if (r < 0)
 		printf("# %s\n", err.msg);
 	CHECK_EQ_INT(r, 0);
@@ -301,7 +317,8 @@ static enum test_result test_spec_bad(void)
 		{ "\"linux\":{\"sysctl\":{\"../x\":\"1\"}}", "not a sysctl name" },
 		{ "\"linux\":{\"sysctl\":{\"kernel.x\":1}}", "must be a string" },
 		{ "\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\"}]}", "needs major and minor" },
-		{ "\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"z\",\"major\":1,\"minor\":1}]}", "not c, u, b or p" },
+		{ "\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"z\",\"major\":1,\"minor\":1}]}",
+		  "not c, u, b or p" },
 		{ "\"linux\":{\"devices\":[{\"path\":\"dev/x\",\"type\":\"c\",\"major\":1,\"minor\":1}]}", "absolute" },
 		{ "\"linux\":{\"maskedPaths\":[\"proc/kcore\"]}", "maskedPaths[0] must be an absolute path" },
 		{ "\"linux\":{\"rootfsPropagation\":\"sideways\"}", "not a propagation" },

@@ -12,7 +12,7 @@ static enum test_result test_keyed_and_single(void)
 	const char *cpu = "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n";
 	CHECK_EQ_INT(cgroup_keyed(cpu, "usage_usec"), 1500);
 	CHECK_EQ_INT(cgroup_keyed(cpu, "system_usec"), 500);
-	CHECK_EQ_INT(cgroup_keyed(cpu, "usage"), 0);   /* a prefix is not a key */
+	CHECK_EQ_INT(cgroup_keyed(cpu, "usage"), 0); /* a prefix is not a key */
 	CHECK_EQ_INT(cgroup_keyed(cpu, "missing"), 0);
 	CHECK_EQ_INT(cgroup_keyed("", "x"), 0);
 	CHECK_EQ_INT(cgroup_keyed("low 0\nhigh 0\nmax 2\noom 1\noom_kill 3\n", "oom_kill"), 3);
@@ -52,8 +52,9 @@ static enum test_result test_resource_text(void)
 
 	struct husk_err err = { 0 };
 	int64_t swap = 0;
-	r = (struct husk_resources){ .has_memory_limit = true, .memory_limit = 100, .has_memory_swap = true,
-				     .memory_swap = 300 };
+	r = (struct husk_resources){
+		.has_memory_limit = true, .memory_limit = 100, .has_memory_swap = true, .memory_swap = 300
+	};
 	CHECK_EQ_INT(cgroup_swap_max(&r, &swap, &err), 0);
 	CHECK_EQ_INT(swap, 200);
 	r.memory_swap = -1;
@@ -77,9 +78,15 @@ static enum test_result test_stats_parse_encode(void)
 	char events[] = "low 0\nhigh 0\nmax 5\noom 2\noom_kill 2\n";
 	char mem[] = "anon 4096\nfile 8192\nbroken\nkernel_stack 16384\n";
 	static struct cgroup_stat_files f;
-	f = (struct cgroup_stat_files){ .cpu_stat = cpu, .memory_current = cur, .memory_max = max,
-					.swap_current = swap, .pids_current = pids, .pids_max = pids_max,
-					.io_stat = io, .memory_events = events, .memory_stat = mem };
+	f = (struct cgroup_stat_files){ .cpu_stat = cpu,
+					.memory_current = cur,
+					.memory_max = max,
+					.swap_current = swap,
+					.pids_current = pids,
+					.pids_max = pids_max,
+					.io_stat = io,
+					.memory_events = events,
+					.memory_stat = mem };
 	struct husk_stats_msg m, d;
 	cgroup_stats_parse(&f, &m);
 	CHECK_EQ_INT(m.cpu_usage_ns, 2000000);

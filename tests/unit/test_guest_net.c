@@ -104,8 +104,9 @@ static enum test_result test_addresses(void)
 static enum test_result test_routes(void)
 {
 	struct nl_req q;
-	struct husk_net_route def = { .family = 4, .dst_len = 0, .scope = RT_SCOPE_UNIVERSE, .has_gateway = true,
-				      .gateway = { 10, 0, 0, 1 } };
+	struct husk_net_route def = {
+		.family = 4, .dst_len = 0, .scope = RT_SCOPE_UNIVERSE, .has_gateway = true, .gateway = { 10, 0, 0, 1 }
+	};
 	nl_msg_add_route(&q, 2, &def);
 	const struct rtmsg *rtm = NLMSG_DATA(&q.h);
 	CHECK_EQ_INT(q.h.nlmsg_type, RTM_NEWROUTE);
@@ -120,8 +121,9 @@ static enum test_result test_routes(void)
 	CHECK((a = attr(&q, sizeof *rtm, RTA_OIF)));
 	CHECK_EQ_INT(attr_u32(a), 2);
 
-	struct husk_net_route net = { .family = 6, .dst_len = 48, .scope = RT_SCOPE_LINK, .metric = 100,
-				      .has_src = true };
+	struct husk_net_route net = {
+		.family = 6, .dst_len = 48, .scope = RT_SCOPE_LINK, .metric = 100, .has_src = true
+	};
 	inet_pton(AF_INET6, "fd00:1::", net.dst);
 	inet_pton(AF_INET6, "fd00::2", net.src);
 	nl_msg_add_route(&q, 7, &net);

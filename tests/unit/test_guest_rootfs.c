@@ -44,8 +44,9 @@ static enum test_result test_secure_join(void)
 
 	enum test_result res = TEST_FAIL;
 	char out[GUEST_JOIN_MAX];
-	if (!resolves("/", "") || !resolves("/etc/passwd", "/etc/passwd") || !resolves("//a/./abs/hosts", "/etc/hosts") ||
-	    !resolves("/a/up/etc", "/etc") || !resolves("/../../etc", "/etc") || !resolves("/a/rel", "/etc/x") ||
+	if (!resolves("/", "") || !resolves("/etc/passwd", "/etc/passwd") ||
+	    !resolves("//a/./abs/hosts", "/etc/hosts") || !resolves("/a/up/etc", "/etc") ||
+	    !resolves("/../../etc", "/etc") || !resolves("/a/rel", "/etc/x") ||
 	    !resolves("/missing/deeper", "/missing/deeper"))
 		goto out;
 	if (container_secure_join(root, "/loop/x", out, sizeof out) != -ELOOP)

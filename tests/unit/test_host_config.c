@@ -48,9 +48,18 @@ static enum test_result test_file_and_env(void)
 static enum test_result test_bad_files(void)
 {
 	static const char *const bad[] = {
-		"[vm]\naccel = warp\n", "[vm]\nvcpus = 0\n", "[vm]\nvcpus = two\n", "[vm]\nmemory_mib = 1\n",
-		"[vm]\nunknown_key = 1\n", "[nosuchsection]\nkernel = x\n", "[vm]\nvsock = tcp\n",
-		"[log]\nlevel = loud\n", "[vm]\nsandbox = maybe\n", "[vm]\ntcg_tb_size_mib = 0\n", "[vm]\nvirtiofs_cache = sometimes\n", "this is not ini\n",
+		"[vm]\naccel = warp\n",
+		"[vm]\nvcpus = 0\n",
+		"[vm]\nvcpus = two\n",
+		"[vm]\nmemory_mib = 1\n",
+		"[vm]\nunknown_key = 1\n",
+		"[nosuchsection]\nkernel = x\n",
+		"[vm]\nvsock = tcp\n",
+		"[log]\nlevel = loud\n",
+		"[vm]\nsandbox = maybe\n",
+		"[vm]\ntcg_tb_size_mib = 0\n",
+		"[vm]\nvirtiofs_cache = sometimes\n",
+		"this is not ini\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct husk_config cfg;
@@ -79,10 +88,20 @@ static enum test_result test_missing_explicit_file(void)
 static enum test_result test_qemu_argv(void)
 {
 	struct husk_vm_params p = {
-		.qemu = "qemu-system-x86_64", .name = "/run/a,b/c", .kernel_fd = 3, .initramfs_fd = 4,
-		.accel = "tcg", .vcpus = 2, .memory_mib = 300, .kernel_params = "foo=1",
-		.console_fd = 5, .qmp_fd = 6, .virtiofs_fd = 7,
-		.virtiofs_tag = "rootfs", .vhost_user_vsock_fd = 8, .vhost_vsock_fd = -1,
+		.qemu = "qemu-system-x86_64",
+		.name = "/run/a,b/c",
+		.kernel_fd = 3,
+		.initramfs_fd = 4,
+		.accel = "tcg",
+		.vcpus = 2,
+		.memory_mib = 300,
+		.kernel_params = "foo=1",
+		.console_fd = 5,
+		.qmp_fd = 6,
+		.virtiofs_fd = 7,
+		.virtiofs_tag = "rootfs",
+		.vhost_user_vsock_fd = 8,
+		.vhost_vsock_fd = -1,
 	};
 	struct husk_argv a = { 0 };
 	struct husk_err err = { 0 };

@@ -13,9 +13,23 @@ static enum test_result test_create_round_trip(void)
 	char *env[] = { "PATH=/bin", "A=b", NULL };
 	uint32_t gids[] = { 5, 7 };
 	struct husk_create_msg m = {
-		.id = "c1", .rootfs_tag = "rootfs", .readonly = true, .hostname = "h", .stdin_open = true,
-		.process = { .args = args, .n_args = 3, .env = env, .n_env = 2, .cwd = "/tmp", .uid = 1, .gid = 2,
-			     .gids = gids, .n_gids = 2, .terminal = true, .rows = 24, .cols = 80 },
+		.id = "c1",
+		.rootfs_tag = "rootfs",
+		.readonly = true,
+		.hostname = "h",
+		.stdin_open = true,
+		.process = { .args = args,
+			     .n_args = 3,
+			     .env = env,
+			     .n_env = 2,
+			     .cwd = "/tmp",
+			     .uid = 1,
+			     .gid = 2,
+			     .gids = gids,
+			     .n_gids = 2,
+			     .terminal = true,
+			     .rows = 24,
+			     .cols = 80 },
 	};
 	uint8_t buf[4096];
 	struct husk_cbor_enc e;
@@ -74,8 +88,14 @@ static size_t create_with(uint8_t *buf, size_t cap, const char *field, void (*pu
 	return e.len;
 }
 
-static void put_uint(struct husk_cbor_enc *e) { husk_cbor_put_uint(e, 1); }
-static void put_nul_text(struct husk_cbor_enc *e) { husk_cbor_put_textn(e, "a\0b", 3); }
+static void put_uint(struct husk_cbor_enc *e)
+{
+	husk_cbor_put_uint(e, 1);
+}
+static void put_nul_text(struct husk_cbor_enc *e)
+{
+	husk_cbor_put_textn(e, "a\0b", 3);
+}
 static void put_relative_cwd(struct husk_cbor_enc *e)
 {
 	husk_cbor_put_map(e, 2);
@@ -118,8 +138,12 @@ static enum test_result test_create_rejections(void)
 		const char *field;
 		void (*put)(struct husk_cbor_enc *);
 	} cases[] = {
-		{ "id", put_uint },           { "id", put_nul_text },     { "id", put_long_id },
-		{ "process", put_relative_cwd }, { "process", put_empty_args }, { "process", put_big_uid },
+		{ "id", put_uint },
+		{ "id", put_nul_text },
+		{ "id", put_long_id },
+		{ "process", put_relative_cwd },
+		{ "process", put_empty_args },
+		{ "process", put_big_uid },
 		{ "process", put_uint },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {

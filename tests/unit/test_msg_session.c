@@ -33,12 +33,12 @@ static struct husk_cbor_enc enc(void)
 }
 
 /* the decoder failed with this code and filled err */
-#define CHECK_REFUSED(call, want)                   \
-	do {                                        \
-		husk_err_clear(&err);               \
-		CHECK_EQ_INT((call), -(want));      \
-		CHECK_EQ_INT(err.code, (want));     \
-		CHECK(err.msg[0] != '\0');          \
+#define CHECK_REFUSED(call, want)                                                                                      \
+	do {                                                                                                           \
+		husk_err_clear(&err);                                                                                  \
+		CHECK_EQ_INT((call), -(want));                                                                         \
+		CHECK_EQ_INT(err.code, (want));                                                                        \
+		CHECK(err.msg[0] != '\0');                                                                             \
 	} while (0)
 
 static bool bytes_are(const struct husk_cbor_enc *e, const char *hex)
@@ -467,9 +467,12 @@ static enum test_result test_empty(void)
 
 static enum test_result test_update(void)
 {
-	struct husk_update_msg m = { .resources = { .has_memory_limit = true, .memory_limit = 1 << 30,
-						    .has_pids_limit = true, .pids_limit = -1,
-						    .cpuset_cpus = "0-1" } }, d;
+	struct husk_update_msg m = { .resources = { .has_memory_limit = true,
+						    .memory_limit = 1 << 30,
+						    .has_pids_limit = true,
+						    .pids_limit = -1,
+						    .cpuset_cpus = "0-1" } },
+			       d;
 	struct husk_cbor_enc e = enc();
 	husk_msg_encode_update(&e, &m);
 	const struct husk_cbor_item *root = parsed(&e);
@@ -502,7 +505,8 @@ static enum test_result test_update(void)
 	CHECK((root = parsed(&e)));
 	CHECK_REFUSED(husk_msg_decode_update(root, &arena, &d, &err), EBADMSG);
 	e = enc();
-	husk_msg_encode_update(&e, &(struct husk_update_msg){ .resources = { .has_cpu_shares = true, .cpu_shares = 1 } });
+	husk_msg_encode_update(&e,
+			       &(struct husk_update_msg){ .resources = { .has_cpu_shares = true, .cpu_shares = 1 } });
 	CHECK((root = parsed(&e)));
 	CHECK_REFUSED(husk_msg_decode_update(root, &arena, &d, &err), ERANGE);
 	return TEST_PASS;
@@ -516,9 +520,21 @@ static void sample_stats(struct husk_stats_msg *m, struct husk_stat_counter *kv,
 		kv[i] = (struct husk_stat_counter){ .key = keys[i], .value = (uint64_t)i * 4096 };
 	}
 	*m = (struct husk_stats_msg){
-		.cpu_usage_ns = 1, .cpu_user_ns = 2, .cpu_system_ns = 3, .memory_usage = 4, .memory_limit = -1,
-		.swap_usage = 6, .pids_current = 7, .pids_limit = 8, .io_read_bytes = 9, .io_write_bytes = 10,
-		.io_reads = 11, .io_writes = 12, .oom_kills = 13, .memory_stat = kv, .n_memory_stat = n,
+		.cpu_usage_ns = 1,
+		.cpu_user_ns = 2,
+		.cpu_system_ns = 3,
+		.memory_usage = 4,
+		.memory_limit = -1,
+		.swap_usage = 6,
+		.pids_current = 7,
+		.pids_limit = 8,
+		.io_read_bytes = 9,
+		.io_write_bytes = 10,
+		.io_reads = 11,
+		.io_writes = 12,
+		.oom_kills = 13,
+		.memory_stat = kv,
+		.n_memory_stat = n,
 		.time_ns = UINT64_MAX,
 	};
 }
@@ -591,9 +607,9 @@ static enum test_result test_stats(void)
 
 	e = enc();
 	husk_cbor_put_map(&e, 15);
-	static const char *const counters[] = { "cpu_usage_ns", "cpu_user_ns", "cpu_system_ns", "memory_usage",
-						"swap_usage", "pids_current", "io_read_bytes", "io_write_bytes",
-						"io_reads", "io_writes", "oom_kills", "time_ns" };
+	static const char *const counters[] = { "cpu_usage_ns", "cpu_user_ns",  "cpu_system_ns", "memory_usage",
+						"swap_usage",   "pids_current", "io_read_bytes", "io_write_bytes",
+						"io_reads",     "io_writes",    "oom_kills",     "time_ns" };
 	for (size_t i = 0; i < ARRAY_SIZE(counters); i++) {
 		husk_cbor_put_text(&e, counters[i]);
 		husk_cbor_put_uint(&e, 0);

@@ -25,7 +25,6 @@ static int parse_linux(const char *top, const char *linux_members, struct husk_s
 	return husk_spec_parse(spec, bundle, text, strlen(text), err);
 }
 
-
 static enum test_result test_parse_set(void)
 {
 	struct husk_spec spec;
@@ -39,8 +38,8 @@ static enum test_result test_parse_set(void)
 		printf("# %s\n", err.msg);
 	CHECK_EQ_INT(r, 0);
 	struct husk_container_config *c = spec.container;
-	CHECK_EQ_INT(c->namespaces, HUSK_NS_PID | HUSK_NS_IPC | HUSK_NS_UTS | HUSK_NS_MOUNT | HUSK_NS_CGROUP |
-					    HUSK_NS_TIME);
+	CHECK_EQ_INT(c->namespaces,
+		     HUSK_NS_PID | HUSK_NS_IPC | HUSK_NS_UTS | HUSK_NS_MOUNT | HUSK_NS_CGROUP | HUSK_NS_TIME);
 	CHECK(c->netns_path == NULL);
 	CHECK_EQ_INT(c->n_uid_maps, 0);
 	husk_spec_free(&spec);
@@ -65,10 +64,11 @@ static enum test_result test_parse_user(void)
 {
 	struct husk_spec spec;
 	struct husk_err err = { 0 };
-	int r = parse_linux("", "\"namespaces\":[{\"type\":\"user\"},{\"type\":\"mount\"}],"
-				"\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
-				"\"gidMappings\":[{\"containerID\":0,\"hostID\":200000,\"size\":1000},"
-				"{\"containerID\":1000,\"hostID\":1000,\"size\":1}]",
+	int r = parse_linux("",
+			    "\"namespaces\":[{\"type\":\"user\"},{\"type\":\"mount\"}],"
+			    "\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+			    "\"gidMappings\":[{\"containerID\":0,\"hostID\":200000,\"size\":1000},"
+			    "{\"containerID\":1000,\"hostID\":1000,\"size\":1}]",
 			    &spec, &err);
 	if (r < 0)
 		printf("# %s\n", err.msg);
@@ -102,7 +102,8 @@ static enum test_result test_parse_bad(void)
 	} cases[] = {
 		{ "", "", "a mount namespace is required" },
 		{ "", "\"namespaces\":[{\"type\":\"pid\"}]", "a mount namespace is required" },
-		{ "", "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"bogus\"}]", "unknown namespace type \"bogus\"" },
+		{ "", "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"bogus\"}]",
+		  "unknown namespace type \"bogus\"" },
 		{ "", "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"pid\"},{\"type\":\"pid\"}]", "listed twice" },
 		{ "", "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"}]",
 		  "joining an existing ipc namespace (path /proc/1/ns/ipc) is not possible across the VM boundary" },
@@ -120,7 +121,8 @@ static enum test_result test_parse_bad(void)
 		  "unable to set domainname without a private UTS namespace" },
 		{ "", "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"user\"}]",
 		  "needs both uidMappings and gidMappings" },
-		{ "", "\"namespaces\":[{\"type\":\"mount\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]",
+		{ "",
+		  "\"namespaces\":[{\"type\":\"mount\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]",
 		  "user namespace isn't enabled" },
 		{ "",
 		  "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"user\"}],"
@@ -137,9 +139,11 @@ static enum test_result test_parse_bad(void)
 		  "\"uidMappings\":[{\"containerID\":4294967295,\"hostID\":1,\"size\":2}],"
 		  "\"gidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]",
 		  "past the last id" },
-		{ "", "\"namespaces\":[{\"type\":\"mount\"}],\"uidMappings\":[{\"containerID\":-1,\"hostID\":1,\"size\":1}]",
+		{ "",
+		  "\"namespaces\":[{\"type\":\"mount\"}],\"uidMappings\":[{\"containerID\":-1,\"hostID\":1,\"size\":1}]",
 		  "uidMappings[0].containerID" },
-		{ "", "\"namespaces\":[{\"type\":\"mount\"}],\"gidMappings\":{}", "linux.gidMappings must be an array" },
+		{ "", "\"namespaces\":[{\"type\":\"mount\"}],\"gidMappings\":{}",
+		  "linux.gidMappings must be an array" },
 		{ "", "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"time\"}],\"timeOffsets\":{\"monotonic\":{}}",
 		  "timeOffsets" },
 	};
@@ -157,8 +161,8 @@ static enum test_result test_parse_bad(void)
 	/* 17 mappings */
 	char maps[4096] = "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"user\"}],\"uidMappings\":[";
 	for (int i = 0; i < 17; i++)
-		snprintf(maps + strlen(maps), sizeof maps - strlen(maps), "%s{\"containerID\":%d,\"hostID\":%d,\"size\":1}",
-			 i ? "," : "", i, 1000 + i);
+		snprintf(maps + strlen(maps), sizeof maps - strlen(maps),
+			 "%s{\"containerID\":%d,\"hostID\":%d,\"size\":1}", i ? "," : "", i, 1000 + i);
 	strcat(maps, "]");
 	struct husk_spec spec;
 	struct husk_err err = { 0 };

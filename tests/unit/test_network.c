@@ -29,8 +29,13 @@ static void sample(struct husk_network *n)
 	f->addrs[1] = (struct husk_net_addr){ .family = 6, .prefix = 64, .addr = { 0xfd, 0, [15] = 2 } };
 	f->n_routes = 2;
 	f->routes[0] = (struct husk_net_route){ .family = 4, .has_gateway = true, .gateway = { 10, 1, 2, 1 } };
-	f->routes[1] = (struct husk_net_route){ .family = 6, .dst_len = 48, .dst = { 0xfd, 0xaa }, .metric = 1024,
-						.scope = 253, .has_src = true, .src = { 0xfd, 0, [15] = 2 } };
+	f->routes[1] = (struct husk_net_route){ .family = 6,
+						.dst_len = 48,
+						.dst = { 0xfd, 0xaa },
+						.metric = 1024,
+						.scope = 253,
+						.has_src = true,
+						.src = { 0xfd, 0, [15] = 2 } };
 	f = &n->ifaces[1];
 	snprintf(f->name, sizeof f->name, "net1");
 	memcpy(f->dev_mac, "\x52\x54\x00\x00\x00\x01", 6);
@@ -110,8 +115,9 @@ static enum test_result test_full_size_fits_a_frame(void)
 			f->addrs[j] = (struct husk_net_addr){ .family = 6, .prefix = 128, .addr = { 0xfd, [15] = 1 } };
 		f->n_routes = HUSK_NET_MAX_ROUTES;
 		for (uint32_t j = 0; j < f->n_routes; j++)
-			f->routes[j] = (struct husk_net_route){ .family = 6, .dst_len = 128, .has_gateway = true,
-								.has_src = true, .metric = UINT32_MAX };
+			f->routes[j] = (struct husk_net_route){
+				.family = 6, .dst_len = 128, .has_gateway = true, .has_src = true, .metric = UINT32_MAX
+			};
 	}
 	CHECK_EQ_INT(round_trip(&n, &d, &err), 0);
 	struct husk_cbor_enc e;
@@ -260,9 +266,20 @@ static enum test_result test_qemu_nics(void)
 		{ .tap_fd = 8, .mac = { 0x02, 0x68, 0x75, 0x73, 0x6b, 0x01 } },
 	};
 	struct husk_vm_params p = {
-		.qemu = "qemu", .kernel_fd = 3, .initramfs_fd = 4, .accel = "tcg", .vcpus = 1, .memory_mib = 128,
-		.console_fd = 5, .qmp_fd = 6, .virtiofs_fd = 9, .virtiofs_tag = "vfs",
-		.vhost_user_vsock_fd = 10, .vhost_vsock_fd = -1, .nics = nics, .n_nics = 2,
+		.qemu = "qemu",
+		.kernel_fd = 3,
+		.initramfs_fd = 4,
+		.accel = "tcg",
+		.vcpus = 1,
+		.memory_mib = 128,
+		.console_fd = 5,
+		.qmp_fd = 6,
+		.virtiofs_fd = 9,
+		.virtiofs_tag = "vfs",
+		.vhost_user_vsock_fd = 10,
+		.vhost_vsock_fd = -1,
+		.nics = nics,
+		.n_nics = 2,
 	};
 	struct husk_argv a = { 0 };
 	struct husk_err err = { 0 };
@@ -354,8 +371,8 @@ static enum test_result test_host_plumbing(void)
 	husk_net_close_taps(&n);
 	close(n.netns_fd);
 	husk_net_cleanup_dir(dir_a);
-	snprintf(cmd, sizeof cmd, "tc -n %s filter show dev ut0 ingress; tc -n %s qdisc show dev ut0; ip -n %s link", ns, ns,
-		 ns);
+	snprintf(cmd, sizeof cmd, "tc -n %s filter show dev ut0 ingress; tc -n %s qdisc show dev ut0; ip -n %s link",
+		 ns, ns, ns);
 	if (sh_output_has(cmd, "hsktap") || sh_output_has(cmd, "ingress") || sh_output_has(cmd, "mirred"))
 		goto out;
 	snprintf(cmd, sizeof cmd, "%s/network.json", dir_a);

@@ -111,7 +111,7 @@ static enum test_result test_cbor_rejections(void)
 		int64_t v;
 		const char *text;
 	} cases[] = {
-		{ "memory_limit", -7, NULL }, { "cpu_shares", 1, NULL }, { "cpu_period", 999, NULL },
+		{ "memory_limit", -7, NULL }, { "cpu_shares", 1, NULL },  { "cpu_period", 999, NULL },
 		{ "cpuset_cpus", 0, "1;2" },  { "pids_limit", -2, NULL },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -147,8 +147,12 @@ static enum test_result test_vm_size(void)
 	setenv("HUSK_CONFIG", "/dev/null", 1);
 	CHECK_EQ_INT(husk_config_load(&cfg, &err), 0);
 	unsetenv("HUSK_CONFIG");
-	struct husk_resources res = { .has_memory_limit = true, .memory_limit = 512ll << 20, .has_cpu_quota = true,
-				      .cpu_quota = 150000, .has_cpu_period = true, .cpu_period = 100000 };
+	struct husk_resources res = { .has_memory_limit = true,
+				      .memory_limit = 512ll << 20,
+				      .has_cpu_quota = true,
+				      .cpu_quota = 150000,
+				      .has_cpu_period = true,
+				      .cpu_period = 100000 };
 	struct husk_spec spec = { .json = json_pack("{}"), .resources = &res };
 	long mem;
 	int vcpus;

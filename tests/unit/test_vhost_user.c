@@ -35,8 +35,8 @@ static void vu_teardown(void)
 	close(qemu_fd);
 }
 
-static int vu_send(uint32_t req, uint32_t flags, const void *payload, uint32_t size, uint32_t wire_size,
-		   const int *fds, unsigned nfds)
+static int vu_send(uint32_t req, uint32_t flags, const void *payload, uint32_t size, uint32_t wire_size, const int *fds,
+		   unsigned nfds)
 {
 	uint8_t buf[VU_HDR_SIZE + 512];
 	memcpy(buf, &req, 4);
@@ -62,8 +62,7 @@ static int vu_send(uint32_t req, uint32_t flags, const void *payload, uint32_t s
 	return sendmsg(qemu_fd, &mh, 0) == (ssize_t)iov.iov_len ? 0 : -1;
 }
 
-static int vu_req(uint32_t req, const void *payload, uint32_t size, const int *fds, unsigned nfds,
-		  struct husk_err *err)
+static int vu_req(uint32_t req, const void *payload, uint32_t size, const int *fds, unsigned nfds, struct husk_err *err)
 {
 	if (vu_send(req, VU_FLAG_VERSION, payload, size, size, fds, nfds) < 0)
 		return -999;

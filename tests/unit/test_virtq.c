@@ -24,7 +24,7 @@ static enum test_result test_vq_map_bounds(void)
 {
 	vq_setup(16);
 	CHECK(vq.desc != NULL);
-	vq.desc_uva = UVA_BASE + GMEM_SIZE - 8; /* table would run past the region */
+	vq.desc_uva = UVA_BASE + GMEM_SIZE - 8;          /* table would run past the region */
 	CHECK_EQ_INT(vq_map(&vq, &mem, false), -EINVAL); /* misaligned first */
 	vq.desc_uva = UVA_BASE + GMEM_SIZE - 16;
 	CHECK_EQ_INT(vq_map(&vq, &mem, false), -EFAULT);

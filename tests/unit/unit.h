@@ -16,32 +16,32 @@ struct unit_test {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define CHECK(cond)                                                                          \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
-			fprintf(stdout, "# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			return TEST_FAIL;                                                    \
-		}                                                                            \
+#define CHECK(cond)                                                                                                    \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			fprintf(stdout, "# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                     \
+			return TEST_FAIL;                                                                              \
+		}                                                                                                      \
 	} while (0)
 
-#define CHECK_EQ_INT(a, b)                                                                        \
-	do {                                                                                      \
-		long long check_a_ = (long long)(a), check_b_ = (long long)(b);                   \
-		if (check_a_ != check_b_) {                                                       \
-			fprintf(stdout, "# %s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, \
-				#a, check_a_, #b, check_b_);                                      \
-			return TEST_FAIL;                                                         \
-		}                                                                                 \
+#define CHECK_EQ_INT(a, b)                                                                                             \
+	do {                                                                                                           \
+		long long check_a_ = (long long)(a), check_b_ = (long long)(b);                                        \
+		if (check_a_ != check_b_) {                                                                            \
+			fprintf(stdout, "# %s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, #a,          \
+				check_a_, #b, check_b_);                                                               \
+			return TEST_FAIL;                                                                              \
+		}                                                                                                      \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                                          \
-	do {                                                                                     \
-		const char *check_a_ = (a), *check_b_ = (b);                                     \
-		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) {                 \
-			fprintf(stdout, "# %s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a, \
-				check_a_ ? check_a_ : "(null)", check_b_ ? check_b_ : "(null)");  \
-			return TEST_FAIL;                                                        \
-		}                                                                                \
+#define CHECK_STR(a, b)                                                                                                \
+	do {                                                                                                           \
+		const char *check_a_ = (a), *check_b_ = (b);                                                           \
+		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) {                                       \
+			fprintf(stdout, "# %s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a,            \
+				check_a_ ? check_a_ : "(null)", check_b_ ? check_b_ : "(null)");                       \
+			return TEST_FAIL;                                                                              \
+		}                                                                                                      \
 	} while (0)
 
 static inline int unit_run(const struct unit_test *tests, size_t n)
