@@ -281,15 +281,26 @@ pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t 
 	return pid;
 }
 
-int husk_container_start(const char *root, const char *id, struct husk_err *err)
+/* The container's state dir and status, for a verb that needs no more. */
+static int load_status(const char *root, const char *id, char *dir, size_t dir_cap, enum husk_status *status,
+		       struct husk_err *err)
 {
 	struct husk_state st;
-	char dir[PATH_MAX];
-	int r = husk_container_load(root, id, dir, sizeof dir, &st, err);
+	int r = husk_container_load(root, id, dir, dir_cap, &st, err);
 	if (r < 0)
 		return r;
-	enum husk_status status = husk_state_status(&st);
+	*status = husk_state_status(&st);
 	husk_state_free(&st);
+	return 0;
+}
+
+int husk_container_start(const char *root, const char *id, struct husk_err *err)
+{
+	char dir[PATH_MAX];
+	enum husk_status status;
+	int r = load_status(root, id, dir, sizeof dir, &status, err);
+	if (r < 0)
+		return r;
 	if (status != HUSK_STATUS_CREATED)
 		return husk_err_set(err, EINVAL, "cannot start a container that is %s; it must be created",
 				    husk_status_name(status));
@@ -298,13 +309,11 @@ int husk_container_start(const char *root, const char *id, struct husk_err *err)
 
 int husk_container_kill(const char *root, const char *id, int sig, bool all, struct husk_err *err)
 {
-	struct husk_state st;
 	char dir[PATH_MAX];
-	int r = husk_container_load(root, id, dir, sizeof dir, &st, err);
+	enum husk_status status;
+	int r = load_status(root, id, dir, sizeof dir, &status, err);
 	if (r < 0)
 		return r;
-	enum husk_status status = husk_state_status(&st);
-	husk_state_free(&st);
 	if (!husk_status_live(status))
 		return husk_err_set(err, EINVAL, "container \"%s\" is not running", id);
 	return husk_ctl_signal(dir, sig, all, err);
