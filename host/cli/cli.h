@@ -38,13 +38,6 @@ void cli_print_usage(const struct husk_verb *v);
  * container is ENOENT with "container "<id>" does not exist". */
 int cli_load_state(const struct husk_globals *g, const char *id, char *dir, size_t dir_cap, struct husk_state *st,
 		   struct husk_err *err);
-/* For `VERB ID`: loads the container and checks it is want or want2 (-1:
- * only want); prints the error and returns 1 otherwise. */
-int cli_load_in_status(struct husk_globals *g, const char *verb, int argc, char **argv, enum husk_status want,
-		       int want2, char *dir, size_t dir_cap);
-/* Sends the monitor a request with an empty map; the OK reply's payload
- * goes to *reply when reply is not NULL (free it). */
-int cli_empty_request(const char *dir, uint16_t type, uint8_t **reply, size_t *reply_len, struct husk_err *err);
 /* Signal by number or name ("9", "KILL", "SIGKILL"); -EINVAL if unknown. */
 int cli_parse_signal(const char *s);
 

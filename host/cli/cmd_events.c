@@ -18,7 +18,7 @@
 #include "proto/msg_resources.h"
 #include "proto/msg_session.h"
 #include "host/cli/cli.h"
-#include "host/monitor/ctl.h"
+#include "host/container/container.h"
 
 /* Go-style durations: 500ms, 5s, 1m, 1h (and bare seconds) */
 static long parse_duration_ms(const char *s)
@@ -38,29 +38,22 @@ static long parse_duration_ms(const char *s)
 	return -1;
 }
 
-/* runc's stats shape, from the guest's STATS reply (validated here: it came
- * from the guest) */
-static json_t *stats_json(const uint8_t *reply, size_t len, struct husk_err *err)
+/* runc's stats shape, from the guest's STATS reply (validated by the
+ * container layer: it came from the guest) */
+static json_t *stats_json(const struct husk_stats_msg *st)
 {
-	static uint8_t arena_buf[256 * 1024];
-	struct husk_arena a;
-	const struct husk_cbor_item *root;
-	struct husk_stats_msg st;
-	husk_arena_init(&a, arena_buf, sizeof arena_buf);
-	if (husk_msg_parse(reply, len, &a, &root, err) < 0 || husk_msg_decode_stats(root, &a, &st, err) < 0)
-		return NULL;
 	json_t *raw = json_object();
-	for (uint32_t i = 0; i < st.n_memory_stat; i++)
-		json_object_set_new(raw, st.memory_stat[i].key, json_integer((json_int_t)st.memory_stat[i].value));
+	for (uint32_t i = 0; i < st->n_memory_stat; i++)
+		json_object_set_new(raw, st->memory_stat[i].key, json_integer((json_int_t)st->memory_stat[i].value));
 	return json_pack(
 		"{s:{s:{s:I,s:I,s:I}},s:{s:{s:I,s:I},s:{s:I},s:o},s:{s:I,s:I},s:{s:[{s:s,s:I},{s:s,s:I}],s:[{s:s,s:I},{s:s,s:I}]},s:I}",
-		"cpu", "usage", "total", (json_int_t)st.cpu_usage_ns, "kernel", (json_int_t)st.cpu_system_ns, "user",
-		(json_int_t)st.cpu_user_ns, "memory", "usage", "usage", (json_int_t)st.memory_usage, "limit",
-		(json_int_t)st.memory_limit, "swap", "usage", (json_int_t)st.swap_usage, "raw", raw, "pids", "current",
-		(json_int_t)st.pids_current, "limit", (json_int_t)st.pids_limit, "blkio", "ioServiceBytesRecursive",
-		"op", "Read", "value", (json_int_t)st.io_read_bytes, "op", "Write", "value",
-		(json_int_t)st.io_write_bytes, "ioServicedRecursive", "op", "Read", "value", (json_int_t)st.io_reads,
-		"op", "Write", "value", (json_int_t)st.io_writes, "oom_kills", (json_int_t)st.oom_kills);
+		"cpu", "usage", "total", (json_int_t)st->cpu_usage_ns, "kernel", (json_int_t)st->cpu_system_ns, "user",
+		(json_int_t)st->cpu_user_ns, "memory", "usage", "usage", (json_int_t)st->memory_usage, "limit",
+		(json_int_t)st->memory_limit, "swap", "usage", (json_int_t)st->swap_usage, "raw", raw, "pids",
+		"current", (json_int_t)st->pids_current, "limit", (json_int_t)st->pids_limit, "blkio",
+		"ioServiceBytesRecursive", "op", "Read", "value", (json_int_t)st->io_read_bytes, "op", "Write", "value",
+		(json_int_t)st->io_write_bytes, "ioServicedRecursive", "op", "Read", "value", (json_int_t)st->io_reads,
+		"op", "Write", "value", (json_int_t)st->io_writes, "oom_kills", (json_int_t)st->oom_kills);
 }
 
 static void print_event(const char *type, const char *id, json_t *data)
@@ -79,44 +72,17 @@ static void print_event(const char *type, const char *id, json_t *data)
 
 static int print_stats(const char *dir, const char *id, struct husk_err *err)
 {
-	uint8_t req[8], *reply = NULL;
-	size_t len = 0;
-	struct husk_cbor_enc e;
-	husk_cbor_enc_init(&e, req, sizeof req);
-	husk_msg_encode_empty(&e);
-	int r = husk_ctl_call_reply(dir, HUSK_MSG_STATS, e.buf, e.len, 30000, &reply, &len, err);
-	if (r < 0)
-		return r;
-	json_t *data = stats_json(reply, len, err);
-	free(reply);
+	static uint8_t arena_buf[256 * 1024];
+	struct husk_arena a;
+	struct husk_stats_msg st;
+	husk_arena_init(&a, arena_buf, sizeof arena_buf);
+	if (husk_container_stats(dir, &a, &st, err) < 0)
+		return -err->code;
+	json_t *data = stats_json(&st);
 	if (!data)
-		return husk_err_wrap(err, "stats from the guest");
+		return husk_err_set(err, ENOMEM, "out of memory");
 	print_event("stats", id, data);
 	return 0;
-}
-
-/* A ctl connection subscribed to OOM events. */
-static int subscribe(const char *dir, struct husk_err *err)
-{
-	struct sockaddr_un addr;
-	if (husk_state_sock_addr(&addr, dir, "ctl.sock", err) < 0)
-		return -ENAMETOOLONG;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return husk_err_sys(err, e, "connecting to the container monitor");
-	}
-	uint8_t req[8];
-	struct husk_cbor_enc e;
-	husk_cbor_enc_init(&e, req, sizeof req);
-	husk_msg_encode_empty(&e);
-	if (husk_frame_write_all(fd, HUSK_MSG_EVENTS, 0, 1, e.buf, e.len, err) < 0) {
-		close(fd);
-		return -err->code;
-	}
-	return fd;
 }
 
 int cmd_events(struct husk_globals *g, int argc, char **argv)
@@ -155,7 +121,7 @@ int cmd_events(struct husk_globals *g, int argc, char **argv)
 	if (once)
 		return print_stats(dir, id, &err) < 0 ? cli_fail(&err) : 0;
 
-	int fd = subscribe(dir, &err);
+	int fd = husk_container_events_open(dir, &err);
 	if (fd < 0)
 		return cli_fail(&err);
 	uint8_t *buf = malloc(HUSK_FRAME_HDR_SIZE + 4096);

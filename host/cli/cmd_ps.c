@@ -7,9 +7,8 @@
 #include <string.h>
 
 #include "common/arena.h"
-#include "proto/msg.h"
-#include "proto/msg_session.h"
 #include "host/cli/cli.h"
+#include "host/container/container.h"
 
 int cmd_ps(struct husk_globals *g, int argc, char **argv)
 {
@@ -20,7 +19,6 @@ int cmd_ps(struct husk_globals *g, int argc, char **argv)
 	static uint8_t arena_buf[8u << 20];
 	const char *format = "table";
 	struct husk_err err = { 0 };
-	char dir[PATH_MAX];
 	int c;
 	while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
 		if (c != 'f')
@@ -31,24 +29,10 @@ int cmd_ps(struct husk_globals *g, int argc, char **argv)
 		return cli_failf("ps: --format must be table or json, not \"%s\"", format);
 	if (optind != argc - 1)
 		return cli_failf("ps: expected exactly one container id (see husk ps --help)");
-	char *idv[] = { argv[0], argv[optind], NULL };
-	if (cli_load_in_status(g, "ps", 2, idv, HUSK_STATUS_RUNNING, HUSK_STATUS_PAUSED, dir, sizeof dir))
-		return 1;
-	uint8_t *reply = NULL;
-	size_t len = 0;
-	if (cli_empty_request(dir, HUSK_MSG_PS, &reply, &len, &err) < 0)
-		return cli_fail(&err);
-
-	/* the reply came from the guest: validate it like any guest data */
 	struct husk_arena a;
-	const struct husk_cbor_item *root;
 	struct husk_ps_reply_msg ps;
 	husk_arena_init(&a, arena_buf, sizeof arena_buf);
-	int r = husk_msg_parse(reply, len, &a, &root, &err);
-	if (r == 0 && husk_msg_decode_ps_reply(root, &a, &ps, &err) < 0)
-		r = husk_err_wrap(&err, "malformed process list from the guest");
-	free(reply);
-	if (r < 0)
+	if (husk_container_ps(g->root, argv[optind], &a, &ps, &err) < 0)
 		return cli_fail(&err);
 	json_t *pids = json_array();
 	if (!strcmp(format, "table"))

@@ -9,7 +9,6 @@
 #include "proto/msg_resources.h"
 #include "host/cli/cli.h"
 #include "host/container/container.h"
-#include "host/monitor/ctl.h"
 #include "host/state/fsutil.h"
 #include "host/state/host_cgroup.h"
 #include "host/spec/spec.h"
@@ -226,17 +225,6 @@ static void merge_flags(struct husk_resources *res, const struct husk_resources 
 		res->has_pids_limit = true, res->pids_limit = flags->pids_limit;
 }
 
-static int send_update(const char *dir, const struct husk_resources *res, struct husk_err *err)
-{
-	uint8_t buf[2048];
-	struct husk_cbor_enc e;
-	husk_cbor_enc_init(&e, buf, sizeof buf);
-	husk_msg_encode_update(&e, &(struct husk_update_msg){ .resources = *res });
-	if (husk_cbor_enc_finish(&e, err) < 0 || husk_ctl_call(dir, HUSK_MSG_UPDATE, e.buf, e.len, 30000, err) < 0)
-		return -err->code;
-	return 0;
-}
-
 int cmd_update(struct husk_globals *g, int argc, char **argv)
 {
 	struct husk_resources *from_file = NULL;
@@ -256,25 +244,7 @@ int cmd_update(struct husk_globals *g, int argc, char **argv)
 		return cli_failf("update: nothing to update");
 	}
 
-	struct husk_state st;
-	char dir[PATH_MAX];
-	if (cli_load_state(g, id, dir, sizeof dir, &st, &err) < 0)
-		return cli_fail(&err);
-	enum husk_status status = husk_state_status(&st);
-	if (!husk_status_live(status)) {
-		husk_state_free(&st);
-		return cli_failf("container \"%s\" is %s", id, husk_status_name(status));
-	}
-	/* block I/O happens on the host (QEMU, virtiofsd): its weight is a host cgroup's */
-	int r = o.blkio_weight ? husk_io_cgroup_set_weight(st.io_cgroup, o.blkio_weight, &err) : 0;
-	husk_state_free(&st);
-	if (r < 0)
-		return cli_fail(&err);
-	if (husk_resources_empty(&res)) {
-		husk_resources_free(from_file);
-		return 0;
-	}
-	r = send_update(dir, &res, &err);
+	int r = husk_container_update(g->root, id, &res, o.blkio_weight, &err);
 	husk_resources_free(from_file);
 	if (r < 0)
 		return cli_fail(&err);

@@ -9,7 +9,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/arena.h"
 #include "common/err.h"
+#include "proto/msg_resources.h"
+#include "proto/msg_session.h"
 #include "host/spec/spec.h"
 #include "host/state/state.h"
 
@@ -54,6 +57,23 @@ int husk_container_can_exec(const struct husk_state *st, bool ignore_paused, str
  * pid (the process named by `exec --pid-file`). */
 pid_t husk_container_exec(const char *dir, const struct husk_state *st, const struct husk_process_spec *process,
 			  const char *console_socket, bool log_to_caller_file, struct husk_err *err);
+
+/* container_requests.c: what a verb asks of a live container's monitor.
+ * pause needs a running container, resume a paused one; ps either. */
+int husk_container_pause(const char *root, const char *id, struct husk_err *err);
+int husk_container_resume(const char *root, const char *id, struct husk_err *err);
+/* The guest's process list, decoded into a (which holds the strings). */
+int husk_container_ps(const char *root, const char *id, struct husk_arena *a, struct husk_ps_reply_msg *ps,
+		      struct husk_err *err);
+/* New limits for a live container: res in its guest cgroup, blkio_weight
+ * (0: unchanged) in the VM's host cgroup. */
+int husk_container_update(const char *root, const char *id, const struct husk_resources *res, unsigned blkio_weight,
+			  struct husk_err *err);
+/* The container's statistics (state dir dir), decoded into a. */
+int husk_container_stats(const char *dir, struct husk_arena *a, struct husk_stats_msg *m, struct husk_err *err);
+/* A connection to the monitor that receives an OOM frame per OOM kill;
+ * it ends when the container does. Returns the fd. */
+int husk_container_events_open(const char *dir, struct husk_err *err);
 
 /* The vsock back-end a container created now gets for mode (auto, vhost or
  * vhost-user): `husk config` reports it. */

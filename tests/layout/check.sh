@@ -35,6 +35,8 @@ check "common/ includes neither side nor proto/" "$(includes_of common 'host/|gu
 check "guest/ does not include host/" "$(includes_of guest 'host/')"
 check "host/ does not include guest/" "$(includes_of host 'guest/')"
 check "verbs reach the VM only through the monitor (cli/ includes no vsock/)" "$(includes_of host/cli 'host/vsock/')"
+check "verbs call the container layer, which talks to the monitor (cli/ includes no monitor/)" \
+  "$(includes_of host/cli 'host/monitor/')"
 check "spec translation knows no process (spec/ includes no monitor/)" "$(includes_of host/spec 'host/monitor/')"
 check "the state store knows no subsystem (state/ includes no net/, vsock/, monitor/, vmm/)" \
   "$(includes_of host/state 'host/net/|host/vsock/|host/monitor/|host/vmm/')"
