@@ -172,7 +172,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/husk $(DESTDIR)$(LIBDIR)/vmlinux $(DESTDIR)$(LIBDIR)/initramfs.cpio.gz
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
-FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+FORMAT_FILES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 format:
 	@clang-format -i $(FORMAT_FILES)
 

@@ -76,8 +76,8 @@ int husk_container_ps(const char *root, const char *id, struct husk_arena *a, st
 	return 0;
 }
 
-int husk_container_update(const char *root, const char *id, const struct husk_resources *res,
-			  unsigned blkio_weight, struct husk_err *err)
+int husk_container_update(const char *root, const char *id, const struct husk_resources *res, unsigned blkio_weight,
+			  struct husk_err *err)
 {
 	struct husk_state st;
 	char dir[PATH_MAX];
