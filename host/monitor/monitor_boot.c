@@ -205,23 +205,30 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, int
 	return 0;
 }
 
+/* The last cap - 1 bytes of the file at path, NUL-terminated (empty if it
+ * cannot be read); returns how many. */
+static size_t read_tail(const char *path, char *out, size_t cap)
+{
+	out[0] = '\0';
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	off_t size = lseek(fd, 0, SEEK_END);
+	off_t from = size > (off_t)cap - 1 ? size - (off_t)cap + 1 : 0;
+	ssize_t n = pread(fd, out, cap - 1, from);
+	out[n > 0 ? n : 0] = '\0';
+	return n > 0 ? (size_t)n : 0;
+}
+
 /* The last line a helper wrote to its log (its stderr), made printable. */
 static void last_line(const char *path, char *out, size_t cap)
 {
 	char buf[1024];
-	out[0] = '\0';
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	off_t size = lseek(fd, 0, SEEK_END);
-	off_t from = size > (off_t)sizeof buf - 1 ? size - (off_t)sizeof buf + 1 : 0;
-	ssize_t n = pread(fd, buf, sizeof buf - 1, from);
-	if (n <= 0)
-		return;
+	size_t n = read_tail(path, buf, sizeof buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		n--;
 	buf[n] = '\0';
-	char *line = memrchr(buf, '\n', (size_t)n);
+	char *line = memrchr(buf, '\n', n);
 	line = line ? line + 1 : buf;
 	size_t j = 0;
 	for (; *line && j + 1 < cap; line++)
@@ -243,15 +250,8 @@ void husk_vm_child_reason(const struct husk_vm *vm, const char *prog, char *out,
 void husk_vm_console_tail(const struct husk_vm *vm, char *out, size_t cap)
 {
 	char path[PATH_MAX];
-	out[0] = '\0';
 	snprintf(path, sizeof path, "%s/console.log", vm->dir);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	off_t size = lseek(fd, 0, SEEK_END);
-	off_t from = size > (off_t)cap - 1 ? size - (off_t)cap + 1 : 0;
-	ssize_t n = pread(fd, out, cap - 1, from);
-	out[n > 0 ? n : 0] = '\0';
+	read_tail(path, out, cap);
 	for (char *p = out; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
