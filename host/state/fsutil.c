@@ -5,21 +5,54 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 
+/* A temp name beside path no one can guess: ".<base>.<16 hex>.tmp".
+ * getrandom(); if that is refused (an early boot, a seccomp filter), the
+ * clock, the pid and a counter, which O_EXCL makes safe anyway. */
+static int temp_name(char *out, size_t cap, const char *path)
+{
+	static unsigned counter;
+	uint64_t r;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^ ++counter;
+	}
+	const char *slash = strrchr(path, '/');
+	int dir_len = slash ? (int)(slash - path + 1) : 0;
+	const char *base = slash ? slash + 1 : path;
+	if (!*base)
+		return -EISDIR;
+	if (snprintf(out, cap, "%.*s.%s.%016llx.tmp", dir_len, path, base, (unsigned long long)r) >= (int)cap)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct husk_err *err)
 {
 	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof tmp)
-		return husk_err_set(err, ENAMETOOLONG, "path too long: %s", path);
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int fd = -1, r;
+	/* O_EXCL|O_NOFOLLOW: never an existing file or a link someone planted
+	 * under the temp name; a new name if one is taken */
+	for (int tries = 0; fd < 0 && tries < 8; tries++) {
+		if ((r = temp_name(tmp, sizeof tmp, path)) < 0)
+			return husk_err_set(err, -r, "cannot write %s: %s", path,
+					    r == -EISDIR ? "not a file name" : "path too long");
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0 && errno != EEXIST)
+			return husk_err_sys(err, errno, "creating %s", tmp);
+	}
 	if (fd < 0)
-		return husk_err_sys(err, errno, "creating %s", tmp);
+		return husk_err_set(err, EEXIST, "creating a temp file beside %s: every name taken", path);
 	const char *p = data;
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
@@ -27,6 +60,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 			if (errno == EINTR)
 				continue;
 			int e = errno;
+			close(fd);
 			unlink(tmp);
 			return husk_err_sys(err, e, "writing %s", tmp);
 		}
@@ -35,13 +69,18 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	}
 	if (fsync(fd) < 0) {
 		int e = errno;
+		close(fd);
 		unlink(tmp);
 		return husk_err_sys(err, e, "fsync %s", tmp);
 	}
+	close(fd);
+	/* rename() replaces whatever is at path, a symlink included, and never
+	 * follows it: a link planted at a pid file's name is replaced, its
+	 * target untouched */
 	if (rename(tmp, path) < 0) {
 		int e = errno;
 		unlink(tmp);
-		return husk_err_sys(err, e, "renaming %s", tmp);
+		return husk_err_sys(err, e, "renaming %s to %s", tmp, path);
 	}
 	return 0;
 }

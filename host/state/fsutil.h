@@ -8,7 +8,9 @@
 #include "common/err.h"
 #include "common/fs.h" /* mkdir_p() */
 
-/* write to a temp file beside path, fsync, rename */
+/* Writes data to a new temp file beside path (a random name, created
+ * O_EXCL|O_NOFOLLOW, mode exactly), fsyncs it and renames it to path: a
+ * symlink at path is replaced, never followed. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, struct husk_err *err);
 /* reads a whole file (at most max bytes), NUL-terminated; caller frees */
 int read_file(const char *path, size_t max, char **out, size_t *len_out, struct husk_err *err);
