@@ -29,6 +29,17 @@ if [ -f "$dest/vmlinux" ]; then
 fi
 
 mkdir -p "$cache/kernel"
+# one build per key: a second `make` (another checkout, a parallel job) waits
+# for the first and then links its result instead of building it again
+exec 9>"$cache/kernel/$key.lock"
+if ! flock -n 9; then
+  echo "build-kernel: waiting for another build of guest kernel $key" >&2
+  flock 9
+fi
+if [ -f "$dest/vmlinux" ]; then
+  ln -sfn "$dest/vmlinux" "$out"
+  exit 0
+fi
 work=$(mktemp -d "$cache/kernel/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # build from a snapshot: a fragment edited during the build must not end up
@@ -66,6 +77,7 @@ done < "$fragment"
 [ "$bad" -eq 0 ] || exit 1
 
 make -C "$src" -s -j"$(nproc)" vmlinux
+rm -rf "$dest.tmp"
 mkdir -p "$dest.tmp"
 cp "$src/vmlinux" "$dest.tmp/vmlinux"
 cp "$src/.config" "$dest.tmp/config"
