@@ -77,7 +77,7 @@ int cli_parse_signal(const char *s)
 	char *end;
 	if (*s >= '0' && *s <= '9') {
 		long n = strtol(s, &end, 10);
-		if (*end || n <= 0 || n >= 65)
+		if (*end || n < 0 || n >= 65)
 			return -EINVAL;
 		return (int)n;
 	}

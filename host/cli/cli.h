@@ -38,7 +38,8 @@ void cli_print_usage(const struct husk_verb *v);
  * container is ENOENT with "container "<id>" does not exist". */
 int cli_load_state(const struct husk_globals *g, const char *id, char *dir, size_t dir_cap, struct husk_state *st,
 		   struct husk_err *err);
-/* Signal by number or name ("9", "KILL", "SIGKILL"); -EINVAL if unknown. */
+/* Signal by number or name ("9", "KILL", "SIGKILL"; "0" checks liveness);
+ * -EINVAL if unknown. */
 int cli_parse_signal(const char *s);
 
 /* Waits for the monitor child, forwarding the (blocked) signals the CLI

@@ -1,6 +1,7 @@
 /* run: create, start, wait for the container and remove it. */
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -8,20 +9,42 @@
 #include "host/cli/cli.h"
 #include "host/container/container.h"
 
+/* The message of a logrus text line (host/state/log.c), unquoted; false
+ * if the line is not at level error. */
+static bool error_msg(const char *line, char *out, size_t cap)
+{
+	const char *p = strstr(line, " level=error msg=");
+	if (!p || cap == 0)
+		return false;
+	p += strlen(" level=error msg=");
+	size_t n = 0;
+	if (*p != '"') {
+		while (*p && *p != ' ' && *p != '\n' && n + 1 < cap)
+			out[n++] = *p++;
+	} else {
+		/* \" and \\ back to themselves; \n and \xNN stay escaped (one line) */
+		for (p++; *p && *p != '"' && n + 1 < cap; p++) {
+			if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+				p++;
+			out[n++] = *p;
+		}
+	}
+	out[n] = '\0';
+	return true;
+}
+
 /* The monitor logs to its state dir; run deletes that dir, so it shows the
  * monitor's errors first. */
 static void print_monitor_errors(const char *dir)
 {
-	char path[PATH_MAX], line[2048];
+	char path[PATH_MAX], line[4400], msg[4400];
 	snprintf(path, sizeof path, "%s/monitor.log", dir);
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return;
-	while (fgets(line, sizeof line, f)) {
-		char *msg = strstr(line, " error ");
-		if (msg)
-			fprintf(stderr, "husk: %s", msg + 7);
-	}
+	while (fgets(line, sizeof line, f))
+		if (error_msg(line, msg, sizeof msg))
+			fprintf(stderr, "husk: %s\n", msg);
 	fclose(f);
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "proto/msg_resources.h"
@@ -175,6 +176,77 @@ static int parse_update_opts(int argc, char **argv, struct update_opts *o)
 	return 0;
 }
 
+/* Go's encoding/json, which runc reads --resources with, matches keys to
+ * fields case-insensitively: {"CPU":{"Cpus":"1"}} is cpu.cpus. Each key of
+ * the object that folds to a field name of the LinuxResources level named
+ * by fields becomes that name (the last of several wins, as in Go); the
+ * sub-objects of the levels below are renamed too. Returns a new reference. */
+static const char *const root_fields[] = { "memory",  "cpu",  "pids",    "blockIO", "hugepageLimits",
+					   "network", "rdma", "unified", "devices", NULL };
+static const char *const memory_fields[] = {
+	"limit",        "reservation",       "swap", "kernel", "kernelTCP", "swappiness", "disableOOMKiller",
+	"useHierarchy", "checkBeforeUpdate", NULL
+};
+static const char *const cpu_fields[] = { "shares", "quota", "period", "realtimeRuntime", "realtimePeriod", "cpus",
+					  "mems",   "idle",  NULL };
+static const char *const pids_fields[] = { "limit", NULL };
+static const char *const blockio_fields[] = { "weight",
+					      "leafWeight",
+					      "weightDevice",
+					      "throttleReadBpsDevice",
+					      "throttleWriteBpsDevice",
+					      "throttleReadIOPSDevice",
+					      "throttleWriteIOPSDevice",
+					      NULL };
+
+static const char *const *sub_fields(const char *field)
+{
+	if (!strcmp(field, "memory"))
+		return memory_fields;
+	if (!strcmp(field, "cpu"))
+		return cpu_fields;
+	if (!strcmp(field, "pids"))
+		return pids_fields;
+	if (!strcmp(field, "blockIO"))
+		return blockio_fields;
+	return NULL;
+}
+
+static json_t *fold_keys(json_t *obj, const char *const *fields)
+{
+	if (!fields || !json_is_object(obj))
+		return json_incref(obj);
+	json_t *out = json_object();
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v)
+	{
+		const char *name = key;
+		for (const char *const *f = fields; *f; f++)
+			if (!strcasecmp(key, *f))
+				name = *f;
+		json_object_set_new(out, name, fold_keys(v, fields == root_fields ? sub_fields(name) : NULL));
+	}
+	return out;
+}
+
+/* The guest kernel has no real-time group scheduling (CONFIG_RT_GROUP_SCHED
+ * off, as on most distributions' cgroup v2 kernels): a real-time budget
+ * cannot be applied, so it is refused rather than dropped. */
+static int check_realtime(json_t *res)
+{
+	json_t *cpu = json_object_get(res, "cpu");
+	const char *keys[] = { "realtimeRuntime", "realtimePeriod" };
+	for (int i = 0; i < 2; i++) {
+		json_t *v = json_object_get(cpu, keys[i]);
+		if (v && !json_is_null(v) && !(json_is_integer(v) && json_integer_value(v) == 0))
+			return cli_failf("update: cpu.%s cannot be applied: the guest kernel has no real-time "
+					 "group scheduling",
+					 keys[i]);
+	}
+	return 0;
+}
+
 /* --resources FILE (or - for stdin): the resources, and blockIO.weight
  * unless --blkio-weight gave one. Prints the error and returns 1. */
 static int read_resources_file(struct update_opts *o, struct husk_resources **from_file)
@@ -185,10 +257,16 @@ static int read_resources_file(struct update_opts *o, struct husk_resources **fr
 	json_error_t jerr;
 	if (read_file(strcmp(o->file, "-") ? o->file : "/dev/stdin", 1 << 20, &text, &len, &err) < 0)
 		return cli_fail(&err);
-	json_t *j = json_loadb(text, len, 0, &jerr);
+	json_t *raw = json_loadb(text, len, 0, &jerr);
 	free(text);
-	if (!j)
+	if (!raw)
 		return cli_failf("update: %s: line %d: %s", o->file, jerr.line, jerr.text);
+	json_t *j = fold_keys(raw, root_fields);
+	json_decref(raw);
+	if (check_realtime(j) != 0) {
+		json_decref(j);
+		return 1;
+	}
 	json_t *w = json_object_get(json_object_get(j, "blockIO"), "weight");
 	if (json_is_integer(w) && json_integer_value(w) && !o->blkio_weight) {
 		if (json_integer_value(w) < 10 || json_integer_value(w) > 1000)

@@ -131,19 +131,28 @@ int main(int argc, char **argv)
 	g.log_json = strcmp(log_format, "json") == 0;
 	husk_log_setup(g.log_path, g.log_json, g.debug ? HUSK_LOG_DEBUG : HUSK_LOG_INFO);
 
+	/* as runc: no command prints the help; an unknown one (also with -h,
+	 * or as `help foo`) exits 3 */
 	if (optind >= argc) {
-		print_help(stderr);
-		return 1;
-	}
-	const char *name = argv[optind];
-	if (!strcmp(name, "help")) {
 		print_help(stdout);
 		return 0;
 	}
+	const char *name = argv[optind];
+	if (!strcmp(name, "help")) {
+		if (optind + 1 >= argc) {
+			print_help(stdout);
+			return 0;
+		}
+		name = argv[optind + 1];
+	}
 	const struct husk_verb *v = cli_find_verb(name);
 	if (!v) {
-		fprintf(stderr, "husk: unknown command \"%s\" (see husk --help)\n", name);
-		return 1;
+		fprintf(stderr, "husk: no such command \"%s\" (see husk --help)\n", name);
+		return 3;
+	}
+	if (name != argv[optind]) {
+		cli_print_usage(v);
+		return 0;
 	}
 	int vargc = argc - optind;
 	char **vargv = argv + optind;

@@ -208,6 +208,10 @@ int husk_container_delete(const char *root, const char *id, bool force, struct h
 		husk_err_clear(err);
 		return remove_dir(dir, id, err);
 	}
+	if (r == -ENOENT && force) {
+		husk_err_clear(err); /* as runc: nothing to delete is not an error */
+		return 0;
+	}
 	if (r < 0)
 		return r;
 	enum husk_status status = husk_state_status(&st);
@@ -316,6 +320,8 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, str
 		return r;
 	if (!husk_status_live(status))
 		return husk_err_set(err, EINVAL, "container \"%s\" is not running", id);
+	if (sig == 0)
+		return 0; /* a liveness check: the monitor lives, the container is not stopped */
 	return husk_ctl_signal(dir, sig, all, err);
 }
 

@@ -40,10 +40,11 @@ struct husk_create_opts {
 pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t dir_cap, struct husk_err *err);
 /* Releases a created container's process. */
 int husk_container_start(const char *root, const char *id, struct husk_err *err);
-/* Signals the container's process (all: every process in it). */
+/* Signals the container's process (all: every process in it); signal 0
+ * only checks that the container is not stopped. */
 int husk_container_kill(const char *root, const char *id, int sig, bool all, struct husk_err *err);
 /* Removes a stopped container; force kills a live one (or one still
- * creating) first. No pid is signalled without checking it is still the
+ * creating) first, and a missing one is no error. No pid is signalled without checking it is still the
  * recorded process. */
 int husk_container_delete(const char *root, const char *id, bool force, struct husk_err *err);
 /* What a stopped container leaves, as delete removes it (run, once its

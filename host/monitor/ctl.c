@@ -14,6 +14,7 @@
 #include "common/arena.h"
 #include "common/cleanup.h"
 #include "common/clock.h"
+#include "common/escape.h"
 #include "proto/msg.h"
 #include "proto/msg_network.h"
 #include "proto/msg_session.h"
@@ -102,7 +103,10 @@ int husk_error_reply(const uint8_t *payload, size_t len, struct husk_err *err)
 	husk_arena_init(&a, arena_buf, sizeof arena_buf);
 	if (husk_msg_parse(payload, len, &a, &root, &perr) < 0 || husk_msg_decode_error(root, &a, &m, &perr) < 0)
 		return husk_err_set(err, EPROTO, "malformed error reply: %s", perr.msg);
-	return husk_err_set(err, m.code, "%s", m.message);
+	/* the message may come from the guest: never raw onto a terminal */
+	char msg[HUSK_ERR_MSG_MAX];
+	husk_escape_str(msg, sizeof msg, m.message, 0);
+	return husk_err_set(err, m.code, "%s", msg);
 }
 
 int husk_ctl_call(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,

@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/clock.h"
+#include "common/escape.h"
 #include "proto/msg.h"
 #include "proto/msg_container.h"
 #include "proto/msg_session.h"
@@ -251,10 +252,16 @@ void husk_vm_console_tail(const struct husk_vm *vm, char *out, size_t cap)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/console.log", vm->dir);
-	read_tail(path, out, cap);
-	for (char *p = out; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	char raw[512], esc[4 * sizeof raw + 1];
+	size_t n = read_tail(path, raw, cap < sizeof raw ? cap : sizeof raw), k = 0, len;
+	for (size_t i = 0; i < n; i++)
+		if (raw[i] == '\n' || raw[i] == '\r')
+			raw[i] = ' ';
+	/* the guest wrote it: escaped, and the end kept (an escaped byte is at
+	 * most 4 characters, so dropping excess/4 bytes never drops too many) */
+	while ((len = husk_escape(esc, sizeof esc, raw + k, n - k, 0)) >= cap && cap > 0)
+		k += (len - cap + 4) / 4;
+	snprintf(out, cap, "%s", esc);
 }
 
 /* One request, one reply, during boot (nothing else flows yet). */
@@ -316,7 +323,7 @@ static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a
 	if (husk_msg_parse(reply, reply_len, &arena, &root, err) < 0 ||
 	    husk_msg_decode_hello_reply(root, &arena, &hr, err) < 0)
 		return husk_err_wrap(err, "guest handshake reply");
-	snprintf(vm->kernel_release, sizeof vm->kernel_release, "%s", hr.kernel);
+	husk_escape_str(vm->kernel_release, sizeof vm->kernel_release, hr.kernel, 0);
 
 	struct husk_create_msg m = {
 		.id = (char *)a->id,

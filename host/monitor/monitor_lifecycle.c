@@ -62,6 +62,7 @@ void mon_request_done(struct monitor *m, uint16_t request)
 
 static void report_ready(int fd, const char *msg)
 {
+	husk_log_tee_end();
 	if (fd < 0)
 		return;
 	ssize_t w = write(fd, msg, strlen(msg));

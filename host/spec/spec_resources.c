@@ -76,9 +76,10 @@ static int parse_devices(json_t *list, struct husk_resources *r, struct husk_err
 	r->devices = calloc(n + N_DEFAULT_DEVICES, sizeof *r->devices);
 	if (!r->devices)
 		return husk_err_set(err, ENOMEM, "out of memory");
+	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
 		json_t *d = json_array_get(list, i);
-		struct husk_device_rule *rule = &r->devices[i];
+		struct husk_device_rule *rule = &r->devices[kept];
 		json_t *allow = json_object_get(d, "allow");
 		if (!json_is_object(d) || !json_is_boolean(allow))
 			return husk_err_set(err, EINVAL, "linux.resources.devices[%zu] needs \"allow\": true or false",
@@ -106,6 +107,7 @@ static int parse_devices(json_t *list, struct husk_resources *r, struct husk_err
 		const char *access = json_string_value(json_object_get(d, "access"));
 		if (!access || !*access)
 			access = "rwm";
+		/* as runc: letters other than r, w and m (e.g. "rwa") grant nothing */
 		for (const char *p = access; *p; p++) {
 			if (*p == 'r')
 				rule->access |= HUSK_DEV_READ;
@@ -113,14 +115,14 @@ static int parse_devices(json_t *list, struct husk_resources *r, struct husk_err
 				rule->access |= HUSK_DEV_WRITE;
 			else if (*p == 'm')
 				rule->access |= HUSK_DEV_MKNOD;
-			else
-				return husk_err_set(err, EINVAL,
-						    "linux.resources.devices[%zu].access \"%s\" is not a subset of rwm",
-						    i, access);
 		}
+		if (rule->access)
+			kept++; /* a rule that grants or denies nothing is left out */
+		else
+			memset(rule, 0, sizeof *rule);
 	}
-	memcpy(r->devices + n, default_devices, sizeof default_devices);
-	r->n_devices = (uint32_t)(n + N_DEFAULT_DEVICES);
+	memcpy(r->devices + kept, default_devices, sizeof default_devices);
+	r->n_devices = (uint32_t)(kept + N_DEFAULT_DEVICES);
 	r->has_devices = true;
 	return 0;
 }

@@ -1,6 +1,6 @@
-/* Host logging: text or runc's JSON format ({"level","msg","time"}) to the
- * --log file, else stderr. The container id is prefixed in text mode.
- * Never log payloads or environment variables. */
+/* Host logging in runc's formats, to the --log file, else stderr: text is
+ * logrus's (time="..." level=debug msg="..." id=ID), json is
+ * {"level","msg","time"}. Never log payloads or environment variables. */
 #ifndef HUSK_HOST_LOG_H
 #define HUSK_HOST_LOG_H
 
@@ -11,6 +11,10 @@ enum husk_log_level { HUSK_LOG_ERROR, HUSK_LOG_WARN, HUSK_LOG_INFO, HUSK_LOG_DEB
 void husk_log_setup(const char *path, bool json, enum husk_log_level level);
 /* Re-point logging to a file (the monitor, whose stderr is the container's). */
 void husk_log_to_file(const char *path);
+/* With --debug and no --log, a monitor's lines also go to the caller's
+ * stderr from husk_log_to_file() until this is called (when it reports
+ * ready: after that its stderr belongs to the container). */
+void husk_log_tee_end(void);
 void husk_log_set_id(const char *id);
 /* the fd log lines go to (2 until a file is set) */
 int husk_log_fd(void);

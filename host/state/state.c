@@ -144,11 +144,14 @@ json_t *husk_state_oci_json(const struct husk_state *st)
 {
 	enum husk_status status = husk_state_status(st);
 	int pid = status != HUSK_STATUS_STOPPED ? (int)st->monitor.pid : 0;
-	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.0.2", "id", st->id, "status",
-			      husk_status_name(status), "pid", pid, "bundle", st->bundle, "rootfs", st->rootfs,
-			      "created", st->created, "owner", "");
-	if (j && st->annotations)
+	/* runc's keys in runc's order; the caller fills "owner" (list does) */
+	json_t *j = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "ociVersion", "1.0.2", "id", st->id, "pid", pid,
+			      "status", husk_status_name(status), "bundle", st->bundle, "rootfs", st->rootfs, "created",
+			      st->created);
+	if (j && st->annotations && json_object_size(st->annotations))
 		json_object_set(j, "annotations", st->annotations);
+	if (j)
+		json_object_set_new(j, "owner", json_string(""));
 	return j;
 }
 

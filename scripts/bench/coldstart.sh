@@ -64,7 +64,7 @@ done
 nb=${BENCH_BREAKDOWN_RUNS:-$(( n < 5 ? n : 5 ))}
 note "cold start: breakdown x$nb"
 steps='[]'
-at() { local l; l=$(grep -m1 "$2" "$1" | cut -d' ' -f1); if [ -n "$l" ]; then iso_ms "$l"; fi; }
+at() { local l; l=$(grep -m1 "$2" "$1" | sed -n 's/^time="\([^"]*\)".*/\1/p'); if [ -n "$l" ]; then iso_ms "$l"; fi; }
 kat() { awk -v pat="$2" -F'[][]' '$0 ~ pat {gsub(/ /, "", $2); printf "%d\n", $2 * 1000; exit}' "$1"; }
 for i in $(seq "$nb"); do
   log=$BENCH_OUT/breakdown-$i.log

@@ -212,10 +212,21 @@ static enum test_result test_devices(void)
 	CHECK_EQ_INT(out.devices[1].minor, 3);
 	CHECK_EQ_INT(out.devices[2].type, 'b');
 	husk_resources_free(r);
+	/* as runc: letters beyond rwm grant nothing ("rwa" is rw); a rule
+	 * left with no access at all is dropped */
+	r = NULL;
+	CHECK_EQ_INT(parse("{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":5,\"access\":\"rwa\"},"
+			   "{\"allow\":false,\"access\":\"x\"}]}",
+			   &r, &err),
+		     0);
+	CHECK(r && r->has_devices);
+	CHECK_EQ_INT(r->devices[0].access, HUSK_DEV_READ | HUSK_DEV_WRITE);
+	/* the next is runc's first default rule, not the dropped deny */
+	CHECK(r->devices[1].allow && r->devices[1].access == HUSK_DEV_MKNOD);
+	husk_resources_free(r);
 	static const char *const bad[] = {
 		"{\"devices\":[{\"type\":\"c\"}]}",
 		"{\"devices\":[{\"allow\":true,\"type\":\"q\"}]}",
-		"{\"devices\":[{\"allow\":true,\"access\":\"rwx\"}]}",
 		"{\"devices\":[{\"allow\":true,\"major\":-5}]}",
 		"{\"devices\":{}}",
 	};

@@ -159,7 +159,8 @@ static enum test_result test_signal_names(void)
 	CHECK_EQ_INT(cli_parse_signal("sigterm"), SIGTERM);
 	CHECK_EQ_INT(cli_parse_signal("15"), SIGTERM);
 	CHECK_EQ_INT(cli_parse_signal("RTMIN+1"), SIGRTMIN + 1);
-	CHECK(cli_parse_signal("0") < 0);
+	CHECK_EQ_INT(cli_parse_signal("0"), 0); /* kill ID 0: a liveness check */
+	CHECK(cli_parse_signal("-1") < 0);
 	CHECK(cli_parse_signal("65") < 0);
 	CHECK(cli_parse_signal("NOPE") < 0);
 	CHECK(cli_parse_signal("9x") < 0);
