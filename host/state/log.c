@@ -17,26 +17,31 @@ static char log_id[128];
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
+static void open_log(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (log_fd > 2)
+		close(log_fd);
+	log_fd = fd;
+}
+
 void husk_log_setup(const char *path, bool json, enum husk_log_level level)
 {
 	log_json = json;
 	log_level = level;
 	if (path)
-		husk_log_to_file(path);
+		open_log(path);
 }
 
 void husk_log_to_file(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
 	/* --debug without --log: the caller asked for debug lines on stderr;
 	 * a monitor keeps them coming there until it reports ready */
 	if (log_fd == 2 && log_level >= HUSK_LOG_DEBUG && tee_fd < 0)
 		tee_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-	if (log_fd > 2)
-		close(log_fd);
-	log_fd = fd;
+	open_log(path);
 }
 
 void husk_log_tee_end(void)

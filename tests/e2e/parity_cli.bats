@@ -242,6 +242,47 @@ wait_runc_stopped() {
 
 # --- item 11: update -r and device access -------------------------------
 
+@test "update -r reads keys as Go does: case-insensitive, per level; real-time refused before any container is asked" {
+  # keys that match reach the container lookup; nothing matched is nothing to update
+  local doc
+  for doc in '{"CPU":{"Cpus":"0"}}' '{"memory":{"LIMIT":1048576}}' '{"Pids":{"Limit":10}}' \
+    '{"cpu":{"shares":2},"CPU":{"SHARES":4}}'; do
+    run husk update -r - nothere <<<"$doc"
+    echo "$doc: $output"
+    one_line_error
+    [[ "$output" == *'"nothere" does not exist'* ]]
+  done
+  for doc in '{"Bogus":{"Cpus":"0"}}' '{"memory":{"limitx":1}}' '{"Cpu":{"RealtimeRuntime":0}}'; do
+    run husk update -r - nothere <<<"$doc"
+    echo "$doc: $output"
+    one_line_error
+    [[ "$output" == *"nothing to update"* ]]
+  done
+  for doc in '{"cpu":{"realtimeRuntime":950000}}' '{"CPU":{"RealtimePeriod":1000000}}'; do
+    run husk update -r - nothere <<<"$doc"
+    echo "$doc: $output"
+    one_line_error
+    [[ "$output" == *"real-time group scheduling"* ]]
+  done
+  run husk update --cpu-rt-runtime 1000 nothere
+  one_line_error
+}
+
+@test "ps arguments are checked before the container is: the ones that change the format are refused" {
+  run husk ps nothere -e -x -ef
+  one_line_error
+  [[ "$output" == *'"nothere" does not exist'* ]]
+  local a
+  for a in -o u -l aux --sort; do
+    run husk ps nothere "$a"
+    echo "$a: $output"
+    one_line_error
+    [[ "$output" == *"\"$a\""*"not supported"* ]]
+  done
+  run husk ps
+  one_line_error
+}
+
 @test "update -r: keys match case-insensitively; real-time budgets refused; device access rwa accepted" {
   local rules='[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rwa"}]'
   jq --argjson r "$rules" '.linux.resources.devices = $r' "$BUNDLE/config.json" > "$BUNDLE/c.json"
