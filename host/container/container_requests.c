@@ -68,8 +68,16 @@ int husk_container_ps(const char *root, const char *id, struct husk_arena *a, st
 	_cleanup_free_ uint8_t *reply = NULL;
 	size_t len = 0;
 	const struct husk_cbor_item *top;
-	int r = load_in(root, id, HUSK_STATUS_RUNNING, HUSK_STATUS_PAUSED, dir, sizeof dir, err);
-	if (r < 0 || (r = empty_request(dir, HUSK_MSG_PS, &reply, &len, err)) < 0)
+	struct husk_state st;
+	int r = husk_container_load(root, id, dir, sizeof dir, &st, err);
+	if (r < 0)
+		return r;
+	enum husk_status status = husk_state_status(&st);
+	husk_state_free(&st);
+	/* as runc: a created container's (parked) process is listed too */
+	if (!husk_status_live(status))
+		return husk_err_set(err, EINVAL, "container \"%s\" is %s", id, husk_status_name(status));
+	if ((r = empty_request(dir, HUSK_MSG_PS, &reply, &len, err)) < 0)
 		return r;
 	if (husk_msg_parse(reply, len, a, &top, err) < 0 || husk_msg_decode_ps_reply(top, a, ps, err) < 0)
 		return husk_err_wrap(err, "malformed process list from the guest");

@@ -134,6 +134,11 @@ wait_runc_stopped() {
   # a shell that stays (sleep is not its last command) with an escape
   # sequence in its command line
   create_in husk ps /bin/sh -c "sleep 600; : $(printf '\033')[2J"
+  # a created container's parked process is listed, as runc lists its init
+  run husk ps ps
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -ge 2 ]
   husk start ps
   local pid
   pid=$(husk state ps | jq .pid)
