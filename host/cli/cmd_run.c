@@ -13,10 +13,12 @@
  * if the line is not at level error. */
 static bool error_msg(const char *line, char *out, size_t cap)
 {
-	const char *p = strstr(line, " level=error msg=");
-	if (!p || cap == 0)
+	/* the level right after the time: never a match inside a message */
+	static const char level[] = "\" level=error msg=";
+	const char *p = strncmp(line, "time=\"", 6) ? NULL : strchr(line + 6, '"');
+	if (!p || cap == 0 || strncmp(p, level, strlen(level)))
 		return false;
-	p += strlen(" level=error msg=");
+	p += strlen(level);
 	size_t n = 0;
 	if (*p != '"') {
 		while (*p && *p != ' ' && *p != '\n' && n + 1 < cap)
