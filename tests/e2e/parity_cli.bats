@@ -289,14 +289,18 @@ wait_runc_stopped() {
 }
 
 @test "update -r: keys match case-insensitively; real-time budgets refused; device access rwa accepted" {
-  local rules='[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rwa"}]'
-  jq --argjson r "$rules" '.linux.resources.devices = $r' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  # /dev/kmsg (c 1:11) is not among runc's default rules: only the rule
+  # with "rwa" lets the container write it
+  local rules='[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":11,"access":"rwa"}]'
+  jq --argjson r "$rules" '.linux.resources.devices = $r |
+    .linux.devices = [{"path":"/dev/kmsg","type":"c","major":1,"minor":11,"fileMode":384}]' \
+    "$BUNDLE/config.json" > "$BUNDLE/c.json"
   mv "$BUNDLE/c.json" "$BUNDLE/config.json"
   set_args "$BUNDLE" /bin/sleep 600
   husk create --bundle "$BUNDLE" up </dev/null >/dev/null
   husk start up
   # "rwa" is rw (the a grants nothing, as runc reads it)
-  [ "$(husk exec up /bin/sh -c 'echo x > /dev/null && echo written')" = written ]
+  [ "$(husk exec up /bin/sh -c 'echo parity-cli > /dev/kmsg && echo written')" = written ]
   echo '{"Memory":{"Limit":67108864},"CPU":{"Shares":512}}' | husk update -r - up
   [ "$(husk events --stats up | jq .data.memory.usage.limit)" -eq 67108864 ]
   echo '{"memory":{"LIMIT":100663296}}' > "$BATS_TEST_TMPDIR/res.json"
@@ -311,6 +315,8 @@ wait_runc_stopped() {
   [[ "$output" == *"nothing to update"* ]]
   husk delete --force up
   if have_runc; then
+    # the same rule on /dev/null (runc's container writing the host's kmsg is not wanted)
+    rules='[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rwa"}]'
     make_bundle "$BATS_TEST_TMPDIR/rb" /bin/sleep 600
     jq --argjson r "$rules" '.linux.resources.devices = $r' "$BATS_TEST_TMPDIR/rb/config.json" > "$BATS_TEST_TMPDIR/c.json"
     mv "$BATS_TEST_TMPDIR/c.json" "$BATS_TEST_TMPDIR/rb/config.json"
