@@ -53,6 +53,7 @@ struct create_opts {
 	const char *pid_file;
 	const char *console_socket;
 	bool detach;
+	bool keep; /* run --keep: the stopped container stays for state/delete */
 	const char *id;
 };
 int cli_parse_create_opts(int argc, char **argv, bool is_run, struct create_opts *o);

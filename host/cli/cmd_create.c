@@ -52,7 +52,9 @@ int cli_parse_create_opts(int argc, char **argv, bool is_run, struct create_opts
 		case OPT_NO_KEYRING:
 		case OPT_PRESERVE_FDS:
 		case OPT_NO_SUBREAPER:
+			break;
 		case OPT_KEEP:
+			o->keep = true;
 			break;
 		default:
 			return cli_failf("%s: unknown option %s (see husk %s --help)", argv[0], argv[optind - 1],

@@ -17,6 +17,10 @@
 #include "proto/msg_security.h"
 
 #define EXEC_MAX_ENV 256
+#define EXEC_MAX_GIDS 64
+/* as runc: husk's own failures once the arguments are checked exit 255,
+ * the process's own exit statuses are passed through */
+#define EXEC_FAILED 255
 
 struct exec_opts {
 	const char *process_file;
@@ -26,6 +30,8 @@ struct exec_opts {
 	const char *user;
 	const char *env[EXEC_MAX_ENV];
 	int n_env;
+	uint32_t gids[EXEC_MAX_GIDS]; /* --additional-gids */
+	uint32_t n_gids;
 	uint64_t caps; /* --cap: added to the process's sets as runc does */
 	bool tty, detach, tty_given, ignore_paused, no_new_privs;
 };
@@ -94,8 +100,16 @@ static int parse_exec_opts(int argc, char **argv, struct exec_opts *o)
 		case 'u':
 			o->user = optarg;
 			break;
-		case 'g':
-			return cli_failf("exec: --additional-gids is not supported yet");
+		case 'g': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || v > UINT32_MAX || optarg[0] == '-')
+				return cli_failf("exec: --additional-gids \"%s\" is not a number", optarg);
+			if (o->n_gids == EXEC_MAX_GIDS)
+				return cli_failf("exec: more than %d --additional-gids", EXEC_MAX_GIDS);
+			o->gids[o->n_gids++] = (uint32_t)v;
+			break;
+		}
 		case 'c': {
 			int nr = husk_cap_from_name(optarg);
 			if (nr < 0)
@@ -108,9 +122,16 @@ static int parse_exec_opts(int argc, char **argv, struct exec_opts *o)
 			break;
 		case OPT_LABEL:
 		case OPT_APPARMOR:
-		case OPT_PRESERVE:
-		case OPT_CGROUP:
 			break;
+		case OPT_PRESERVE:
+			/* 0 (conmon passes it) is what husk does anyway */
+			if (strcmp(optarg, "0") != 0)
+				return cli_failf("exec: --preserve-fds %s: host file descriptors cannot be passed "
+						 "into the VM",
+						 optarg);
+			break;
+		case OPT_CGROUP:
+			return cli_failf("exec: --cgroup is not supported: an exec joins the container's cgroup");
 		case OPT_IGNORE_PAUSED:
 			o->ignore_paused = true;
 			break;
@@ -204,6 +225,86 @@ static void apply_exec_security(const struct exec_opts *o, struct husk_process_s
 		s->caps[HUSK_CAP_AMBIENT] |= o->caps;
 }
 
+static int exec_fail(const struct husk_err *err)
+{
+	cli_fail(err);
+	return EXEC_FAILED;
+}
+
+/* The options that change the process (--tty, --cwd, --user, --env,
+ * --additional-gids, --cap, --no-new-privs); merged env and gids are
+ * allocated into *env_out / *gids_out. */
+static int apply_exec_opts(const struct exec_opts *o, struct husk_process_spec *proc, char ***env_out,
+			   uint32_t **gids_out)
+{
+	apply_exec_security(o, proc->security);
+	if (o->tty_given)
+		proc->terminal = o->tty;
+	if (o->cwd) {
+		if (o->cwd[0] != '/')
+			return cli_failf("exec: --cwd \"%s\" must be an absolute path", o->cwd);
+		proc->cwd = (char *)o->cwd;
+	}
+	if (o->user) {
+		bool gid_set;
+		if (parse_user(o->user, &proc->uid, &proc->gid, &gid_set) < 0)
+			return cli_failf("exec: --user \"%s\" must be UID or UID:GID (numbers)", o->user);
+		if (!gid_set)
+			proc->gid = 0;
+	}
+	if (o->n_env) {
+		*env_out = merge_env(proc->env, proc->n_env, o->env, o->n_env, &proc->n_env);
+		if (!*env_out)
+			return cli_failf("out of memory");
+		proc->env = *env_out;
+	}
+	if (o->n_gids) {
+		/* as runc: appended to the process's additionalGids */
+		uint32_t *gids = calloc((size_t)proc->n_gids + o->n_gids, sizeof *gids);
+		if (!gids)
+			return cli_failf("out of memory");
+		if (proc->n_gids)
+			memcpy(gids, proc->gids, proc->n_gids * sizeof *gids);
+		memcpy(gids + proc->n_gids, o->gids, o->n_gids * sizeof *gids);
+		proc->gids = *gids_out = gids;
+		proc->n_gids += o->n_gids;
+	}
+	return 0;
+}
+
+/* The process: the --process JSON as containerd writes it (*pjson keeps
+ * it), or the container's own process (from *spec) with the command. */
+static int load_process(const struct exec_opts *o, const struct husk_state *st, char **args, int n_args,
+			struct husk_spec *spec, json_t **pjson, struct husk_process_spec *proc)
+{
+	struct husk_err err = { 0 };
+	memset(spec, 0, sizeof *spec);
+	if (!o->process_file) {
+		if (husk_spec_load(spec, st->bundle, &err) < 0)
+			return exec_fail(&err);
+		*proc = spec->process;
+		proc->args = args;
+		proc->n_args = (uint32_t)n_args;
+		proc->terminal = false;
+		return 0;
+	}
+	char *text = NULL;
+	size_t len;
+	json_error_t jerr;
+	if (read_file(o->process_file, HUSK_SPEC_MAX_BYTES, &text, &len, &err) < 0)
+		return exec_fail(&err);
+	*pjson = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
+	if (!*pjson) {
+		cli_failf("exec: %s: line %d: %s", o->process_file, jerr.line, jerr.text);
+		return EXEC_FAILED;
+	}
+	/* on failure too, the caller frees proc's security with *pjson */
+	if (husk_spec_parse_process(*pjson, proc, &err) < 0 || process_security(*pjson, st->bundle, proc, &err) < 0)
+		return exec_fail(&err);
+	return 0;
+}
+
 int cmd_exec(struct husk_globals *g, int argc, char **argv)
 {
 	struct exec_opts o;
@@ -222,81 +323,46 @@ int cmd_exec(struct husk_globals *g, int argc, char **argv)
 	if (o.process_file && optind < argc)
 		return cli_failf("exec: give either --process FILE or a command, not both");
 	if (cli_load_state(g, id, dir, sizeof dir, &st, &err) < 0)
-		return cli_fail(&err);
+		return exec_fail(&err);
 	if (husk_container_can_exec(&st, o.ignore_paused, &err) < 0) {
 		husk_state_free(&st);
-		return cli_fail(&err);
+		return exec_fail(&err);
 	}
 
-	/* the process: the --process JSON as containerd writes it, or the
-	 * container's own process with the command and options applied */
-	memset(&spec, 0, sizeof spec);
 	struct husk_process_spec proc;
+	memset(&proc, 0, sizeof proc);
 	json_t *pjson = NULL;
 	char **merged = NULL;
-	if (o.process_file) {
-		char *text = NULL;
-		size_t len;
-		json_error_t jerr;
-		if (read_file(o.process_file, HUSK_SPEC_MAX_BYTES, &text, &len, &err) < 0)
-			return cli_fail(&err);
-		pjson = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-		free(text);
-		if (!pjson)
-			return cli_failf("exec: %s: line %d: %s", o.process_file, jerr.line, jerr.text);
-		if (husk_spec_parse_process(pjson, &proc, &err) < 0 ||
-		    process_security(pjson, st.bundle, &proc, &err) < 0) {
-			husk_spec_free_security(&proc);
-			return cli_fail(&err);
-		}
-	} else {
-		if (husk_spec_load(&spec, st.bundle, &err) < 0)
-			return cli_fail(&err);
-		proc = spec.process;
-		proc.args = argv + optind;
-		proc.n_args = (uint32_t)(argc - optind);
-		proc.terminal = false;
-	}
-	apply_exec_security(&o, proc.security);
-	if (o.tty_given)
-		proc.terminal = o.tty;
-	if (o.cwd) {
-		if (o.cwd[0] != '/')
-			return cli_failf("exec: --cwd \"%s\" must be an absolute path", o.cwd);
-		proc.cwd = (char *)o.cwd;
-	}
-	if (o.user) {
-		bool gid_set;
-		if (parse_user(o.user, &proc.uid, &proc.gid, &gid_set) < 0)
-			return cli_failf("exec: --user \"%s\" must be UID or UID:GID (numbers)", o.user);
-		if (!gid_set)
-			proc.gid = 0;
-	}
-	if (o.n_env) {
-		merged = merge_env(proc.env, proc.n_env, o.env, o.n_env, &proc.n_env);
-		if (!merged)
-			return cli_failf("out of memory");
-		proc.env = merged;
-	}
-	if (proc.terminal && !o.console_socket && o.detach)
-		return cli_failf("exec: cannot allocate a terminal for a detached process without --console-socket");
+	uint32_t *gids = NULL;
+	int r = load_process(&o, &st, argv + optind, argc - optind, &spec, &pjson, &proc);
+	uint32_t *own_gids = proc.gids;
+	if (r == 0 && apply_exec_opts(&o, &proc, &merged, &gids) != 0)
+		r = EXEC_FAILED;
+	if (r == 0 && proc.terminal && !o.console_socket && o.detach)
+		r = cli_failf("exec: cannot allocate a terminal for a detached process without --console-socket");
 
 	sigset_t set;
 	sigfillset(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	pid_t pid = husk_container_exec(dir, &st, &proc, o.console_socket, g->log_path != NULL, &err);
+	pid_t pid = -1;
+	if (r == 0)
+		pid = husk_container_exec(dir, &st, &proc, o.console_socket, g->log_path != NULL, &err);
 	husk_state_free(&st);
 	free(merged);
+	free(gids);
+	proc.gids = own_gids;
 	husk_spec_free(&spec);
 	if (pjson) {
 		husk_spec_free_security(&proc);
 		json_decref(pjson);
 	}
+	if (r != 0)
+		return EXEC_FAILED;
 	if (pid < 0)
-		return cli_fail(&err);
+		return exec_fail(&err);
 	if (o.pid_file && cli_write_pid_file(o.pid_file, pid, &err) < 0) {
 		kill(pid, SIGKILL);
-		return cli_fail(&err);
+		return exec_fail(&err);
 	}
 	if (o.detach)
 		return 0;

@@ -80,6 +80,7 @@ int cmd_run(struct husk_globals *g, int argc, char **argv)
 	int status = cli_wait_forwarding(pid, &set);
 	if (status == 255)
 		print_monitor_errors(dir);
-	husk_container_teardown(dir, o.id); /* run deletes what it created */
+	if (!o.keep)
+		husk_container_teardown(dir, o.id); /* run deletes what it created */
 	return status;
 }
