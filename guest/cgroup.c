@@ -16,7 +16,7 @@
 #include "proto/msg_session.h"
 #include "guest/guest.h"
 
-#define CONTAINER_CGROUP "/sys/fs/cgroup/container"
+#define CONTAINER_CGROUP GUEST_CONTAINER_CGROUP
 #define FREEZE_TIMEOUT_MS 10000
 
 int cgroup_open_procs(struct husk_err *err)

@@ -8,7 +8,9 @@
  * apply: device nodes cannot be created, so the guest's are bind-mounted;
  * sysfs cannot be mounted without a network namespace owned by the user
  * namespace (the VM's network is never a new one), so the guest's /sys is
- * bound; remounts keep the flags the kernel locked. */
+ * bound; cgroup2 cannot be mounted without a cgroup namespace owned by
+ * the user namespace, so the guest's cgroup tree is bound; remounts keep
+ * the flags the kernel locked. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +18,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/mount.h>
 
 #include "proto/msg_container.h"
 #include "guest/guest.h"
@@ -80,6 +84,42 @@ static int bind_guest_sysfs(const char *dest, uint64_t flags)
 	return extra ? container_remount(dest, extra) : 0;
 }
 
+/* runc's fallback for cgroup2 where the user namespace does not own the
+ * cgroup namespace (the container has none of its own): the guest's
+ * cgroup tree bound, not recursively (with a cgroup namespace, only the
+ * container's cgroup, as that namespace would show), then remounted with
+ * the mount's flags (read-only stays read-only). */
+static int bind_guest_cgroup(const char *dest, uint64_t flags, bool cgroupns)
+{
+	if (mount(cgroupns ? GUEST_CONTAINER_CGROUP : "/sys/fs/cgroup", dest, NULL, MS_BIND, NULL) < 0)
+		return -errno;
+	unsigned long extra = flags & REMOUNT_FLAGS;
+	return extra ? container_remount(dest, extra) : 0;
+}
+
+/* After a failed mount of the file system type itself: 1 when no
+ * fallback applies, else the fallback's result (0 or -errno). */
+static int mount_fallback(const char *dest, const struct husk_mount *m, bool cgroupns, int e)
+{
+	if (e == EPERM && !strcmp(m->type, "sysfs"))
+		return bind_guest_sysfs(dest, m->flags);
+	if ((e == EPERM || e == EBUSY) && !strcmp(m->type, "cgroup2"))
+		return bind_guest_cgroup(dest, m->flags, cgroupns);
+	return 1;
+}
+
+/* The recursive attributes (rro, rnosuid, ...) on the mount at dest and
+ * every mount below it. musl has no wrapper for mount_setattr(2). */
+static void set_recursive_attrs(int sfd, const char *dest, const struct husk_mount *m)
+{
+	if (!m->rattr_set && !m->rattr_clr)
+		return;
+	struct mount_attr attr = { .attr_set = m->rattr_set, .attr_clr = m->rattr_clr };
+	if (syscall(SYS_mount_setattr, AT_FDCWD, dest, AT_RECURSIVE | AT_SYMLINK_NOFOLLOW, &attr, sizeof attr) < 0)
+		spawn_child_fail(sfd, "setting the recursive mount attributes of %s: %s", m->destination,
+				 strerror(errno));
+}
+
 static bool is_dev(const char *dest)
 {
 	return !strcmp(dest, "/dev") || !strcmp(dest, "/dev/");
@@ -92,7 +132,7 @@ static void remount_ro_or_fail(int sfd, const char *dest, const struct husk_moun
 		spawn_child_fail(sfd, "making %s read-only: %s", m->destination, strerror(-r));
 }
 
-static void do_mount(int sfd, const char *root, const struct husk_mount *m)
+static void do_mount(int sfd, const char *root, const struct husk_mount *m, bool cgroupns)
 {
 	char dest[JOIN_MAX], src[64];
 	size_t keep = strlen(root);
@@ -118,13 +158,18 @@ static void do_mount(int sfd, const char *root, const struct husk_mount *m)
 		if (ro_later)
 			flags &= ~(unsigned long)MS_RDONLY;
 		if (mount(m->source ? m->source : m->type, dest, m->type, flags, m->data) < 0) {
-			int e = errno;
-			if (!(e == EPERM && !strcmp(m->type, "sysfs") && bind_guest_sysfs(dest, m->flags) == 0))
+			int e = errno, r = mount_fallback(dest, m, cgroupns, e);
+			if (r > 0)
 				spawn_child_fail(sfd, "mounting %s on %s: %s", m->type, m->destination, strerror(e));
+			if (r < 0)
+				spawn_child_fail(sfd, "mounting %s on %s: %s; binding the guest's instead: %s", m->type,
+						 m->destination, strerror(e), strerror(-r));
 		}
 		if (ro_later && !is_dev(m->destination))
 			remount_ro_or_fail(sfd, dest, m);
 	}
+	if (m->bind || !is_dev(m->destination))
+		set_recursive_attrs(sfd, dest, m); /* a /dev tmpfs: once its nodes exist */
 	if (m->propagation && mount(NULL, dest, NULL, m->propagation, NULL) < 0)
 		spawn_child_fail(sfd, "setting the propagation of %s: %s", m->destination, strerror(errno));
 }
@@ -226,7 +271,7 @@ void container_fs_mounts(const struct husk_container_config *c, const char *root
 {
 	bool dev_bound = false;
 	for (uint32_t i = 0; c && i < c->n_mounts; i++) {
-		do_mount(sfd, root, &c->mounts[i]);
+		do_mount(sfd, root, &c->mounts[i], c->namespaces & HUSK_NS_CGROUP);
 		if (c->mounts[i].bind && !strcmp(c->mounts[i].destination, "/dev"))
 			dev_bound = true;
 	}
@@ -235,10 +280,12 @@ void container_fs_mounts(const struct husk_container_config *c, const char *root
 	for (uint32_t i = 0; c && i < c->n_mounts; i++) {
 		const struct husk_mount *m = &c->mounts[i];
 		char dest[JOIN_MAX];
-		if (!m->bind && !strcmp(m->type, "tmpfs") && (m->flags & MS_RDONLY) && is_dev(m->destination)) {
-			join_or_fail(sfd, root, m->destination, dest, sizeof dest);
+		if (m->bind || !is_dev(m->destination))
+			continue;
+		join_or_fail(sfd, root, m->destination, dest, sizeof dest);
+		if (!strcmp(m->type, "tmpfs") && (m->flags & MS_RDONLY))
 			remount_ro_or_fail(sfd, dest, m);
-		}
+		set_recursive_attrs(sfd, dest, m);
 	}
 }
 

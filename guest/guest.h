@@ -20,6 +20,10 @@
 #define GUEST_OUTQ_HIGH (512u * 1024u)           /* stop reading process output above this */
 #define GUEST_OUTQ_MAX (4u * 1024u * 1024u)
 
+/* the container's cgroup (cgroup.c), bound by container_fs.c for a cgroup
+ * mount that cannot be a new one */
+#define GUEST_CONTAINER_CGROUP "/sys/fs/cgroup/container"
+
 /* logging to the serial console (the host keeps it in console.log) */
 void glog(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define GLOG_ERR(...) glog("error", __VA_ARGS__)

@@ -77,6 +77,22 @@ const char *husk_namespaces_problem(const struct husk_container_config *c)
 	return why ? why : id_maps_problem(c->gid_maps, c->n_gid_maps);
 }
 
+const char *husk_mount_attr_problem(uint64_t set, uint64_t clr)
+{
+	if ((set | clr) & ~(uint64_t)HUSK_MOUNT_ATTR_ALLOWED)
+		return "unknown recursive mount attributes";
+	if (set & clr & ~(uint64_t)MOUNT_ATTR__ATIME)
+		return "a recursive mount attribute is both set and cleared";
+	uint64_t atime_clr = clr & MOUNT_ATTR__ATIME, atime = set & MOUNT_ATTR__ATIME;
+	if (atime_clr && atime_clr != MOUNT_ATTR__ATIME)
+		return "the access-time mode is cleared only in part";
+	if (atime && !atime_clr)
+		return "an access-time mode is set without clearing the old one";
+	if (atime && atime != MOUNT_ATTR_NOATIME && atime != MOUNT_ATTR_STRICTATIME)
+		return "unknown access-time mode";
+	return NULL;
+}
+
 static void put_text_or_null(struct husk_cbor_enc *e, const char *s)
 {
 	if (s)
@@ -94,7 +110,7 @@ static void put_strv(struct husk_cbor_enc *e, char *const *v, uint32_t n)
 
 static void encode_mount(struct husk_cbor_enc *e, const struct husk_mount *m)
 {
-	husk_cbor_put_map(e, 6);
+	husk_cbor_put_map(e, 8);
 	husk_cbor_put_text(e, "dst");
 	husk_cbor_put_text(e, m->destination);
 	if (m->bind) {
@@ -114,6 +130,10 @@ static void encode_mount(struct husk_cbor_enc *e, const struct husk_mount *m)
 	husk_cbor_put_uint(e, m->propagation);
 	husk_cbor_put_text(e, "data");
 	put_text_or_null(e, m->data);
+	husk_cbor_put_text(e, "rset");
+	husk_cbor_put_uint(e, m->rattr_set);
+	husk_cbor_put_text(e, "rclr");
+	husk_cbor_put_uint(e, m->rattr_clr);
 }
 
 static void encode_id_maps(struct husk_cbor_enc *e, const struct husk_id_map *m, uint32_t n)
@@ -258,12 +278,18 @@ static int decode_mount(const struct husk_cbor_item *it, struct husk_arena *a, s
 	}
 	if ((r = husk_msg_get_uint(it, "flags", UINT32_MAX, false, &m->flags, err)) < 0 ||
 	    (r = husk_msg_get_uint(it, "prop", UINT32_MAX, false, &m->propagation, err)) < 0 ||
-	    (r = husk_msg_get_text(it, "data", HUSK_MAX_MOUNT_DATA, true, a, &m->data, err)) < 0)
+	    (r = husk_msg_get_text(it, "data", HUSK_MAX_MOUNT_DATA, true, a, &m->data, err)) < 0 ||
+	    (r = husk_msg_get_uint(it, "rset", UINT32_MAX, true, &m->rattr_set, err)) < 0 ||
+	    (r = husk_msg_get_uint(it, "rclr", UINT32_MAX, true, &m->rattr_clr, err)) < 0)
 		return r;
 	if (m->flags & ~(uint64_t)HUSK_MOUNT_FLAGS_ALLOWED)
 		return husk_err_set(err, EINVAL, "flags 0x%llx not allowed", (unsigned long long)m->flags);
 	if (m->propagation & ~(uint64_t)HUSK_MOUNT_PROP_ALLOWED)
 		return husk_err_set(err, EINVAL, "propagation 0x%llx not allowed", (unsigned long long)m->propagation);
+	const char *why = husk_mount_attr_problem(m->rattr_set, m->rattr_clr);
+	if (why)
+		return husk_err_set(err, EINVAL, "%s (set 0x%llx, clear 0x%llx)", why, (unsigned long long)m->rattr_set,
+				    (unsigned long long)m->rattr_clr);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #define HUSK_PROTO_MSG_CONTAINER_H
 
 #include <sys/mount.h>
+#include <linux/mount.h>
 
 #include "proto/msg.h"
 
@@ -41,6 +42,11 @@
 	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS | MS_DIRSYNC | MS_NOATIME | MS_NODIRATIME |     \
 	 MS_RELATIME | MS_STRICTATIME | MS_LAZYTIME | MS_MANDLOCK | MS_BIND | MS_REC | MS_SILENT)
 #define HUSK_MOUNT_PROP_ALLOWED (MS_PRIVATE | MS_SHARED | MS_SLAVE | MS_UNBINDABLE | MS_REC)
+/* The recursive mount attributes (the spec's rro, rnosuid, ..., applied by
+ * mount_setattr(2) with AT_RECURSIVE after the mount): no idmapping. */
+#define HUSK_MOUNT_ATTR_ALLOWED                                                                                        \
+	(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR__ATIME |            \
+	 MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
 
 struct husk_mount {
 	char *destination; /* absolute, no ".." components */
@@ -52,6 +58,9 @@ struct husk_mount {
 	uint64_t flags;       /* MS_* within HUSK_MOUNT_FLAGS_ALLOWED */
 	uint64_t propagation; /* MS_* within HUSK_MOUNT_PROP_ALLOWED, 0 for none */
 	char *data;           /* may be NULL */
+	/* recursive attributes (MOUNT_ATTR_*, see husk_mount_attr_problem):
+	 * set and cleared on the whole tree after the mount; both 0 for none */
+	uint64_t rattr_set, rattr_clr;
 	/* host only (not coded): the resolved bind source */
 	char *host_source;
 };
@@ -107,5 +116,10 @@ bool husk_sysctl_key_valid(const char *k);
 /* The namespace set and id mappings: NULL when consistent, else what is
  * wrong (a static string). */
 const char *husk_namespaces_problem(const struct husk_container_config *c);
+/* A recursive attribute pair mount_setattr(2) accepts: bits within
+ * HUSK_MOUNT_ATTR_ALLOWED, none both set and cleared, and an access-time
+ * mode only with all of MOUNT_ATTR__ATIME cleared. NULL when good, else
+ * what is wrong (a static string). */
+const char *husk_mount_attr_problem(uint64_t set, uint64_t clr);
 
 #endif

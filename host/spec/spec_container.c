@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
+#include <linux/mount.h>
 
 #include "proto/msg_container.h"
 #include "host/spec/spec.h"
@@ -53,6 +54,79 @@ static const struct mount_opt mount_opts[] = {
 	{ "remount", false, 0 },   /* meaningless in a spec: ignored as runc does */
 	{ "tmpcopyup", false, 0 }, /* runc extension: not supported, ignored */
 };
+
+/* The spec's recursive attributes (mount_setattr(2) with AT_RECURSIVE on
+ * the whole tree once it is mounted). As with the plain options, a later
+ * option undoes an earlier one: "rro" then "rrw" clears read-only. The
+ * access time is one mode: "rnoatime", "rrelatime" and "rstrictatime"
+ * choose it; "ratime", "rnorelatime" and "rnostrictatime" drop that same
+ * mode again when it was chosen earlier in the list (and change nothing
+ * otherwise: the tree keeps the modes it has). */
+static const struct mount_opt rattr_opts[] = {
+	{ "rro", false, MOUNT_ATTR_RDONLY },
+	{ "rrw", true, MOUNT_ATTR_RDONLY },
+	{ "rnosuid", false, MOUNT_ATTR_NOSUID },
+	{ "rsuid", true, MOUNT_ATTR_NOSUID },
+	{ "rnodev", false, MOUNT_ATTR_NODEV },
+	{ "rdev", true, MOUNT_ATTR_NODEV },
+	{ "rnoexec", false, MOUNT_ATTR_NOEXEC },
+	{ "rexec", true, MOUNT_ATTR_NOEXEC },
+	{ "rnodiratime", false, MOUNT_ATTR_NODIRATIME },
+	{ "rdiratime", true, MOUNT_ATTR_NODIRATIME },
+	{ "rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW },
+	{ "rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW },
+};
+
+/* mode: MOUNT_ATTR_{NOATIME,RELATIME,STRICTATIME} */
+static const struct {
+	const char *set, *unset;
+	unsigned long mode;
+} ratime_opts[] = {
+	{ "rnoatime", "ratime", MOUNT_ATTR_NOATIME },
+	{ "rrelatime", "rnorelatime", MOUNT_ATTR_RELATIME },
+	{ "rstrictatime", "rnostrictatime", MOUNT_ATTR_STRICTATIME },
+};
+
+#define RATIME_NONE (~0ul)
+
+/* One recursive option: true when s is one (and applied). */
+static bool rattr_apply(const char *s, struct husk_mount *m, unsigned long *atime)
+{
+	for (size_t k = 0; k < sizeof rattr_opts / sizeof rattr_opts[0]; k++) {
+		if (strcmp(rattr_opts[k].name, s))
+			continue;
+		uint64_t f = rattr_opts[k].flag;
+		if (rattr_opts[k].clear) {
+			m->rattr_clr |= f;
+			m->rattr_set &= ~f;
+		} else {
+			m->rattr_set |= f;
+			m->rattr_clr &= ~f;
+		}
+		return true;
+	}
+	for (size_t k = 0; k < sizeof ratime_opts / sizeof ratime_opts[0]; k++) {
+		if (!strcmp(ratime_opts[k].set, s)) {
+			*atime = ratime_opts[k].mode;
+			return true;
+		}
+		if (!strcmp(ratime_opts[k].unset, s)) {
+			if (*atime == ratime_opts[k].mode)
+				*atime = RATIME_NONE;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* After the options: the access-time mode into the pair. */
+static void rattr_finish(struct husk_mount *m, unsigned long atime)
+{
+	if (atime != RATIME_NONE) {
+		m->rattr_set |= atime;
+		m->rattr_clr |= MOUNT_ATTR__ATIME;
+	}
+}
 
 static const struct {
 	const char *name;
@@ -141,13 +215,14 @@ static int parse_options(json_t *opts, unsigned idx, struct husk_mount *m, struc
 		return husk_err_set(err, E2BIG, "config.json: mounts[%u].options has more than 256 entries", idx);
 	size_t i;
 	json_t *o;
+	unsigned long atime = RATIME_NONE;
 	json_array_foreach(opts, i, o)
 	{
 		if (!json_is_string(o))
 			return husk_err_set(err, EINVAL, "config.json: mounts[%u].options[%zu] must be a string", idx,
 					    i);
 		const char *s = json_string_value(o);
-		bool known = false;
+		bool known = rattr_apply(s, m, &atime);
 		for (size_t k = 0; k < sizeof mount_opts / sizeof mount_opts[0] && !known; k++) {
 			if (strcmp(mount_opts[k].name, s))
 				continue;
@@ -165,6 +240,7 @@ static int parse_options(json_t *opts, unsigned idx, struct husk_mount *m, struc
 		if (!known && data_append(&m->data, s, err) < 0)
 			return husk_err_wrap(err, "config.json: mounts[%u]", idx);
 	}
+	rattr_finish(m, atime);
 	return 0;
 }
 
@@ -237,6 +313,12 @@ static int parse_mount(struct husk_spec *spec, json_t *jm, unsigned idx, struct 
 		return r;
 	if (!strcmp(type, "bind") || (m->flags & MS_BIND)) {
 		m->flags |= MS_BIND;
+		/* the bind's own mount as "rro"/"rrw" leave it, whatever the
+		 * order: the host stages the source read-only from MS_RDONLY */
+		if (m->rattr_set & MOUNT_ATTR_RDONLY)
+			m->flags |= MS_RDONLY;
+		if (m->rattr_clr & MOUNT_ATTR_RDONLY)
+			m->flags &= ~(uint64_t)MS_RDONLY;
 		return resolve_bind(spec, idx, source, m, n_binds, err);
 	}
 	if (!type[0] || strlen(type) > 64 || strchr(type, '/'))

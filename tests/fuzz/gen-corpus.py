@@ -210,6 +210,18 @@ MSG = {
     "stats": enc(STATS),
     "stats-limit-bad": enc(dict(STATS, memory_limit=-2)),
     "empty": enc({}),
+    # the container part of CREATE: mounts with recursive attributes
+    # (rset/rclr: MOUNT_ATTR_* for mount_setattr), and one it must refuse
+    "container-rattr": enc({"mounts": [
+        {"dst": "/data", "bind": 0, "dir": True, "flags": 4097 | 16384, "prop": 0, "data": None,
+         "rset": 0x1 | 0x2 | 0x10 | 0x200000, "rclr": 0x4 | 0x70},
+        {"dst": "/tmp", "type": "tmpfs", "src": "tmpfs", "flags": 2, "prop": 0, "data": "size=1m",
+         "rset": 0, "rclr": 0x80}],
+        "masked": [], "readonly": [], "propagation": 0, "sysctl": [], "devices": [],
+        "domainname": None, "ns": 1, "uidmap": [], "gidmap": []}),
+    "container-rattr-partial-atime": enc({"mounts": [
+        {"dst": "/data", "bind": 0, "dir": True, "flags": 4096, "prop": 0, "data": None,
+         "rset": 0x10, "rclr": 0x10}], "ns": 1}),
 }
 
 write("cbor", CBOR)

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
+#include <linux/mount.h>
 #include <unistd.h>
 
 #include "host/state/fsutil.h"
@@ -29,7 +30,9 @@ static struct husk_mount sample_mounts[] = {
 	  .bind_dir = false,
 	  .bind_index = 0,
 	  .flags = MS_BIND | MS_RDONLY,
-	  .propagation = MS_PRIVATE | MS_REC },
+	  .propagation = MS_PRIVATE | MS_REC,
+	  .rattr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME,
+	  .rattr_clr = MOUNT_ATTR_NODEV | MOUNT_ATTR__ATIME },
 };
 static char *sample_masked[] = { "/proc/kcore", "/sys/firmware", NULL };
 static char *sample_ro[] = { "/proc/sys", NULL };
@@ -76,6 +79,10 @@ static enum test_result test_round_trip(void)
 	CHECK(out.mounts[2].type == NULL);
 	CHECK_EQ_INT(out.mounts[2].flags, MS_BIND | MS_RDONLY);
 	CHECK_EQ_INT(out.mounts[2].propagation, MS_PRIVATE | MS_REC);
+	CHECK_EQ_INT(out.mounts[2].rattr_set, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME);
+	CHECK_EQ_INT(out.mounts[2].rattr_clr, MOUNT_ATTR_NODEV | MOUNT_ATTR__ATIME);
+	CHECK_EQ_INT(out.mounts[0].rattr_set, 0);
+	CHECK_EQ_INT(out.mounts[0].rattr_clr, 0);
 	CHECK_EQ_INT(out.n_masked, 2);
 	CHECK_STR(out.masked[1], "/sys/firmware");
 	CHECK_EQ_INT(out.n_readonly, 1);
@@ -129,6 +136,29 @@ static enum test_result test_rejections(void)
 	m = sample_mounts[0];
 	m.type = "../x";
 	CHECK_EQ_INT(container_round_trip(&c, &out, &err), -EINVAL);
+
+	/* recursive attributes mount_setattr(2) would refuse, or that are no
+	 * recursive attribute (an idmapping needs a user namespace fd) */
+	static const uint64_t bad_rattr[][2] = {
+		{ MOUNT_ATTR_IDMAP, 0 },
+		{ 0, 1ull << 40 },
+		{ MOUNT_ATTR_RDONLY, MOUNT_ATTR_RDONLY },
+		{ 0, MOUNT_ATTR_NOATIME },
+		{ MOUNT_ATTR_NOATIME, 0 },
+		{ MOUNT_ATTR_NOATIME | MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad_rattr); i++) {
+		m = sample_mounts[2];
+		m.rattr_set = bad_rattr[i][0];
+		m.rattr_clr = bad_rattr[i][1];
+		int r = container_round_trip(&c, &out, &err);
+		if (r != -EINVAL && r != -ERANGE) {
+			printf("# rattr case %zu: r=%d\n", i, r);
+			return TEST_FAIL;
+		}
+	}
+	CHECK(husk_mount_attr_problem(MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME) == NULL);
+	CHECK(husk_mount_attr_problem(MOUNT_ATTR_NOSYMFOLLOW | MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NODIRATIME) == NULL);
 
 	/* too many mounts */
 	static struct husk_mount many[HUSK_MAX_MOUNTS + 1];
@@ -247,6 +277,58 @@ static enum test_result test_spec_mounts(void)
 	return TEST_PASS;
 }
 
+/* The spec's recursive options: which pair each list resolves to. */
+static enum test_result test_spec_recursive_options(void)
+{
+	static const struct {
+		const char *opts;
+		bool bind;
+		uint64_t set, clr, flags;
+	} cases[] = {
+		{ "\"rbind\",\"rro\",\"rnosuid\",\"rnoatime\",\"rnodev\",\"rdev\"", true,
+		  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME, MOUNT_ATTR_NODEV | MOUNT_ATTR__ATIME,
+		  MS_BIND | MS_REC | MS_RDONLY },
+		/* a later option undoes an earlier one; rro/rrw decide the top */
+		{ "\"rbind\",\"rro\",\"rrw\"", true, 0, MOUNT_ATTR_RDONLY, MS_BIND | MS_REC },
+		{ "\"rbind\",\"ro\",\"rrw\"", true, 0, MOUNT_ATTR_RDONLY, MS_BIND | MS_REC },
+		{ "\"rro\",\"rw\",\"bind\"", true, MOUNT_ATTR_RDONLY, 0, MS_BIND | MS_RDONLY },
+		{ "\"rbind\",\"rnoexec\",\"rexec\",\"rnosymfollow\",\"rnodiratime\"", true,
+		  MOUNT_ATTR_NOSYMFOLLOW | MOUNT_ATTR_NODIRATIME, MOUNT_ATTR_NOEXEC, MS_BIND | MS_REC },
+		{ "\"rbind\",\"rsuid\",\"rsymfollow\",\"rdiratime\"", true, 0,
+		  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOSYMFOLLOW | MOUNT_ATTR_NODIRATIME, MS_BIND | MS_REC },
+		/* the access time is one mode */
+		{ "\"rbind\",\"rnoatime\",\"ratime\"", true, 0, 0, MS_BIND | MS_REC },
+		{ "\"rbind\",\"rrelatime\"", true, MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME, MS_BIND | MS_REC },
+		{ "\"rbind\",\"rstrictatime\",\"rnorelatime\"", true, MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME,
+		  MS_BIND | MS_REC },
+		{ "\"rbind\",\"rnoatime\",\"rstrictatime\",\"rnostrictatime\"", true, 0, 0, MS_BIND | MS_REC },
+		{ "\"rbind\",\"ratime\",\"rnorelatime\",\"rnostrictatime\"", true, 0, 0, MS_BIND | MS_REC },
+		/* not a bind: the mount's own flags stay the plain options' */
+		{ "\"rro\",\"nosuid\"", false, MOUNT_ATTR_RDONLY, 0, MS_NOSUID },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char extra[512];
+		struct husk_spec spec;
+		struct husk_err err = { 0 };
+		snprintf(extra, sizeof extra,
+			 "\"mounts\":[{\"destination\":\"/d\",\"type\":\"%s\",\"source\":\"vol\",\"options\":[%s]}]",
+			 cases[i].bind ? "none" : "tmpfs", cases[i].opts);
+		int r = parse_with(extra, &spec, &err);
+		const struct husk_mount *m = r == 0 ? &spec.container->mounts[0] : NULL;
+		bool ok = m && m->bind == cases[i].bind && m->rattr_set == cases[i].set &&
+			  m->rattr_clr == cases[i].clr && m->flags == cases[i].flags && m->data == NULL &&
+			  husk_mount_attr_problem(m->rattr_set, m->rattr_clr) == NULL;
+		if (!ok)
+			printf("# case %zu: r=%d %s set=%#llx clr=%#llx flags=%#llx data=%s\n", i, r, err.msg,
+			       m ? (unsigned long long)m->rattr_set : 0, m ? (unsigned long long)m->rattr_clr : 0,
+			       m ? (unsigned long long)m->flags : 0, m && m->data ? m->data : "-");
+		husk_spec_free(&spec);
+		if (!ok)
+			return TEST_FAIL;
+	}
+	return TEST_PASS;
+}
+
 static enum test_result test_spec_shm_from_host_tmpfs(void)
 {
 	struct statfs sfs;
@@ -344,6 +426,7 @@ int main(void)
 		{ "container config round trip", test_round_trip },
 		{ "container config rejections", test_rejections },
 		{ "spec mounts and options", test_spec_mounts },
+		{ "spec recursive mount options (rro, rnosuid, ratime, ...)", test_spec_recursive_options },
 		{ "a host tmpfs bound on /dev/shm becomes a tmpfs of its size", test_spec_shm_from_host_tmpfs },
 		{ "spec sysctl, paths, propagation, devices, domainname", test_spec_linux },
 		{ "bad spec entries are one-line config.json errors", test_spec_bad },
