@@ -128,7 +128,7 @@ OPTS='awk '"'"'$5 == "/data" { print "opts=" $6 }'"'"' /proc/self/mountinfo'
 }
 
 @test "rstrictatime and rnodiratime: the access-time mode of the whole tree, under runc and husk" {
-  with_mount '{"destination": "/data", "type": "bind", "source": "FIX", "options": ["rbind", "rnoatime", "rstrictatime", "rnodiratime"]}' "$OPTS"
+  with_mount '{"destination": "/data", "type": "bind", "source": "FIX", "options": ["rbind", "rstrictatime", "rnodiratime"]}' "$OPTS"
   in_runtimes
   [ "$status" -eq 0 ]
   [[ ",${output#opts=}," == *",nodiratime,"* ]]
@@ -139,7 +139,10 @@ OPTS='awk '"'"'$5 == "/data" { print "opts=" $6 }'"'"' /proc/self/mountinfo'
   fi
 }
 
-@test "husk: a later recursive option undoes an earlier one (rro then rrw; rnoatime then ratime)" {
+# Debian's runc 1.1.5 passes both of two opposite options to the kernel:
+# rro then rrw ends read-only, rnoatime then ratime stays noatime, and
+# rnoatime then rstrictatime fails (EINVAL); husk reads the list in order
+@test "husk: a later recursive option undoes an earlier one (rro then rrw; rnoatime then ratime or rstrictatime)" {
   with_mount '{"destination": "/data", "type": "bind", "source": "FIX", "options": ["rbind", "rro", "rnoatime", "rrw", "ratime"]}' "$WRITES; $OPTS"
   run husk run --bundle "$B" pm-undo
   echo "$output"
@@ -147,6 +150,12 @@ OPTS='awk '"'"'$5 == "/data" { print "opts=" $6 }'"'"' /proc/self/mountinfo'
   [ "${lines[0]}" = "top=rw" ]
   [ "${lines[1]}" = "sub=rw" ]
   [[ "${lines[2]}" == opts=rw,* && "${lines[2]}" != *noatime* ]]
+  with_mount '{"destination": "/data2", "type": "bind", "source": "FIX", "options": ["rbind", "rnoatime", "rstrictatime"]}' \
+    'awk '"'"'$5 == "/data2" { print $6 }'"'"' /proc/self/mountinfo'
+  run husk run --bundle "$B" pm-undo2
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == rw* && "$output" != *noatime* && "$output" != *relatime* ]]
 }
 
 @test "husk: rro on a tmpfs makes it read-only (Debian's runc 1.1.5 applies recursive options to binds only)" {
