@@ -78,6 +78,7 @@ pid_t cli_create_container(struct husk_globals *g, const struct create_opts *o, 
 		.console_socket = o->console_socket,
 		.foreground = is_run && !o->detach,
 		.log_to_caller_file = g->log_path != NULL,
+		.systemd_cgroup = g->systemd_cgroup,
 	};
 	return husk_container_create(&c, dir, dir_cap, err);
 }

@@ -57,7 +57,7 @@ static void print_help(FILE *f)
 		   "  --log FILE              log file (default stderr)\n"
 		   "  --log-format text|json  log format (default text)\n"
 		   "  --debug                 debug logging\n"
-		   "  --systemd-cgroup        accepted for compatibility\n"
+		   "  --systemd-cgroup        linux.cgroupsPath is systemd's \"slice:prefix:name\"\n"
 		   "  --version, -v           print the version\n"
 		   "  --help, -h              this help\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)

@@ -139,7 +139,7 @@ static int teardown(const char *dir, const char *id, const struct husk_state *st
 	kill_if_same(&st->vsock_backend);
 	wait_gone(&st->qemu, 2000);
 	wait_gone(&st->virtiofsd, 2000);
-	husk_host_cgroups_remove(dir, st->io_cgroup, false);
+	husk_host_cgroups_remove(dir, false);
 	husk_hooks_poststop(st);
 	return remove_dir(dir, id, err);
 }
@@ -274,6 +274,7 @@ pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t 
 		.ready_fd = -1,
 		.console_socket = o->console_socket,
 		.log_to_caller_file = o->log_to_caller_file,
+		.systemd_cgroup = o->systemd_cgroup,
 	};
 	pid_t pid = fork_monitor(container_monitor_body, &a, "container monitor", err);
 	husk_spec_free(&spec);

@@ -31,6 +31,7 @@ struct husk_create_opts {
 	const char *console_socket; /* NULL: no --console-socket */
 	bool foreground;            /* run without --detach: a terminal may be the caller's own */
 	bool log_to_caller_file;    /* --log given: the monitor keeps logging there */
+	bool systemd_cgroup;        /* --systemd-cgroup */
 };
 
 /* Everything up to a created container: the state dir, then the monitor

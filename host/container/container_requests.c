@@ -97,9 +97,12 @@ int husk_container_update(const char *root, const char *id, const struct husk_re
 		husk_state_free(&st);
 		return husk_err_set(err, EINVAL, "container \"%s\" is %s", id, husk_status_name(status));
 	}
-	/* block I/O happens on the host (QEMU, virtiofsd): its weight is a host cgroup's */
+	/* block I/O happens on the host (QEMU, virtiofsd): its weight is a host
+	 * cgroup's; the host cgroup's CPU weight and quota follow the guest's */
 	r = blkio_weight ? husk_io_cgroup_set_weight(st.io_cgroup, blkio_weight, err) : 0;
 	husk_state_free(&st);
+	if (r == 0 && (r = husk_host_cgroups_update_cpu(dir, res, err)) < 0)
+		husk_err_wrap(err, "update");
 	if (r < 0 || husk_resources_empty(res))
 		return r;
 	uint8_t buf[2048];

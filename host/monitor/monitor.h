@@ -20,6 +20,7 @@ struct husk_monitor_args {
 	int ready_fd;               /* "OK" or "E<message>" once created */
 	const char *console_socket; /* NULL without a terminal */
 	bool log_to_caller_file;    /* --log given: keep logging there */
+	bool systemd_cgroup;        /* --systemd-cgroup: cgroupsPath is "slice:prefix:name" */
 };
 
 /* Runs the monitor; returns the exit status to exit with. */

@@ -1,33 +1,48 @@
-/* The VM's host cgroups: metric groups on cgroup v1 hosts (the engines
- * read the monitor's cgroups for the container's usage) and an io/blkio
- * group for blockIO weights and throttles (QEMU and virtiofsd do the
- * container's block I/O on the host). */
+/* The VM's host cgroup: linux.cgroupsPath, with a memory limit that covers
+ * the VM, a pids limit, the spec's CPU weight and quota and its block-IO
+ * weights and throttles (host/state/host_cgroup.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "host/monitor/monitor_priv.h"
+#include "host/spec/spec.h"
 #include "host/state/host_cgroup.h"
 #include "host/state/log.h"
 
-/* Before the VM starts: its processes inherit the groups. */
-void mon_cgroups_join(struct monitor *m)
+/* Before the VM starts: QEMU, virtiofsd and the vsock back-end inherit
+ * the monitor's group. */
+int mon_cgroups_join(struct monitor *m, struct husk_err *err)
 {
+	const struct husk_monitor_args *a = m->a;
+	struct husk_host_cgroup_limits lim;
+	long mib;
+	int vcpus;
+	int r = husk_vm_size(a->cfg, a->spec, &mib, &vcpus, err);
+	if (r < 0)
+		return r;
+	/* TCG's translation cache is QEMU's memory too; counted whatever the
+	 * accelerator (under KVM the limit is that much roomier) */
+	long tb = strtol(husk_config_get(a->cfg, CFG_TCG_TB_SIZE_MIB), NULL, 10);
+	husk_host_cgroup_limits(mib, vcpus, tb, a->spec->resources, &lim);
+	const char *path = json_string_value(json_object_get(json_object_get(a->spec->json, "linux"), "cgroupsPath"));
 	struct husk_err cgerr = { 0 };
-	if (husk_stats_cgroups_join(m->a->id, m->a->state_dir, &cgerr) < 0)
-		log_warn("metrics will not be the VM's own: %s", cgerr.msg);
+	r = husk_host_cgroups_join(a->id, path, a->systemd_cgroup, &lim, a->state_dir, m->st.io_cgroup,
+				   sizeof m->st.io_cgroup, &cgerr);
+	if (r < 0)
+		return husk_err_set(err, cgerr.code, "%s", cgerr.msg);
+	if (cgerr.msg[0])
+		log_warn("%s", cgerr.msg);
+	return 0;
 }
 
-/* Once the VM runs: the monitor too, as on cgroup v2 hosts this group is
- * what the shim reads. A blockIO the host cannot apply fails the create,
- * unless the host has no way to weigh the VM's I/O at all. */
+/* Once the VM runs: linux.resources.blockIO. What the host cannot apply
+ * fails the create, unless the host has no way to weigh I/O at all. */
 int mon_cgroups_io(struct monitor *m, struct husk_err *err)
 {
-	pid_t io_pids[] = { getpid(), m->vm.qemu_pid, m->vm.virtiofsd_pid };
 	struct husk_err ioerr = { 0 };
-	if (husk_io_cgroup_create(m->a->id, io_pids, 3, m->st.io_cgroup, sizeof m->st.io_cgroup, &ioerr) < 0)
-		log_warn("no host cgroup for block-IO weight: %s", ioerr.msg);
 	json_t *block_io =
 		json_object_get(json_object_get(json_object_get(m->a->spec->json, "linux"), "resources"), "blockIO");
 	if (husk_io_cgroup_apply_spec(m->st.io_cgroup, block_io, &ioerr) < 0) {
@@ -41,5 +56,5 @@ int mon_cgroups_io(struct monitor *m, struct husk_err *err)
 
 void mon_cgroups_remove(struct monitor *m)
 {
-	husk_host_cgroups_remove(m->a->state_dir, m->st.io_cgroup, true);
+	husk_host_cgroups_remove(m->a->state_dir, true);
 }

@@ -68,20 +68,57 @@ void mon_ctl_settle_pending(struct monitor *m)
 	}
 }
 
-void mon_ctl_on_guest_reply(struct monitor *m, const struct husk_frame_hdr *h, const uint8_t *payload)
+/* The reply's body as the request's answer must be: PS's process list,
+ * STATS's statistics, an ERROR's code and message, else a map. */
+static int check_reply(uint16_t request, const struct husk_frame_hdr *h, const uint8_t *payload, struct husk_err *err)
 {
+	static uint8_t arena_buf[8u << 20]; /* as much as `husk ps` decodes it in */
+	struct husk_arena a;
+	const struct husk_cbor_item *root;
+	struct husk_error_msg em;
+	struct husk_ps_reply_msg ps;
+	struct husk_stats_msg st;
+	husk_arena_init(&a, arena_buf, sizeof arena_buf);
+	int r = husk_msg_parse(payload, h->len, &a, &root, err);
+	if (r < 0)
+		return r;
+	if (h->type == HUSK_MSG_ERROR)
+		return husk_msg_decode_error(root, &a, &em, err);
+	if (request == HUSK_MSG_PS)
+		return husk_msg_decode_ps_reply(root, &a, &ps, err);
+	if (request == HUSK_MSG_STATS)
+		return husk_msg_decode_stats(root, &a, &st, err);
+	return husk_msg_decode_empty(root, err);
+}
+
+int mon_ctl_on_guest_reply(struct monitor *m, const struct husk_frame_hdr *h, const uint8_t *payload,
+			   struct husk_err *err)
+{
+	/* ids are the monitor's, counted up from 2: one not given out yet */
+	if (h->id >= m->next_id || h->id < 2)
+		return husk_err_set(err, EPROTO, "a reply to request %u, which was never sent", h->id);
 	for (int i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = &m->pending[i];
 		if (p->guest_id != h->id || p->type == 0)
 			continue;
+		if (check_reply(p->type, h, payload, err) < 0) {
+			char msg[HUSK_ERR_MSG_MAX];
+			husk_err_wrap(err, "the guest's reply to %s", husk_msg_type_name(p->type));
+			snprintf(msg, sizeof msg, "%s", err->msg);
+			reply_client_error(p->client, p->client_id, EPROTO, msg);
+			memset(p, 0, sizeof *p);
+			return -EPROTO;
+		}
 		if (h->type == HUSK_MSG_OK &&
 		    (p->type == HUSK_MSG_START || p->type == HUSK_MSG_PAUSE || p->type == HUSK_MSG_RESUME))
 			mon_request_done(m, p->type);
 		reply_client(p->client, p->client_id, h->type, payload, h->len);
 		memset(p, 0, sizeof *p);
-		return;
+		return 0;
 	}
-	/* a reply nobody waits for (SHUTDOWN's): nothing to do */
+	/* a reply nobody waits for (SHUTDOWN's, a forwarded signal's, one
+	 * already answered): nothing to do */
+	return 0;
 }
 
 static void ctl_forward(struct monitor *m, struct ctl_client *c, const struct husk_frame_hdr *h, const uint8_t *p)

@@ -189,10 +189,10 @@ static int boot(struct monitor *m, int *master, bool *stdin_open, struct husk_er
 	/* a mount namespace of the monitor's own, with what virtiofsd serves */
 	if ((r = husk_vfs_stage(a, vfs_dir, sizeof vfs_dir, err)) < 0)
 		return r;
-	/* host cgroups of the VM's own, so that the engines' metrics (read
-	 * from the monitor's cgroups) are the VM's usage */
-	mon_cgroups_join(m);
-	if ((r = mon_setup_loop(m, err)) < 0 || (r = mon_listen_ctl(m, err)) < 0)
+	/* the VM's host cgroup (linux.cgroupsPath): its limits hold QEMU,
+	 * virtiofsd and the back-end, and the engines' metrics (read from the
+	 * monitor's cgroups) are the VM's usage */
+	if ((r = mon_cgroups_join(m, err)) < 0 || (r = mon_setup_loop(m, err)) < 0 || (r = mon_listen_ctl(m, err)) < 0)
 		return r;
 	return husk_vm_boot(&m->vm, a, *stdin_open, err);
 }

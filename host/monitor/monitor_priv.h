@@ -135,6 +135,9 @@ void mon_note_vm_lost(struct monitor *m, const char *fmt, ...) __attribute__((fo
 
 /* monitor_session.c */
 void mon_watch_session_and_stdio(struct monitor *m);
+/* One frame from the guest (tests/fuzz/fuzz_monitor.c drives it without a
+ * VM); a negative code: the guest broke the protocol, err says how. */
+int mon_guest_frame(struct monitor *m, const struct husk_frame_hdr *h, const uint8_t *payload, struct husk_err *err);
 int mon_session_send(struct monitor *m, uint16_t type, uint16_t flags, uint32_t id, const uint8_t *p, size_t n);
 void mon_session_lost(struct monitor *m);
 bool mon_stdin_window_open(const struct monitor *m);
@@ -146,8 +149,11 @@ void mon_send_resize(struct monitor *m);
 /* monitor_ctl.c */
 int mon_listen_ctl(struct monitor *m, struct husk_err *err);
 void mon_ctl_sweep(struct monitor *m);
-/* A guest reply to a forwarded request: back to the client that asked. */
-void mon_ctl_on_guest_reply(struct monitor *m, const struct husk_frame_hdr *h, const uint8_t *payload);
+/* A guest reply to a forwarded request, checked against what was asked,
+ * back to the client that asked; a malformed one, or one to a request
+ * never sent, is a protocol violation (the client gets a one-line error). */
+int mon_ctl_on_guest_reply(struct monitor *m, const struct husk_frame_hdr *h, const uint8_t *payload,
+			   struct husk_err *err);
 void mon_ctl_settle_pending(struct monitor *m);
 void mon_ctl_notify(struct monitor *m, uint16_t type, const uint8_t *p, size_t n);
 
@@ -158,9 +164,9 @@ int mon_run_hooks(struct monitor *m, enum husk_hook_kind kind, bool warn_only, s
 /* The guest did what a START, PAUSE or RESUME asked: the new status. */
 void mon_request_done(struct monitor *m, uint16_t request);
 
-/* monitor_cgroup.c: the VM's host cgroups, so that the engines' metrics
- * and block-IO weights act on the VM */
-void mon_cgroups_join(struct monitor *m);
+/* monitor_cgroup.c: the VM's host cgroup (linux.cgroupsPath) with limits
+ * that cover the VM; the engines' metrics and block-IO weights act on it */
+int mon_cgroups_join(struct monitor *m, struct husk_err *err);
 int mon_cgroups_io(struct monitor *m, struct husk_err *err);
 void mon_cgroups_remove(struct monitor *m);
 

@@ -239,8 +239,7 @@ static int on_stdio(struct monitor *m, const struct husk_cbor_item *root, bool c
 	return 0;
 }
 
-static int on_guest_frame(struct monitor *m, const struct husk_frame_hdr *h, const uint8_t *payload,
-			  struct husk_err *err)
+int mon_guest_frame(struct monitor *m, const struct husk_frame_hdr *h, const uint8_t *payload, struct husk_err *err)
 {
 	static uint8_t arena_buf[HUSK_FRAME_MAX + (64u << 10)];
 	struct husk_arena arena;
@@ -253,8 +252,7 @@ static int on_guest_frame(struct monitor *m, const struct husk_frame_hdr *h, con
 	if (h->flags & HUSK_FLAG_REPLY) {
 		if (h->type != HUSK_MSG_OK && h->type != HUSK_MSG_ERROR)
 			return husk_err_set(err, EPROTO, "reply of type %u", h->type);
-		mon_ctl_on_guest_reply(m, h, payload);
-		return 0;
+		return mon_ctl_on_guest_reply(m, h, payload, err);
 	}
 	husk_arena_init(&arena, arena_buf, sizeof arena_buf);
 	r = husk_msg_parse(payload, h->len, &arena, &root, err);
@@ -316,7 +314,7 @@ static void on_session(struct watch *w, uint32_t events)
 		if (r == 0)
 			break;
 		if (r > 0)
-			r = on_guest_frame(m, &h, payload, &err);
+			r = mon_guest_frame(m, &h, payload, &err);
 		if (r < 0) {
 			/* a guest that breaks the protocol loses its session */
 			log_error("guest protocol violation: %s", err.msg);

@@ -113,3 +113,85 @@ running() {
   husk delete good
   nothing_left
 }
+
+# one_line_error OUTPUT TEXT: one husk: line that says TEXT
+one_line_error() {
+  echo "$1"
+  [ "$(printf '%s\n' "$1" | wc -l)" -eq 1 ]
+  [[ "$1" == husk:*"$2"* ]]
+}
+
+# ends_cleanly ID: the container stops (the host ends the VM), deletes, leaves nothing
+ends_cleanly() {
+  wait_status "$1" stopped 60
+  run husk delete "$1"
+  [ "$status" -eq 0 ]
+}
+
+@test "hostile guest: malformed PS and STATS replies are one-line errors; the VM stops and deletes cleanly" {
+  running run-bad-ps
+  run husk ps run-bad-ps
+  [ "$status" -ne 0 ]
+  one_line_error "$output" "reply to PS"
+  grep -q "guest protocol violation: the guest's reply to PS" "$BATS_TEST_TMPDIR/run-bad-ps.log"
+  ends_cleanly run-bad-ps
+  running run-bad-stats
+  run husk events --stats run-bad-stats
+  [ "$status" -ne 0 ]
+  one_line_error "$output" "reply to STATS"
+  ends_cleanly run-bad-stats
+  nothing_left
+}
+
+@test "hostile guest: a reply under another request's id is refused; both callers get one line" {
+  running run-reply-reuse
+  # PS waits in the guest until STATS comes; the guest then swaps the replies
+  husk ps run-reply-reuse > "$BATS_TEST_TMPDIR/ps.out" 2>&1 &
+  local ps=$! s=0
+  sleep 3
+  run husk events --stats run-reply-reuse
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  wait "$ps" || s=$?
+  [ "$s" -ne 0 ]
+  one_line_error "$(cat "$BATS_TEST_TMPDIR/ps.out")" "reply to PS"
+  ends_cleanly run-reply-reuse
+  nothing_left
+}
+
+@test "hostile guest: a flood of guest-initiated vsock connections leaves the host bounded and the VM stoppable" {
+  running run-vsock-flood
+  sleep 10
+  [ "$(husk state run-vsock-flood | jq -r .status)" = running ]
+  local pid rss
+  for pid in $(jq '.monitor.pid, .vsock_backend.pid' "$HUSK_ROOT/run-vsock-flood/state.json"); do
+    [ "$pid" -gt 0 ] || continue
+    rss=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+    echo "pid $pid peak RSS under the flood: $rss kB"
+    [ "$rss" -lt 65536 ]
+    [ "$(ls "/proc/$pid/fd" | wc -l)" -lt 256 ]
+  done
+  run husk kill run-vsock-flood 9
+  [ "$status" -eq 0 ]
+  ends_cleanly run-vsock-flood
+  nothing_left
+}
+
+@test "hostile guest: an OOM report storm is coalesced; <bundle>/oom replaces a planted link, its target untouched" {
+  echo keep > "$BATS_TEST_TMPDIR/precious"
+  ln -sfn "$BATS_TEST_TMPDIR/precious" "$BUNDLE/oom"
+  running run-oom-storm
+  for i in $(seq 100); do [ ! -L "$BUNDLE/oom" ] && break; sleep 0.1; done
+  sleep 3
+  [ -f "$BUNDLE/oom" ] && [ ! -L "$BUNDLE/oom" ]
+  [ "$(cat "$BATS_TEST_TMPDIR/precious")" = keep ]
+  local ooms
+  ooms=$(grep -c "OOM-killed" "$BATS_TEST_TMPDIR/run-oom-storm.log")
+  echo "OOM log lines: $ooms"
+  [ "$ooms" -le 15 ]
+  [ "$(husk state run-oom-storm | jq -r .status)" = running ]
+  run husk kill run-oom-storm 9
+  [ "$status" -eq 0 ]
+  ends_cleanly run-oom-storm
+  nothing_left
+}

@@ -217,14 +217,15 @@ with_resources() {
   qemu=$(jq .qemu.pid "$HUSK_ROOT/mc1/state.json")
   if [ ! -s "$HUSK_ROOT/mc1/host-cgroups" ]; then
     husk delete --force mc1
-    skip "no cgroup v1 cpu/memory/pids hierarchies on this host"
+    skip "no cgroup file system on this host"
   fi
-  for cg in $(cat "$HUSK_ROOT/mc1/host-cgroups"); do
-    [ "$(basename "$cg")" = husk-mc1 ]
+  # made<TAB>group<TAB>where the monitor came from; no cgroupsPath: the id
+  for cg in $(cut -f2 "$HUSK_ROOT/mc1/host-cgroups"); do
+    [ "$(basename "$cg")" = mc1 ]
     grep -qx "$mon" "$cg/cgroup.procs"
     grep -qx "$qemu" "$cg/cgroup.procs"
   done
-  groups=$(cat "$HUSK_ROOT/mc1/host-cgroups")
+  groups=$(cut -f2 "$HUSK_ROOT/mc1/host-cgroups")
   husk delete --force mc1
   for cg in $groups; do [ ! -d "$cg" ]; done
 }

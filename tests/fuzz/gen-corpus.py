@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the small seed corpora in tests/fuzz/corpus/{cbor,frame,vhost_user,spec,msg}/.
+"""Writes the small seed corpora in tests/fuzz/corpus/{cbor,frame,vhost_user,spec,msg,monitor}/.
 
 Run from anywhere; the files are committed, so this only needs running again
 when a seed is added. Seeds are hand-built byte strings (no CBOR library):
@@ -224,8 +224,34 @@ MSG = {
          "rset": 0x10, "rclr": 0x10}], "ns": 1}),
 }
 
+# fuzz_monitor.c: the guest's side of a session, frames back to back. In
+# flight: PS id 10, STATS id 11, PAUSE id 12, RESUME id 13 (ids up to 13
+# were given out; 14 on never were).
+OK, ERR, R = 2, 3, 1
+MONITOR = {
+    "stdio-ack-oom": frame(MSG["stdio"], 7) + frame(enc({"stream": 2, "data": b"err"}), 7)
+    + frame(enc({"bytes": 100}), 9) + frame(MSG["oom"], 19) + frame(enc({"oom_kills": 5}), 19),
+    "replies": frame(MSG["ps-reply"], OK, R, 10) + frame(MSG["stats"], OK, R, 11)
+    + frame(MSG["empty"], OK, R, 12) + frame(MSG["error"], ERR, R, 13),
+    "ps-malformed": frame(MSG["ps-reply-bad"], OK, R, 10),
+    "stats-malformed": frame(MSG["stats-limit-bad"], OK, R, 11),
+    "stats-for-ps": frame(MSG["stats"], OK, R, 10) + frame(MSG["ps-reply"], OK, R, 11),
+    "reused-id": frame(MSG["ps-reply"], OK, R, 10) + frame(MSG["stats"], OK, R, 10)
+    + frame(MSG["empty"], OK, R, 3),
+    "never-sent-id": frame(MSG["empty"], OK, R, 99),
+    "error-malformed": frame(enc({"code": "x"}), ERR, R, 12),
+    "close-then-write": frame(enc({"stream": 1}), 8) + frame(MSG["stdio"], 7),
+    "exit-then-more": frame(MSG["exit"], 10) + frame(MSG["stdio"], 7) + frame(MSG["oom"], 19),
+    "ack-over": frame(MSG["stdin-ack-over"], 9),
+    "stdin-close": frame(MSG["stdio-close"], 8),
+    "unknown-type": frame(MSG["empty"], 0x7777) + frame(MSG["empty"], 0xbeef, R, 10),
+    "garbage": frame(b"\xff\x1f\x5b\xff\xff", 7),
+    "oom-storm": b"".join(frame(enc({"oom_kills": n}), 19) for n in range(1, 200)),
+}
+
 write("cbor", CBOR)
 write("frame", FRAME)
 write("vhost_user", VHOST_USER)
 write("spec", SPEC)
 write("msg", MSG)
+write("monitor", MONITOR)

@@ -8,7 +8,7 @@
 #                                        replay main; replay the committed corpus
 #                                        once (quick, deterministic: make test)
 #
-# NAME is a harness (cbor, frame, msg, spec, vhost_user, vsock); default all of tests/fuzz/fuzz_*.c. New
+# NAME is a harness (cbor, frame, msg, spec, vhost_user, vsock, monitor); default all of tests/fuzz/fuzz_*.c. New
 # inputs libFuzzer finds go to build/fuzz/corpus/NAME, crashes to
 # build/fuzz/artifacts/; copy an input worth keeping into
 # tests/fuzz/corpus/NAME/ by hand.
@@ -37,6 +37,14 @@ WARN="-Wall -Wextra -Wshadow -Wmissing-prototypes -Wformat=2 -Wno-unused-paramet
 CFLAGS="-std=gnu11 -g -O1 -D_GNU_SOURCE -fno-omit-frame-pointer -iquote ."
 LIB_SRCS=(common/err.c common/arena.c common/fs.c proto/cbor.c proto/frame.c proto/msg.c proto/msg_container.c proto/msg_security.c proto/msg_resources.c proto/msg_network.c proto/msg_session.c host/state/log.c host/vsock/virtq.c host/vsock/vsock_pkt.c host/vsock/vsock_mux.c host/vsock/vsock_conn.c host/vsock/vsock_queue.c host/vsock/vhost_user.c host/spec/spec.c host/spec/spec_container.c host/spec/spec_namespaces.c host/spec/spec_resources.c host/spec/spec_security.c host/spec/seccomp.c host/state/fsutil.c)
 
+# the monitor's harness runs the monitor's own code: all of the host's
+MON_SRCS=()
+for f in common/*.c proto/*.c host/*/*.c; do
+  [ "$f" = host/cli/main.c ] || MON_SRCS+=("$f")
+done
+MON_DEFS="-DHUSK_LIBDIR=\"/usr/local/lib/husk\""
+MON_LIBS="$(pkg-config --libs jansson libseccomp libmnl inih libapparmor libselinux) -lpthread"
+
 if [ "$mode" = fuzz ]; then
   CC=${FUZZ_CC:-clang}
   SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
@@ -51,12 +59,14 @@ fi
 build() {
   local name=$1 out=$B/$mode
   mkdir -p "$out/obj"
-  local objs=()
-  for src in "${LIB_SRCS[@]}"; do
+  local objs=() srcs=("${LIB_SRCS[@]}") libs="-lcbor -ljansson -lseccomp"
+  local defs=""
+  if [ "$name" = monitor ]; then srcs=("${MON_SRCS[@]}"); libs="$MON_LIBS"; defs=$MON_DEFS; fi
+  for src in "${srcs[@]}"; do
     local o
     o=$out/obj/$(basename "${src%.c}").o
     # shellcheck disable=SC2086
-    $CC $CFLAGS $WARN $SAN -c -o "$o" "$src"
+    $CC $CFLAGS $defs $WARN $SAN -c -o "$o" "$src"
     objs+=("$o")
   done
   local extra=()
@@ -64,7 +74,7 @@ build() {
   # With clang, -fsanitize=fuzzer instruments every object for coverage and
   # links libFuzzer's main(); the replay build brings its own main().
   # shellcheck disable=SC2086
-  $CC $CFLAGS $WARN -Werror $SAN -o "$out/$name" "tests/fuzz/fuzz_$name.c" "${extra[@]}" "${objs[@]}" -lcbor -ljansson -lseccomp
+  $CC $CFLAGS $WARN -Werror $SAN -o "$out/$name" "tests/fuzz/fuzz_$name.c" "${extra[@]}" "${objs[@]}" $libs
 }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}

@@ -14,11 +14,14 @@
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
 #include "proto/cbor.h"
 #include "proto/frame.h"
+#include "proto/msg_resources.h"
+#include "proto/msg_session.h"
 #include "proto/proto.h"
 
 static char mode[64] = "none";
@@ -194,9 +197,46 @@ static void on_create(int fd, uint32_t id)
 	send_map_uint(fd, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, "pid", 1);
 }
 
+/* Guest-initiated vsock connections to the host, as fast as they go: each
+ * to a port nothing listens on, hundreds kept open. A child of PID 1 does
+ * it, so that PID 1 keeps answering the host. */
+static void vsock_flood(void)
+{
+	if (fork() != 0)
+		return;
+	static int open_fds[512];
+	for (uint64_t n = 0;; n++) {
+		int s = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s < 0) {
+			usleep(1000);
+			continue;
+		}
+		struct sockaddr_vm to = { .svm_family = AF_VSOCK,
+					  .svm_cid = VMADDR_CID_HOST,
+					  .svm_port = 2000 + (unsigned)(n % 60000) };
+		connect(s, (struct sockaddr *)&to, sizeof to);
+		size_t slot = n % (sizeof open_fds / sizeof open_fds[0]);
+		if (open_fds[slot] > 0)
+			close(open_fds[slot]);
+		open_fds[slot] = s;
+	}
+}
+
 /* After START was acknowledged: the running container misbehaves. */
 static void run_phase(int fd)
 {
+	if (is("run-vsock-flood")) {
+		vsock_flood();
+		return; /* PID 1 goes on serving the session */
+	}
+	if (is("run-oom-storm")) {
+		/* OOM reports as fast as they go, the count rising, then falling */
+		for (uint64_t n = 1; n <= 200000; n++)
+			send_map_uint(fd, HUSK_MSG_OOM, 0, 0, "oom_kills", n);
+		for (uint64_t n = 1000; n > 0; n--)
+			send_map_uint(fd, HUSK_MSG_OOM, 0, 0, "oom_kills", n);
+		return;
+	}
 	if (is("run-garbage")) {
 		send_frame(fd, HUSK_MSG_STDIO, 0, 0, garbage, sizeof garbage);
 	} else if (is("run-bad-stream")) {
@@ -223,6 +263,63 @@ static void run_phase(int fd)
 		}
 	}
 	park();
+}
+
+static void send_ps_reply(int fd, uint32_t id)
+{
+	struct husk_cbor_enc e;
+	struct husk_ps_entry p = { .pid = 1, .ppid = 0, .uid = 0, .cmd = "hostile" };
+	husk_cbor_enc_init(&e, enc_buf, sizeof enc_buf);
+	husk_msg_encode_ps_reply(&e, &(struct husk_ps_reply_msg){ .procs = &p, .n_procs = 1 });
+	send_frame(fd, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, e.buf, (uint32_t)e.len);
+}
+
+static void send_stats_reply(int fd, uint32_t id)
+{
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, enc_buf, sizeof enc_buf);
+	husk_msg_encode_stats(&e, &(struct husk_stats_msg){ .memory_limit = -1, .pids_limit = -1 });
+	send_frame(fd, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, e.buf, (uint32_t)e.len);
+}
+
+/* PS and STATS answered wrongly; true when the mode handled the request */
+static bool bad_reply(int fd, const struct husk_frame_hdr *h)
+{
+	static uint32_t held_ps;
+	if (h->type == HUSK_MSG_PS && is("run-bad-ps")) {
+		/* a process list whose entry has a pid out of range */
+		struct husk_cbor_enc e;
+		husk_cbor_enc_init(&e, enc_buf, sizeof enc_buf);
+		husk_cbor_put_map(&e, 1);
+		husk_cbor_put_text(&e, "processes");
+		husk_cbor_put_array(&e, 1);
+		husk_cbor_put_map(&e, 4);
+		husk_cbor_put_text(&e, "pid");
+		husk_cbor_put_uint(&e, 1ull << 40);
+		husk_cbor_put_text(&e, "ppid");
+		husk_cbor_put_uint(&e, 0);
+		husk_cbor_put_text(&e, "uid");
+		husk_cbor_put_uint(&e, 0);
+		husk_cbor_put_text(&e, "cmd");
+		husk_cbor_put_text(&e, "x");
+		send_frame(fd, HUSK_MSG_OK, HUSK_FLAG_REPLY, h->id, e.buf, (uint32_t)e.len);
+		return true;
+	}
+	if (h->type == HUSK_MSG_STATS && is("run-bad-stats")) {
+		send_frame(fd, HUSK_MSG_OK, HUSK_FLAG_REPLY, h->id, garbage, sizeof garbage);
+		return true;
+	}
+	if (is("run-reply-reuse") && h->type == HUSK_MSG_PS) {
+		held_ps = h->id; /* answered when STATS comes, with STATS's reply */
+		return true;
+	}
+	if (is("run-reply-reuse") && h->type == HUSK_MSG_STATS && held_ps) {
+		send_stats_reply(fd, held_ps); /* under PS's id */
+		send_ps_reply(fd, h->id);
+		held_ps = 0;
+		return true;
+	}
+	return false;
 }
 
 static void serve(int fd)
@@ -256,6 +353,8 @@ static void serve(int fd)
 				run_phase(fd);
 				break;
 			default: /* SHUTDOWN, SIGNAL...: acknowledged, not obeyed */
+				if (bad_reply(fd, &h))
+					break;
 				if (is("run-panic"))
 					_exit(0); /* PID 1 exits: the guest kernel panics */
 				send_frame(fd, HUSK_MSG_OK, HUSK_FLAG_REPLY, h.id, (const uint8_t *)"\xa0", 1);
