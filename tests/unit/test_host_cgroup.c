@@ -3,7 +3,11 @@
  * and the limit files and values for each. */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "host/state/host_cgroup.h"
 #include "tests/unit/unit.h"
@@ -203,6 +207,136 @@ static enum test_result test_files_v1_v2(void)
 	return TEST_PASS;
 }
 
+static long read_num(const char *dir, const char *file)
+{
+	char path[PATH_MAX + 64], buf[64] = "";
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof buf, f))
+		buf[0] = '\0';
+	fclose(f);
+	return strtol(buf, NULL, 10);
+}
+
+static bool procs_has(const char *dir, pid_t pid)
+{
+	char path[PATH_MAX + 64], line[64];
+	bool found = false;
+	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+	FILE *f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof line, f))
+		found = atoi(line) == (int)pid;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* the list's group for the hierarchy whose dir holds file */
+static bool group_with(const char *list, const char *file, char *out, size_t cap)
+{
+	char path[PATH_MAX + 64];
+	FILE *f = fopen(list, "r");
+	char line[3 * PATH_MAX];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof line, f)) {
+		char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		if (!t2)
+			continue;
+		*t2 = '\0';
+		snprintf(path, sizeof path, "%s/%s", t1 + 1, file);
+		if (access(path, F_OK) == 0) {
+			snprintf(out, cap, "%s", t1 + 1);
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* On this host, in a child: the group made in each hierarchy, the limits
+ * written, the child in it; then out again and the groups gone. Needs
+ * root and a cgroup file system with memory (skipped otherwise). */
+static enum test_result test_join_on_this_host(void)
+{
+	char state[] = "/tmp/husk-test-cg.XXXXXX", rel[64], list[PATH_MAX], mem[PATH_MAX] = "", pids[PATH_MAX] = "";
+	if (geteuid() != 0 || access("/sys/fs/cgroup", F_OK) < 0 || !mkdtemp(state))
+		return TEST_SKIP;
+	snprintf(rel, sizeof rel, "husk-unit-%d/g", (int)getpid());
+	snprintf(list, sizeof list, "%s/host-cgroups", state);
+	struct husk_host_cgroup_limits l;
+	struct husk_resources res = { .has_cpu_shares = true, .cpu_shares = 300 };
+	husk_host_cgroup_limits(100, 1, 16, &res, &l);
+	int up[2], down[2]; /* child to parent, parent to child */
+	if (pipe(up) < 0 || pipe(down) < 0)
+		return TEST_FAIL;
+	pid_t child = fork();
+	if (child == 0) {
+		struct husk_err err = { 0 };
+		char io[PATH_MAX];
+		int r = husk_host_cgroups_join("x", rel, false, &l, state, io, sizeof io, &err);
+		char c = r == 0 && !err.msg[0] ? 'y' : 'n';
+		if (c == 'n')
+			printf("# join: %s\n", err.msg);
+		if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) != 1)
+			_exit(2);
+		husk_host_cgroups_remove(state, true);
+		_exit(0);
+	}
+	char c = 'n';
+	if (read(up[0], &c, 1) != 1 || c != 'y') {
+		waitpid(child, NULL, 0);
+		rmdir(state);
+		return c == 'n' ? TEST_SKIP : TEST_FAIL; /* a host without memory cgroups, or not ours to change */
+	}
+	bool ok = group_with(list, "memory.limit_in_bytes", mem, sizeof mem) ||
+		  group_with(list, "memory.max", mem, sizeof mem);
+	ok = ok && group_with(list, "pids.max", pids, sizeof pids);
+	long limit = ok ? read_num(mem, access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0
+						? "memory.max"
+						: "memory.limit_in_bytes")
+			: -1;
+	long pmax = ok ? read_num(pids, "pids.max") : -1;
+	bool in = ok && procs_has(mem, child) && procs_has(pids, child);
+	/* every group's parent (the relative path made them): the test's to remove */
+	char parents[8][PATH_MAX], line[3 * PATH_MAX];
+	size_t np = 0;
+	FILE *f = fopen(list, "r");
+	while (f && np < 8 && fgets(line, sizeof line, f)) {
+		char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL, *slash;
+		if (!t2)
+			continue;
+		*t2 = '\0';
+		snprintf(parents[np], sizeof parents[np], "%s", t1 + 1);
+		if ((slash = strrchr(parents[np], '/')))
+			*slash = '\0';
+		np++;
+	}
+	if (f)
+		fclose(f);
+	if (write(down[1], "x", 1) != 1)
+		ok = false;
+	waitpid(child, NULL, 0);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
+	struct stat st;
+	bool gone = stat(mem, &st) < 0 && stat(pids, &st) < 0;
+	for (size_t i = 0; i < np; i++)
+		rmdir(parents[i]);
+	unlink(list);
+	rmdir(state);
+	CHECK(ok);
+	CHECK_EQ_INT(limit, (100L + 16 + HUSK_HOST_CG_OVERHEAD_MIB) << 20);
+	CHECK_EQ_INT(pmax, HUSK_HOST_CG_PIDS_BASE + HUSK_HOST_CG_PIDS_PER_VCPU);
+	CHECK(in);
+	CHECK(gone);
+	return TEST_PASS;
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -213,6 +347,7 @@ int main(void)
 		{ "memory = VM + TCG cache + overhead; pids per vCPU; CPU from the spec", test_limits },
 		{ "cpu.shares to cpu.weight as runc", test_weight_conversion },
 		{ "limit files and values, v1 and v2", test_files_v1_v2 },
+		{ "on this host: groups made, limits set, joined, left and removed", test_join_on_this_host },
 	};
 	return unit_run(tests, ARRAY_SIZE(tests));
 }
