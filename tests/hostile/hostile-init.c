@@ -225,6 +225,8 @@ static void vsock_flood(void)
 /* After START was acknowledged: the running container misbehaves. */
 static void run_phase(int fd)
 {
+	if (is("run-bad-ps") || is("run-bad-stats") || is("run-reply-reuse"))
+		return; /* PID 1 goes on serving: the requests are where it lies */
 	if (is("run-vsock-flood")) {
 		vsock_flood();
 		return; /* PID 1 goes on serving the session */
