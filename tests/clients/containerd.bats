@@ -120,12 +120,13 @@ task_running() {
   [ "$status" -eq 4 ]
   [ "${lines[0]}" = sh ]
   [ "${lines[1]}" = "$(guest_release)" ]
-  # ps: the guest pids of the container's processes (husk ps --format json)
+  # ps: husk ps --format json, runc's contract: the container's host pids
+  # (for a VM, its monitor's)
   run c task ps husk-ctr-d1
   echo "$output"
   [ "$status" -eq 0 ]
   [ "${#lines[@]}" -ge 2 ]
-  # the pids containerd shows are the guest's, as husk ps reports them
+  # the pids containerd shows are the ones husk ps reports
   ctr_pids=$(awk 'NR > 1 {print $1}' <<< "$output" | sort -n | tr '\n' ' ')
   husk_pids=$("$HUSK" --root "$CTMP/runc/husk-test" ps --format json husk-ctr-d1 | jq -r '.[]' | sort -n | tr '\n' ' ')
   echo "ctr: $ctr_pids husk: $husk_pids"
