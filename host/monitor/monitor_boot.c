@@ -23,6 +23,7 @@
 #include "host/vmm/spawn.h"
 #include "host/state/unixsock.h"
 #include "host/vmm/vmm_privs.h"
+#include "host/vmm/virtiofsd.h"
 #include "host/vmm/vmm_qemu.h"
 
 #define VFS_TAG "vfs" /* the staging directory: rootfs and bind sources */
@@ -51,22 +52,23 @@ static bool child_gone(pid_t pid, int *status)
 static int start_virtiofsd(struct husk_vm *vm, const struct husk_monitor_args *a, const char *sock,
 			   struct husk_err *err)
 {
-	char log_path[PATH_MAX];
+	char log_path[PATH_MAX], source[PATH_MAX];
 	struct husk_argv argv = { 0 };
 	snprintf(log_path, sizeof log_path, "%s/virtiofsd.log", vm->dir);
-	husk_argv_push(&argv, husk_config_get(a->cfg, CFG_VIRTIOFSD));
-	husk_argv_pushf(&argv, "--socket-path=%s", sock);
-	husk_argv_push(&argv, "-o");
-	husk_argv_pushf(&argv, "source=%s/vfs", a->state_dir);
-	husk_argv_push(&argv, "-o");
-	husk_argv_pushf(&argv, "cache=%s", husk_config_get(a->cfg, CFG_VIRTIOFS_CACHE));
-	husk_argv_push(&argv, "-o");
-	husk_argv_push(&argv, "sandbox=namespace");
-	husk_argv_push(&argv, "-o");
-	husk_argv_push(&argv, "log_level=warn");
-	int r = husk_argv_check(&argv, err);
+	snprintf(source, sizeof source, "%s/vfs", a->state_dir);
+	struct husk_virtiofsd_params p = {
+		.binary = husk_config_get(a->cfg, CFG_VIRTIOFSD),
+		.socket_path = sock,
+		.source = source,
+		.cache = husk_config_get(a->cfg, CFG_VIRTIOFS_CACHE),
+		.nofile = husk_config_get_long(a->cfg, CFG_VIRTIOFS_NOFILE),
+	};
+	/* guest root could otherwise leave set-uid files on host directories */
+	struct husk_spawn_setup setid = { husk_virtiofsd_setid_filter, NULL };
+	bool refuse = !strcmp(husk_config_get(a->cfg, CFG_VIRTIOFS_SETID), "refuse");
+	int r = husk_virtiofsd_argv(&p, &argv, err);
 	if (r == 0)
-		r = husk_spawn(argv.v, log_path, NULL, 0, NULL, &vm->virtiofsd_pid, err);
+		r = husk_spawn(argv.v, log_path, NULL, 0, refuse ? &setid : NULL, &vm->virtiofsd_pid, err);
 	husk_argv_free(&argv);
 	if (r < 0)
 		return husk_err_wrap(err, "virtiofsd");
@@ -124,8 +126,9 @@ static int qemu_files_open(struct husk_vm *vm, const struct husk_monitor_args *a
 		return husk_err_sys(err, errno, "guest initramfs %s (set [vm] initramfs in %s)", initramfs,
 				    a->cfg->path);
 	snprintf(path, sizeof path, "%s/console.log", vm->dir);
-	if ((f->console = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640)) < 0)
-		return husk_err_sys(err, errno, "opening %s", path);
+	size_t console_max = (size_t)husk_config_get_long(a->cfg, CFG_CONSOLE_LOG_MAX_KIB) * 1024;
+	if (husk_console_log_open(&vm->console, path, console_max, &f->console, err) < 0)
+		return husk_err_wrap(err, "the serial console");
 	snprintf(path, sizeof path, "%s/qmp.sock", vm->dir);
 	if ((f->qmp = husk_unix_listen(path, 4, err)) < 0)
 		return husk_err_wrap(err, "QMP socket");
@@ -237,7 +240,7 @@ static void last_line(const char *path, char *out, size_t cap)
 	out[j] = '\0';
 }
 
-void husk_vm_child_reason(const struct husk_vm *vm, const char *prog, char *out, size_t cap)
+void husk_vm_child_reason(struct husk_vm *vm, const char *prog, char *out, size_t cap)
 {
 	char path[PATH_MAX], line[HUSK_CHILD_REASON_MAX - 8], tail[200];
 	snprintf(path, sizeof path, "%s/%s.log", vm->dir, prog);
@@ -248,9 +251,10 @@ void husk_vm_child_reason(const struct husk_vm *vm, const char *prog, char *out,
 		snprintf(out + n, cap - (size_t)n, "; console: %s", tail);
 }
 
-void husk_vm_console_tail(const struct husk_vm *vm, char *out, size_t cap)
+void husk_vm_console_tail(struct husk_vm *vm, char *out, size_t cap)
 {
 	char path[PATH_MAX];
+	husk_console_log_drain(&vm->console, 4u << 20);
 	snprintf(path, sizeof path, "%s/console.log", vm->dir);
 	char raw[512], esc[4 * sizeof raw + 1];
 	size_t n = read_tail(path, raw, cap < sizeof raw ? cap : sizeof raw), k = 0, len;
@@ -401,6 +405,7 @@ int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool std
 	snprintf(vm->dir, sizeof vm->dir, "%s", a->state_dir);
 	snprintf(vfs_sock, sizeof vfs_sock, "%s/virtiofs.sock", vm->dir);
 	vm->session_fd = -1;
+	vm->console = (struct husk_console_log){ .rfd = -1, .file = -1 };
 	r = setup_network(vm, a, err);
 	if (r < 0)
 		goto fail;
@@ -483,6 +488,7 @@ void husk_vm_stop(struct husk_vm *vm, int grace_ms)
 		vm->session_fd = -1;
 	}
 	stop_child(&vm->qemu_pid, grace_ms);
+	husk_console_log_close(&vm->console); /* what QEMU wrote last */
 	/* virtiofsd exits on its own once QEMU is gone */
 	stop_child(&vm->virtiofsd_pid, grace_ms ? 1000 : 0);
 	husk_vsock_close(&vm->vsock);

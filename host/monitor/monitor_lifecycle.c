@@ -266,6 +266,7 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	}
 	mon_watch(m, &m->ctl_w, EPOLLIN, true);
 	mon_watch_session_and_stdio(m);
+	mon_watch_console(m);
 	log_info("created: kernel %s, guest pid %d", m->vm.kernel_release, m->vm.guest_pid);
 	report_ready(a->ready_fd, "OK");
 

@@ -41,8 +41,8 @@ void mon_note_vm_lost(struct monitor *m, const char *fmt, ...)
 static void on_qemu_exit(struct monitor *m, int status)
 {
 	m->vm.qemu_pid = 0;
-	if (mon_exited(m))
-		return;
+	if (mon_exited(m) || m->vm_lost[0])
+		return; /* or the monitor killed it, and said why */
 	char why[HUSK_CHILD_REASON_MAX];
 	husk_vm_child_reason(&m->vm, "qemu", why, sizeof why);
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -98,14 +98,18 @@ static void on_signal(struct watch *w, uint32_t events)
 	}
 }
 
-/* The deadline after SIGKILL, or after SHUTDOWN: the VM is killed. */
+/* The deadline after SIGKILL, after SHUTDOWN, or after the session ended
+ * first (LOST_GRACE_MS): the VM is killed. */
 static void on_timer(struct watch *w, uint32_t events)
 {
 	struct monitor *m = container_of(w, struct monitor, timer_w);
 	uint64_t ticks;
 	if (read(m->timer_fd, &ticks, sizeof ticks) < 0)
 		return;
-	if (!mon_exited(m) && m->kill_deadline) {
+	if (!mon_exited(m) && m->lost_grace && !m->kill_deadline) {
+		log_error("the guest session ended before the container exited; killing the VM");
+		mon_note_vm_lost(m, "the guest session ended");
+	} else if (!mon_exited(m) && m->kill_deadline) {
 		log_warn("the guest did not end the container within %d s of SIGKILL; killing the VM",
 			 KILL_GRACE_MS / 1000);
 		m->status = HUSK_STATUS_STOPPED;
@@ -119,6 +123,27 @@ static void on_timer(struct watch *w, uint32_t events)
 		kill(m->vm.qemu_pid, SIGKILL);
 }
 
+/* The serial console: QEMU never blocks on it (a full pipe drops bytes),
+ * and a loop round takes a bounded share of it. */
+static void on_console(struct watch *w, uint32_t events)
+{
+	struct monitor *m = container_of(w, struct monitor, console_w);
+	ssize_t n = husk_console_log_drain(&m->vm.console, 256 * 1024);
+	if (n >= 0 && !(events & (EPOLLHUP | EPOLLERR)))
+		return;
+	if (n > 0)
+		return; /* the hang-up again next round, once the pipe is empty */
+	mon_unwatch(m, &m->console_w);
+	m->console_w.fd = -1;
+	husk_console_log_close(&m->vm.console);
+}
+
+void mon_watch_console(struct monitor *m)
+{
+	m->console_w = (struct watch){ .fd = m->vm.console.rfd, .on_event = on_console };
+	mon_watch(m, &m->console_w, EPOLLIN, true);
+}
+
 /* --- set-up and the loop ----------------------------------------------- */
 
 struct monitor *mon_init(const char *id, const char *state_dir, bool log_to_caller_file, const char *log_name)
@@ -129,6 +154,8 @@ struct monitor *mon_init(const char *id, const char *state_dir, bool log_to_call
 	m->next_id = 2;
 	m->ctl_fd = m->in.fd = m->out[1].fd = m->out[2].fd = m->console_slave = -1;
 	m->vm.session_fd = -1;
+	m->vm.console = (struct husk_console_log){ .rfd = -1, .file = -1 };
+	m->console_w.fd = -1;
 	m->session_w.fd = m->sig_w.fd = m->timer_w.fd = m->ctl_w.fd = m->stdin_w.fd = -1;
 	for (int s = 0; s < 3; s++)
 		m->out_w[s].fd = -1;
@@ -185,9 +212,31 @@ static bool loop_done(const struct monitor *m)
 	bool gone_and_written = mon_session_gone(m) && output_written(m);
 	if (m->exec_mode)
 		return gone_and_written || (mon_exited(m) && out_done);
-	if (!vm_done && !mon_session_gone(m))
+	if (!vm_done && (!mon_session_gone(m) || m->lost_grace))
 		return false;
 	return out_done || gone_and_written;
+}
+
+/* The guest session is gone and nobody asked for it. With the container
+ * still running, that is the VM going: QEMU, if it is the one going, has
+ * closed its connections and may not be reaped yet (a reason seen first
+ * must not hide its exit status): it has LOST_GRACE_MS to exit on its own
+ * before the timer kills it. */
+static void session_ended(struct monitor *m)
+{
+	m->shutting_down = true;
+	if (m->vm.qemu_pid <= 0)
+		return;
+	if (mon_exited(m)) {
+		kill(m->vm.qemu_pid, SIGKILL);
+		return;
+	}
+	m->lost_grace = true;
+	if (!m->kill_deadline) {
+		struct itimerspec its = { .it_value = { .tv_sec = LOST_GRACE_MS / 1000,
+							.tv_nsec = LOST_GRACE_MS % 1000 * 1000000L } };
+		timerfd_settime(m->timer_fd, 0, &its, NULL);
+	}
 }
 
 void mon_run_loop(struct monitor *m)
@@ -205,14 +254,7 @@ void mon_run_loop(struct monitor *m)
 			return;
 		}
 		mon_ctl_sweep(m);
-		if (mon_session_gone(m) && !m->shutting_down && !m->exec_mode) {
-			if (!mon_exited(m)) {
-				log_error("the guest session ended before the container exited");
-				mon_note_vm_lost(m, "the guest session ended");
-			}
-			m->shutting_down = true;
-			if (m->vm.qemu_pid > 0)
-				kill(m->vm.qemu_pid, SIGKILL);
-		}
+		if (mon_session_gone(m) && !m->shutting_down && !m->exec_mode)
+			session_ended(m);
 	}
 }

@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "common/watch.h"
 #include "proto/frame.h"
+#include "host/monitor/console_log.h"
 #include "host/monitor/monitor.h"
 #include "host/monitor/stdio_relay.h"
 #include "host/spec/hooks.h"
@@ -29,7 +30,8 @@
 struct husk_vm {
 	struct husk_vsock vsock;
 	pid_t qemu_pid, virtiofsd_pid;
-	int session_fd; /* the container session with husk-init */
+	int session_fd;                  /* the container session with husk-init */
+	struct husk_console_log console; /* the serial console, into console.log */
 	char dir[PATH_MAX];
 	char kernel_release[128];
 	int guest_pid;
@@ -51,17 +53,22 @@ void husk_vm_stop(struct husk_vm *vm, int grace_ms);
 /* monitor_vfs.c: moves the monitor into a private mount namespace and
  * builds the directory virtiofsd shares (rootfs and bind sources) in dir. */
 int husk_vfs_stage(const struct husk_monitor_args *a, char *dir, size_t cap, struct husk_err *err);
-/* Last lines of console.log into out, for error messages. */
-void husk_vm_console_tail(const struct husk_vm *vm, char *out, size_t cap);
+/* Last lines of console.log into out, for error messages (what the
+ * console pipe holds is moved there first). */
+void husk_vm_console_tail(struct husk_vm *vm, char *out, size_t cap);
 /* Why a helper ("qemu" or "virtiofsd") went: ": <its last stderr line>"
  * then "; console: <tail>", each part only if there is one. */
 #define HUSK_CHILD_REASON_MAX 600
-void husk_vm_child_reason(const struct husk_vm *vm, const char *prog, char *out, size_t cap);
+void husk_vm_child_reason(struct husk_vm *vm, const char *prog, char *out, size_t cap);
 
 #define CTL_CLIENTS_MAX 32
 #define PENDING_MAX 64
 #define SHUTDOWN_GRACE_MS 10000
-#define KILL_GRACE_MS 5000  /* SIGKILL sent, no exit reported: the VM is killed */
+#define KILL_GRACE_MS 5000 /* SIGKILL sent, no exit reported: the VM is killed */
+/* The session ended before the container did: QEMU gets this long to exit
+ * on its own (a QEMU going down closes its connections before it can be
+ * reaped), so that its own reason is what the monitor reports. */
+#define LOST_GRACE_MS 3000
 #define OUT_HIGH (1u << 20) /* stop reading the guest above this much unwritten output */
 
 struct monitor;
@@ -93,8 +100,9 @@ struct monitor {
 	bool exec_mode;     /* an exec monitor: one process, no VM of its own */
 	bool shutting_down; /* SHUTDOWN sent or the VM being killed: requests are refused */
 	bool kill_deadline; /* SIGKILL forwarded: the VM goes if the guest does not end it */
+	bool lost_grace;    /* the session ended first: QEMU is killed after LOST_GRACE_MS */
 	int epfd, sigfd, ctl_fd, timer_fd;
-	struct watch session_w, sig_w, timer_w, ctl_w, stdin_w, out_w[3];
+	struct watch session_w, sig_w, timer_w, ctl_w, stdin_w, out_w[3], console_w;
 	struct husk_frame_reader rd;
 	uint8_t *rbuf;
 	struct byteq to_guest;
@@ -131,6 +139,8 @@ int mon_setup_loop(struct monitor *m, struct husk_err *err);
 int mon_watch(struct monitor *m, struct watch *w, uint32_t events, bool add);
 void mon_unwatch(struct monitor *m, struct watch *w);
 void mon_run_loop(struct monitor *m);
+/* The serial console's pipe, drained into console.log as it fills. */
+void mon_watch_console(struct monitor *m);
 void mon_note_vm_lost(struct monitor *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* monitor_session.c */

@@ -28,6 +28,9 @@ static const struct key_def key_defs[CFG_KEY_COUNT] = {
 	[CFG_SANDBOX] = { "vm", "sandbox", "HUSK_SANDBOX" },
 	[CFG_TCG_TB_SIZE_MIB] = { "vm", "tcg_tb_size_mib", "HUSK_TCG_TB_SIZE_MIB" },
 	[CFG_VIRTIOFS_CACHE] = { "vm", "virtiofs_cache", "HUSK_VIRTIOFS_CACHE" },
+	[CFG_VIRTIOFS_NOFILE] = { "vm", "virtiofs_nofile", "HUSK_VIRTIOFS_NOFILE" },
+	[CFG_VIRTIOFS_SETID] = { "vm", "virtiofs_setid", "HUSK_VIRTIOFS_SETID" },
+	[CFG_CONSOLE_LOG_MAX_KIB] = { "vm", "console_log_max_kib", "HUSK_CONSOLE_LOG_MAX_KIB" },
 };
 
 static void set(struct husk_config_entry *e, const char *value, const char *source)
@@ -108,13 +111,19 @@ static int validate(struct husk_config *cfg, struct husk_err *err)
 	if (strcmp(cache, "auto") && strcmp(cache, "always") && strcmp(cache, "none"))
 		return husk_err_set(err, EINVAL, "virtiofs_cache must be auto, always or none, not \"%s\" (%s)", cache,
 				    cfg->e[CFG_VIRTIOFS_CACHE].source);
+	const char *setid = cfg->e[CFG_VIRTIOFS_SETID].value;
+	if (strcmp(setid, "refuse") && strcmp(setid, "allow"))
+		return husk_err_set(err, EINVAL, "virtiofs_setid must be refuse or allow, not \"%s\" (%s)", setid,
+				    cfg->e[CFG_VIRTIOFS_SETID].source);
 	static const struct {
 		enum husk_config_key key;
 		long min, max;
 	} ranges[] = { { CFG_VCPUS, 1, 64 },
 		       { CFG_MEMORY_MIB, 64, 1 << 20 },
 		       { CFG_BOOT_TIMEOUT, 1, 3600 },
-		       { CFG_TCG_TB_SIZE_MIB, 1, 4096 } };
+		       { CFG_TCG_TB_SIZE_MIB, 1, 4096 },
+		       { CFG_VIRTIOFS_NOFILE, 1024, 1 << 20 },
+		       { CFG_CONSOLE_LOG_MAX_KIB, 4, 1 << 20 } };
 	for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
 		const struct husk_config_entry *e = &cfg->e[ranges[i].key];
 		char *end;
@@ -148,6 +157,9 @@ int husk_config_load(struct husk_config *cfg, struct husk_err *err)
 	set(&cfg->e[CFG_SANDBOX], "on", "default");
 	set(&cfg->e[CFG_TCG_TB_SIZE_MIB], "16", "default");
 	set(&cfg->e[CFG_VIRTIOFS_CACHE], "auto", "default");
+	set(&cfg->e[CFG_VIRTIOFS_NOFILE], "131072", "default");
+	set(&cfg->e[CFG_VIRTIOFS_SETID], "refuse", "default");
+	set(&cfg->e[CFG_CONSOLE_LOG_MAX_KIB], "1024", "default");
 
 	const char *path = getenv("HUSK_CONFIG");
 	snprintf(cfg->path, sizeof cfg->path, "%s", path && *path ? path : HUSK_DEFAULT_CONFIG);

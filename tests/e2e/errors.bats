@@ -191,10 +191,14 @@ failing_program() { # failing_program PATH MESSAGE
 }
 
 @test "qemu failing after boot: the monitor's log has its reason and the console tail" {
-  # QEMU boots the real guest, then the wrapper says why it went
+  # QEMU boots the real guest, then the wrapper says why it went. The
+  # wrapper takes a second to exit after QEMU's end has closed the guest
+  # session: the session's end, seen first, must not hide QEMU's status
+  # (the monitor used to kill the wrapper and log "the guest session ended")
   cat > "$BATS_TEST_TMPDIR/qemu" <<EOS
 #!/bin/sh
 $(command -v qemu-system-x86_64) "\$@"
+sleep 1
 echo "qemu-system-x86_64: gone on purpose" >&2
 exit 3
 EOS

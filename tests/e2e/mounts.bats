@@ -155,7 +155,9 @@ edit() {
   ! grep -q "$HUSK_ROOT" /proc/mounts
   monitor=$(husk state ns1 | jq -r .pid)
   grep -q "$HUSK_ROOT/ns1/vfs/rootfs" "/proc/$monitor/mounts"
-  grep -q "$HUSK_ROOT/ns1/vfs/mounts/0" "/proc/$monitor/mounts"
+  grep -q "$HUSK_ROOT/ns1/vfs/binds/0/vol" "/proc/$monitor/mounts"
+  # the share root itself: a small read-only tmpfs
+  grep -q "^husk-vfs $HUSK_ROOT/ns1/vfs tmpfs ro," "/proc/$monitor/mounts"
   husk start ns1
   wait_status ns1 running
   husk delete --force ns1

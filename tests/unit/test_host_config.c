@@ -59,6 +59,9 @@ static enum test_result test_bad_files(void)
 		"[vm]\nsandbox = maybe\n",
 		"[vm]\ntcg_tb_size_mib = 0\n",
 		"[vm]\nvirtiofs_cache = sometimes\n",
+		"[vm]\nvirtiofs_setid = maybe\n",
+		"[vm]\nvirtiofs_nofile = 10\n",
+		"[vm]\nconsole_log_max_kib = 0\n",
 		"this is not ini\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {

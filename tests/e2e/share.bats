@@ -1,0 +1,207 @@
+#!/usr/bin/env bats
+# What the guest can reach of the host through virtio-fs and the serial
+# console: the share root read-only, read-only binds read-only all the way
+# down, no device nodes and no set-uid files left on host directories, a
+# bounded console log, virtiofsd's fd limit and capabilities.
+
+load helpers
+
+setup() { common_setup; }
+teardown() {
+  if mountpoint -q "$BATS_TEST_TMPDIR/vol/sub" 2>/dev/null; then umount "$BATS_TEST_TMPDIR/vol/sub"; fi
+  rm -f "$BATS_TEST_TMPDIR/vol/suid" 2>/dev/null || true
+  common_teardown
+}
+
+# edit BUNDLE JQ-FILTER [jq args...]
+edit() {
+  local bundle=$1 filter=$2
+  shift 2
+  jq "$@" "$filter" "$bundle/config.json" > "$bundle/c.json" && mv "$bundle/c.json" "$bundle/config.json"
+}
+
+# a container with CAP_SYS_ADMIN: it may mount the share's tag itself
+privileged() {
+  edit "$BUNDLE" '.process.capabilities |= with_entries(.value += ["CAP_SYS_ADMIN"])'
+}
+
+# bind BUNDLE SOURCE DEST OPTION...
+bind() {
+  local bundle=$1 src=$2 dst=$3 opts
+  shift 3
+  opts=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+  edit "$bundle" '.mounts += [{destination: $d, type: "bind", source: $s, options: $o}]' \
+    --arg s "$src" --arg d "$dst" --argjson o "$opts"
+}
+
+# try LABEL COMMAND...: prints "LABEL ok" or "LABEL refused: <error>"
+TRY='try() { l=$1; shift; if e=$("$@" 2>&1); then echo "$l ok"; else echo "$l refused: $e"; fi; }'
+
+@test "a privileged container that mounts the share's tag can write nowhere beside rootfs/ and the binds" {
+  mkdir -p "$BATS_TEST_TMPDIR/vol"
+  privileged
+  bind "$BUNDLE" "$BATS_TEST_TMPDIR/vol" /data rbind rw
+  set_args "$BUNDLE" /bin/sh -c "$TRY"'
+    mkdir /mnt/vfs && mount -t virtiofs vfs /mnt/vfs || exit 9
+    echo "top: $(ls /mnt/vfs | tr "\n" " ")"
+    try file touch /mnt/vfs/x
+    try dir mkdir /mnt/vfs/binds/7
+    try link ln -sf / /mnt/vfs/mounts/0
+    try rename mv /mnt/vfs/rootfs /mnt/vfs/r2
+    try bind-write touch /mnt/vfs/binds/0/vol/fine'
+  run husk run --bundle "$BUNDLE" tagrw </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "top: binds mounts rootfs " ]
+  [[ "${lines[1]}" == "file refused: "*"Read-only file system"* ]]
+  [[ "${lines[2]}" == "dir refused: "*"Read-only file system"* ]]
+  [[ "${lines[3]}" == "link refused: "*"Read-only file system"* ]]
+  [[ "${lines[4]}" == "rename refused: "*"Read-only file system"* ]]
+  # the bind itself is the container's to write, as at /data
+  [ "${lines[5]}" = "bind-write ok" ]
+  [ -e "$BATS_TEST_TMPDIR/vol/fine" ]
+}
+
+@test "a bind's root in the guest's mountinfo ends in the source's own name" {
+  mkdir -p "$BATS_TEST_TMPDIR/my project"
+  printf '10.9.8.7 h\n' > "$BATS_TEST_TMPDIR/hosts.file"
+  bind "$BUNDLE" "$BATS_TEST_TMPDIR/my project" /src rbind rw
+  bind "$BUNDLE" "$BATS_TEST_TMPDIR/hosts.file" /etc/hosts bind ro
+  set_args "$BUNDLE" /bin/sh -c 'awk "\$5 == \"/src\" || \$5 == \"/etc/hosts\" { print \$5, \$4 }" /proc/self/mountinfo; cat /etc/hosts'
+  run husk run --bundle "$BUNDLE" names </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" =~ ^/src\ /binds/[0-9]+/my\\040project$ ]]
+  [[ "${lines[1]}" =~ ^/etc/hosts\ /binds/[0-9]+/hosts\.file$ ]]
+  [ "${lines[2]}" = "10.9.8.7 h" ]
+}
+
+@test "a write under an rbind,ro submount fails, in the container and through the share's tag" {
+  mkdir -p "$BATS_TEST_TMPDIR/vol/sub"
+  mount -t tmpfs -o size=1m husk-test "$BATS_TEST_TMPDIR/vol/sub"
+  privileged
+  bind "$BUNDLE" "$BATS_TEST_TMPDIR/vol" /data rbind ro
+  set_args "$BUNDLE" /bin/sh -c "$TRY"'
+    try top touch /data/x
+    try sub touch /data/sub/x
+    mkdir /mnt/vfs && mount -t virtiofs vfs /mnt/vfs || exit 9
+    try tag-top touch /mnt/vfs/mounts/0/x
+    try tag-sub touch /mnt/vfs/mounts/0/sub/x'
+  run husk run --bundle "$BUNDLE" rro </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "top refused: "*"Read-only file system"* ]]
+  [[ "${lines[1]}" == "sub refused: "*"Read-only file system"* ]]
+  [[ "${lines[2]}" == "tag-top refused: "*"Read-only file system"* ]]
+  [[ "${lines[3]}" == "tag-sub refused: "*"Read-only file system"* ]]
+  [ -z "$(ls -A "$BATS_TEST_TMPDIR/vol/sub")" ]
+  [ ! -e "$BATS_TEST_TMPDIR/vol/x" ]
+}
+
+@test "mknod on a read-write bind and on the rootfs is refused; FIFOs still work" {
+  mkdir -p "$BATS_TEST_TMPDIR/vol"
+  bind "$BUNDLE" "$BATS_TEST_TMPDIR/vol" /data rbind rw
+  set_args "$BUNDLE" /bin/sh -c "$TRY"'
+    try bind-char mknod /data/null c 1 3
+    try bind-block mknod /data/sda b 8 0
+    try rootfs-char mknod /tmp/null c 1 3
+    try bind-fifo mkfifo /data/fifo
+    try dev-char mknod /dev/null2 c 1 3'
+  run husk run --bundle "$BUNDLE" nodes </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "bind-char refused: "*"Operation not permitted"* ]]
+  [[ "${lines[1]}" == "bind-block refused: "*"Operation not permitted"* ]]
+  [[ "${lines[2]}" == "rootfs-char refused: "*"Operation not permitted"* ]]
+  [ "${lines[3]}" = "bind-fifo ok" ]
+  # device nodes live in the guest's own /dev (a tmpfs in the VM)
+  [ "${lines[4]}" = "dev-char ok" ]
+  [ ! -e "$BATS_TEST_TMPDIR/vol/null" ]
+  [ ! -e "$BATS_TEST_TMPDIR/vol/sda" ]
+  [ ! -e "$BUNDLE/rootfs/tmp/null" ]
+  [ -p "$BATS_TEST_TMPDIR/vol/fifo" ]
+}
+
+@test "a set-uid file planted on a read-write bind is not set-uid on the host (virtiofs_setid = refuse)" {
+  mkdir -p "$BATS_TEST_TMPDIR/vol"
+  bind "$BUNDLE" "$BATS_TEST_TMPDIR/vol" /data rbind rw
+  set_args "$BUNDLE" /bin/sh -c "$TRY"'
+    cp /bin/busybox /data/suid
+    try chmod-u chmod 4755 /data/suid
+    try chmod-g chmod 2755 /data/suid
+    try chmod-plain chmod 0751 /data/suid
+    try install install -m 4755 /bin/busybox /data/suid2
+    ls -l /data/suid | cut -c1-10'
+  run husk run --bundle "$BUNDLE" setid </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "chmod-u refused: "*"Operation not permitted"* ]]
+  [[ "${lines[1]}" == "chmod-g refused: "*"Operation not permitted"* ]]
+  [ "${lines[2]}" = "chmod-plain ok" ]
+  [[ "${lines[3]}" == "install refused: "* ]]
+  [ "${lines[4]}" = "-rwxr-x--x" ]
+  [ "$(stat -c %a "$BATS_TEST_TMPDIR/vol/suid")" = 751 ]
+  [ -z "$(find "$BATS_TEST_TMPDIR/vol" -perm /6000)" ]
+}
+
+@test "virtiofs_setid = allow lets guest root set the bits (the filter is what refuses them)" {
+  mkdir -p "$BATS_TEST_TMPDIR/vol"
+  bind "$BUNDLE" "$BATS_TEST_TMPDIR/vol" /data rbind rw
+  set_args "$BUNDLE" /bin/sh -c 'cp /bin/busybox /data/suid && chmod 4755 /data/suid && echo set'
+  HUSK_VIRTIOFS_SETID=allow run husk run --bundle "$BUNDLE" setid-allow </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = set ]
+  [ "$(stat -c %a "$BATS_TEST_TMPDIR/vol/suid")" = 4755 ]
+  rm -f "$BATS_TEST_TMPDIR/vol/suid"
+  HUSK_VIRTIOFS_SETID=sometimes run husk run --bundle "$BUNDLE" setid-bad </dev/null
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"virtiofs_setid must be refuse or allow"* ]]
+}
+
+@test "virtiofsd: the configured fd limit, no MKNOD, SETFCAP or FSETID, a second seccomp filter" {
+  make_bundle "$BUNDLE" /bin/sleep 600
+  HUSK_VIRTIOFS_NOFILE=4096 husk create --bundle "$BUNDLE" vfsd </dev/null
+  local pid
+  pid=$(jq -r .virtiofsd.pid "$HUSK_ROOT/vfsd/state.json")
+  [ "$pid" -gt 0 ]
+  # virtiofsd's sandbox forks: check every process of it
+  local p n=0
+  for p in $pid $(pgrep -P "$pid"); do
+    grep -E "^Max open files +4096 +4096 " "/proc/$p/limits"
+    local eff
+    eff=$((16#$(awk '/^CapEff:/ { print $2 }' "/proc/$p/status")))
+    echo "pid $p CapEff $eff"
+    [ $((eff & (1 << 27))) -eq 0 ] # CAP_MKNOD
+    [ $((eff & (1 << 31))) -eq 0 ] # CAP_SETFCAP
+    [ $((eff & (1 << 4))) -eq 0 ]  # CAP_FSETID
+    grep -E "^Seccomp_filters:\s+2$" "/proc/$p/status"
+    n=$((n + 1))
+  done
+  [ "$n" -ge 1 ]
+  husk delete --force vfsd
+}
+
+@test "the serial console log stays within console_log_max_kib while the guest floods it" {
+  make_bundle "$BUNDLE" /bin/sh -c 'head -c 4194304 /dev/zero | tr "\0" x > /dev/ttyS0; echo done > /dev/ttyS0'
+  edit "$BUNDLE" '.linux.devices = [{path: "/dev/ttyS0", type: "c", major: 4, minor: 64, fileMode: 438}]
+    | .linux.resources.devices = [{allow: true, type: "c", major: 4, minor: 64, access: "rw"}]'
+  HUSK_CONSOLE_LOG_MAX_KIB=64 husk create --bundle "$BUNDLE" flood </dev/null
+  husk start flood
+  local log=$HUSK_ROOT/flood/console.log size max=0 i
+  for ((i = 0; i < 3000; i++)); do
+    size=$(stat -c %s "$log")
+    [ "$size" -le $((64 * 1024)) ]
+    [ "$size" -gt "$max" ] && max=$size
+    [ "$(husk state flood | jq -r .status)" = stopped ] && break
+    sleep 0.1
+  done
+  wait_status flood stopped 10
+  size=$(stat -c %s "$log")
+  echo "size $size, largest seen $max"
+  [ "$size" -le $((64 * 1024)) ]
+  # the newest output is what is kept
+  tail -c 200 "$log" | grep -q "xxxxxxxxxxxxxxxx"
+  tail -c 20 "$log" | grep -q done
+  husk delete flood
+}
