@@ -35,8 +35,9 @@ int mount_boot_filesystems(struct husk_err *err)
 	return 0;
 }
 
-/* The host's staging directory (rootfs/ and mounts/N), read-write: the
- * host enforces read-only parts with read-only bind mounts of its own. */
+/* The host's staging directory (rootfs/, binds/N/<name> and the links
+ * mounts/N to them), mounted read-write: the host enforces read-only parts
+ * with read-only mounts of its own. */
 int mount_rootfs(const char *tag, struct husk_err *err)
 {
 	int r = mkdir_p(GUEST_VFS_DIR, 0755, err);
