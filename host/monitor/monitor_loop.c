@@ -128,6 +128,10 @@ static void on_timer(struct watch *w, uint32_t events)
 static void on_console(struct watch *w, uint32_t events)
 {
 	struct monitor *m = container_of(w, struct monitor, console_w);
+	if (m->vm.console.rfd < 0) {
+		m->console_w.fd = -1; /* husk_vm_stop() closed it: epoll dropped it then */
+		return;
+	}
 	ssize_t n = husk_console_log_drain(&m->vm.console, 256 * 1024);
 	if (n >= 0 && !(events & (EPOLLHUP | EPOLLERR)))
 		return;
