@@ -83,11 +83,13 @@ int cgroup_freeze(bool freeze, struct husk_err *err)
 int cgroup_enable_controllers(struct husk_err *err)
 {
 	/* the root may delegate controllers to the container's group */
-	static const char *const ctrls[] = { "+cpu", "+cpuset", "+memory", "+pids", "+io" };
+	static const char *const ctrls[] = { "+cpu", "+cpuset", "+memory", "+pids", "+io", "+hugetlb" };
 	for (size_t i = 0; i < sizeof ctrls / sizeof ctrls[0]; i++) {
 		struct husk_err ignore = { 0 };
+		/* io and hugetlb are optional: a kernel without them still runs
+		 * containers that set no such limit */
 		if (write_text("/sys/fs/cgroup/cgroup.subtree_control", ctrls[i], &ignore) < 0 &&
-		    strcmp(ctrls[i], "+io") != 0)
+		    strcmp(ctrls[i], "+io") != 0 && strcmp(ctrls[i], "+hugetlb") != 0)
 			return husk_err_set(err, ignore.code, "enabling the %s controller: %s", ctrls[i] + 1,
 					    ignore.msg);
 	}
@@ -121,6 +123,32 @@ static int read_text(const char *file, char *buf, size_t cap)
 	return (int)n;
 }
 
+/* hugetlb.<size>.max, and .rsvd.max where the kernel has it (as runc);
+ * a size the guest kernel lacks holds no pages, so a limit of 0 there is
+ * met as it is */
+static int apply_hugetlb(const struct husk_resources *r, struct husk_err *err)
+{
+	for (uint32_t i = 0; i < r->n_hugetlb; i++) {
+		const struct husk_hugetlb_limit *h = &r->hugetlb[i];
+		char name[32], file[64];
+		husk_hugetlb_name(h->page_kb, name, sizeof name);
+		snprintf(file, sizeof file, "hugetlb.%s.max", name);
+		struct husk_err e = { 0 };
+		int rc = write_limit(file, (int64_t)h->limit, &e);
+		if (rc == -ENOENT && h->limit == 0)
+			continue;
+		if (rc == -ENOENT)
+			return husk_err_set(err, ENOENT, "hugepageLimits: the guest kernel has no %s pages", name);
+		if (rc < 0)
+			return husk_err_set(err, e.code, "%s", e.msg);
+		snprintf(file, sizeof file, "hugetlb.%s.rsvd.max", name);
+		rc = write_limit(file, (int64_t)h->limit, &e);
+		if (rc < 0 && rc != -ENOENT)
+			return husk_err_set(err, e.code, "%s", e.msg);
+	}
+	return 0;
+}
+
 int cgroup_apply(const struct husk_resources *r, struct husk_err *err)
 {
 	int rc;
@@ -150,6 +178,8 @@ int cgroup_apply(const struct husk_resources *r, struct husk_err *err)
 	if (r->has_pids_limit && (rc = write_limit("pids.max", r->pids_limit, err)) < 0)
 		return rc;
 	if (r->has_devices && (rc = cgroup_devices_apply(r, err)) < 0)
+		return rc;
+	if (r->has_hugetlb && (rc = apply_hugetlb(r, err)) < 0)
 		return rc;
 	return 0;
 }

@@ -1,12 +1,24 @@
 #include "proto/msg_resources.h"
 
+#include <stdio.h>
 #include <string.h>
 
 bool husk_resources_empty(const struct husk_resources *r)
 {
 	return !r->has_memory_limit && !r->has_memory_reservation && !r->has_memory_swap && !r->has_cpu_shares &&
 	       !r->has_cpu_quota && !r->has_cpu_period && !r->cpuset_cpus && !r->cpuset_mems && !r->has_pids_limit &&
-	       !r->has_devices;
+	       !r->has_devices && !r->has_hugetlb;
+}
+
+void husk_hugetlb_name(uint64_t page_kb, char *buf, size_t cap)
+{
+	/* the kernel's mem_fmt(): the largest unit that divides the size */
+	if (page_kb >= (1u << 20) && page_kb % (1u << 20) == 0)
+		snprintf(buf, cap, "%lluGB", (unsigned long long)(page_kb >> 20));
+	else if (page_kb >= 1024 && page_kb % 1024 == 0)
+		snprintf(buf, cap, "%lluMB", (unsigned long long)(page_kb >> 10));
+	else
+		snprintf(buf, cap, "%lluKB", (unsigned long long)page_kb);
 }
 
 static void put_int_field(struct husk_cbor_enc *e, const char *key, int64_t v)
@@ -19,7 +31,7 @@ void husk_msg_encode_resources(struct husk_cbor_enc *e, const struct husk_resour
 {
 	uint32_t n = r->has_memory_limit + r->has_memory_reservation + r->has_memory_swap + r->has_cpu_shares +
 		     r->has_cpu_quota + r->has_cpu_period + (r->cpuset_cpus != NULL) + (r->cpuset_mems != NULL) +
-		     r->has_pids_limit + r->has_devices;
+		     r->has_pids_limit + r->has_devices + r->has_hugetlb;
 	husk_cbor_put_map(e, n);
 	if (r->has_memory_limit)
 		put_int_field(e, "memory_limit", r->memory_limit);
@@ -56,6 +68,15 @@ void husk_msg_encode_resources(struct husk_cbor_enc *e, const struct husk_resour
 			put_int_field(e, "major", d->major);
 			put_int_field(e, "minor", d->minor);
 			put_int_field(e, "access", d->access);
+		}
+	}
+	if (r->has_hugetlb) {
+		husk_cbor_put_text(e, "hugetlb");
+		husk_cbor_put_array(e, r->n_hugetlb);
+		for (uint32_t i = 0; i < r->n_hugetlb; i++) {
+			husk_cbor_put_map(e, 2);
+			put_int_field(e, "page_kb", (int64_t)r->hugetlb[i].page_kb);
+			put_int_field(e, "limit", (int64_t)r->hugetlb[i].limit);
 		}
 	}
 }
@@ -128,6 +149,38 @@ static int decode_devices(const struct husk_cbor_item *map, struct husk_arena *a
 	return 0;
 }
 
+static int decode_hugetlb(const struct husk_cbor_item *map, struct husk_arena *a, struct husk_resources *out,
+			  struct husk_err *err)
+{
+	const struct husk_cbor_item *arr = husk_cbor_map_get(map, "hugetlb");
+	if (!arr)
+		return 0;
+	if (arr->type != HUSK_CBOR_ARRAY || arr->count > HUSK_HUGETLB_MAX)
+		return husk_err_set(err, EBADMSG, "resources: hugetlb must be a list of at most %u limits",
+				    HUSK_HUGETLB_MAX);
+	out->hugetlb = husk_arena_alloc_array(a, arr->count ? arr->count : 1, sizeof *out->hugetlb);
+	if (!out->hugetlb)
+		return husk_err_set(err, ENOMEM, "resources: hugetlb does not fit the decode arena");
+	const struct husk_cbor_item *it = husk_cbor_first(arr);
+	for (uint32_t i = 0; i < arr->count; i++, it = husk_cbor_next(it)) {
+		int64_t kb = 0, limit = 0;
+		bool has_kb = false, has_limit = false;
+		int r;
+		if (it->type != HUSK_CBOR_MAP)
+			return husk_err_set(err, EBADMSG, "resources: hugetlb limit %u is not a map", i);
+		if ((r = get_limit(it, "page_kb", (int64_t)HUSK_HUGETLB_MAX_KB, &has_kb, &kb, err)) < 0 ||
+		    (r = get_limit(it, "limit", INT64_MAX, &has_limit, &limit, err)) < 0)
+			return r;
+		if (!has_kb || !has_limit || kb < (int64_t)HUSK_HUGETLB_MIN_KB || (kb & (kb - 1)) || limit < 0)
+			return husk_err_set(err, EBADMSG, "resources: hugetlb limit %u needs a page size and a limit",
+					    i);
+		out->hugetlb[i] = (struct husk_hugetlb_limit){ .page_kb = (uint64_t)kb, .limit = (uint64_t)limit };
+	}
+	out->n_hugetlb = arr->count;
+	out->has_hugetlb = true;
+	return 0;
+}
+
 int husk_msg_decode_resources(const struct husk_cbor_item *map, struct husk_arena *a, struct husk_resources *out,
 			      struct husk_err *err)
 {
@@ -156,7 +209,9 @@ int husk_msg_decode_resources(const struct husk_cbor_item *map, struct husk_aren
 	if ((r = get_cpuset(map, "cpuset_cpus", a, &out->cpuset_cpus, err)) < 0 ||
 	    (r = get_cpuset(map, "cpuset_mems", a, &out->cpuset_mems, err)) < 0)
 		return r;
-	return decode_devices(map, a, out, err);
+	if ((r = decode_devices(map, a, out, err)) < 0)
+		return r;
+	return decode_hugetlb(map, a, out, err);
 }
 
 void husk_msg_encode_update(struct husk_cbor_enc *e, const struct husk_update_msg *m)

@@ -20,6 +20,16 @@ struct husk_device_rule {
 	uint8_t access; /* HUSK_DEV_* bits */
 };
 
+/* one linux.resources.hugepageLimits entry: the bytes of huge pages of
+ * one size the container may use (the guest's hugetlb.<size>.max) */
+#define HUSK_HUGETLB_MAX 8u
+#define HUSK_HUGETLB_MIN_KB 64ull
+#define HUSK_HUGETLB_MAX_KB (16ull << 20) /* 16 GiB */
+struct husk_hugetlb_limit {
+	uint64_t page_kb; /* a power of two, HUSK_HUGETLB_MIN_KB to HUSK_HUGETLB_MAX_KB */
+	uint64_t limit;   /* bytes, at most INT64_MAX */
+};
+
 struct husk_resources {
 	bool has_memory_limit, has_memory_reservation, has_memory_swap;
 	int64_t memory_limit, memory_reservation, memory_swap; /* bytes, -1 = max; swap counts memory+swap as runc */
@@ -34,6 +44,10 @@ struct husk_resources {
 	bool has_devices;
 	struct husk_device_rule *devices;
 	uint32_t n_devices;
+	/* huge page limits, in the guest's hugetlb controller */
+	bool has_hugetlb;
+	struct husk_hugetlb_limit *hugetlb;
+	uint32_t n_hugetlb;
 };
 
 /* UPDATE {resources}: the resources are required. */
@@ -74,6 +88,9 @@ int husk_msg_decode_update(const struct husk_cbor_item *root, struct husk_arena 
 void husk_msg_encode_stats(struct husk_cbor_enc *e, const struct husk_stats_msg *m);
 int husk_msg_decode_stats(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_stats_msg *m,
 			  struct husk_err *err);
+/* The kernel's name of a huge page size, as in hugetlb.<name>.max and
+ * the OCI pageSize: "2MB", "1GB", "64KB". */
+void husk_hugetlb_name(uint64_t page_kb, char *buf, size_t cap);
 /* true if no field is set */
 bool husk_resources_empty(const struct husk_resources *r);
 

@@ -131,8 +131,9 @@ static int remove_dir(const char *dir, const char *id, struct husk_err *err)
 /* A stopped container: leftovers of a monitor that died hard (their
  * PDEATHSIG should have taken them already), its host cgroups, the
  * poststop hooks (as runc: the container is stopped, its state still
- * there), then its state dir. */
-static int teardown(const char *dir, const char *id, const struct husk_state *st, struct husk_err *err)
+ * there; in the bundle for run, in the caller's directory for delete),
+ * then its state dir. */
+static int teardown(const char *dir, const char *id, const struct husk_state *st, bool from_run, struct husk_err *err)
 {
 	kill_if_same(&st->qemu);
 	kill_if_same(&st->virtiofsd);
@@ -140,7 +141,7 @@ static int teardown(const char *dir, const char *id, const struct husk_state *st
 	wait_gone(&st->qemu, 2000);
 	wait_gone(&st->virtiofsd, 2000);
 	husk_host_cgroups_remove(dir, false);
-	husk_hooks_poststop(st);
+	husk_hooks_poststop(st, from_run ? st->bundle : NULL);
 	return remove_dir(dir, id, err);
 }
 
@@ -149,7 +150,7 @@ void husk_container_teardown(const char *dir, const char *id)
 	struct husk_state st;
 	struct husk_err err = { 0 };
 	if (husk_state_read(dir, &st, &err) == 0) {
-		teardown(dir, id, &st, &err);
+		teardown(dir, id, &st, true, &err);
 		husk_state_free(&st);
 		return;
 	}
@@ -221,7 +222,7 @@ int husk_container_delete(const char *root, const char *id, bool force, struct h
 				    id, husk_status_name(status));
 	}
 	stop_monitor(dir, &st, status);
-	r = teardown(dir, id, &st, err);
+	r = teardown(dir, id, &st, false, err);
 	husk_state_free(&st);
 	return r;
 }
@@ -238,7 +239,7 @@ pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t 
 		return r;
 	if ((r = husk_config_load(&cfg, err)) < 0)
 		return r;
-	if ((r = husk_spec_load(&spec, o->bundle, err)) < 0) {
+	if ((r = husk_spec_load(&spec, o->bundle, err)) < 0 || (r = husk_vm_annotations_check(&cfg, &spec, err)) < 0) {
 		husk_spec_free(&spec);
 		return r;
 	}

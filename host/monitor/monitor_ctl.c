@@ -136,7 +136,8 @@ static void ctl_forward(struct monitor *m, struct ctl_client *c, const struct hu
 	mon_session_send(m, h->type, 0, id, p, h->len);
 }
 
-/* A memory limit the VM cannot hold is refused here: the VM does not grow. */
+/* A memory limit or cpuset the VM cannot hold is refused here: the VM does
+ * not grow. */
 static bool update_too_big(struct monitor *m, struct ctl_client *c, const struct husk_frame_hdr *h, const uint8_t *p)
 {
 	static uint8_t arena_buf[64 * 1024];
@@ -157,6 +158,17 @@ static bool update_too_big(struct monitor *m, struct ctl_client *c, const struct
 			 "memory limit %lld MiB is larger than the container's VM (%ld MiB), which cannot grow; "
 			 "size the VM with annotation io.husk.vm.memory_mib at create",
 			 (long long)(res->memory_limit >> 20), m->vm.memory_mib);
+		reply_client_error(c, h->id, EINVAL, msg);
+		return true;
+	}
+	long highest;
+	if (res->cpuset_cpus && m->vm.vcpus > 0 && husk_cpulist_highest(res->cpuset_cpus, &highest) == 0 &&
+	    highest >= m->vm.vcpus) {
+		char msg[HUSK_CPUSET_MAX + 192];
+		snprintf(msg, sizeof msg,
+			 "cpuset.cpus \"%s\" names CPU %ld, but the container's VM has %d vCPUs and cannot grow; "
+			 "name the CPUs in linux.resources.cpu.cpus at create",
+			 res->cpuset_cpus, highest, m->vm.vcpus);
 		reply_client_error(c, h->id, EINVAL, msg);
 		return true;
 	}

@@ -172,6 +172,8 @@ static int record_creating(struct monitor *m, struct husk_err *err)
 	if ((r = husk_hooks_parse(a->spec->json, &m->hooks, err)) < 0)
 		return r;
 	m->hooks.cwd = a->spec->bundle;
+	m->hooks.rootfs = a->spec->rootfs;
+	m->hooks.process_cwd = a->spec->process.cwd;
 	/* hooks run in the host's mount namespace, not the private one below */
 	husk_hooks_set_mntns(open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
 	return 0;

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -212,9 +214,50 @@ static void output_feed(struct hook_output *o, const char *buf, size_t n)
 	}
 }
 
+void husk_hooks_cwd(const struct husk_hooks *h, enum husk_hook_kind kind, const char **dir, const char **sub)
+{
+	*dir = h->cwd;
+	*sub = NULL;
+	/* runc runs these two in the container's init: createContainer after
+	 * the mounts, in the rootfs; startContainer after pivot_root and the
+	 * chdir to process.cwd. A VM's hooks run on the host: the same
+	 * directories, seen from the host. */
+	if (h->rootfs && (kind == HUSK_HOOK_CREATE_CONTAINER || kind == HUSK_HOOK_START_CONTAINER)) {
+		*dir = h->rootfs;
+		if (kind == HUSK_HOOK_START_CONTAINER)
+			*sub = h->process_cwd;
+	}
+}
+
+/* In the child: sub inside dir without leaving it (RESOLVE_IN_ROOT), or
+ * dir when sub is not on the host (made in the guest, or on a guest
+ * mount). */
+static int hook_chdir(const char *dir, const char *sub)
+{
+	if (!dir)
+		return -1;
+	if (sub && sub[0]) {
+		int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root >= 0) {
+			struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+						.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+			int fd = (int)syscall(SYS_openat2, root, sub, &how, sizeof how);
+			close(root);
+			if (fd >= 0) {
+				int r = fchdir(fd);
+				close(fd);
+				if (r == 0)
+					return 0;
+			}
+		}
+	}
+	return chdir(dir);
+}
+
 /* In the child: a process group of its own (a timeout kills all of it),
  * default signals, the pipes as stdio, nothing else inherited. */
-static void hook_child(const struct husk_hook *h, const char *cwd, int in_fd, int out_fd, int report_fd)
+static void hook_child(const struct husk_hook *h, const char *cwd, const char *sub, int in_fd, int out_fd,
+		       int report_fd)
 {
 	setpgid(0, 0);
 	if (host_mntns_fd >= 0 && setns(host_mntns_fd, CLONE_NEWNS) < 0)
@@ -228,8 +271,7 @@ static void hook_child(const struct husk_hook *h, const char *cwd, int in_fd, in
 		goto fail;
 	int keep = report_fd;
 	husk_close_fds_except(&keep, 1);
-	/* as runc, which works in the bundle directory */
-	if ((!cwd || chdir(cwd) < 0) && host_mntns_fd >= 0 && chdir("/") < 0)
+	if (hook_chdir(cwd, sub) < 0 && host_mntns_fd >= 0 && chdir("/") < 0)
 		goto fail;
 	execve(h->path, h->args, h->env ? h->env : environ);
 fail:;
@@ -320,6 +362,12 @@ static int hook_fail(struct husk_err *err, const struct hook_output *o, const ch
 int husk_hook_run(const struct husk_hook *hook, const char *what, const char *cwd, const char *state_json,
 		  struct husk_err *err)
 {
+	return husk_hook_run_in(hook, what, cwd, NULL, state_json, err);
+}
+
+int husk_hook_run_in(const struct husk_hook *hook, const char *what, const char *cwd, const char *sub,
+		     const char *state_json, struct husk_err *err)
+{
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
 		int e = errno;
@@ -341,7 +389,7 @@ int husk_hook_run(const struct husk_hook *hook, const char *what, const char *cw
 		close(in[1]);
 		close(out[0]);
 		close(rep[0]);
-		hook_child(hook, cwd, in[0], out[1], rep[1]);
+		hook_child(hook, cwd, sub, in[0], out[1], rep[1]);
 	}
 	int fork_errno = errno;
 	close(in[0]);
@@ -396,7 +444,9 @@ int husk_hooks_run(const struct husk_hooks *h, enum husk_hook_kind kind, const c
 		snprintf(what, sizeof what, "hooks.%s[%zu] (%s)", kind_names[kind], i, hook->path);
 		struct husk_err herr = { 0 };
 		log_debug("running %s", what);
-		if (husk_hook_run(hook, what, h->cwd, state_json, &herr) == 0)
+		const char *dir, *sub;
+		husk_hooks_cwd(h, kind, &dir, &sub);
+		if (husk_hook_run_in(hook, what, dir, sub, state_json, &herr) == 0)
 			continue;
 		if (!warn_only)
 			return husk_err_set(err, herr.code, "%s", herr.msg);
@@ -405,7 +455,7 @@ int husk_hooks_run(const struct husk_hooks *h, enum husk_hook_kind kind, const c
 	return 0;
 }
 
-int husk_hooks_poststop(const struct husk_state *st)
+int husk_hooks_poststop(const struct husk_state *st, const char *cwd)
 {
 	char path[PATH_MAX];
 	json_error_t jerr;
@@ -427,7 +477,7 @@ int husk_hooks_poststop(const struct husk_state *st)
 		return -1;
 	}
 	if (husk_hooks_any(&hooks, HUSK_HOOK_POSTSTOP)) {
-		hooks.cwd = st->bundle;
+		hooks.cwd = cwd;
 		json_t *j = husk_state_oci_json(st);
 		char *doc = j ? json_dumps(j, JSON_COMPACT) : NULL;
 		json_decref(j);

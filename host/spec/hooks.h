@@ -31,7 +31,12 @@ struct husk_hook {
 struct husk_hooks {
 	struct husk_hook *list[HUSK_HOOK_KINDS];
 	size_t n[HUSK_HOOK_KINDS];
-	const char *cwd; /* where hooks run (the bundle, as runc), not owned */
+	/* where hooks run, as runc's: the bundle; createContainer in the
+	 * rootfs; startContainer in process.cwd inside the rootfs (the rootfs
+	 * itself when that is not on the host). Not owned; NULL: as is. */
+	const char *cwd;
+	const char *rootfs;
+	const char *process_cwd;
 };
 
 /* The spec's name of a kind ("createRuntime"). */
@@ -56,6 +61,12 @@ void husk_hooks_set_mntns(int fd);
  * non-zero exit, a signal, a timeout or a binary that cannot be run fail. */
 int husk_hook_run(const struct husk_hook *hook, const char *what, const char *cwd, const char *state_json,
 		  struct husk_err *err);
+/* The same in a directory inside cwd: sub resolved as if cwd were "/"
+ * (symlinks and ".." stay in it), cwd itself when sub is not there. */
+int husk_hook_run_in(const struct husk_hook *hook, const char *what, const char *cwd, const char *sub,
+		     const char *state_json, struct husk_err *err);
+/* Where a kind's hooks run: *dir, and *sub inside it (NULL: dir itself). */
+void husk_hooks_cwd(const struct husk_hooks *h, enum husk_hook_kind kind, const char **dir, const char **sub);
 
 /* Runs the hooks of one kind in order. With warn_only a failure is logged
  * as a warning and the rest still run (poststart, poststop); otherwise the
@@ -65,8 +76,9 @@ int husk_hooks_run(const struct husk_hooks *h, enum husk_hook_kind kind, const c
 
 /* poststop for a stopped container (delete, and run once it exited): the
  * hooks from <bundle>/config.json, the monitor being gone; failures and an
- * unreadable config.json are warnings. */
+ * unreadable config.json are warnings. They run in cwd, or where the
+ * caller is when NULL (runc's delete; its run works in the bundle). */
 struct husk_state;
-int husk_hooks_poststop(const struct husk_state *st);
+int husk_hooks_poststop(const struct husk_state *st, const char *cwd);
 
 #endif

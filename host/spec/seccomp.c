@@ -94,7 +94,12 @@ static int parse_action(json_t *obj, const char *key, const char *ret_key, const
 	return husk_err_set(err, EINVAL, W "%s.%s: unknown action \"%s\"", where, key, s);
 }
 
-static int add_arches(scmp_filter_ctx ctx, json_t *seccomp, struct husk_err *err)
+struct arch_list {
+	uint32_t token[HUSK_SECCOMP_MAX_ARCHES];
+	size_t n;
+};
+
+static int add_arches(scmp_filter_ctx ctx, json_t *seccomp, struct arch_list *list, struct husk_err *err)
 {
 	json_t *arches = json_object_get(seccomp, "architectures");
 	if (!arches || json_is_null(arches))
@@ -117,6 +122,11 @@ static int add_arches(scmp_filter_ctx ctx, json_t *seccomp, struct husk_err *err
 		int r = seccomp_arch_add(ctx, arch);
 		if (r < 0 && r != -EEXIST)
 			return husk_err_sys(err, -r, W ": adding architecture %s", s);
+		size_t k;
+		for (k = 0; k < list->n && list->token[k] != arch; k++)
+			;
+		if (k == list->n && list->n < HUSK_SECCOMP_MAX_ARCHES)
+			list->token[list->n++] = arch;
 	}
 	return 0;
 }
@@ -285,7 +295,8 @@ int husk_seccomp_compile(json_t *seccomp, uint8_t **bpf, uint32_t *len, uint32_t
 	/* the guest installs the filter itself; the kernel then applies NNP or
    * needs CAP_SYS_ADMIN, as under runc */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	if ((r = add_arches(ctx, seccomp, err)) < 0 || (r = add_syscalls(ctx, seccomp, def, err)) < 0)
+	struct arch_list arches = { .n = 0 };
+	if ((r = add_arches(ctx, seccomp, &arches, err)) < 0 || (r = add_syscalls(ctx, seccomp, def, err)) < 0)
 		return r;
 	r = export_bpf(ctx, bpf, len, err);
 	if (r == -E2BIG) {
@@ -293,6 +304,12 @@ int husk_seccomp_compile(json_t *seccomp, uint8_t **bpf, uint32_t *len, uint32_t
 		husk_err_clear(err);
 		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 		r = export_bpf(ctx, bpf, len, err);
+	}
+	if (r < 0)
+		return r;
+	if ((r = husk_seccomp_add_enosys_stub(seccomp, def, arches.token, arches.n, bpf, len, err)) < 0) {
+		free(*bpf);
+		*bpf = NULL;
 	}
 	return r;
 }

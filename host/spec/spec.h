@@ -27,6 +27,10 @@ struct husk_spec {
 /* How big the container's VM is (host/spec/vm_size.c): annotations, then
  * the config file, then linux.resources, then the defaults. */
 struct husk_config;
+/* The io.husk.* annotations that change the VM (memory, vCPUs, accel,
+ * kernel parameters, spare NICs) are refused unless the config file's
+ * [security] allowed_annotations lists them: one line naming the key. */
+int husk_vm_annotations_check(const struct husk_config *cfg, const struct husk_spec *spec, struct husk_err *err);
 int husk_vm_size(const struct husk_config *cfg, const struct husk_spec *spec, long *memory_mib, int *vcpus,
 		 struct husk_err *err);
 /* io.husk.vm.accel (auto|kvm|tcg) and io.husk.vm.kernel_params (appended to
@@ -48,6 +52,9 @@ int husk_resources_from_json(json_t *res, struct husk_resources **out, struct hu
 /* a container without device rules gets runc's default ones (not update) */
 int husk_resources_add_default_devices(struct husk_resources **res, struct husk_err *err);
 void husk_resources_free(struct husk_resources *r);
+/* A cpu or node list ("0-3,5") into its highest number; -EINVAL when it is
+ * not one (a range backwards, an empty part, more than 5 digits). */
+int husk_cpulist_highest(const char *list, long *highest);
 
 /* host/spec_security.c: process.{rlimits, capabilities, noNewPrivileges,
  * oomScoreAdj, user.umask} and linux.seccomp (root may be NULL) into

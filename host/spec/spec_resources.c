@@ -1,5 +1,6 @@
 /* linux.resources (config.json) and `update --resources` (the same JSON
  * object) into struct husk_resources. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,17 +27,50 @@ static int get_i64(json_t *obj, const char *key, const char *where, bool allow_u
 	return 0;
 }
 
+/* a number of at most 5 digits (CPUs and memory nodes) */
+static const char *list_number(const char *p, long *out)
+{
+	long n = 0;
+	int digits = 0;
+	for (; *p >= '0' && *p <= '9' && digits < 6; p++, digits++)
+		n = n * 10 + (*p - '0');
+	if (digits == 0 || digits > 5)
+		return NULL;
+	*out = n;
+	return p;
+}
+
+int husk_cpulist_highest(const char *list, long *highest)
+{
+	const char *p = list;
+	*highest = -1;
+	for (;;) {
+		long lo, hi;
+		if (!(p = list_number(p, &lo)))
+			return -EINVAL;
+		hi = lo;
+		if (*p == '-' && (!(p = list_number(p + 1, &hi)) || hi < lo))
+			return -EINVAL;
+		if (hi > *highest)
+			*highest = hi;
+		if (*p == '\0')
+			return 0;
+		if (*p++ != ',')
+			return -EINVAL;
+	}
+}
+
 static int get_cpuset(json_t *obj, const char *key, char **out, struct husk_err *err)
 {
 	json_t *v = json_object_get(obj, key);
+	long highest;
 	if (!v || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) > HUSK_CPUSET_MAX)
 		return husk_err_set(err, EINVAL, "linux.resources.cpu.%s must be a cpu list like \"0-3,5\"", key);
-	for (const char *p = json_string_value(v); *p; p++)
-		if (!((*p >= '0' && *p <= '9') || *p == ',' || *p == '-'))
-			return husk_err_set(err, EINVAL, "linux.resources.cpu.%s \"%s\" is not a cpu list", key,
-					    json_string_value(v));
+	if (husk_cpulist_highest(json_string_value(v), &highest) < 0)
+		return husk_err_set(err, EINVAL, "linux.resources.cpu.%s \"%s\" is not a list like \"0-3,5\"", key,
+				    json_string_value(v));
 	*out = strdup(json_string_value(v));
 	return *out ? 0 : husk_err_set(err, ENOMEM, "out of memory");
 }
@@ -127,6 +161,69 @@ static int parse_devices(json_t *list, struct husk_resources *r, struct husk_err
 	return 0;
 }
 
+/* the guest is x86-64: its huge pages are 2 MB (and 1 GB where the CPU
+ * has them; the guest kernel registers both) */
+static const uint64_t guest_page_kb[] = { 2048, 1u << 20 };
+
+/* a pageSize as the kernel names sizes ("2MB", "1GB") into KiB */
+static int page_size_kb(const char *s, uint64_t *kb)
+{
+	char *end;
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 10);
+	int shift = !strcmp(end, "KB") ? 0 : !strcmp(end, "MB") ? 10 : !strcmp(end, "GB") ? 20 : -1;
+	if (errno || shift < 0 || n == 0 || n > (HUSK_HUGETLB_MAX_KB >> shift))
+		return -EINVAL;
+	*kb = (uint64_t)n << shift;
+	/* only the kernel's own spelling names a hugetlb file: 2MB, not 2048KB */
+	char canon[32];
+	husk_hugetlb_name(*kb, canon, sizeof canon);
+	return strcmp(canon, s) == 0 ? 0 : -EINVAL;
+}
+
+/* linux.resources.hugepageLimits: [{pageSize, limit}] */
+static int parse_hugepages(json_t *list, struct husk_resources *r, struct husk_err *err)
+{
+	if (!list || json_is_null(list))
+		return 0;
+	if (!json_is_array(list) || json_array_size(list) > HUSK_HUGETLB_MAX)
+		return husk_err_set(err, EINVAL, "linux.resources.hugepageLimits must be a list of at most %u limits",
+				    HUSK_HUGETLB_MAX);
+	size_t n = json_array_size(list);
+	if (n == 0)
+		return 0;
+	if (!(r->hugetlb = calloc(n, sizeof *r->hugetlb)))
+		return husk_err_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		json_t *h = json_array_get(list, i);
+		const char *size = json_string_value(json_object_get(h, "pageSize"));
+		json_t *limit = json_object_get(h, "limit");
+		uint64_t kb = 0;
+		size_t k;
+		if (!json_is_object(h) || !size)
+			return husk_err_set(err, EINVAL, "linux.resources.hugepageLimits[%zu] needs a pageSize", i);
+		int bad = page_size_kb(size, &kb);
+		for (k = 0; bad == 0 && k < sizeof guest_page_kb / sizeof guest_page_kb[0]; k++)
+			if (guest_page_kb[k] == kb)
+				break;
+		if (bad < 0 || k == sizeof guest_page_kb / sizeof guest_page_kb[0])
+			return husk_err_set(err, EINVAL,
+					    "linux.resources.hugepageLimits[%zu].pageSize \"%s\" is not a huge page "
+					    "size of the guest (2MB or 1GB)",
+					    i, size);
+		if (!json_is_integer(limit) || json_integer_value(limit) < 0)
+			return husk_err_set(err, EINVAL,
+					    "linux.resources.hugepageLimits[%zu].limit must be a number of bytes", i);
+		r->hugetlb[i] =
+			(struct husk_hugetlb_limit){ .page_kb = kb, .limit = (uint64_t)json_integer_value(limit) };
+	}
+	r->n_hugetlb = (uint32_t)n;
+	r->has_hugetlb = true;
+	return 0;
+}
+
 int husk_resources_from_json(json_t *res, struct husk_resources **out, struct husk_err *err)
 {
 	*out = NULL;
@@ -189,7 +286,8 @@ int husk_resources_from_json(json_t *res, struct husk_resources **out, struct hu
 		if (r->has_pids_limit && r->pids_limit == 0)
 			r->pids_limit = -1; /* runc: 0 is unlimited */
 	}
-	if ((rc = parse_devices(json_object_get(res, "devices"), r, err)) < 0)
+	if ((rc = parse_devices(json_object_get(res, "devices"), r, err)) < 0 ||
+	    (rc = parse_hugepages(json_object_get(res, "hugepageLimits"), r, err)) < 0)
 		goto fail;
 	if (husk_resources_empty(r)) {
 		husk_resources_free(r);
@@ -224,5 +322,6 @@ void husk_resources_free(struct husk_resources *r)
 	free(r->cpuset_cpus);
 	free(r->cpuset_mems);
 	free(r->devices);
+	free(r->hugetlb);
 	free(r);
 }

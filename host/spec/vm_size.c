@@ -1,7 +1,7 @@
 /* How big a container's VM is: annotations io.husk.vm.memory_mib and
  * io.husk.vm.vcpus first, then the config file (when it sets a value), then
  * what linux.resources asks for (memory limit + overhead, vCPUs from the CPU
- * quota), then the defaults. */
+ * quota), then the defaults; and always enough vCPUs for cpuset.cpus. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +11,30 @@
 #include "host/spec/spec.h"
 #include "host/state/config.h"
 
+/* every io.husk.* annotation that changes the VM: honoured only when the
+ * config file's [security] allowed_annotations lists it, as Kata does */
+static const char *const vm_annotations[] = {
+	"io.husk.vm.memory_mib",    "io.husk.vm.vcpus",       "io.husk.vm.accel",
+	"io.husk.vm.kernel_params", "io.husk.net.spare_nics",
+};
+
+int husk_vm_annotations_check(const struct husk_config *cfg, const struct husk_spec *spec, struct husk_err *err)
+{
+	json_t *ann = json_object_get(spec->json, "annotations");
+	for (size_t i = 0; i < sizeof vm_annotations / sizeof vm_annotations[0]; i++) {
+		const char *key = vm_annotations[i];
+		if (json_object_get(ann, key) && !husk_config_annotation_allowed(cfg, key))
+			return husk_err_set(err, EPERM,
+					    "annotation %s is not allowed: list it in [security] allowed_annotations "
+					    "of %s (or HUSK_ALLOWED_ANNOTATIONS)",
+					    key, cfg->path);
+	}
+	return 0;
+}
+
 #define VM_MEMORY_OVERHEAD_MIB 96 /* guest kernel, husk-init, page cache for the rootfs */
 #define VM_MEMORY_MIN_MIB 128
+#define VM_VCPUS_MAX 64 /* the guest kernel's CONFIG_NR_CPUS */
 
 static long annotation_long(json_t *spec, const char *key, long min, long max, struct husk_err *err, int *r)
 {
@@ -28,6 +50,29 @@ static long annotation_long(json_t *spec, const char *key, long min, long max, s
 		return 0;
 	}
 	return n;
+}
+
+/* linux.resources.cpu.cpus names the guest's CPUs: the VM has at least
+ * as many vCPUs as the highest one named needs (runc's "0-1" on a 1-vCPU VM
+ * would be ERANGE in the guest). An annotation that asks for fewer is an
+ * error, not overridden. */
+static int cover_cpuset(const struct husk_resources *res, bool from_annotation, int *vcpus, struct husk_err *err)
+{
+	long highest;
+	if (!res || !res->cpuset_cpus || husk_cpulist_highest(res->cpuset_cpus, &highest) < 0)
+		return 0;
+	if (highest >= VM_VCPUS_MAX)
+		return husk_err_set(err, EINVAL,
+				    "linux.resources.cpu.cpus \"%s\" names CPU %ld: a VM has at most %d vCPUs",
+				    res->cpuset_cpus, highest, VM_VCPUS_MAX);
+	if (highest < *vcpus)
+		return 0;
+	if (from_annotation)
+		return husk_err_set(err, EINVAL,
+				    "annotation io.husk.vm.vcpus is %d but linux.resources.cpu.cpus \"%s\" needs %ld",
+				    *vcpus, res->cpuset_cpus, highest + 1);
+	*vcpus = (int)highest + 1;
+	return 0;
 }
 
 int husk_vm_size(const struct husk_config *cfg, const struct husk_spec *spec, long *memory_mib, int *vcpus,
@@ -57,12 +102,12 @@ int husk_vm_size(const struct husk_config *cfg, const struct husk_spec *spec, lo
 		return r;
 	if (m)
 		*memory_mib = m;
-	long c = annotation_long(spec->json, "io.husk.vm.vcpus", 1, 64, err, &r);
+	long c = annotation_long(spec->json, "io.husk.vm.vcpus", 1, VM_VCPUS_MAX, err, &r);
 	if (r < 0)
 		return r;
 	if (c)
 		*vcpus = (int)c;
-	return 0;
+	return cover_cpuset(res, c != 0, vcpus, err);
 }
 
 int husk_vm_annotations(const struct husk_config *cfg, const struct husk_spec *spec, const char **accel, char *params,

@@ -31,6 +31,7 @@ static const struct key_def key_defs[CFG_KEY_COUNT] = {
 	[CFG_VIRTIOFS_NOFILE] = { "vm", "virtiofs_nofile", "HUSK_VIRTIOFS_NOFILE" },
 	[CFG_VIRTIOFS_SETID] = { "vm", "virtiofs_setid", "HUSK_VIRTIOFS_SETID" },
 	[CFG_CONSOLE_LOG_MAX_KIB] = { "vm", "console_log_max_kib", "HUSK_CONSOLE_LOG_MAX_KIB" },
+	[CFG_ALLOWED_ANNOTATIONS] = { "security", "allowed_annotations", "HUSK_ALLOWED_ANNOTATIONS" },
 };
 
 static void set(struct husk_config_entry *e, const char *value, const char *source)
@@ -89,6 +90,49 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	return 0;
 }
 
+#define LIST_SEP " \t,"
+
+/* the next word of a blank- or comma-separated list: *len bytes at the
+ * returned pointer, or NULL at the end */
+static const char *list_next(const char **p, size_t *len)
+{
+	const char *s = *p + strspn(*p, LIST_SEP);
+	*len = strcspn(s, LIST_SEP);
+	*p = s + *len;
+	return *len ? s : NULL;
+}
+
+/* annotation keys: letters, digits and . _ - /, a '*' only at the end */
+static int validate_annotation_list(const struct husk_config_entry *e, struct husk_err *err)
+{
+	const char *p = e->value, *w;
+	size_t len;
+	while ((w = list_next(&p, &len))) {
+		for (size_t i = 0; i < len; i++) {
+			char c = w[i];
+			bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+				  strchr("._-/", c) || (c == '*' && i == len - 1);
+			if (!ok)
+				return husk_err_set(err, EINVAL,
+						    "allowed_annotations: \"%.*s\" is not an annotation key (a "
+						    "trailing * matches a prefix) (%s)",
+						    (int)len, w, e->source);
+		}
+	}
+	return 0;
+}
+
+bool husk_config_annotation_allowed(const struct husk_config *cfg, const char *key)
+{
+	const char *p = cfg->e[CFG_ALLOWED_ANNOTATIONS].value, *w;
+	size_t len;
+	while ((w = list_next(&p, &len))) {
+		if (w[len - 1] == '*' ? strncmp(key, w, len - 1) == 0 : strlen(key) == len && !strncmp(key, w, len))
+			return true;
+	}
+	return false;
+}
+
 static int validate(struct husk_config *cfg, struct husk_err *err)
 {
 	const char *accel = cfg->e[CFG_ACCEL].value;
@@ -115,6 +159,9 @@ static int validate(struct husk_config *cfg, struct husk_err *err)
 	if (strcmp(setid, "refuse") && strcmp(setid, "allow"))
 		return husk_err_set(err, EINVAL, "virtiofs_setid must be refuse or allow, not \"%s\" (%s)", setid,
 				    cfg->e[CFG_VIRTIOFS_SETID].source);
+	int r = validate_annotation_list(&cfg->e[CFG_ALLOWED_ANNOTATIONS], err);
+	if (r < 0)
+		return r;
 	static const struct {
 		enum husk_config_key key;
 		long min, max;
@@ -160,6 +207,7 @@ int husk_config_load(struct husk_config *cfg, struct husk_err *err)
 	set(&cfg->e[CFG_VIRTIOFS_NOFILE], "131072", "default");
 	set(&cfg->e[CFG_VIRTIOFS_SETID], "refuse", "default");
 	set(&cfg->e[CFG_CONSOLE_LOG_MAX_KIB], "1024", "default");
+	set(&cfg->e[CFG_ALLOWED_ANNOTATIONS], "", "default");
 
 	const char *path = getenv("HUSK_CONFIG");
 	snprintf(cfg->path, sizeof cfg->path, "%s", path && *path ? path : HUSK_DEFAULT_CONFIG);

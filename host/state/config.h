@@ -29,6 +29,7 @@ enum husk_config_key {
 	CFG_VIRTIOFS_NOFILE,
 	CFG_VIRTIOFS_SETID,
 	CFG_CONSOLE_LOG_MAX_KIB,
+	CFG_ALLOWED_ANNOTATIONS,
 	CFG_KEY_COUNT,
 };
 
@@ -47,5 +48,10 @@ struct husk_config {
 int husk_config_load(struct husk_config *cfg, struct husk_err *err);
 const char *husk_config_get(const struct husk_config *cfg, enum husk_config_key key);
 long husk_config_get_long(const struct husk_config *cfg, enum husk_config_key key);
+
+/* [security] allowed_annotations: a list of annotation keys (separated by
+ * commas or blanks), each exact or a prefix ending in '*' ("io.husk.vm.*").
+ * True when key is on it. */
+bool husk_config_annotation_allowed(const struct husk_config *cfg, const char *key);
 
 #endif

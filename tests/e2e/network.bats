@@ -142,6 +142,7 @@ echo got \$(sha256sum /tmp/in) \$(wc -c < /tmp/in)"
 
 @test "an interface added after create with no spare NIC left fails start clearly" {
   set_netns "$BUNDLE" "/run/netns/$NS"
+  export HUSK_ALLOWED_ANNOTATIONS=io.husk.net.spare_nics
   jq '.annotations["io.husk.net.spare_nics"] = "0"' "$BUNDLE/config.json" > "$BUNDLE/c.json"
   mv "$BUNDLE/c.json" "$BUNDLE/config.json"
   set_args "$BUNDLE" sleep 60

@@ -66,6 +66,7 @@ with_resources() {
   mem=$(tr '\0' '\n' < /proc/$qemu/cmdline | grep -A1 -x -- -m | tail -1)
   [ "${mem%M}" -gt 512 ]
   husk delete --force r4
+  export HUSK_ALLOWED_ANNOTATIONS='io.husk.vm.memory_mib, io.husk.vm.vcpus'
   jq '.annotations = {"io.husk.vm.memory_mib": "200", "io.husk.vm.vcpus": "2"}' "$BUNDLE/config.json" > "$BUNDLE/c.json"
   mv "$BUNDLE/c.json" "$BUNDLE/config.json"
   husk create --bundle "$BUNDLE" r5 </dev/null >/dev/null 2>&1
@@ -142,6 +143,7 @@ with_resources() {
 }
 
 @test "annotations: io.husk.vm.kernel_params reaches the guest kernel; bad values are clear errors" {
+  export HUSK_ALLOWED_ANNOTATIONS='io.husk.vm.*'
   jq '.annotations = {"io.husk.vm.kernel_params": "husk.test=42", "io.husk.vm.accel": "tcg"}' "$BUNDLE/config.json" > "$BUNDLE/c.json"
   mv "$BUNDLE/c.json" "$BUNDLE/config.json"
   set_args "$BUNDLE" /bin/cat /proc/cmdline

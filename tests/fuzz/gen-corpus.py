@@ -178,6 +178,8 @@ SPEC = {
     "resources-only": json.dumps(BASE["linux"]["resources"]).encode(),
     "bad-ns": json.dumps(dict(BASE, linux={"namespaces": [{"type": "bogus"}]})).encode(),
     "duplicate-key": b'{"ociVersion": "1.0.0", "ociVersion": "1.0.0"}',
+    "hugepages": json.dumps({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304},
+                                                {"pageSize": "1GB", "limit": 0}]}).encode(),
 }
 
 # fuzz_msg.c: one message body each (the session messages of proto/msg_session.h,
@@ -207,6 +209,9 @@ MSG = {
                                    {"pid": 7, "ppid": 1, "uid": 1000, "cmd": "sh -c x"}]}),
     "ps-reply-bad": enc({"processes": [{"pid": 2**31, "ppid": 0, "uid": 0, "cmd": ""}]}),
     "update": enc({"resources": {"memory_limit": 268435456, "pids_limit": -1, "cpuset_cpus": "0-1"}}),
+    "update-hugetlb": enc({"resources": {"hugetlb": [{"page_kb": 2048, "limit": 4194304},
+                                                     {"page_kb": 1048576, "limit": 0}]}}),
+    "update-hugetlb-bad": enc({"resources": {"hugetlb": [{"page_kb": 3072, "limit": 1}]}}),
     "stats": enc(STATS),
     "stats-limit-bad": enc(dict(STATS, memory_limit=-2)),
     "empty": enc({}),

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -157,11 +159,60 @@ static int fact_forks(const char *arg)
 	return 0;
 }
 
+/* syscall NR [ARG...]: runs syscall NR with up to six integer arguments
+ * (the rest 0) and prints "ret N" or "errno N" (N: the errno number) */
+static int fact_syscall(int argc, char **argv)
+{
+	long a[7] = { 0 };
+	if (argc < 1 || argc > 7) {
+		fprintf(stderr, "probe: syscall NR [ARG...] (at most six)\n");
+		return 2;
+	}
+	for (int i = 0; i < argc; i++) {
+		char *end;
+		errno = 0;
+		a[i] = strtol(argv[i], &end, 0);
+		if (errno || end == argv[i] || *end) {
+			fprintf(stderr, "probe: syscall: \"%s\" is not a number\n", argv[i]);
+			return 2;
+		}
+	}
+	errno = 0;
+	long r = syscall(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+	if (r == -1 && errno)
+		printf("errno %d\n", errno);
+	else
+		printf("ret %ld\n", r);
+	return 0;
+}
+
+/* hugepages N: maps N huge pages of the default size (2 MB) and touches
+ * each; prints "mapped N", or "errno N" when the mapping is refused */
+static int fact_hugepages(const char *arg)
+{
+	long n = arg ? atol(arg) : 0;
+	size_t len = (size_t)n << 21;
+	if (n <= 0 || n > 1024) {
+		fprintf(stderr, "probe: hugepages N (1 to 1024)\n");
+		return 2;
+	}
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (p == MAP_FAILED) {
+		printf("errno %d\n", errno);
+		return 0;
+	}
+	for (long i = 0; i < n; i++)
+		p[(size_t)i << 21] = 1;
+	printf("mapped %ld\n", n);
+	munmap(p, len);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr,
-			"usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|forks N|pattern N|report [SYSCTL...]\n");
+			"usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|forks N|pattern N|syscall NR [ARG...]|hugepages N|report [SYSCTL...]\n");
 		return 2;
 	}
 	const char *f = argv[1];
@@ -187,6 +238,10 @@ int main(int argc, char **argv)
 		return probe_report(argc - 2, argv + 2);
 	if (!strcmp(f, "pattern"))
 		return fact_pattern(argc > 2 ? argv[2] : NULL);
+	if (!strcmp(f, "hugepages"))
+		return fact_hugepages(argc > 2 ? argv[2] : NULL);
+	if (!strcmp(f, "syscall"))
+		return fact_syscall(argc - 2, argv + 2);
 	fprintf(stderr, "probe: unknown fact %s\n", f);
 	return 2;
 }

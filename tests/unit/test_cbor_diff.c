@@ -481,10 +481,15 @@ static enum test_result test_differential_messages(void)
 			.n_memory_stat = 4,
 			.time_ns = rnd_value(),
 		};
+		struct husk_hugetlb_limit huge[2] = { { .page_kb = 2048, .limit = rnd_value() >> 1 },
+						      { .page_kb = 1u << 20, .limit = rnd_value() >> 1 } };
 		struct husk_update_msg up = { .resources = { .has_memory_limit = true,
 							     .memory_limit = -1,
 							     .has_cpu_period = true,
-							     .cpu_period = rnd_value() } };
+							     .cpu_period = rnd_value(),
+							     .has_hugetlb = true,
+							     .hugetlb = huge,
+							     .n_hugetlb = 2 } };
 		for (int kind = 0; kind < 14; kind++) {
 			struct husk_cbor_enc e;
 			husk_cbor_enc_init(&e, big, sizeof big);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,6 +154,59 @@ static enum test_result test_run_reads_state_on_stdin(void)
 	return TEST_PASS;
 }
 
+/* where each kind runs: runc's directories (tests/e2e/parity_spec.bats
+ * compares them with runc's) */
+static enum test_result test_cwd_per_kind(void)
+{
+	struct husk_hooks h = { .cwd = "/b", .rootfs = "/b/rootfs", .process_cwd = "/work" };
+	const char *dir, *sub;
+	for (int k = 0; k < HUSK_HOOK_KINDS; k++) {
+		husk_hooks_cwd(&h, (enum husk_hook_kind)k, &dir, &sub);
+		if (k == HUSK_HOOK_CREATE_CONTAINER) {
+			CHECK_STR(dir, "/b/rootfs");
+			CHECK(sub == NULL);
+		} else if (k == HUSK_HOOK_START_CONTAINER) {
+			CHECK_STR(dir, "/b/rootfs");
+			CHECK_STR(sub, "/work");
+		} else {
+			CHECK_STR(dir, "/b");
+			CHECK(sub == NULL);
+		}
+	}
+	/* poststop of a container whose monitor is gone knows the bundle only */
+	h.rootfs = NULL;
+	husk_hooks_cwd(&h, HUSK_HOOK_START_CONTAINER, &dir, &sub);
+	CHECK_STR(dir, "/b");
+	return TEST_PASS;
+}
+
+/* a directory inside the rootfs: found without leaving it; the rootfs
+ * itself when it is not there */
+static enum test_result test_run_in_root(void)
+{
+	struct husk_err err = { 0 };
+	char root[PATH_MAX], path[PATH_MAX + 32], out[PATH_MAX + 16], script[3 * PATH_MAX];
+	snprintf(root, sizeof root, "%s/rootfs", tmpdir);
+	snprintf(path, sizeof path, "%s/rootfs/work", tmpdir);
+	CHECK(mkdir(root, 0755) == 0 && mkdir(path, 0755) == 0);
+	snprintf(path, sizeof path, "%s/rootfs/up", tmpdir);
+	CHECK(symlink("../../..", path) == 0); /* in the root, ../../.. is / */
+	snprintf(out, sizeof out, "%s/pwd", tmpdir);
+	snprintf(script, sizeof script, "pwd -P > %s", out);
+	struct husk_hook hk = sh_hook(script, 5);
+	static const struct {
+		const char *sub, *want;
+	} cases[] = { { "/work", "/work" },       { "work/", "/work" },   { "/up/work", "/work" },
+		      { "/../../work", "/work" }, { "/no/such/dir", "" }, { NULL, "" } };
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char want[PATH_MAX * 2];
+		snprintf(want, sizeof want, "%s%s\n", root, cases[i].want);
+		CHECK_EQ_INT(husk_hook_run_in(&hk, "in-root hook", root, cases[i].sub, "{}", &err), 0);
+		CHECK_STR(slurp(out), want);
+	}
+	return TEST_PASS;
+}
+
 static enum test_result test_run_env(void)
 {
 	struct husk_err err = { 0 };
@@ -254,6 +308,8 @@ int main(void)
 		{ "every kind, args, env, timeout", test_parse_all_kinds },
 		{ "bad hooks sections are one-line errors", test_parse_rejects },
 		{ "a hook reads the state JSON on stdin, in its cwd", test_run_reads_state_on_stdin },
+		{ "createContainer and startContainer run in the rootfs", test_cwd_per_kind },
+		{ "a directory inside the rootfs stays inside it", test_run_in_root },
 		{ "a hook's env is exactly the given one", test_run_env },
 		{ "a hook that ignores stdin", test_run_ignores_stdin },
 		{ "exit status, signal, missing binary fail", test_run_failures },

@@ -62,6 +62,8 @@ static enum test_result test_bad_files(void)
 		"[vm]\nvirtiofs_setid = maybe\n",
 		"[vm]\nvirtiofs_nofile = 10\n",
 		"[vm]\nconsole_log_max_kib = 0\n",
+		"[security]\nallowed_annotations = io.husk.*.x\n",
+		"[security]\nallowed_annotations = io.husk.vm.vcpus \"x\"\n",
 		"this is not ini\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -73,6 +75,35 @@ static enum test_result test_bad_files(void)
 		}
 		CHECK(err.msg[0] != '\0');
 	}
+	return TEST_PASS;
+}
+
+static enum test_result test_allowed_annotations(void)
+{
+	struct husk_config cfg;
+	struct husk_err err = { 0 };
+	/* the default allows nothing */
+	CHECK_EQ_INT(load_with("", &cfg, &err), 0);
+	CHECK_STR(husk_config_get(&cfg, CFG_ALLOWED_ANNOTATIONS), "");
+	CHECK(!husk_config_annotation_allowed(&cfg, "io.husk.vm.vcpus"));
+	/* exact keys and prefixes, commas and blanks */
+	CHECK_EQ_INT(load_with("[security]\nallowed_annotations = io.husk.vm.vcpus,  io.husk.net.*\n", &cfg, &err), 0);
+	CHECK(husk_config_annotation_allowed(&cfg, "io.husk.vm.vcpus"));
+	CHECK(!husk_config_annotation_allowed(&cfg, "io.husk.vm.vcpu"));
+	CHECK(!husk_config_annotation_allowed(&cfg, "io.husk.vm.vcpus2"));
+	CHECK(!husk_config_annotation_allowed(&cfg, "io.husk.vm.memory_mib"));
+	CHECK(husk_config_annotation_allowed(&cfg, "io.husk.net.spare_nics"));
+	CHECK(!husk_config_annotation_allowed(&cfg, "io.husk.netx"));
+	/* the environment wins over the file; a lone * allows every key */
+	setenv("HUSK_ALLOWED_ANNOTATIONS", "*", 1);
+	int r = load_with("[security]\nallowed_annotations = io.husk.vm.vcpus\n", &cfg, &err);
+	unsetenv("HUSK_ALLOWED_ANNOTATIONS");
+	CHECK_EQ_INT(r, 0);
+	CHECK_STR(cfg.e[CFG_ALLOWED_ANNOTATIONS].source, "env HUSK_ALLOWED_ANNOTATIONS");
+	CHECK(husk_config_annotation_allowed(&cfg, "io.husk.vm.memory_mib"));
+	/* a bad entry names itself */
+	CHECK(load_with("[security]\nallowed_annotations = io.husk.vm.vcpus, io.*.x\n", &cfg, &err) < 0);
+	CHECK(strstr(err.msg, "\"io.*.x\"") != NULL);
 	return TEST_PASS;
 }
 
@@ -197,6 +228,7 @@ int main(void)
 		{ "config file and environment", test_file_and_env },
 		{ "bad config files are clear errors", test_bad_files },
 		{ "HUSK_CONFIG naming a missing file", test_missing_explicit_file },
+		{ "[security] allowed_annotations", test_allowed_annotations },
 		{ "QEMU microvm command line", test_qemu_argv },
 		{ "accel auto", test_accel },
 	};

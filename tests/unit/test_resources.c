@@ -171,6 +171,235 @@ static enum test_result test_vm_size(void)
 	return TEST_PASS;
 }
 
+static enum test_result test_cpulist(void)
+{
+	static const struct {
+		const char *list;
+		long highest; /* -2: refused */
+	} cases[] = { { "0", 0 },      { "3", 3 },       { "0-1", 1 },       { "0,2-3", 3 },    { "5,0-1", 5 },
+		      { "1-1", 1 },    { "00007", 7 },   { "99999", 99999 }, { "", -2 },        { "1-", -2 },
+		      { "-1", -2 },    { "1,", -2 },     { ",1", -2 },       { "0,,1", -2 },    { "3-1", -2 },
+		      { "0-1-2", -2 }, { "100000", -2 }, { "0 1", -2 },      { "0-7:2/4", -2 }, { "a", -2 } };
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		long h = -5;
+		int r = husk_cpulist_highest(cases[i].list, &h);
+		if (cases[i].highest == -2 ? r != -EINVAL : (r != 0 || h != cases[i].highest)) {
+			printf("# \"%s\": r=%d highest=%ld\n", cases[i].list, r, h);
+			return TEST_FAIL;
+		}
+	}
+	/* and a bad list is refused when the spec is read */
+	struct husk_resources *res = NULL;
+	struct husk_err err = { 0 };
+	CHECK_EQ_INT(parse("{\"cpu\":{\"cpus\":\"2-1\"}}", &res, &err), -EINVAL);
+	CHECK(strstr(err.msg, "\"2-1\"") != NULL);
+	return TEST_PASS;
+}
+
+/* linux.resources.hugepageLimits: the guest's page sizes only, by the
+ * kernel's names; through the wire and back */
+static enum test_result test_hugepages(void)
+{
+	struct husk_resources *r = NULL;
+	struct husk_err err = { 0 };
+	CHECK_EQ_INT(parse("{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304},"
+			   "{\"pageSize\":\"1GB\",\"limit\":0}]}",
+			   &r, &err),
+		     0);
+	CHECK(r && r->has_hugetlb);
+	CHECK_EQ_INT(r->n_hugetlb, 2);
+	CHECK_EQ_INT(r->hugetlb[0].page_kb, 2048);
+	CHECK_EQ_INT(r->hugetlb[0].limit, 4194304);
+	CHECK_EQ_INT(r->hugetlb[1].page_kb, 1u << 20);
+	CHECK_EQ_INT(r->hugetlb[1].limit, 0);
+	uint8_t buf[256];
+	struct husk_cbor_enc e;
+	struct husk_arena a;
+	const struct husk_cbor_item *root;
+	struct husk_resources out;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_msg_encode_resources(&e, r);
+	CHECK_EQ_INT(husk_cbor_enc_finish(&e, &err), 0);
+	husk_arena_init(&a, arena_buf, sizeof arena_buf);
+	CHECK_EQ_INT(husk_msg_parse(e.buf, e.len, &a, &root, &err), 0);
+	CHECK_EQ_INT(husk_msg_decode_resources(root, &a, &out, &err), 0);
+	CHECK(out.has_hugetlb && out.n_hugetlb == 2);
+	CHECK_EQ_INT(out.hugetlb[0].page_kb, 2048);
+	CHECK_EQ_INT(out.hugetlb[0].limit, 4194304);
+	CHECK_EQ_INT(out.hugetlb[1].page_kb, 1u << 20);
+	husk_resources_free(r);
+	/* an empty list sets nothing */
+	CHECK_EQ_INT(parse("{\"hugepageLimits\":[]}", &r, &err), 0);
+	CHECK(r == NULL);
+	/* the kernel's names of sizes */
+	static const struct {
+		uint64_t kb;
+		const char *name;
+	} names[] = { { 64, "64KB" }, { 2048, "2MB" }, { 32768, "32MB" }, { 1u << 20, "1GB" }, { 16u << 20, "16GB" } };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char n[32];
+		husk_hugetlb_name(names[i].kb, n, sizeof n);
+		CHECK_STR(n, names[i].name);
+	}
+	/* refused: sizes the guest lacks, other spellings, bad limits */
+	static const char *const bad[] = {
+		"{\"hugepageLimits\":[{\"pageSize\":\"3MB\",\"limit\":0}]}",
+		"{\"hugepageLimits\":[{\"pageSize\":\"2048KB\",\"limit\":0}]}",
+		"{\"hugepageLimits\":[{\"pageSize\":\"2mb\",\"limit\":0}]}",
+		"{\"hugepageLimits\":[{\"pageSize\":\"64KB\",\"limit\":0}]}",
+		"{\"hugepageLimits\":[{\"pageSize\":\"2 MB\",\"limit\":0}]}",
+		"{\"hugepageLimits\":[{\"pageSize\":\"-2MB\",\"limit\":0}]}",
+		"{\"hugepageLimits\":[{\"pageSize\":\"99999999999999999999GB\",\"limit\":0}]}",
+		"{\"hugepageLimits\":[{\"pageSize\":\"\",\"limit\":0}]}",
+		"{\"hugepageLimits\":[{\"limit\":0}]}",
+		"{\"hugepageLimits\":[{\"pageSize\":\"2MB\"}]}",
+		"{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":-1}]}",
+		"{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":\"1g\"}]}",
+		"{\"hugepageLimits\":{\"pageSize\":\"2MB\",\"limit\":0}}",
+		"{\"hugepageLimits\":[1]}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		r = NULL;
+		if (parse(bad[i], &r, &err) != -EINVAL || r) {
+			printf("# accepted: %s\n", bad[i]);
+			return TEST_FAIL;
+		}
+		CHECK(strstr(err.msg, "hugepageLimits") != NULL);
+		CHECK(strchr(err.msg, '\n') == NULL);
+	}
+	CHECK_EQ_INT(parse(bad[0], &r, &err), -EINVAL);
+	CHECK_STR(err.msg, "linux.resources.hugepageLimits[0].pageSize \"3MB\" is not a huge page size of the guest "
+			   "(2MB or 1GB)");
+	/* the guest refuses what the host would not send */
+	static const struct {
+		int64_t kb, limit;
+	} wire_bad[] = { { 3072, 0 }, { 32, 0 }, { (int64_t)(32ull << 20), 0 }, { 2048, -1 }, { 0, 0 } };
+	for (size_t i = 0; i < ARRAY_SIZE(wire_bad); i++) {
+		husk_cbor_enc_init(&e, buf, sizeof buf);
+		husk_cbor_put_map(&e, 1);
+		husk_cbor_put_text(&e, "hugetlb");
+		husk_cbor_put_array(&e, 1);
+		husk_cbor_put_map(&e, 2);
+		husk_cbor_put_text(&e, "page_kb");
+		husk_cbor_put_int(&e, wire_bad[i].kb);
+		husk_cbor_put_text(&e, "limit");
+		husk_cbor_put_int(&e, wire_bad[i].limit);
+		CHECK_EQ_INT(husk_cbor_enc_finish(&e, &err), 0);
+		husk_arena_init(&a, arena_buf, sizeof arena_buf);
+		CHECK_EQ_INT(husk_msg_parse(e.buf, e.len, &a, &root, &err), 0);
+		if (husk_msg_decode_resources(root, &a, &out, &err) >= 0) {
+			printf("# guest accepted page_kb %lld limit %lld\n", (long long)wire_bad[i].kb,
+			       (long long)wire_bad[i].limit);
+			return TEST_FAIL;
+		}
+	}
+	/* at most HUSK_HUGETLB_MAX entries */
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_cbor_put_map(&e, 1);
+	husk_cbor_put_text(&e, "hugetlb");
+	husk_cbor_put_array(&e, HUSK_HUGETLB_MAX + 1);
+	for (unsigned i = 0; i <= HUSK_HUGETLB_MAX; i++) {
+		husk_cbor_put_map(&e, 2);
+		husk_cbor_put_text(&e, "page_kb");
+		husk_cbor_put_int(&e, 2048);
+		husk_cbor_put_text(&e, "limit");
+		husk_cbor_put_int(&e, 0);
+	}
+	CHECK_EQ_INT(husk_cbor_enc_finish(&e, &err), 0);
+	husk_arena_init(&a, arena_buf, sizeof arena_buf);
+	CHECK_EQ_INT(husk_msg_parse(e.buf, e.len, &a, &root, &err), 0);
+	CHECK(husk_msg_decode_resources(root, &a, &out, &err) < 0);
+	return TEST_PASS;
+}
+
+/* cpuset.cpus: the VM has a vCPU for each CPU up to the highest named */
+static enum test_result test_vm_size_cpuset(void)
+{
+	struct husk_config cfg;
+	struct husk_err err = { 0 };
+	unsetenv("HUSK_VCPUS");
+	setenv("HUSK_CONFIG", "/dev/null", 1);
+	CHECK_EQ_INT(husk_config_load(&cfg, &err), 0);
+	struct husk_resources res = { .cpuset_cpus = "0-1" };
+	struct husk_spec spec = { .json = json_pack("{}"), .resources = &res };
+	long mem;
+	int vcpus;
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(vcpus, 2);
+	res.cpuset_cpus = "3";
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(vcpus, 4);
+	res.cpuset_cpus = "0";
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(vcpus, 1);
+	/* more than the config file's vcpus: raised too (it cannot run otherwise) */
+	setenv("HUSK_VCPUS", "2", 1);
+	CHECK_EQ_INT(husk_config_load(&cfg, &err), 0);
+	unsetenv("HUSK_VCPUS");
+	res.cpuset_cpus = "0,5";
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(vcpus, 6);
+	res.cpuset_cpus = "1";
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(vcpus, 2);
+	/* past the guest kernel's 64 CPUs */
+	res.cpuset_cpus = "0-64";
+	husk_err_clear(&err);
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), -EINVAL);
+	CHECK(strstr(err.msg, "CPU 64") != NULL);
+	/* an annotation that asks for fewer is an error, one that covers is fine */
+	res.cpuset_cpus = "0-2";
+	json_object_set_new(spec.json, "annotations", json_pack("{s:s}", "io.husk.vm.vcpus", "2"));
+	husk_err_clear(&err);
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), -EINVAL);
+	CHECK(strstr(err.msg, "needs 3") != NULL);
+	json_object_set_new(spec.json, "annotations", json_pack("{s:s}", "io.husk.vm.vcpus", "4"));
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(vcpus, 4);
+	unsetenv("HUSK_CONFIG");
+	json_decref(spec.json);
+	return TEST_PASS;
+}
+
+/* the annotations that change the VM need the config file's allow-list */
+static enum test_result test_vm_annotations_allowed(void)
+{
+	static const char *const keys[] = { "io.husk.vm.memory_mib", "io.husk.vm.vcpus", "io.husk.vm.accel",
+					    "io.husk.vm.kernel_params", "io.husk.net.spare_nics" };
+	struct husk_config cfg;
+	struct husk_err err = { 0 };
+	setenv("HUSK_CONFIG", "/dev/null", 1);
+	unsetenv("HUSK_ALLOWED_ANNOTATIONS");
+	CHECK_EQ_INT(husk_config_load(&cfg, &err), 0);
+	struct husk_spec spec = { .json = json_pack("{s:{s:s}}", "annotations", "org.example.other", "x") };
+	CHECK_EQ_INT(husk_vm_annotations_check(&cfg, &spec, &err), 0); /* other annotations: no matter */
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		json_object_set_new(spec.json, "annotations", json_pack("{s:s}", keys[i], "1"));
+		husk_err_clear(&err);
+		CHECK_EQ_INT(husk_vm_annotations_check(&cfg, &spec, &err), -EPERM);
+		CHECK(strstr(err.msg, keys[i]) != NULL);
+		CHECK(strstr(err.msg, "allowed_annotations") != NULL);
+		CHECK(strchr(err.msg, '\n') == NULL);
+	}
+	setenv("HUSK_ALLOWED_ANNOTATIONS", "io.husk.vm.*, io.husk.net.spare_nics", 1);
+	CHECK_EQ_INT(husk_config_load(&cfg, &err), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		json_object_set_new(spec.json, "annotations", json_pack("{s:s}", keys[i], "1"));
+		CHECK_EQ_INT(husk_vm_annotations_check(&cfg, &spec, &err), 0);
+	}
+	setenv("HUSK_ALLOWED_ANNOTATIONS", "io.husk.vm.vcpus", 1);
+	CHECK_EQ_INT(husk_config_load(&cfg, &err), 0);
+	json_object_set_new(spec.json, "annotations",
+			    json_pack("{s:s,s:s}", "io.husk.vm.vcpus", "2", "io.husk.vm.memory_mib", "300"));
+	husk_err_clear(&err);
+	CHECK_EQ_INT(husk_vm_annotations_check(&cfg, &spec, &err), -EPERM);
+	CHECK(strstr(err.msg, "io.husk.vm.memory_mib") != NULL);
+	unsetenv("HUSK_ALLOWED_ANNOTATIONS");
+	unsetenv("HUSK_CONFIG");
+	json_decref(spec.json);
+	return TEST_PASS;
+}
+
 static enum test_result test_devices(void)
 {
 	struct husk_resources *r = NULL;
@@ -281,6 +510,10 @@ int main(void)
 		{ "resources CBOR round trip", test_cbor_round_trip },
 		{ "the guest refuses out-of-range resources", test_cbor_rejections },
 		{ "VM size from resources, config and annotations", test_vm_size },
+		{ "VM annotations need the allow-list", test_vm_annotations_allowed },
+		{ "cpu lists", test_cpulist },
+		{ "hugepageLimits: sizes, wire, refusals", test_hugepages },
+		{ "cpuset.cpus sizes the VM's vCPUs", test_vm_size_cpuset },
 		{ "device allow/deny rules", test_devices },
 		{ "runc's default device rules are appended", test_default_devices },
 	};

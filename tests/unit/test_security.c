@@ -303,6 +303,88 @@ static enum test_result test_seccomp_compile(void)
 	return TEST_PASS;
 }
 
+/* installs the filter in a child, runs syscall nrs[i] with zero arguments
+ * and reports each one's errno (0: it succeeded) */
+static int child_syscalls(const uint8_t *bpf, uint32_t len, const long *nrs, int n, int *errnos)
+{
+	int p[2];
+	if (n > 8 || pipe(p) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct sock_fprog prog = { .len = (unsigned short)(len / 8), .filter = (struct sock_filter *)bpf };
+		int res[9] = { 0 };
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+			res[0] = -errno;
+		else
+			for (int i = 0; i < n; i++)
+				res[i + 1] = syscall(nrs[i], 0, 0, 0, 0, 0, 0) < 0 ? errno : 0;
+		ssize_t w = write(p[1], res, sizeof res);
+		_exit(w == sizeof res ? 0 : 1);
+	}
+	close(p[1]);
+	int res[9] = { -EIO }, st;
+	ssize_t got = read(p[0], res, sizeof res);
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	if (got != sizeof res)
+		return -EIO;
+	memcpy(errnos, res + 1, (size_t)n * sizeof *errnos);
+	return res[0];
+}
+
+/* runc's -ENOSYS stub: past the highest syscall the profile names, ENOSYS
+ * instead of the default action; not with a permissive default, nor without
+ * an architecture list (as runc 1.1.5) */
+static enum test_result test_seccomp_enosys_stub(void)
+{
+	static const struct {
+		const char *def, *arches;
+		int want[4]; /* getpid, process_vm_writev (below kcmp), io_pgetevents (above), 1000 */
+	} cases[] = {
+		{ "\"SCMP_ACT_ERRNO\"",
+		  "[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"]",
+		  { 0, EPERM, ENOSYS, ENOSYS } },
+		{ "\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":13", "[\"SCMP_ARCH_X86_64\"]", { 0, EACCES, ENOSYS, ENOSYS } },
+		{ "\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":13",
+		  "[\"SCMP_ARCH_X32\",\"SCMP_ARCH_X86_64\"]",
+		  { 0, EACCES, ENOSYS, ENOSYS } },
+		{ "\"SCMP_ACT_ERRNO\"", "null", { 0, EPERM, EPERM, EPERM } },
+		{ "\"SCMP_ACT_ERRNO\"", "[\"SCMP_ARCH_X86\"]", { 0, EPERM, EPERM, EPERM } },
+	};
+	static const long nrs[] = { SYS_getpid, SYS_process_vm_writev, SYS_io_pgetevents, 1000 };
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char profile[1024];
+		snprintf(profile, sizeof profile,
+			 "{\"defaultAction\":%s,\"architectures\":%s,\"syscalls\":[{\"names\":[\"getpid\",\"write\","
+			 "\"exit_group\",\"exit\",\"kcmp\",\"no_such_call\"],\"action\":\"SCMP_ACT_ALLOW\"}]}",
+			 cases[i].def, cases[i].arches);
+		json_t *j = json_loads(profile, 0, NULL);
+		uint8_t *bpf = NULL;
+		uint32_t len = 0, flags = 0;
+		struct husk_err err = { 0 };
+		int r = husk_seccomp_compile(j, &bpf, &len, &flags, &err);
+		json_decref(j);
+		if (r < 0)
+			printf("# %s\n", err.msg);
+		CHECK_EQ_INT(r, 0);
+		int got[4] = { -1, -1, -1, -1 };
+		r = child_syscalls(bpf, len, nrs, 4, got);
+		free(bpf);
+		if (r == -ENOSYS || r == -EACCES)
+			return TEST_SKIP;
+		CHECK_EQ_INT(r, 0);
+		for (int k = 0; k < 4; k++)
+			if (got[k] != cases[i].want[k]) {
+				printf("# case %zu: syscall %ld gave errno %d, want %d\n", i, nrs[k], got[k],
+				       cases[i].want[k]);
+				return TEST_FAIL;
+			}
+	}
+	return TEST_PASS;
+}
+
 static enum test_result test_seccomp_docker_like(void)
 {
 	char *text = NULL;
@@ -344,6 +426,7 @@ int main(void)
 		{ "config.json security errors are one clear line", test_spec_rejections },
 		{ "seccomp profile compiles to a filter the kernel applies", test_seccomp_compile },
 		{ "a Docker-like default profile compiles and loads", test_seccomp_docker_like },
+		{ "runc's -ENOSYS stub for syscalls newer than the profile", test_seccomp_enosys_stub },
 	};
 	return unit_run(tests, ARRAY_SIZE(tests));
 }
