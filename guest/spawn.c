@@ -206,6 +206,9 @@ static void child_stdio(struct child_ctx *ctx)
 	    husk_fd_send(ctx->pty_sock, master, "M", &perr) < 0)
 		spawn_child_fail(sfd, "container terminal: %s", perr.msg);
 	close(master);
+	/* owned by the process's user, the group devpts gave it (tty), as runc */
+	if (fchown(slave, p->uid, (gid_t)-1) < 0)
+		spawn_child_fail(sfd, "chown of the container terminal to uid %u: %s", p->uid, strerror(errno));
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
 		spawn_child_fail(sfd, "setting the controlling terminal: %s", strerror(errno));
 	for (int i = 0; i < 3; i++)
@@ -213,6 +216,17 @@ static void child_stdio(struct child_ctx *ctx)
 			spawn_child_fail(sfd, "dup2 of the terminal: %s", strerror(errno));
 	if (slave > 2)
 		close(slave);
+}
+
+/* An exec'd process joins the container's cgroup after it reported ready:
+ * a paused (frozen) cgroup stops it there, not PID 1 waiting for "R" (a
+ * resume must get through). It is the process's last step before exec. */
+static void exec_join_cgroup(int cgroup_fd)
+{
+	if (cgroup_join(cgroup_fd) == 0)
+		return;
+	dprintf(2, "husk: joining the container cgroup: %s\n", strerror(errno));
+	_exit(126);
 }
 
 static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
@@ -233,9 +247,10 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 		child_become_userns_root(ctx);
 	if (setsid() < 0)
 		spawn_child_fail(sfd, "setsid: %s", strerror(errno));
-	/* into the container's cgroup before anything can fork (the fd's
-	 * opener, PID 1, is what the kernel checks) */
-	if (cgroup_join(ctx->cgroup_fd) < 0)
+	/* the init joins the container's cgroup before anything can fork (the
+	 * fd's opener, PID 1, is what the kernel checks); an exec joins once
+	 * ready (exec_join_cgroup), as the cgroup may be frozen */
+	if (init && cgroup_join(ctx->cgroup_fd) < 0)
 		spawn_child_fail(sfd, "joining the container cgroup: %s", strerror(errno));
 	if (init && (ctx->ns & HUSK_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		spawn_child_fail(sfd, "creating the cgroup namespace: %s", strerror(errno));
@@ -253,13 +268,18 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 	/* runc's order: rlimits, NNP, seccomp without NNP, bounding set and
 	 * keepcaps; the user; capset and ambient; seccomp with NNP at exec */
 	security_prepare(p->security, sfd);
+	/* as runc: the cwd first as root (a directory the user cannot enter
+	 * still works), again as the user if root was refused */
+	bool cwd_later = chdir(p->cwd) < 0;
+	if (cwd_later && errno != EACCES && errno != EPERM)
+		spawn_child_fail(sfd, "chdir to cwd %s: %s", p->cwd, strerror(errno));
 	if (setgroups(p->n_gids, p->gids) < 0)
 		spawn_child_fail(sfd, "setgroups: %s", strerror(errno));
 	if (setgid(p->gid) < 0)
 		spawn_child_fail(sfd, "setgid %u: %s", p->gid, strerror(errno));
 	if (setuid(p->uid) < 0)
 		spawn_child_fail(sfd, "setuid %u: %s", p->uid, strerror(errno));
-	if (chdir(p->cwd) < 0)
+	if (cwd_later && chdir(p->cwd) < 0)
 		spawn_child_fail(sfd, "chdir to cwd %s: %s", p->cwd, strerror(errno));
 	security_caps(p->security, sfd);
 	int r = resolve_program(p->args[0], p->env, program, sizeof program);
@@ -270,6 +290,8 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 	if (write(sfd, "R", 1) != 1)
 		_exit(1);
 	close(sfd);
+	if (!init)
+		exec_join_cgroup(ctx->cgroup_fd);
 	if (ctx->start_fd >= 0) {
 		/* parked: the host's START releases us */
 		if (read(ctx->start_fd, &c, 1) != 1)

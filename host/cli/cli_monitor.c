@@ -24,9 +24,10 @@ int cli_wait_forwarding(pid_t pid, const sigset_t *blocked)
 				continue;
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		}
-		if (sig == SIGPIPE || sig == SIGURG || sig == SIGWINCH)
+		if (sig == SIGPIPE || sig == SIGURG)
 			continue;
-		/* the monitor forwards what it receives to the process in the guest */
+		/* the monitor forwards what it receives to the process in the
+		 * guest (SIGWINCH: it resizes the process's terminal) */
 		kill(pid, sig);
 	}
 }

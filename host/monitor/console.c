@@ -52,3 +52,20 @@ int husk_console_adopt(int slave, struct husk_err *err)
 		return husk_err_sys(err, errno, "making the pty the controlling terminal");
 	return 0;
 }
+
+int husk_console_raw(int fd, struct termios *saved)
+{
+	if (tcgetattr(fd, saved) < 0)
+		return -errno;
+	struct termios raw = *saved;
+	cfmakeraw(&raw);
+	if (tcsetattr(fd, TCSANOW, &raw) < 0)
+		return -errno;
+	return 0;
+}
+
+void husk_console_restore(int fd, const struct termios *saved)
+{
+	/* what is queued for the terminal is written first */
+	tcsetattr(fd, TCSADRAIN, saved);
+}

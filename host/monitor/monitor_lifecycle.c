@@ -93,8 +93,12 @@ static int terminal_setup(struct monitor *m, const struct husk_process_spec *p, 
 {
 	*master = -1;
 	if (!p->terminal || !console_socket) {
-		/* only the CLI, not the monitor, takes terminal signals (it forwards them) */
-		setpgid(0, 0);
+		/* only the CLI, not the monitor, takes terminal signals (it
+		 * forwards them); but a monitor that relays the caller's own
+		 * terminal stays in its (foreground) group to read it: that
+		 * terminal is raw and sends no signals */
+		if (!p->terminal || !isatty(0))
+			setpgid(0, 0);
 		return 0;
 	}
 	int r = husk_console_open(master, &m->console_slave, p->rows, p->cols, err);
@@ -102,6 +106,7 @@ static int terminal_setup(struct monitor *m, const struct husk_process_spec *p, 
 		r = husk_console_adopt(m->console_slave, err);
 	if (r < 0)
 		return r;
+	m->winsize_fd = m->console_slave;
 	/* the terminal is the process's stdio: let go of the caller's fds.
 	 * containerd's shim reads create's and exec's output until EOF, so a
 	 * monitor holding them would hang it (runc's init holds only the pty) */
@@ -114,9 +119,29 @@ static int terminal_setup(struct monitor *m, const struct husk_process_spec *p, 
 	return 0;
 }
 
+/* A terminal without --console-socket: as runc, only the pty's output
+ * reaches the caller (its stdout); a caller's own terminal is made raw and
+ * its size is the pty's (over a consoleSize too, as runc resizes it). */
+static void attach_own_terminal(struct monitor *m)
+{
+	m->out[2].fd = -1;
+	if (!isatty(0))
+		return;
+	m->winsize_fd = 0;
+	m->tty_raw = husk_console_raw(0, &m->tty_saved) == 0;
+	mon_send_resize(m);
+}
+
+void mon_tty_restore(struct monitor *m)
+{
+	if (m->tty_raw)
+		husk_console_restore(0, &m->tty_saved);
+	m->tty_raw = false;
+}
+
 /* Hands the master to the caller and points the relay at our end. */
-static int attach_stdio(struct monitor *m, const char *console_socket, int master, bool stdin_open,
-			struct husk_err *err)
+static int attach_stdio(struct monitor *m, const struct husk_process_spec *p, const char *console_socket, int master,
+			bool stdin_open, struct husk_err *err)
 {
 	m->rbuf = malloc(HUSK_FRAME_HDR_SIZE + HUSK_FRAME_MAX);
 	if (!m->rbuf)
@@ -133,9 +158,12 @@ static int attach_stdio(struct monitor *m, const char *console_socket, int maste
 		m->out[2].fd = -1;
 	} else {
 		relay_out_open(&m->out[1], 1);
-		relay_out_open(&m->out[2], 2);
+		if (!p->terminal)
+			relay_out_open(&m->out[2], 2);
 		if (stdin_open)
 			relay_in_open(&m->in, 0);
+		if (p->terminal)
+			attach_own_terminal(m);
 	}
 	return 0;
 }
@@ -148,6 +176,7 @@ static int attach_stdio(struct monitor *m, const char *console_socket, int maste
 static int fail_create(struct monitor *m, const struct husk_err *err)
 {
 	struct husk_err herr = { 0 };
+	mon_tty_restore(m);
 	mon_cgroups_remove(m);
 	set_status(m, HUSK_STATUS_STOPPED);
 	mon_run_hooks(m, HUSK_HOOK_POSTSTOP, true, &herr);
@@ -205,7 +234,7 @@ static int boot(struct monitor *m, int *master, bool *stdin_open, struct husk_er
 static int finish_create(struct monitor *m, int master, bool stdin_open, struct husk_err *err)
 {
 	const struct husk_monitor_args *a = m->a;
-	int r = attach_stdio(m, a->console_socket, master, stdin_open, err);
+	int r = attach_stdio(m, &a->spec->process, a->console_socket, master, stdin_open, err);
 	if (r < 0)
 		return r;
 	m->status = m->st.status = HUSK_STATUS_CREATED;
@@ -235,6 +264,7 @@ static int finish(struct monitor *m)
 	 * the session's end the monitor sees first depends on timing */
 	if (!mon_exited(m) && m->vm_lost[0])
 		log_error("the VM stopped before the container exited: %s", m->vm_lost);
+	mon_tty_restore(m);
 	husk_vm_stop(&m->vm, SHUTDOWN_GRACE_MS);
 	mon_cgroups_remove(m);
 	int status = mon_exited(m) ? m->exit_status : 255;
@@ -304,13 +334,14 @@ int husk_exec_monitor_run(const struct husk_exec_monitor_args *a)
 	int guest_pid = husk_guest_exec(m->vm.session_fd, a->process, stdin_open, &err);
 	if (guest_pid < 0)
 		return fail_ready(a->ready_fd, &err);
-	if (attach_stdio(m, a->console_socket, master, stdin_open, &err) < 0)
+	if (attach_stdio(m, a->process, a->console_socket, master, stdin_open, &err) < 0)
 		return fail_ready(a->ready_fd, &err);
 	mon_watch_session_and_stdio(m);
 	log_debug("exec: guest pid %d", guest_pid);
 	report_ready(a->ready_fd, "OK");
 
 	mon_run_loop(m);
+	mon_tty_restore(m);
 
 	int status = mon_exited(m) ? m->exit_status : 255;
 	if (!mon_exited(m))

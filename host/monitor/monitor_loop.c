@@ -86,7 +86,7 @@ static void on_signal(struct watch *w, uint32_t events)
 	struct signalfd_siginfo si;
 	while (read(m->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGWINCH) {
-			if (m->console_slave >= 0)
+			if (m->winsize_fd >= 0)
 				mon_send_resize(m);
 			continue;
 		}
@@ -156,7 +156,7 @@ struct monitor *mon_init(const char *id, const char *state_dir, bool log_to_call
 	struct monitor *m = &mon;
 	memset(m, 0, sizeof *m);
 	m->next_id = 2;
-	m->ctl_fd = m->in.fd = m->out[1].fd = m->out[2].fd = m->console_slave = -1;
+	m->ctl_fd = m->in.fd = m->out[1].fd = m->out[2].fd = m->console_slave = m->winsize_fd = -1;
 	m->vm.session_fd = -1;
 	m->vm.console = (struct husk_console_log){ .rfd = -1, .file = -1 };
 	m->console_w.fd = -1;

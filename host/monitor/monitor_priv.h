@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <termios.h>
 #include <time.h>
 
 #include "common/err.h"
@@ -112,7 +113,10 @@ struct monitor {
 	struct ctl_client *clients[CTL_CLIENTS_MAX];
 	struct pending pending[PENDING_MAX];
 	uint32_t next_id;
-	int console_slave;            /* with --console-socket: the host side of the terminal */
+	int console_slave; /* with --console-socket: the host side of the terminal */
+	int winsize_fd;    /* the tty whose size the guest's terminal follows, or -1 */
+	bool tty_raw;      /* the caller's terminal (fd 0) made raw: tty_saved restores it */
+	struct termios tty_saved;
 	struct timespec oom_reported; /* when OOM kills were last written and logged */
 	int exit_status;
 	/* what the monitor noticed first when the VM went before the
@@ -155,6 +159,8 @@ void mon_stdin_interest(struct monitor *m);
 void mon_read_stdin(struct monitor *m);
 void mon_forward_signal(struct monitor *m, int sig);
 void mon_send_resize(struct monitor *m);
+/* monitor_lifecycle.c: the caller's terminal as it was (if made raw) */
+void mon_tty_restore(struct monitor *m);
 
 /* monitor_ctl.c */
 int mon_listen_ctl(struct monitor *m, struct husk_err *err);

@@ -340,13 +340,14 @@ void mon_forward_signal(struct monitor *m, int sig)
 	mon_session_send(m, HUSK_MSG_SIGNAL, 0, m->next_id++, e.buf, e.len);
 }
 
-/* the caller resized the terminal's master: tell the guest's pty */
+/* the caller resized the terminal (the console's master, or its own
+ * terminal): tell the guest's pty */
 void mon_send_resize(struct monitor *m)
 {
 	struct winsize ws;
 	uint8_t buf[32];
 	struct husk_cbor_enc e;
-	if (ioctl(m->console_slave, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
+	if (ioctl(m->winsize_fd, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
 		return;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
 	husk_msg_encode_resize(&e, &(struct husk_resize_msg){ .rows = ws.ws_row, .cols = ws.ws_col });
