@@ -116,7 +116,7 @@ hook_cwds() {
 # --- item 14: seccomp's -ENOSYS stub, and the guest kernel's syscalls -------
 
 # allow every x86-64 syscall up to kcmp (312) but getcpu (309) and
-# process_vm_writev (311); report what four numbers do
+# process_vm_writev (311); report what six numbers do
 seccomp_case() {
   local names
   names=$(awk '$1 == "#define" && $2 ~ /^__NR_/ { n = $2; sub("__NR_", "", n);
@@ -125,7 +125,7 @@ seccomp_case() {
   edit "$1" '.linux.seccomp = {defaultAction: "SCMP_ACT_ERRNO",
       architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
       syscalls: [{names: $n, action: "SCMP_ACT_ALLOW"}]}
-    | .process.args = ["sh", "-c", "for n in 309 311 333 1000; do echo \"$n $(probe syscall $n)\"; done"]' --argjson n "$names"
+    | .process.args = ["sh", "-c", "for n in 309 311 333 1000 312 310; do echo \"$n $(probe syscall $n)\"; done"]' --argjson n "$names"
 }
 
 @test "seccomp: a syscall newer than the profile is ENOSYS, an older one it does not name EPERM, as runc" {
@@ -135,14 +135,31 @@ seccomp_case() {
   echo "$output"
   [ "$status" -eq 0 ]
   # getcpu and process_vm_writev: not named, below kcmp: the default
-  # (EPERM); io_pgetevents (333) and 1000: above it: ENOSYS
-  [ "$output" = "$(printf '%s\n' '309 errno 1' '311 errno 1' '333 errno 38' '1000 errno 38')" ]
+  # (EPERM); io_pgetevents (333) and 1000: above it: ENOSYS; kcmp of pid 0:
+  # ESRCH (the guest kernel has kcmp); process_vm_readv of nothing: 0
+  [ "$output" = "$(printf '%s\n' '309 errno 1' '311 errno 1' '333 errno 38' '1000 errno 38' '312 errno 3' '310 ret 0')" ]
   husk_out=$output
   have_runc || skip "runc ($RUNC) is not installed"
   rb=$BATS_TEST_TMPDIR/runc-bundle
   runc_bundle "$rb"
   run "$RUNC" --root "$RUNC_ROOT" run -b "$rb" rsc1 </dev/null
   echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$husk_out" ]
+}
+
+@test "the guest kernel has process_vm_readv/writev and kcmp, as the host's" {
+  set_args "$BUNDLE" /bin/sh -c 'for n in 310 311 312; do echo "$n $(probe syscall $n)"; done'
+  run husk run --bundle "$BUNDLE" sc2 </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # zero iovecs: 0 bytes; kcmp of pid 0: ESRCH; never ENOSYS
+  [ "$output" = "$(printf '%s\n' '310 ret 0' '311 ret 0' '312 errno 3')" ]
+  husk_out=$output
+  have_runc || skip "runc ($RUNC) is not installed"
+  rb=$BATS_TEST_TMPDIR/runc-bundle
+  runc_bundle "$rb"
+  run "$RUNC" --root "$RUNC_ROOT" run -b "$rb" rsc2 </dev/null
   [ "$status" -eq 0 ]
   [ "$output" = "$husk_out" ]
 }
@@ -163,6 +180,17 @@ seccomp_case() {
   run "$RUNC" --root "$RUNC_ROOT" run -b "$rb" rhp1 </dev/null
   echo "$output"
   [ "$status" -ne 0 ] # runc fails too (on a hugetlb file that does not exist)
+}
+
+@test "hugepageLimits reach the guest's hugetlb controller" {
+  edit "$BUNDLE" '.linux.resources.hugepageLimits = [{pageSize: "2MB", limit: 4194304}, {pageSize: "1GB", limit: 0}]
+    | .linux.namespaces += [{type: "cgroup"}]
+    | .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro"]}]'
+  set_args "$BUNDLE" /bin/sh -c 'cd /sys/fs/cgroup; for f in hugetlb.2MB.max hugetlb.2MB.rsvd.max; do echo "$f $(cat $f)"; done'
+  run husk run --bundle "$BUNDLE" hp2 </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf '%s\n' 'hugetlb.2MB.max 4194304' 'hugetlb.2MB.rsvd.max 4194304')" ]
 }
 
 # --- item 16: cpuset.cpus sizes the VM --------------------------------------
