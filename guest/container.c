@@ -64,6 +64,8 @@ void container_child_root(const struct husk_create_msg *m, int sfd)
 	/* the writer's namespaces decide which values a namespaced key sets */
 	container_fs_sysctl(c, sfd);
 	container_fs_mounts(c, GUEST_ROOTFS_DIR, sfd);
+	if (m->notify_socket)
+		notify_mount(m->notify_socket, GUEST_ROOTFS_DIR, sfd);
 	if (chdir(GUEST_ROOTFS_DIR) < 0)
 		spawn_child_fail(sfd, "entering the rootfs: %s", strerror(errno));
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
@@ -91,6 +93,8 @@ int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid
 	struct proc *p;
 	int r = mount_rootfs(m->rootfs_tag, err);
 	if (r < 0)
+		return r;
+	if (m->notify_socket && (r = notify_listen(err)) < 0)
 		return r;
 	struct spawn_req req = {
 		.kind = SPAWN_CONTAINER_INIT,

@@ -170,4 +170,9 @@ unsigned long container_mount_flags(const char *path); /* MS_* a mount has now *
 int container_secure_join(const char *root, const char *unsafe, char *out, size_t cap);
 int container_remount(const char *path, unsigned long flags); /* container.c; -errno */
 
+/* sd_notify (notify.c): the socket the container notifies on, served from
+ * CREATE on; its datagrams go to the container's session as NOTIFY */
+int notify_listen(struct husk_err *err);
+void notify_mount(const char *path, const char *root, int sync_fd); /* in the container init */
+
 #endif

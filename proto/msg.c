@@ -30,6 +30,7 @@ const char *husk_msg_type_name(uint16_t type)
 		[HUSK_MSG_STATS] = "STATS",
 		[HUSK_MSG_OOM] = "OOM",
 		[HUSK_MSG_EVENTS] = "EVENTS",
+		[HUSK_MSG_NOTIFY] = "NOTIFY",
 	};
 	if (type < sizeof names / sizeof names[0] && names[type])
 		return names[type];
@@ -319,7 +320,8 @@ static int decode_process_field(const struct husk_cbor_item *root, struct husk_a
 
 int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m)
 {
-	husk_cbor_put_map(e, 6 + (m->container != NULL) + (m->resources != NULL) + (m->network != NULL));
+	husk_cbor_put_map(e, 6 + (m->container != NULL) + (m->resources != NULL) + (m->network != NULL) +
+				     (m->notify_socket != NULL));
 	husk_cbor_put_text(e, "id");
 	husk_cbor_put_text(e, m->id);
 	husk_cbor_put_text(e, "rootfs_tag");
@@ -346,6 +348,10 @@ int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg
 	if (m->network) {
 		husk_cbor_put_text(e, "network");
 		husk_msg_encode_network(e, m->network);
+	}
+	if (m->notify_socket) {
+		husk_cbor_put_text(e, "notify_socket");
+		husk_cbor_put_text(e, m->notify_socket);
 	}
 	return e->overflow ? -ENOSPC : 0;
 }
@@ -386,6 +392,11 @@ int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena 
 	const struct husk_cbor_item *net = husk_cbor_map_get(root, "network");
 	if (net && net->type != HUSK_CBOR_NULL && (r = husk_msg_decode_network(net, a, &m->network, err)) < 0)
 		return r;
+	if ((r = husk_msg_get_text(root, "notify_socket", HUSK_MAX_PATH, true, a, &m->notify_socket, err)) < 0)
+		return r;
+	if (m->notify_socket && (!husk_path_is_clean_abs(m->notify_socket) || !strcmp(m->notify_socket, "/")))
+		return husk_err_set(err, EINVAL, "notify_socket \"%s\" is not a clean absolute file path",
+				    m->notify_socket);
 	return 0;
 }
 

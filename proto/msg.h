@@ -54,6 +54,9 @@ struct husk_create_msg {
 	struct husk_resources *resources;
 	/* the NICs to configure before the process runs (proto/msg_network.h); NULL when none */
 	struct husk_network *network;
+	/* sd_notify: where the container's NOTIFY_SOCKET must be (a clean
+	 * absolute path); the guest serves it and relays NOTIFY. NULL: none */
+	char *notify_socket;
 };
 
 /* Generic small maps used by several messages. */

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -239,7 +240,8 @@ pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t 
 		return r;
 	if ((r = husk_config_load(&cfg, err)) < 0)
 		return r;
-	if ((r = husk_spec_load(&spec, o->bundle, err)) < 0 || (r = husk_vm_annotations_check(&cfg, &spec, err)) < 0) {
+	if ((r = husk_spec_load(&spec, o->bundle, err)) < 0 || (r = husk_vm_annotations_check(&cfg, &spec, err)) < 0 ||
+	    (r = husk_spec_notify_setup(&spec, getenv("NOTIFY_SOCKET"), err)) < 0) {
 		husk_spec_free(&spec);
 		return r;
 	}

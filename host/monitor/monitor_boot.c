@@ -339,6 +339,7 @@ static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a
 		.container = a->spec->container,
 		.resources = a->spec->resources,
 		.network = vm->network && vm->network->n_ifaces ? vm->network : NULL,
+		.notify_socket = a->spec->notify_container,
 	};
 	_cleanup_free_ uint8_t *buf = malloc(CREATE_BUF_MAX);
 	if (!buf)

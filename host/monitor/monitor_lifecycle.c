@@ -254,6 +254,8 @@ static int finish_create(struct monitor *m, int master, bool stdin_open, struct 
 	    (r = mon_run_hooks(m, HUSK_HOOK_CREATE_RUNTIME, false, err)) < 0 ||
 	    (r = mon_run_hooks(m, HUSK_HOOK_CREATE_CONTAINER, false, err)) < 0)
 		return r;
+	if (a->spec->notify_host && (r = mon_notify_open(&m->notify, a->spec->notify_host, err)) < 0)
+		return r;
 	return husk_monitor_confine(err);
 }
 

@@ -4,6 +4,7 @@
  *   monitor_ctl.c        ctl.sock: its clients and the pending-request table
  *   monitor_lifecycle.c  create and exec, from set-up to the exit status
  *   monitor_cgroup.c     the VM's host cgroups
+ *   monitor_notify.c     sd_notify: the guest's NOTIFY frames to the host socket
  *   monitor_boot.c, monitor_vfs.c: the VM itself
  * Every fd the loop watches is a struct watch (common/watch.h) inside
  * struct monitor; its handler finds the monitor with container_of(). */
@@ -22,6 +23,7 @@
 #include "proto/frame.h"
 #include "host/monitor/console_log.h"
 #include "host/monitor/monitor.h"
+#include "host/monitor/monitor_notify.h"
 #include "host/monitor/stdio_relay.h"
 #include "host/spec/hooks.h"
 #include "host/state/state.h"
@@ -122,7 +124,8 @@ struct monitor {
 	/* what the monitor noticed first when the VM went before the
 	 * container's process had exited (several events race to say it) */
 	char vm_lost[HUSK_CHILD_REASON_MAX + 64];
-	struct husk_hooks hooks; /* config.json's; none in an exec monitor */
+	struct husk_hooks hooks;  /* config.json's; none in an exec monitor */
+	struct mon_notify notify; /* sd_notify relay (monitor_notify.c); off unless create found a socket */
 };
 
 static inline bool mon_exited(const struct monitor *m)

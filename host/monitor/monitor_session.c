@@ -275,6 +275,8 @@ int mon_guest_frame(struct monitor *m, const struct husk_frame_hdr *h, const uin
 			return r;
 		on_oom(m, oom.oom_kills);
 		return 0;
+	case HUSK_MSG_NOTIFY:
+		return mon_notify_frame(m, root, err);
 	case HUSK_MSG_EXIT:
 		if ((r = husk_msg_decode_exit(root, &ex, err)) < 0)
 			return r;

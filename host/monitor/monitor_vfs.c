@@ -83,6 +83,9 @@ static int stage_rootfs(const struct husk_monitor_args *a, const char *dir, stru
 		for (uint32_t i = 0; root_fd >= 0 && i < c->n_mounts; i++)
 			make_mount_point(root_fd, c->mounts[i].destination,
 					 !c->mounts[i].bind || c->mounts[i].bind_dir);
+		/* where the guest binds the container's sd_notify socket */
+		if (root_fd >= 0 && a->spec->notify_container)
+			make_mount_point(root_fd, a->spec->notify_container, false);
 		if (root_fd >= 0)
 			close(root_fd);
 	}

@@ -224,6 +224,7 @@ void husk_spec_free(struct husk_spec *spec)
 	husk_spec_free_security(&spec->process);
 	husk_resources_free(spec->resources);
 	husk_spec_free_container(spec);
+	husk_spec_notify_free(spec);
 	free(spec->process.args);
 	free(spec->process.env);
 	free(spec->process.gids);

@@ -22,6 +22,12 @@ struct husk_spec {
 	struct husk_resources *resources;
 	/* container-wide settings for CREATE (host/spec_container.c) */
 	struct husk_container_config *container;
+	/* sd_notify (host/spec/spec_notify.c): the host socket that gets the
+	 * container's notifications and where the container sees its own;
+	 * both NULL when nothing is relayed */
+	char *notify_host;      /* a path, or "@name" for an abstract socket */
+	char *notify_container; /* a clean absolute path in the container */
+	char *notify_env;       /* the NOTIFY_SOCKET= entry added to process.env, or NULL */
 };
 
 /* How big the container's VM is (host/spec/vm_size.c): annotations, then
@@ -68,5 +74,17 @@ int husk_spec_parse_container(struct husk_spec *spec, struct husk_err *err);
  * into c (after its domainname); lx may be NULL. */
 int husk_spec_parse_namespaces(json_t *lx, const char *hostname, struct husk_container_config *c, struct husk_err *err);
 void husk_spec_free_container(struct husk_spec *spec);
+
+/* host/spec/spec_notify.c: sd_notify at create. env_notify is husk's own
+ * NOTIFY_SOCKET (NULL or empty: none). runc's way when it is set: the
+ * container gets a socket at /run/notify/notify.sock and NOTIFY_SOCKET
+ * pointing there, and its notifications go to env_notify. Else Podman's
+ * (--sdnotify=container): process.env names NOTIFY_SOCKET and a bind mount
+ * brings a host unix socket there (conmon's); a file bind of it is taken
+ * out of the mounts (a host socket cannot cross virtio-fs) and the guest
+ * serves that path instead. Fills spec->notify_*. */
+#define HUSK_NOTIFY_RUNC_PATH "/run/notify/notify.sock"
+int husk_spec_notify_setup(struct husk_spec *spec, const char *env_notify, struct husk_err *err);
+void husk_spec_notify_free(struct husk_spec *spec);
 
 #endif

@@ -227,6 +227,20 @@ MSG = {
     "container-rattr-partial-atime": enc({"mounts": [
         {"dst": "/data", "bind": 0, "dir": True, "flags": 4096, "prop": 0, "data": None,
          "rset": 0x10, "rclr": 0x10}], "ns": 1}),
+    # NOTIFY (proto/msg_notify.h) and CREATE's notify_socket
+    "notify": enc({"message": "READY=1\nSTATUS=serving \u2603\nMAINPID=7"}),
+    "notify-empty": enc({"message": ""}),
+    "notify-max": enc({"message": "STATUS=" + "x" * (4096 - 7)}),
+    "notify-over": enc({"message": "STATUS=" + "x" * (4097 - 7)}),
+    "notify-bytes": enc({"message": b"READY=1"}),
+    "create-notify": enc({"id": "c1", "rootfs_tag": "vfs", "readonly": False, "hostname": None, "stdin": False,
+                          "process": {"args": ["/bin/sh"], "env": ["NOTIFY_SOCKET=/run/notify/notify.sock"],
+                                      "cwd": "/", "uid": 0, "gid": 0, "gids": [], "terminal": False,
+                                      "rows": 0, "cols": 0},
+                          "notify_socket": "/run/notify/notify.sock"}),
+    "create-notify-dotdot": enc({"id": "c1", "rootfs_tag": "vfs",
+                                 "process": {"args": ["/bin/sh"], "env": [], "cwd": "/", "uid": 0, "gid": 0},
+                                 "notify_socket": "/run/../notify.sock"}),
 }
 
 # fuzz_monitor.c: the guest's side of a session, frames back to back. In
@@ -252,6 +266,8 @@ MONITOR = {
     "unknown-type": frame(MSG["empty"], 0x7777) + frame(MSG["empty"], 0xbeef, R, 10),
     "garbage": frame(b"\xff\x1f\x5b\xff\xff", 7),
     "oom-storm": b"".join(frame(enc({"oom_kills": n}), 19) for n in range(1, 200)),
+    # a NOTIFY the monitor set up no socket for: a protocol error
+    "notify-unasked": frame(MSG["notify"], 21),
 }
 
 write("cbor", CBOR)

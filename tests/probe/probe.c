@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr,
-			"usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|forks N|pattern N|syscall NR [ARG...]|hugepages N|report [SYSCTL...]\n");
+			"usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|forks N|pattern N|syscall NR [ARG...]|hugepages N|report [SYSCTL...]|notify LINE...\n");
 		return 2;
 	}
 	const char *f = argv[1];
@@ -236,6 +236,8 @@ int main(int argc, char **argv)
 		return fact_umask();
 	if (!strcmp(f, "report"))
 		return probe_report(argc - 2, argv + 2);
+	if (!strcmp(f, "notify"))
+		return probe_notify(argc - 2, argv + 2);
 	if (!strcmp(f, "pattern"))
 		return fact_pattern(argc > 2 ? argv[2] : NULL);
 	if (!strcmp(f, "hugepages"))

@@ -4,5 +4,7 @@
 
 /* probe report [SYSCTL-KEY...]: the container as seen from inside, JSON */
 int probe_report(int argc, char **argv);
+/* probe notify LINE... | --bytes N: an sd_notify datagram to $NOTIFY_SOCKET */
+int probe_notify(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "proto/cbor.h"
 #include "proto/msg_resources.h"
+#include "proto/msg_notify.h"
 #include "proto/msg_session.h"
 #include "tests/unit/cbor_ref.h"
 #include "tests/unit/unit.h"
@@ -490,7 +491,7 @@ static enum test_result test_differential_messages(void)
 							     .has_hugetlb = true,
 							     .hugetlb = huge,
 							     .n_hugetlb = 2 } };
-		for (int kind = 0; kind < 14; kind++) {
+		for (int kind = 0; kind < 15; kind++) {
 			struct husk_cbor_enc e;
 			husk_cbor_enc_init(&e, big, sizeof big);
 			switch (kind) {
@@ -537,6 +538,9 @@ static enum test_result test_differential_messages(void)
 				break;
 			case 12:
 				husk_msg_encode_stats(&e, &st);
+				break;
+			case 13:
+				husk_msg_encode_notify(&e, &(struct husk_notify_msg){ .message = text });
 				break;
 			default:
 				husk_msg_encode_update(&e, &up);
