@@ -16,15 +16,25 @@
 
 #define NOTIFY_DIR "/run/husk"
 #define NOTIFY_PATH NOTIFY_DIR "/notify"
-#define NOTIFY_BURST 64 /* datagrams read per loop round */
+#define NOTIFY_BURST 64     /* datagrams read per loop round */
+#define NOTIFY_LOG_DROPS 16 /* drops logged on the console; a flood is not */
 
 static struct watch notify_w = { .fd = -1 };
+static unsigned drops_logged;
+
+#define LOG_DROP(...)                                                                                                  \
+	do {                                                                                                           \
+		if (drops_logged < NOTIFY_LOG_DROPS) {                                                                 \
+			drops_logged++;                                                                                \
+			GLOG_ERR(__VA_ARGS__);                                                                         \
+		}                                                                                                      \
+	} while (0)
 
 static void forward(const char *msg, size_t n)
 {
 	struct proc *init = container_proc();
 	if (!init || !init->conn || !conn_has_room(init->conn)) {
-		GLOG_ERR("sd_notify: no room on the container session; a notification is dropped");
+		LOG_DROP("sd_notify: no room on the container session; a notification is dropped");
 		return;
 	}
 	uint8_t buf[HUSK_NOTIFY_MAX + 32];
@@ -48,11 +58,11 @@ static void on_notify(struct watch *w, uint32_t events)
 		if (n < 0)
 			return;
 		if ((size_t)n > sizeof buf - 1) {
-			GLOG_ERR("sd_notify: a notification of %zd bytes is over %u: dropped", n, HUSK_NOTIFY_MAX);
+			LOG_DROP("sd_notify: a notification of %zd bytes is over %u: dropped", n, HUSK_NOTIFY_MAX);
 			continue;
 		}
 		if (!husk_notify_text_valid(buf, (size_t)n)) {
-			GLOG_ERR("sd_notify: a notification that is empty, has a NUL or is not UTF-8: dropped");
+			LOG_DROP("sd_notify: a notification that is empty, has a NUL or is not UTF-8: dropped");
 			continue;
 		}
 		buf[n] = '\0';

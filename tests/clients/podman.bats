@@ -322,3 +322,33 @@ EOF
   grep -qx lo <<< "$output"
   ! grep -qE '^(eth|ens|enp)' <<< "$output"
 }
+
+# NOTIFY_LOG has a datagram that is $1 or has $1 as one of its lines
+notify_has() {
+  [ -f "$NOTIFY_LOG" ] && jq -e --arg want "$1" 'select(.d == $want or (.d | split("\n") | index($want)))' \
+    "$NOTIFY_LOG" >/dev/null
+}
+
+@test "--sdnotify=container: the container's READY=1 reaches NOTIFY_SOCKET through conmon, with podman's MAINPID" {
+  # a listener where systemd's notify socket would be (Type=notify, quadlet's Notify=true)
+  local sock=$PTMP/notify.sock listener
+  NOTIFY_LOG=$BATS_TEST_TMPDIR/notify.log
+  python3 "$TOP/tests/e2e/notify_listen.py" "$sock" "$NOTIFY_LOG" "$BATS_TEST_TMPDIR/listening" 300 \
+    </dev/null >/dev/null 2>&1 3>&- &
+  listener=$!
+  wait_for "the notify listener" 10 test -e "$BATS_TEST_TMPDIR/listening"
+  NOTIFY_SOCKET=$sock pm run -d --network=none --sdnotify=container --name sd1 "$IMAGE_NAME" \
+    sh -c 'echo "$NOTIFY_SOCKET"; probe notify STATUS=starting; probe notify READY=1 && echo notified; exec sleep 1000'
+  wait_for "READY=1 on the notify socket" 120 notify_has READY=1
+  # podman names conmon as the service's main pid; the container's process
+  # is a guest process, so conmon (or husk's monitor) is what systemd watches
+  conmon=$(pm inspect -f '{{.State.ConmonPid}}' sd1)
+  cat "$NOTIFY_LOG"
+  notify_has "MAINPID=$conmon"
+  wait_for "sd1 to log" 60 logs_have sd1 notified
+  run pm logs sd1
+  [ "${lines[0]}" = /run/notify/notify.sock ]
+  [ "$(pm inspect -f '{{.State.Status}}' sd1)" = running ]
+  pm rm -f -t 0 sd1
+  kill "$listener" 2>/dev/null || true
+}
