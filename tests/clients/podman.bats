@@ -325,7 +325,7 @@ EOF
 
 # NOTIFY_LOG has a datagram that is $1 or has $1 as one of its lines
 notify_has() {
-  [ -f "$NOTIFY_LOG" ] && jq -e --arg want "$1" 'select(.d == $want or (.d | split("\n") | index($want)))' \
+  [ -f "$NOTIFY_LOG" ] && jq -s -e --arg want "$1" 'any(.[]; .d | split("\n") | index($want) != null)' \
     "$NOTIFY_LOG" >/dev/null
 }
 

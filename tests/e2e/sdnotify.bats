@@ -41,10 +41,19 @@ listen() {
 wait_datagram() {
   local i
   for ((i = 0; i < ${2:-90} * 10; i++)); do
-    [ -f "$NLOG" ] && jq -e --arg re "$1" 'select(.d | test($re))' "$NLOG" >/dev/null 2>&1 && return 0
+    [ -f "$NLOG" ] && jq -s -e --arg re "$1" 'any(.[]; .d | test($re))' "$NLOG" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "no datagram matching $1; got: $(cat "$NLOG" 2>/dev/null)" >&2
+  return 1
+}
+
+# ready ID: a datagram with READY=1 arrived; else the container's logs are shown
+ready() {
+  wait_datagram '^READY=1' && return 0
+  echo "--- $1: out"; cat "$BATS_TEST_TMPDIR/out" 2>/dev/null
+  echo "--- monitor.log"; tail -20 "$HUSK_ROOT/$1/monitor.log" 2>/dev/null
+  echo "--- console.log"; tail -20 "$HUSK_ROOT/$1/console.log" 2>/dev/null
   return 1
 }
 
@@ -62,13 +71,15 @@ husk_env() {
 @test "NOTIFY_SOCKET set: STATUS and READY=1 arrive, READY with the monitor's pid, the guest's MAINPID dropped" {
   sock=$BATS_TEST_TMPDIR/notify.sock
   listen "$sock"
-  set_args "$BUNDLE" /bin/sh -c 'echo "NOTIFY_SOCKET=$NOTIFY_SOCKET"; probe notify STATUS=starting &&
-    probe notify READY=1 MAINPID=1 STATUS=serving && echo sent; sleep 1000'
+  # (set_args takes one line per argument)
+  cmd='echo "NOTIFY_SOCKET=$NOTIFY_SOCKET"; probe notify STATUS=starting && probe notify READY=1 MAINPID=1 STATUS=serving && echo sent; sleep 1000'
+  set_args "$BUNDLE" /bin/sh -c "$cmd"
   husk_env "$sock" create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" n1 \
     </dev/null >"$BATS_TEST_TMPDIR/out" 2>&1
   pid=$(cat "$BATS_TEST_TMPDIR/pid")
   husk start n1
-  wait_datagram '^READY=1'
+  ready n1
+  cat "$NLOG"
   [ "$(head -1 "$NLOG" | jq -r .d)" = "STATUS=starting" ]
   [ "$(sed -n 2p "$NLOG" | jq -r .d)" = "$(printf 'READY=1\nMAINPID=%s\nSTATUS=serving' "$pid")" ]
   [ "$(wc -l <"$NLOG")" -eq 2 ]
@@ -86,6 +97,7 @@ husk_env() {
   husk_env "$sock" create --bundle "$BUNDLE" n2 </dev/null >/dev/null 2>&1
   husk start n2
   wait_datagram '^STATUS=after$'
+  jq -c '.d | length' "$NLOG"
   [ "$(wc -l <"$NLOG")" -eq 2 ]
   [ "$(head -1 "$NLOG" | jq -r '.d | length')" -eq 4096 ]
   grep -q "sd_notify: a notification of 5000 bytes is over 4096: dropped" "$HUSK_ROOT/n2/console.log"
@@ -122,7 +134,7 @@ husk_env() {
   mv "$BUNDLE/c.json" "$BUNDLE/config.json"
   husk_env "" create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" n5 </dev/null >"$BATS_TEST_TMPDIR/out" 2>&1
   husk start n5
-  wait_datagram '^READY=1'
+  ready n5
   [ "$(jq -r .d "$NLOG")" = "$(printf 'READY=1\nMAINPID=%s' "$(cat "$BATS_TEST_TMPDIR/pid")")" ]
   grep -qx sent "$BATS_TEST_TMPDIR/out"
   husk kill n5 KILL
