@@ -35,7 +35,7 @@ fi
 # them are shown but do not stop fuzzing. The harnesses themselves use -Werror.
 WARN="-Wall -Wextra -Wshadow -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter"
 CFLAGS="-std=gnu11 -g -O1 -D_GNU_SOURCE -fno-omit-frame-pointer -iquote ."
-LIB_SRCS=(common/err.c common/arena.c common/fs.c proto/cbor.c proto/frame.c proto/msg.c proto/msg_container.c proto/msg_security.c proto/msg_resources.c proto/msg_network.c proto/msg_notify.c proto/msg_session.c host/state/log.c host/vsock/virtq.c host/vsock/vsock_pkt.c host/vsock/vsock_mux.c host/vsock/vsock_conn.c host/vsock/vsock_queue.c host/vsock/vhost_user.c host/spec/spec.c host/spec/spec_container.c host/spec/spec_namespaces.c host/spec/spec_notify.c host/spec/spec_resources.c host/spec/spec_security.c host/spec/seccomp.c host/spec/seccomp_enosys.c host/state/fsutil.c)
+LIB_SRCS=(common/err.c common/arena.c common/escape.c common/fs.c proto/cbor.c proto/frame.c proto/msg.c proto/msg_container.c proto/msg_security.c proto/msg_resources.c proto/msg_network.c proto/msg_notify.c proto/msg_session.c host/state/log.c host/vsock/virtq.c host/vsock/vsock_pkt.c host/vsock/vsock_mux.c host/vsock/vsock_conn.c host/vsock/vsock_queue.c host/vsock/vhost_user.c host/spec/spec.c host/spec/spec_container.c host/spec/spec_namespaces.c host/spec/spec_notify.c host/spec/spec_resources.c host/spec/spec_security.c host/spec/seccomp.c host/spec/seccomp_enosys.c host/state/fsutil.c)
 
 # the monitor's harness runs the monitor's own code: all of the host's
 MON_SRCS=()
