@@ -2,6 +2,7 @@
  * session with husk-init (HELLO, CREATE). */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 #include "host/state/unixsock.h"
 #include "host/vmm/vmm_privs.h"
 #include "host/vmm/virtiofsd.h"
+#include "host/monitor/monitor_confine.h"
+#include "host/vmm/vmm_jail.h"
 #include "host/vmm/vmm_qemu.h"
 
 #define VFS_TAG "vfs" /* the staging directory: rootfs and bind sources */
@@ -125,6 +128,15 @@ static int qemu_files_open(struct husk_vm *vm, const struct husk_monitor_args *a
 	if ((f->initramfs = open(initramfs, O_RDONLY | O_CLOEXEC)) < 0)
 		return husk_err_sys(err, errno, "guest initramfs %s (set [vm] initramfs in %s)", initramfs,
 				    a->cfg->path);
+	/* QEMU reopens them as the VM's uid (through /proc/self/fd) */
+	struct stat st;
+	if (fstat(f->kernel, &st) == 0 && !(st.st_mode & S_IROTH))
+		return husk_err_set(err, EACCES, "guest kernel %s must be readable by others (QEMU runs unprivileged)",
+				    kernel);
+	if (fstat(f->initramfs, &st) == 0 && !(st.st_mode & S_IROTH))
+		return husk_err_set(err, EACCES,
+				    "guest initramfs %s must be readable by others (QEMU runs unprivileged)",
+				    initramfs);
 	snprintf(path, sizeof path, "%s/console.log", vm->dir);
 	size_t console_max = (size_t)husk_config_get_long(a->cfg, CFG_CONSOLE_LOG_MAX_KIB) * 1024;
 	if (husk_console_log_open(&vm->console, path, console_max, &f->console, err) < 0)
@@ -195,9 +207,15 @@ static int start_qemu(struct husk_vm *vm, const struct husk_monitor_args *a, int
 	log_debug("accel %s (%s)", p.accel, why);
 	int keep[HUSK_QEMU_FDS_MAX];
 	size_t n_keep = husk_qemu_fds(&p, keep, HUSK_QEMU_FDS_MAX);
-	struct husk_spawn_setup setup = { husk_vmm_exec_setup, &lsm };
+	static struct husk_vmm_jail jail; /* large (a path); read by the child only */
+	jail = (struct husk_vmm_jail){
+		.lsm = &lsm, .uid = vm->vmm_id.uid, .gid = vm->vmm_id.gid, .kvm = !strcmp(p.accel, "kvm")
+	};
+	struct husk_spawn_setup setup = { husk_vmm_jail_enter, &jail };
 	struct husk_argv argv = { 0 };
-	r = husk_qemu_argv(&p, &argv, err);
+	r = husk_vmm_jail_prepare(&jail, p.qemu, err);
+	if (r == 0)
+		r = husk_qemu_argv(&p, &argv, err);
 	if (r == 0)
 		r = husk_spawn(argv.v, log_path, keep, n_keep, &setup, &vm->qemu_pid, err);
 	husk_argv_free(&argv);
@@ -413,7 +431,12 @@ int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool std
 	r = husk_vsock_prepare(&vm->vsock, husk_config_get(a->cfg, CFG_VSOCK_BACKEND), vm->dir, err);
 	if (r < 0)
 		goto fail;
-	r = husk_vsock_start(&vm->vsock, err);
+	/* the VM's own uid: QEMU and the vsock back-end run as it */
+	r = husk_vmm_id_alloc((unsigned long)husk_config_get_long(a->cfg, CFG_VMM_UID_BASE),
+			      (unsigned long)husk_config_get_long(a->cfg, CFG_VMM_UID_COUNT), &vm->vmm_id, err);
+	if (r < 0)
+		goto fail;
+	r = husk_vsock_start(&vm->vsock, vm->vmm_id.uid, vm->vmm_id.gid, err);
 	if (r < 0)
 		goto fail;
 	r = vfs_fd = start_virtiofsd(vm, a, vfs_sock, err);
@@ -424,7 +447,11 @@ int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool std
 	close(vfs_fd);
 	if (r < 0)
 		goto fail;
-	log_debug("qemu spawned, pid %d", vm->qemu_pid);
+	log_debug("qemu spawned, pid %d, uid %u", vm->qemu_pid, (unsigned)vm->vmm_id.uid);
+	/* from here on the monitor reads the guest: confined first */
+	r = husk_monitor_confine(err);
+	if (r < 0)
+		goto fail;
 
 	/* connect, but notice a QEMU that dies instead of booting */
 	long timeout = husk_config_get_long(a->cfg, CFG_BOOT_TIMEOUT) * 1000L;
@@ -493,6 +520,7 @@ void husk_vm_stop(struct husk_vm *vm, int grace_ms)
 	/* virtiofsd exits on its own once QEMU is gone */
 	stop_child(&vm->virtiofsd_pid, grace_ms ? 1000 : 0);
 	husk_vsock_close(&vm->vsock);
+	husk_vmm_id_release(&vm->vmm_id); /* nothing runs as it any more */
 	if (vm->net) {
 		/* QEMU is gone, and the taps with it: the filters go too (from
 		 * network.json, which start may have added to) */

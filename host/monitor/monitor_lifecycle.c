@@ -43,7 +43,8 @@ int mon_run_hooks(struct monitor *m, enum husk_hook_kind kind, bool warn_only, s
 	json_decref(j);
 	if (!doc)
 		return husk_err_set(err, ENOMEM, "out of memory");
-	int r = husk_hooks_run(&m->hooks, kind, doc, warn_only, err);
+	int r = m->hook_fd >= 0 ? mon_hook_runner_call(m, kind, doc, warn_only, err)
+				: husk_hooks_run(&m->hooks, kind, doc, warn_only, err);
 	free(doc);
 	return r;
 }
@@ -216,6 +217,8 @@ static int boot(struct monitor *m, int *master, bool *stdin_open, struct husk_er
 	if (r < 0)
 		return r;
 	*stdin_open = m->console_slave >= 0 || !fd_is_dev_null(0);
+	if ((r = mon_hook_runner_start(m, err)) < 0)
+		return r;
 	char vfs_dir[PATH_MAX];
 	/* a mount namespace of the monitor's own, with what virtiofsd serves */
 	if ((r = husk_vfs_stage(a, vfs_dir, sizeof vfs_dir, err)) < 0)
@@ -256,7 +259,7 @@ static int finish_create(struct monitor *m, int master, bool stdin_open, struct 
 		return r;
 	if (a->spec->notify_host && (r = mon_notify_open(&m->notify, a->spec->notify_host, err)) < 0)
 		return r;
-	return husk_monitor_confine(err);
+	return 0;
 }
 
 /* The VM down, its cgroups gone, state "stopped": the exit status. */
@@ -277,6 +280,7 @@ static int finish(struct monitor *m)
 	char sock[PATH_MAX];
 	snprintf(sock, sizeof sock, "%s/ctl.sock", m->a->state_dir);
 	unlink(sock);
+	mon_hook_runner_stop(m);
 	log_info("stopped with status %d", status);
 	return status;
 }

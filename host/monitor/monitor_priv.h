@@ -27,6 +27,7 @@
 #include "host/monitor/stdio_relay.h"
 #include "host/spec/hooks.h"
 #include "host/state/state.h"
+#include "host/vmm/vmm_uid.h"
 #include "host/vsock/vsock.h"
 
 /* The VM and its helpers, as the boot phase leaves them. */
@@ -42,6 +43,7 @@ struct husk_vm {
 	int vcpus;
 	struct husk_net *net;         /* the netns joined to the VM's NICs (host/net.h), NULL if none */
 	struct husk_network *network; /* the NICs as the guest configures them at CREATE */
+	struct husk_vmm_id vmm_id;    /* QEMU's and the vsock back-end's uid (host/vmm/vmm_uid.h) */
 };
 
 /* Sends EXEC on a fresh session (after HELLO) and waits for the reply:
@@ -124,8 +126,14 @@ struct monitor {
 	/* what the monitor noticed first when the VM went before the
 	 * container's process had exited (several events race to say it) */
 	char vm_lost[HUSK_CHILD_REASON_MAX + 64];
+<<<<<<< HEAD
 	struct husk_hooks hooks;  /* config.json's; none in an exec monitor */
 	struct mon_notify notify; /* sd_notify relay (monitor_notify.c); off unless create found a socket */
+=======
+	struct husk_hooks hooks; /* config.json's; none in an exec monitor */
+	int hook_fd;             /* the hook runner (monitor_hookrun.c), -1: none */
+	pid_t hook_pid;
+>>>>>>> a9e7f91 (jail the VMM: QEMU and the vsock back-end run as the VM's own uid ([security] vmm_uid_base/count, flock slots), QEMU pivoted into a read-only tmpfs in its own mount/IPC/UTS/net namespaces, the back-end confined (no caps, NNP, allow-list) before it reads anything; the monitor loads an allow-list right after QEMU starts, hooks run by a runner forked before; hostile mode run-vsock-unbound; docs/security.md rewritten)
 };
 
 static inline bool mon_exited(const struct monitor *m)
@@ -182,6 +190,13 @@ void mon_write_state(struct monitor *m);
 int mon_run_hooks(struct monitor *m, enum husk_hook_kind kind, bool warn_only, struct husk_err *err);
 /* The guest did what a START, PAUSE or RESUME asked: the new status. */
 void mon_request_done(struct monitor *m, uint16_t request);
+
+/* monitor_hookrun.c: hooks run by a helper forked before the monitor
+ * confines itself (nothing is started when config.json has no hooks) */
+int mon_hook_runner_start(struct monitor *m, struct husk_err *err);
+int mon_hook_runner_call(struct monitor *m, enum husk_hook_kind kind, const char *doc, bool warn_only,
+			 struct husk_err *err);
+void mon_hook_runner_stop(struct monitor *m);
 
 /* monitor_cgroup.c: the VM's host cgroup (linux.cgroupsPath) with limits
  * that cover the VM; the engines' metrics and block-IO weights act on it */

@@ -32,6 +32,8 @@ static const struct key_def key_defs[CFG_KEY_COUNT] = {
 	[CFG_VIRTIOFS_SETID] = { "vm", "virtiofs_setid", "HUSK_VIRTIOFS_SETID" },
 	[CFG_CONSOLE_LOG_MAX_KIB] = { "vm", "console_log_max_kib", "HUSK_CONSOLE_LOG_MAX_KIB" },
 	[CFG_ALLOWED_ANNOTATIONS] = { "security", "allowed_annotations", "HUSK_ALLOWED_ANNOTATIONS" },
+	[CFG_VMM_UID_BASE] = { "security", "vmm_uid_base", "HUSK_VMM_UID_BASE" },
+	[CFG_VMM_UID_COUNT] = { "security", "vmm_uid_count", "HUSK_VMM_UID_COUNT" },
 };
 
 static void set(struct husk_config_entry *e, const char *value, const char *source)
@@ -170,7 +172,10 @@ static int validate(struct husk_config *cfg, struct husk_err *err)
 		       { CFG_BOOT_TIMEOUT, 1, 3600 },
 		       { CFG_TCG_TB_SIZE_MIB, 1, 4096 },
 		       { CFG_VIRTIOFS_NOFILE, 1024, 1 << 20 },
-		       { CFG_CONSOLE_LOG_MAX_KIB, 4, 1 << 20 } };
+		       { CFG_CONSOLE_LOG_MAX_KIB, 4, 1 << 20 },
+		       /* never root's or a system account's; below (uid_t)-2 */
+		       { CFG_VMM_UID_BASE, 1000, 4294000000L },
+		       { CFG_VMM_UID_COUNT, 1, 1 << 20 } };
 	for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
 		const struct husk_config_entry *e = &cfg->e[ranges[i].key];
 		char *end;
@@ -180,6 +185,10 @@ static int validate(struct husk_config *cfg, struct husk_err *err)
 			return husk_err_set(err, EINVAL, "%s must be a number from %ld to %ld, not \"%s\" (%s)",
 					    e->name, ranges[i].min, ranges[i].max, e->value, e->source);
 	}
+	long base = husk_config_get_long(cfg, CFG_VMM_UID_BASE), count = husk_config_get_long(cfg, CFG_VMM_UID_COUNT);
+	if (base + count - 1 > 4294967293L)
+		return husk_err_set(err, EINVAL, "vmm_uid_base + vmm_uid_count - 1 must be at most 4294967293, not %ld",
+				    base + count - 1);
 	return 0;
 }
 
@@ -208,6 +217,8 @@ int husk_config_load(struct husk_config *cfg, struct husk_err *err)
 	set(&cfg->e[CFG_VIRTIOFS_SETID], "refuse", "default");
 	set(&cfg->e[CFG_CONSOLE_LOG_MAX_KIB], "1024", "default");
 	set(&cfg->e[CFG_ALLOWED_ANNOTATIONS], "", "default");
+	set(&cfg->e[CFG_VMM_UID_BASE], "1500000000", "default");
+	set(&cfg->e[CFG_VMM_UID_COUNT], "65536", "default");
 
 	const char *path = getenv("HUSK_CONFIG");
 	snprintf(cfg->path, sizeof cfg->path, "%s", path && *path ? path : HUSK_DEFAULT_CONFIG);

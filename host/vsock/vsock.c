@@ -22,6 +22,7 @@
 #include "host/vmm/spawn.h"
 #include "host/state/state.h"
 #include "host/state/unixsock.h"
+#include "host/vsock/vsock_confine.h"
 #include "host/vsock/vsock_user.h"
 
 bool husk_vhost_vsock_usable(void)
@@ -85,7 +86,7 @@ int husk_vsock_prepare(struct husk_vsock *v, const char *mode, const char *dir, 
 	return 0;
 }
 
-int husk_vsock_start(struct husk_vsock *v, struct husk_err *err)
+int husk_vsock_start(struct husk_vsock *v, uid_t uid, gid_t gid, struct husk_err *err)
 {
 	if (v->kind != HUSK_VSOCK_VHOST_USER)
 		return 0;
@@ -110,7 +111,10 @@ int husk_vsock_start(struct husk_vsock *v, struct husk_err *err)
 			dup2(devnull, 1);
 			dup2(husk_log_fd() > 2 ? husk_log_fd() : devnull, 2);
 		}
-		int r = husk_vuvsock_serve(v->vu_listen_fd, v->hybrid_listen_fd, v->hybrid_path, v->cid, &cerr);
+		/* confined before it reads a byte of QEMU's or the guest's */
+		int r = husk_vsock_confine(uid, gid, parent, &cerr);
+		if (r == 0)
+			r = husk_vuvsock_serve(v->vu_listen_fd, v->hybrid_listen_fd, v->hybrid_path, v->cid, &cerr);
 		if (r < 0) {
 			log_error("vsock backend: %s", cerr.msg);
 			_exit(1);

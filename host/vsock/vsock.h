@@ -31,8 +31,9 @@ struct husk_vsock {
 /* mode: auto, vhost or vhost-user. Opens the vhost device and claims a CID,
  * or binds the vhost-user sockets in dir. */
 int husk_vsock_prepare(struct husk_vsock *v, const char *mode, const char *dir, struct husk_err *err);
-/* vhost-user: starts the backend child (before QEMU). */
-int husk_vsock_start(struct husk_vsock *v, struct husk_err *err);
+/* vhost-user: starts the backend child (before QEMU), confined from its
+ * first instruction as uid/gid (vsock_confine.h). */
+int husk_vsock_start(struct husk_vsock *v, uid_t uid, gid_t gid, struct husk_err *err);
 /* Connects to a guest port; retries while the guest is not listening, until
  * timeout_ms. */
 int husk_vsock_connect(const struct husk_vsock *v, uint32_t port, int timeout_ms, struct husk_err *err);

@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
 # What confines the host side: virtiofsd serves exactly the shared tree (no
 # symlink or .. escape reaches host files), the monitors run with
-# no_new_privs and a seccomp filter, QEMU under its own seccomp sandbox, and
-# state is root's alone.
+# no_new_privs and an allow-list seccomp filter from before they read the
+# guest, QEMU jailed (its own uid, root, namespaces; no capabilities; its
+# own seccomp sandbox), the vsock back-end confined, and state is root's
+# alone.
 
 load helpers
 
@@ -34,33 +36,74 @@ teardown() {
   [ "$output" = done ]
 }
 
-@test "confinement: monitors run with no_new_privs and seccomp, QEMU sandboxed and without capabilities, state is 0700/0600" {
+# field NAME PID: the value of NAME in /proc/PID/status (first column)
+field() { awk -v f="$1:" '$1 == f {print $2; exit}' "/proc/$2/status"; }
+
+@test "confinement: monitors run with no_new_privs and seccomp, QEMU jailed, the vsock back-end confined, state is 0700/0600" {
   make_bundle "$BUNDLE" /bin/sleep 600
-  husk create --bundle "$BUNDLE" conf </dev/null >/dev/null 2>&1
+  HUSK_VSOCK=vhost-user husk create --bundle "$BUNDLE" conf </dev/null >/dev/null 2>&1
   husk start conf
-  local mon qemu
+  local mon qemu be set
   mon=$(husk state conf | jq -r .pid)
-  grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$mon/status"
-  grep -q "^Seccomp:[[:space:]]*2" "/proc/$mon/status"
+  [ "$(field NoNewPrivs "$mon")" = 1 ]
+  [ "$(field Seccomp "$mon")" = 2 ]
+  # QEMU: the VM's own uid and gid, no capability, NNP, its own seccomp
+  # filter, and a root of its own that holds none of the host's files
   qemu=$(pgrep -f "^qemu-system.*$HUSK_ROOT/conf/")
-  grep -q "^Seccomp:[[:space:]]*2" "/proc/$qemu/status"
-  # QEMU is handed every fd it needs: it runs without any capability
-  local set
+  [ "$(field Uid "$qemu")" -ne 0 ]
+  [ "$(field Gid "$qemu")" -ne 0 ]
+  [ "$(field Seccomp "$qemu")" = 2 ]
+  [ "$(field NoNewPrivs "$qemu")" = 1 ]
   for set in CapInh CapPrm CapEff CapBnd CapAmb; do
-    grep -q "^$set:[[:space:]]*0000000000000000$" "/proc/$qemu/status"
+    [ "$(field $set "$qemu")" = 0000000000000000 ]
   done
+  [ "$(stat -L -c %d:%i "/proc/$qemu/root")" != "$(stat -c %d:%i /)" ]
+  [ -e "/proc/$qemu/root/usr/bin" ]
+  [ ! -e "/proc/$qemu/root/etc/shadow" ] && [ ! -e "/proc/$qemu/root/run" ] && [ ! -e "/proc/$qemu/root/tmp" ]
+  [ "$(readlink "/proc/$qemu/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]
+  [ "$(readlink "/proc/$qemu/ns/ipc")" != "$(readlink /proc/self/ns/ipc)" ]
+  [ "$(readlink "/proc/$qemu/ns/uts")" != "$(readlink /proc/self/ns/uts)" ]
+  [ "$(readlink "/proc/$qemu/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+  # the vsock back-end: the same uid, no capability, NNP, its allow-list
+  be=$(pgrep -P "$mon" -x husk-vsock)
+  [ "$(field Uid "$be")" = "$(field Uid "$qemu")" ]
+  for set in CapInh CapPrm CapEff CapBnd CapAmb; do
+    [ "$(field $set "$be")" = 0000000000000000 ]
+  done
+  [ "$(field NoNewPrivs "$be")" = 1 ]
+  [ "$(field Seccomp "$be")" = 2 ]
+  # the uid's slot is held for the VM's life
+  [ -e "/run/husk-vmm-uids/$(field Uid "$qemu")" ]
   # an exec monitor too
   husk exec --detach --pid-file "$BATS_TEST_TMPDIR/exec.pid" conf /bin/sleep 600
   local ex
   ex=$(cat "$BATS_TEST_TMPDIR/exec.pid")
-  grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$ex/status"
-  grep -q "^Seccomp:[[:space:]]*2" "/proc/$ex/status"
+  [ "$(field NoNewPrivs "$ex")" = 1 ]
+  [ "$(field Seccomp "$ex")" = 2 ]
   [ "$(stat -c %a "$HUSK_ROOT")" = 700 ]
   [ "$(stat -c %a "$HUSK_ROOT/conf")" = 700 ]
   [ "$(stat -c %a "$HUSK_ROOT/conf/state.json")" = 600 ]
   husk kill conf 9
   wait_status conf stopped 60
   husk delete conf
+}
+
+@test "confinement: the monitor is confined before the guest's HELLO reply arrives" {
+  make_bundle "$BUNDLE" /bin/true
+  # a guest that never answers HELLO: the monitor waits for it, confined
+  HUSK_INITRAMFS=$TOP/build/tests/hostile-initramfs.cpio.gz HUSK_KERNEL_PARAMS=husk.hostile=hello-silent \
+    HUSK_BOOT_TIMEOUT=120 husk create --bundle "$BUNDLE" early </dev/null >/dev/null 2>&1 &
+  local i mon=
+  for i in $(seq 240); do
+    grep -q "hostile-init: mode hello-silent" "$HUSK_ROOT/early/console.log" 2>/dev/null && break
+    sleep 0.5
+  done
+  grep -q "hostile-init: mode hello-silent" "$HUSK_ROOT/early/console.log"
+  mon=$(husk state early | jq -r .pid)
+  [ "$(field Seccomp "$mon")" = 2 ]
+  [ "$(field NoNewPrivs "$mon")" = 1 ]
+  husk delete --force early
+  wait
 }
 
 apparmor_enabled() { [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; }

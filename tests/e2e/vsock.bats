@@ -31,3 +31,24 @@ teardown() { common_teardown; }
   if [ "$status" -eq 77 ]; then skip "$output"; fi
   [ "$status" -eq 0 ]
 }
+
+@test "the built-in backend refuses guest connections to host ports nothing listens on (RST at once)" {
+  make_bundle "$BUNDLE" /bin/sleep 600
+  # the hostile test guest connects to 20 unbound host ports once started
+  HUSK_VSOCK=vhost-user HUSK_INITRAMFS=$TOP/build/tests/hostile-initramfs.cpio.gz \
+    HUSK_KERNEL_PARAMS=husk.hostile=run-vsock-unbound husk create --bundle "$BUNDLE" unbound </dev/null >/dev/null 2>&1
+  husk start unbound
+  local log=$HUSK_ROOT/unbound/console.log i
+  for i in $(seq 120); do
+    grep -q "unbound host ports refused" "$log" && break
+    sleep 0.5
+  done
+  cat "$log"
+  # refused with RST (ECONNRESET), not left to the guest's 2 s connect timeout
+  grep -q "hostile-init: host port 7700: Connection reset by peer" "$log"
+  grep -q "hostile-init: unbound host ports refused: 20/20" "$log"
+  # the back-end still carries the session: the host is answered
+  husk kill unbound 9
+  wait_status unbound stopped 60
+  husk delete unbound
+}

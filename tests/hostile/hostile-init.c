@@ -222,6 +222,29 @@ static void vsock_flood(void)
 	}
 }
 
+/* Guest-initiated connections to host ports nothing listens on: each
+ * must be refused (RST: ECONNRESET at once), not left to time out. The
+ * console says how each one ended, and how many were refused. */
+static void connect_unbound(void)
+{
+	unsigned refused = 0, tries = 20;
+	for (unsigned i = 0; i < tries; i++) {
+		int s = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_vm host = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = 7700 + i };
+		int r = s < 0 ? -1 : connect(s, (struct sockaddr *)&host, sizeof host);
+		const char *how = r == 0 ? "connected" : strerror(errno);
+		if (r < 0 && errno == ECONNRESET)
+			refused++;
+		if (i == 0)
+			say("host port 7700: %s", how);
+		if (s >= 0)
+			close(s);
+	}
+	char n[32];
+	snprintf(n, sizeof n, "%u/%u", refused, tries);
+	say("unbound host ports refused: %s", n);
+}
+
 /* After START was acknowledged: the running container misbehaves. */
 static void run_phase(int fd)
 {
@@ -238,6 +261,10 @@ static void run_phase(int fd)
 		for (uint64_t n = 1000; n > 0; n--)
 			send_map_uint(fd, HUSK_MSG_OOM, 0, 0, "oom_kills", n);
 		return;
+	}
+	if (is("run-vsock-unbound")) {
+		connect_unbound();
+		park();
 	}
 	if (is("run-garbage")) {
 		send_frame(fd, HUSK_MSG_STDIO, 0, 0, garbage, sizeof garbage);
