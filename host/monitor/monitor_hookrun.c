@@ -21,6 +21,7 @@
 
 #include "host/monitor/monitor_priv.h"
 #include "host/state/log.h"
+#include "host/vmm/spawn.h"
 
 #define DOC_MAX (8u << 20)
 
@@ -84,14 +85,14 @@ int mon_hook_runner_start(struct monitor *m, struct husk_err *err)
 		if (getppid() != parent)
 			_exit(1);
 		prctl(PR_SET_NAME, "husk-hooks");
-		close(sv[0]);
-		/* the caller's stdio and ready pipe are the monitor's to close:
-		 * an engine reading them until EOF must not wait on this helper */
+		/* the caller's stdio, the ready pipe, the terminal are the
+		 * monitor's to close: an engine reading them until EOF, or a
+		 * terminal's hang-up, must not wait on this helper */
+		int keep[] = { sv[1], husk_log_fd(), husk_hooks_mntns() };
+		husk_close_fds_except(keep, 3);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		for (int fd = 0; fd < 3 && null >= 0; fd++)
 			dup2(null, fd);
-		if (m->a && m->a->ready_fd >= 0)
-			close(m->a->ready_fd);
 		runner_loop(m, sv[1]);
 	}
 	close(sv[1]);

@@ -33,6 +33,11 @@ void husk_hooks_set_mntns(int fd)
 	host_mntns_fd = fd;
 }
 
+int husk_hooks_mntns(void)
+{
+	return host_mntns_fd;
+}
+
 static const char *const kind_names[HUSK_HOOK_KINDS] = {
 	[HUSK_HOOK_PRESTART] = "prestart",
 	[HUSK_HOOK_CREATE_RUNTIME] = "createRuntime",

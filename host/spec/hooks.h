@@ -55,6 +55,7 @@ static inline bool husk_hooks_any(const struct husk_hooks *h, enum husk_hook_kin
 /* The monitor works in a mount namespace of its own: hooks run in the
  * host's, given as an open /proc/self/ns/mnt taken before (-1: as is). */
 void husk_hooks_set_mntns(int fd);
+int husk_hooks_mntns(void);
 
 /* Runs one hook: state_json on its stdin, its stdout and stderr logged
  * line by line, killed (its process group) once the timeout passes. A
