@@ -5,6 +5,7 @@
  *   monitor_lifecycle.c  create and exec, from set-up to the exit status
  *   monitor_cgroup.c     the VM's host cgroups
  *   monitor_notify.c     sd_notify: the guest's NOTIFY frames to the host socket
+ *   monitor_hookrun.c    the hook runner (hooks, once the monitor is confined)
  *   monitor_boot.c, monitor_vfs.c: the VM itself
  * Every fd the loop watches is a struct watch (common/watch.h) inside
  * struct monitor; its handler finds the monitor with container_of(). */
@@ -126,14 +127,10 @@ struct monitor {
 	/* what the monitor noticed first when the VM went before the
 	 * container's process had exited (several events race to say it) */
 	char vm_lost[HUSK_CHILD_REASON_MAX + 64];
-<<<<<<< HEAD
 	struct husk_hooks hooks;  /* config.json's; none in an exec monitor */
 	struct mon_notify notify; /* sd_notify relay (monitor_notify.c); off unless create found a socket */
-=======
-	struct husk_hooks hooks; /* config.json's; none in an exec monitor */
 	int hook_fd;             /* the hook runner (monitor_hookrun.c), -1: none */
 	pid_t hook_pid;
->>>>>>> a9e7f91 (jail the VMM: QEMU and the vsock back-end run as the VM's own uid ([security] vmm_uid_base/count, flock slots), QEMU pivoted into a read-only tmpfs in its own mount/IPC/UTS/net namespaces, the back-end confined (no caps, NNP, allow-list) before it reads anything; the monitor loads an allow-list right after QEMU starts, hooks run by a runner forked before; hostile mode run-vsock-unbound; docs/security.md rewritten)
 };
 
 static inline bool mon_exited(const struct monitor *m)
