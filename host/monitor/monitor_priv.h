@@ -129,7 +129,7 @@ struct monitor {
 	char vm_lost[HUSK_CHILD_REASON_MAX + 64];
 	struct husk_hooks hooks;  /* config.json's; none in an exec monitor */
 	struct mon_notify notify; /* sd_notify relay (monitor_notify.c); off unless create found a socket */
-	int hook_fd;             /* the hook runner (monitor_hookrun.c), -1: none */
+	int hook_fd;              /* the hook runner (monitor_hookrun.c), -1: none */
 	pid_t hook_pid;
 };
 
