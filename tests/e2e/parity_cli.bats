@@ -233,7 +233,7 @@ wait_runc_stopped() {
   set_args "$BUNDLE" /bin/sh -c 'echo from-the-container >&2; sleep 600'
   husk --debug create --bundle "$BUNDLE" dbg </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/err"
   cat "$BATS_TEST_TMPDIR/err"
-  grep -qE '^time="[^"]+" level=debug msg="qemu spawned, pid [0-9]+" id=dbg$' "$BATS_TEST_TMPDIR/err"
+  grep -qE '^time="[^"]+" level=debug msg="qemu spawned, pid [0-9]+, uid [0-9]+" id=dbg$' "$BATS_TEST_TMPDIR/err"
   grep -qE '^time="[^"]+" level=info msg="created: kernel [^"]+" id=dbg$' "$BATS_TEST_TMPDIR/err"
   # the monitor.log has them as well
   grep -q 'level=debug msg="qemu spawned' "$HUSK_ROOT/dbg/monitor.log"
