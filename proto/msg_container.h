@@ -103,6 +103,10 @@ struct husk_container_config {
 	uint32_t n_gid_maps;
 	/* host only (not coded): linux.namespaces network path, may be NULL */
 	char *netns_path;
+	/* host only (not coded): linux.namespaces paths of the pid, ipc, uts
+	 * and cgroup namespaces (host/spec/spec.h husk_ns_join_index()), NULL
+	 * when none; host/container/pod.c resolves them */
+	char *ns_path[4];
 };
 
 void husk_msg_encode_container(struct husk_cbor_enc *e, const struct husk_container_config *c);

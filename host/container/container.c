@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "proto/msg_container.h"
+#include "host/container/pod.h"
 #include "host/monitor/ctl.h"
 #include "host/monitor/monitor.h"
 #include "host/net/net.h"
@@ -230,6 +232,17 @@ int husk_container_delete(const char *root, const char *id, bool force, struct h
 
 /* --- create, start, kill, exec ------------------------------------------ */
 
+/* Members do not join their sandbox's VM yet: one named by annotations
+ * alone gets a VM of its own as before, a namespace path keeps today's
+ * refusal. */
+static int pod_not_yet(const struct husk_spec *spec, const struct husk_pod_target *pod, struct husk_err *err)
+{
+	for (int k = 0; k < (int)HUSK_NS_JOIN_KINDS; k++)
+		if (pod->join_mask & (1u << k))
+			return husk_ns_host_path_error(husk_ns_join_name(k), spec->container->ns_path[k], err);
+	return 0;
+}
+
 pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t dir_cap, struct husk_err *err)
 {
 	struct husk_config cfg;
@@ -252,7 +265,9 @@ pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t 
 		return husk_err_set(err, EINVAL,
 				    "cannot allocate a terminal for a detached container without --console-socket");
 	}
-	if ((r = mkdir_p(o->root, 0700, err)) < 0 ||
+	struct husk_pod_target pod;
+	if ((r = husk_pod_resolve(o->root, o->id, &spec, &pod, err)) < 0 || (r = pod_not_yet(&spec, &pod, err)) < 0 ||
+	    (r = mkdir_p(o->root, 0700, err)) < 0 ||
 	    (r = husk_state_path(dir, dir_cap, o->root, o->id, NULL, err)) < 0) {
 		husk_spec_free(&spec);
 		return r;

@@ -73,6 +73,14 @@ int husk_spec_parse_container(struct husk_spec *spec, struct husk_err *err);
 /* host/spec_namespaces.c: linux.{namespaces, uidMappings, gidMappings}
  * into c (after its domainname); lx may be NULL. */
 int husk_spec_parse_namespaces(json_t *lx, const char *hostname, struct husk_container_config *c, struct husk_err *err);
+/* The namespace kinds a container can join by path (another husk
+ * container's, in the same VM): pid, ipc, uts, cgroup, indexes of
+ * husk_container_config.ns_path; -1 for any other type. */
+#define HUSK_NS_JOIN_KINDS 4u
+int husk_ns_join_index(const char *type);
+const char *husk_ns_join_name(int index);
+/* The one-line refusal of a path naming a host namespace (-EINVAL). */
+int husk_ns_host_path_error(const char *type, const char *path, struct husk_err *err);
 void husk_spec_free_container(struct husk_spec *spec);
 
 /* host/spec/spec_notify.c: sd_notify at create. env_notify is husk's own

@@ -542,6 +542,8 @@ void husk_spec_free_container(struct husk_spec *spec)
 	free(c->devices);
 	free(c->domainname);
 	free(c->netns_path);
+	for (unsigned i = 0; i < HUSK_NS_JOIN_KINDS; i++)
+		free(c->ns_path[i]);
 	free(c);
 	spec->container = NULL;
 }

@@ -7,8 +7,12 @@
  *   is the container's, and the VM boundary is the isolation. With a path
  *   (podman's /run/netns/...) it is accepted too and kept in netns_path
  *   for the host side that attaches the VM to it;
- * - any other type with a path names a host namespace, which a process in
- *   the guest cannot join: a clear error, as the spec allows. */
+ * - pid, ipc, uts and cgroup with a path are kept in ns_path: the
+ *   container layer (host/container/pod.c) turns a path that names a husk
+ *   container's monitor into a join of that container's VM, and any other
+ *   path into the error below (a host namespace a process in the guest
+ *   cannot join);
+ * - mount, user and time with a path: that error at once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,16 +91,37 @@ static int parse_entry(json_t *e, size_t i, unsigned *seen, struct husk_containe
 		c->namespaces |= ns_types[k].bit;
 		return 0;
 	}
-	if (ns_types[k].bit)
-		return husk_err_set(
-			err, EINVAL,
-			"config.json: joining an existing %s namespace (path %.256s) is not possible across the "
-			"VM boundary",
-			type, path);
+	int join = husk_ns_join_index(type);
+	if (ns_types[k].bit && join < 0)
+		return husk_ns_host_path_error(type, path, err);
 	if (path[0] != '/')
 		return husk_err_set(err, EINVAL, "config.json: linux.namespaces[%zu].path must be absolute", i);
-	c->netns_path = strdup(path);
-	return c->netns_path ? 0 : husk_err_set(err, ENOMEM, "out of memory");
+	char **slot = join >= 0 ? &c->ns_path[join] : &c->netns_path;
+	*slot = strdup(path);
+	return *slot ? 0 : husk_err_set(err, ENOMEM, "out of memory");
+}
+
+static const char *const join_kinds[HUSK_NS_JOIN_KINDS] = { "pid", "ipc", "uts", "cgroup" };
+
+int husk_ns_join_index(const char *type)
+{
+	for (int i = 0; i < (int)HUSK_NS_JOIN_KINDS; i++)
+		if (!strcmp(type, join_kinds[i]))
+			return i;
+	return -1;
+}
+
+const char *husk_ns_join_name(int index)
+{
+	return index >= 0 && index < (int)HUSK_NS_JOIN_KINDS ? join_kinds[index] : "?";
+}
+
+int husk_ns_host_path_error(const char *type, const char *path, struct husk_err *err)
+{
+	return husk_err_set(err, EINVAL,
+			    "config.json: joining an existing %s namespace (path %.256s) is not possible across the "
+			    "VM boundary",
+			    type, path);
 }
 
 int husk_spec_parse_namespaces(json_t *lx, const char *hostname, struct husk_container_config *c, struct husk_err *err)

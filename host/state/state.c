@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "proto/proto.h"
 #include "host/state/fsutil.h"
 
 int husk_id_validate(const char *id, struct husk_err *err)
@@ -181,6 +182,15 @@ int husk_state_write(const char *dir, const struct husk_state *st, struct husk_e
 	if (j) {
 		json_object_set_new(j, "oom_kills", json_integer((json_int_t)st->oom_kills));
 		json_object_set_new(j, "io_cgroup", json_string(st->io_cgroup));
+		if (st->sandbox[0]) {
+			json_object_set_new(j, "sandbox", json_string(st->sandbox));
+			json_object_set_new(j, "sandbox_dir", json_string(st->sandbox_dir));
+			json_object_set_new(j, "slot", json_integer(st->slot));
+		}
+		if (st->vm_memory_mib > 0)
+			json_object_set_new(j, "vm_memory_mib", json_integer(st->vm_memory_mib));
+		if (st->vm_vcpus > 0)
+			json_object_set_new(j, "vm_vcpus", json_integer(st->vm_vcpus));
 	}
 	if (!j)
 		return husk_err_set(err, ENOMEM, "building state.json");
@@ -243,6 +253,12 @@ int husk_state_read(const char *dir, struct husk_state *st, struct husk_err *err
 	st->exit_status = (int)json_integer_value(json_object_get(j, "exit_status"));
 	st->oom_kills = (uint64_t)json_integer_value(json_object_get(j, "oom_kills"));
 	copy_str(st->io_cgroup, sizeof st->io_cgroup, j, "io_cgroup");
+	copy_str(st->sandbox, sizeof st->sandbox, j, "sandbox");
+	copy_str(st->sandbox_dir, sizeof st->sandbox_dir, j, "sandbox_dir");
+	json_int_t slot = json_integer_value(json_object_get(j, "slot"));
+	st->slot = slot > 0 && slot < HUSK_POD_MAX ? (uint32_t)slot : 0;
+	st->vm_memory_mib = (long)json_integer_value(json_object_get(j, "vm_memory_mib"));
+	st->vm_vcpus = (int)json_integer_value(json_object_get(j, "vm_vcpus"));
 	json_t *vs = json_object_get(j, "vsock");
 	copy_str(st->vsock.kind, sizeof st->vsock.kind, vs, "kind");
 	copy_str(st->vsock.path, sizeof st->vsock.path, vs, "path");

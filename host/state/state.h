@@ -56,6 +56,14 @@ struct husk_state {
 	uint64_t oom_kills;       /* OOM kills the guest kernel reported in the container */
 	char io_cgroup[PATH_MAX]; /* host cgroup of the VM's I/O processes, "" if none */
 	json_t *annotations;      /* owned, may be NULL */
+	/* pods (docs/pods.md): a member names the sandbox whose VM it runs in
+	 * and its slot there (1..15); a sandbox has "" and slot 0. A
+	 * member's qemu/virtiofsd/vsock_backend refs stay 0. */
+	char sandbox[256];
+	char sandbox_dir[PATH_MAX];
+	uint32_t slot;
+	long vm_memory_mib; /* the VM's size, written by the sandbox (0: unknown) */
+	int vm_vcpus;
 };
 
 int husk_id_validate(const char *id, struct husk_err *err);

@@ -57,6 +57,20 @@ static enum test_result test_parse_set(void)
 	CHECK_EQ_INT(spec.container->namespaces, HUSK_NS_MOUNT);
 	CHECK_STR(spec.container->netns_path, "/run/netns/x");
 	husk_spec_free(&spec);
+
+	/* pid, ipc, uts and cgroup paths are kept for host/container/pod.c */
+	r = parse_linux("",
+			"\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"ipc\",\"path\":\"/proc/7/ns/ipc\"},"
+			"{\"type\":\"cgroup\",\"path\":\"/proc/8/ns/cgroup\"},{\"type\":\"pid\"}]",
+			&spec, &err);
+	CHECK_EQ_INT(r, 0);
+	CHECK_EQ_INT(spec.container->namespaces, HUSK_NS_MOUNT | HUSK_NS_PID);
+	CHECK_STR(spec.container->ns_path[husk_ns_join_index("ipc")], "/proc/7/ns/ipc");
+	CHECK_STR(spec.container->ns_path[husk_ns_join_index("cgroup")], "/proc/8/ns/cgroup");
+	CHECK(!spec.container->ns_path[husk_ns_join_index("pid")]);
+	CHECK(!spec.container->ns_path[husk_ns_join_index("uts")]);
+	CHECK_EQ_INT(husk_ns_join_index("mount"), -1);
+	husk_spec_free(&spec);
 	return TEST_PASS;
 }
 
@@ -105,8 +119,10 @@ static enum test_result test_parse_bad(void)
 		{ "", "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"bogus\"}]",
 		  "unknown namespace type \"bogus\"" },
 		{ "", "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"pid\"},{\"type\":\"pid\"}]", "listed twice" },
-		{ "", "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"}]",
-		  "joining an existing ipc namespace (path /proc/1/ns/ipc) is not possible across the VM boundary" },
+		{ "", "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"ipc\",\"path\":\"proc/1/ns/ipc\"}]",
+		  "linux.namespaces[1].path must be absolute" },
+		{ "", "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"time\",\"path\":\"/proc/1/ns/time\"}]",
+		  "joining an existing time namespace (path /proc/1/ns/time) is not possible across the VM boundary" },
 		{ "", "\"namespaces\":[{\"type\":\"mount\",\"path\":\"/proc/1/ns/mnt\"}]",
 		  "joining an existing mount namespace" },
 		{ "", "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"user\",\"path\":\"/proc/1/ns/user\"}]",

@@ -123,6 +123,23 @@ static enum test_result test_round_trip(void)
 	CHECK(back.exited);
 	CHECK_EQ_INT(back.exit_status, 137);
 	CHECK_STR(json_string_value(json_object_get(back.annotations, "k")), "v");
+	CHECK_STR(back.sandbox, ""); /* a sandbox (one VM of its own) */
+	CHECK_EQ_INT(back.slot, 0);
+	CHECK_EQ_INT(back.vm_memory_mib, 0);
+	husk_state_free(&back);
+	/* a pod member: its sandbox, slot and the VM's size */
+	snprintf(st.sandbox, sizeof st.sandbox, "sb");
+	snprintf(st.sandbox_dir, sizeof st.sandbox_dir, "/run/husk/sb");
+	st.slot = 15;
+	st.vm_memory_mib = 384;
+	st.vm_vcpus = 2;
+	CHECK_EQ_INT(husk_state_write(dir, &st, &err), 0);
+	CHECK_EQ_INT(husk_state_read(dir, &back, &err), 0);
+	CHECK_STR(back.sandbox, "sb");
+	CHECK_STR(back.sandbox_dir, "/run/husk/sb");
+	CHECK_EQ_INT(back.slot, 15);
+	CHECK_EQ_INT(back.vm_memory_mib, 384);
+	CHECK_EQ_INT(back.vm_vcpus, 2);
 	/* exited wins over a live monitor */
 	CHECK_EQ_INT(husk_state_status(&back), HUSK_STATUS_STOPPED);
 	back.exited = false;
