@@ -21,6 +21,8 @@
 #define HUSK_GUEST_PORT 1024u /* husk-init listens here */
 #define HUSK_STDIN_WINDOW (256u * 1024u)
 #define HUSK_STDIO_CHUNK (256u * 1024u) /* largest data in one STDIO frame */
+/* containers in one VM (a pod): slot 0 the sandbox, 1 .. HUSK_POD_MAX - 1 members */
+#define HUSK_POD_MAX 16u
 
 /* limits on what CREATE may carry (the guest checks them all) */
 #define HUSK_MAX_ARGS 4096u

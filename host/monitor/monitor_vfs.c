@@ -6,6 +6,9 @@
  *                      mount, <name> the source's own last component, so
  *                      that the guest's mountinfo shows it as the root
  *   mounts/N           a link to binds/N/<name>, the name the guest uses
+ *   ctr/1 .. ctr/15    empty directories: the slots a pod's other
+ *                      containers are injected into later, each a tree of
+ *                      the same shape (vfs_slot.c)
  * and nothing else; it is made read-only once the binds are in place, so
  * that a guest which mounts the share again (a privileged container) can
  * write nowhere beside them. Nothing reaches the host's mount table, and
@@ -21,8 +24,10 @@
 #include <unistd.h>
 
 #include "proto/msg_container.h"
+#include "proto/proto.h"
 #include "host/monitor/monitor_priv.h"
 #include "host/monitor/vfs_mount.h"
+#include "host/monitor/vfs_slot.h"
 
 /* Opens path (relative) under root_fd with symlinks resolved inside it. */
 static int open_in_root(int root_fd, const char *path, int flags)
@@ -70,35 +75,34 @@ static void make_mount_point(int root_fd, const char *dst, bool dir)
 		close(parent);
 }
 
-/* the tmpfs holds directories and links only: no data pages beyond a few */
-#define VFS_TMPFS_OPTS "mode=0755,size=64k,nr_inodes=%u"
-#define VFS_SB_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
-
-static int stage_rootfs(const struct husk_monitor_args *a, const char *dir, struct husk_err *err)
+void husk_vfs_mount_points(const struct husk_spec *spec)
 {
-	char path[PATH_MAX];
-	const struct husk_container_config *c = a->spec->container;
-	if (a->spec->readonly && c) {
-		int root_fd = open(a->spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		for (uint32_t i = 0; root_fd >= 0 && i < c->n_mounts; i++)
-			make_mount_point(root_fd, c->mounts[i].destination,
-					 !c->mounts[i].bind || c->mounts[i].bind_dir);
-		/* where the guest binds the container's sd_notify socket */
-		if (root_fd >= 0 && a->spec->notify_container)
-			make_mount_point(root_fd, a->spec->notify_container, false);
-		if (root_fd >= 0)
-			close(root_fd);
-	}
-	snprintf(path, sizeof path, "%s/rootfs", dir);
-	if (mkdir(path, 0755) < 0)
-		return husk_err_sys(err, errno, "creating %s", path);
-	int r = husk_bind_into(a->spec->rootfs, path, true, a->spec->readonly, err);
-	return r < 0 ? husk_err_wrap(err, "staging the rootfs") : 0;
+	const struct husk_container_config *c = spec->container;
+	if (!spec->readonly || !c)
+		return;
+	int root_fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return;
+	for (uint32_t i = 0; i < c->n_mounts; i++)
+		make_mount_point(root_fd, c->mounts[i].destination, !c->mounts[i].bind || c->mounts[i].bind_dir);
+	/* where the guest binds the container's sd_notify socket */
+	if (spec->notify_container)
+		make_mount_point(root_fd, spec->notify_container, false);
+	close(root_fd);
+}
+
+/* A tree onto dst: the one opened beforehand (fd, already private and
+ * read-only where asked), or src bound there. */
+static int attach(const char *src, int fd, const char *dst, bool rec, bool ro, struct husk_err *err)
+{
+	if (fd < 0)
+		return husk_bind_into(src, dst, rec, ro, err);
+	return husk_tree_attach(fd, src, dst, err);
 }
 
 /* binds/N/<last component of the source> (binds/N itself for "/"), and
  * the link mounts/N to it */
-static int stage_bind(const struct husk_mount *m, const char *dir, struct husk_err *err)
+static int build_bind(const struct husk_mount *m, int fd, const char *dir, struct husk_err *err)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	const char *name = strrchr(m->host_source, '/');
@@ -113,12 +117,12 @@ static int stage_bind(const struct husk_mount *m, const char *dir, struct husk_e
 		if (name[0] && mkdir(path, 0755) < 0)
 			return husk_err_sys(err, errno, "creating %s", path);
 	} else {
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd < 0)
+		int file = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (file < 0)
 			return husk_err_sys(err, errno, "creating %s", path);
-		close(fd);
+		close(file);
 	}
-	int r = husk_bind_into(m->host_source, path, (m->flags & MS_REC) != 0, (m->flags & MS_RDONLY) != 0, err);
+	int r = attach(m->host_source, fd, path, (m->flags & MS_REC) != 0, (m->flags & MS_RDONLY) != 0, err);
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof path, "%s/mounts/%u", dir, m->bind_index);
@@ -127,9 +131,46 @@ static int stage_bind(const struct husk_mount *m, const char *dir, struct husk_e
 	return 0;
 }
 
+int husk_vfs_build(const char *dir, const struct husk_spec *spec, const struct husk_vfs_trees *t, struct husk_err *err)
+{
+	char path[PATH_MAX];
+	const struct husk_container_config *c = spec->container;
+	snprintf(path, sizeof path, "%s/mounts", dir);
+	if (mkdir(path, 0755) < 0)
+		return husk_err_sys(err, errno, "creating %s", path);
+	snprintf(path, sizeof path, "%s/binds", dir);
+	if (mkdir(path, 0755) < 0)
+		return husk_err_sys(err, errno, "creating %s", path);
+	snprintf(path, sizeof path, "%s/rootfs", dir);
+	if (mkdir(path, 0755) < 0)
+		return husk_err_sys(err, errno, "creating %s", path);
+	int r = attach(spec->rootfs, t ? t->rootfs : -1, path, true, spec->readonly, err);
+	if (r < 0)
+		return husk_err_wrap(err, "staging the rootfs");
+	for (uint32_t i = 0; c && i < c->n_mounts; i++)
+		if (c->mounts[i].bind && (r = build_bind(&c->mounts[i], t ? t->mounts[i] : -1, dir, err)) < 0)
+			return husk_err_wrap(err, "mount %s", c->mounts[i].destination);
+	return 0;
+}
+
+/* ctr/1 .. ctr/<HUSK_POD_MAX - 1>, empty */
+static int make_slots(const char *dir, struct husk_err *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/ctr", dir);
+	if (mkdir(path, 0755) < 0)
+		return husk_err_sys(err, errno, "creating %s", path);
+	for (uint32_t n = 1; n < HUSK_POD_MAX; n++) {
+		snprintf(path, sizeof path, "%s/ctr/%u", dir, n);
+		if (mkdir(path, 0755) < 0)
+			return husk_err_sys(err, errno, "creating %s", path);
+	}
+	return 0;
+}
+
 int husk_vfs_stage(const struct husk_monitor_args *a, char *dir, size_t cap, struct husk_err *err)
 {
-	char path[PATH_MAX], opts[64];
+	char opts[64];
 	if (unshare(CLONE_NEWNS) < 0)
 		return husk_err_sys(err, errno, "a mount namespace for the monitor");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -140,26 +181,19 @@ int husk_vfs_stage(const struct husk_monitor_args *a, char *dir, size_t cap, str
 		return husk_err_sys(err, errno, "creating %s", dir);
 	const struct husk_container_config *c = a->spec->container;
 	uint32_t n_mounts = c ? c->n_mounts : 0;
-	snprintf(opts, sizeof opts, VFS_TMPFS_OPTS, 3 * n_mounts + 8);
-	if (mount("husk-vfs", dir, "tmpfs", VFS_SB_FLAGS, opts) < 0)
+	/* the slot's own inodes, then ctr/ and its slots */
+	snprintf(opts, sizeof opts, HUSK_VFS_TMPFS_OPTS, HUSK_VFS_INODES(n_mounts) + HUSK_POD_MAX);
+	if (mount("husk-vfs", dir, "tmpfs", HUSK_VFS_SB_FLAGS, opts) < 0)
 		return husk_err_sys(err, errno, "mounting a tmpfs on %s", dir);
-	snprintf(path, sizeof path, "%s/mounts", dir);
-	if (mkdir(path, 0755) < 0)
-		return husk_err_sys(err, errno, "creating %s", path);
-	snprintf(path, sizeof path, "%s/binds", dir);
-	if (mkdir(path, 0755) < 0)
-		return husk_err_sys(err, errno, "creating %s", path);
-	int r = stage_rootfs(a, dir, err);
-	for (uint32_t i = 0; r == 0 && i < n_mounts; i++)
-		if (c->mounts[i].bind && (r = stage_bind(&c->mounts[i], dir, err)) < 0)
-			husk_err_wrap(err, "mount %s", c->mounts[i].destination);
-	if (r < 0)
+	husk_vfs_mount_points(a->spec);
+	int r = husk_vfs_build(dir, a->spec, NULL, err);
+	if (r < 0 || (r = make_slots(dir, err)) < 0)
 		return r;
-	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY | VFS_SB_FLAGS, NULL) < 0)
+	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY | HUSK_VFS_SB_FLAGS, NULL) < 0)
 		return husk_err_sys(err, errno, "making %s read-only", dir);
 	/* Shared before virtiofsd copies it into its own namespace (as a
-	 * slave): a mount added here later (a pod's volume, after remounting
-	 * the tmpfs read-write for a moment) reaches the running share. */
+	 * slave): a slot moved onto ctr/<n> later (husk_vfs_inject) reaches
+	 * the running share, and its unmount too. */
 	if (mount(NULL, dir, NULL, MS_SHARED, NULL) < 0)
 		return husk_err_sys(err, errno, "making %s shared", dir);
 	return 0;

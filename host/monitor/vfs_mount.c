@@ -101,3 +101,24 @@ int husk_bind_into(const char *src, const char *dst, bool rec, bool ro, struct h
 		return husk_err_sys(err, errno, "making %s private", dst);
 	return ro ? husk_mount_ro_tree(dst, false, err) : 0;
 }
+
+int husk_tree_open(const char *src, bool rec, bool ro, struct husk_err *err)
+{
+	unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0);
+	_cleanup_close_ int fd = open_tree(AT_FDCWD, src, flags);
+	if (fd < 0)
+		return husk_err_sys(err, errno, "opening the tree at %s", src);
+	/* A clone of a shared mount would be in its peer group: mounts
+	 * propagated both ways, the tree's unmount to the host's. */
+	struct mount_attr attr = { .attr_set = ro ? MOUNT_ATTR_RDONLY : 0, .propagation = MS_PRIVATE };
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0)
+		return husk_err_sys(err, errno, "making the tree at %s private%s", src, ro ? " and read-only" : "");
+	return steal_fd(fd);
+}
+
+int husk_tree_attach(int fd, const char *src, const char *dst, struct husk_err *err)
+{
+	if (move_mount(fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return husk_err_sys(err, errno, "attaching the tree of %s on %s", src, dst);
+	return 0;
+}

@@ -57,7 +57,7 @@ TRY='try() { l=$1; shift; if e=$("$@" 2>&1); then echo "$l ok"; else echo "$l re
   run husk run --bundle "$BUNDLE" tagrw </dev/null
   echo "$output"
   [ "$status" -eq 0 ]
-  [ "${lines[0]}" = "top: binds mounts rootfs " ]
+  [ "${lines[0]}" = "top: binds ctr mounts rootfs " ]
   [[ "${lines[1]}" == "file refused: "*"Read-only file system"* ]]
   [[ "${lines[2]}" == "dir refused: "*"Read-only file system"* ]]
   [[ "${lines[3]}" == "link refused: "*"Read-only file system"* ]]
@@ -65,6 +65,47 @@ TRY='try() { l=$1; shift; if e=$("$@" 2>&1); then echo "$l ok"; else echo "$l re
   # the bind itself is the container's to write, as at /data
   [ "${lines[5]}" = "bind-write ok" ]
   [ -e "$BATS_TEST_TMPDIR/vol/fine" ]
+}
+
+@test "the share's pod slots ctr/1..15 are there, empty and read-only" {
+  privileged
+  script "$BUNDLE" "$TRY"'
+    mkdir -p /mnt/vfs && mount -t virtiofs vfs /mnt/vfs || exit 9
+    echo "slots: $(ls /mnt/vfs/ctr | sort -n | tr "\n" " ")"
+    echo "entries: $(find /mnt/vfs/ctr -mindepth 2 | wc -l)"
+    try slot-file touch /mnt/vfs/ctr/1/x
+    try slot-dir mkdir /mnt/vfs/ctr/15/rootfs
+    try new-slot mkdir /mnt/vfs/ctr/16'
+  run husk run --bundle "$BUNDLE" slots </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "slots: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 " ]
+  [ "${lines[1]}" = "entries: 0" ]
+  [[ "${lines[2]}" == "slot-file refused: "*"Read-only file system"* ]]
+  [[ "${lines[3]}" == "slot-dir refused: "*"Read-only file system"* ]]
+  [[ "${lines[4]}" == "new-slot refused: "*"Read-only file system"* ]]
+}
+
+@test "virtiofsd's copy of the share is a slave of the monitor's (mounts made there later reach it)" {
+  make_bundle "$BUNDLE" /bin/sleep 600
+  husk create --bundle "$BUNDLE" slave </dev/null
+  local vfsd mon child line group
+  vfsd=$(jq -r .virtiofsd.pid "$HUSK_ROOT/slave/state.json")
+  mon=$(jq -r .monitor.pid "$HUSK_ROOT/slave/state.json")
+  child=$(pgrep -P "$vfsd")
+  [ -n "$child" ]
+  # the monitor's: the share, read-only and shared
+  line=$(awk -v d="$(readlink -f "$HUSK_ROOT/slave")/vfs" '$5 == d' "/proc/$mon/mountinfo")
+  echo "monitor: $line"
+  [[ "$line" =~ \ shared:([0-9]+)\ (.*\ )?-\ tmpfs\ husk-vfs\ ro, ]]
+  group=${BASH_REMATCH[1]}
+  # virtiofsd serves it as its root: a slave of that peer group
+  for p in $vfsd $child; do
+    line=$(awk '$5 == "/"' "/proc/$p/mountinfo")
+    echo "virtiofsd $p: $line"
+    [[ "$line" =~ \ master:$group\ (.*\ )?-\ tmpfs\ husk-vfs\ ro, ]]
+  done
+  husk delete --force slave
 }
 
 @test "a bind's root in the guest's mountinfo ends in the source's own name" {
