@@ -261,13 +261,13 @@ static int do_create(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 static int do_start(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_arena *a,
 		    struct husk_err *err)
 {
-	struct husk_network *added;
-	int r = husk_msg_decode_start(root, a, &added, err);
+	struct husk_start_msg m;
+	int r = husk_msg_decode_start(root, a, &m, err);
 	if (r < 0)
 		return husk_err_wrap(err, "bad START");
 	if (!container_proc() || c->proc != container_proc() || container_proc()->start_fd < 0)
 		return container_start(c, err); /* its error says why */
-	if ((r = net_apply(added, err)) < 0 || (r = container_start(c, err)) < 0)
+	if ((r = net_apply(m.added, err)) < 0 || (r = container_start(c, err)) < 0)
 		return r;
 	return send_ok_empty(c, id);
 }

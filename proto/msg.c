@@ -129,6 +129,21 @@ int husk_msg_get_text(const struct husk_cbor_item *map, const char *key, size_t 
 	return text_to_cstr(v, key, max_len, a, out, err);
 }
 
+int husk_msg_get_ctr(const struct husk_cbor_item *map, bool *has, uint32_t *ctr, struct husk_err *err)
+{
+	uint64_t v = UINT64_MAX;
+	*has = false;
+	*ctr = 0;
+	int r = husk_msg_get_uint(map, "ctr", HUSK_POD_MAX - 1, true, &v, err);
+	if (r < 0)
+		return r;
+	if (v != UINT64_MAX) {
+		*has = true;
+		*ctr = (uint32_t)v;
+	}
+	return 0;
+}
+
 int husk_msg_get_bytes(const struct husk_cbor_item *map, const char *key, size_t max_len, const uint8_t **data,
 		       size_t *len, struct husk_err *err)
 {
@@ -318,10 +333,95 @@ static int decode_process_field(const struct husk_cbor_item *root, struct husk_a
 	return r < 0 ? husk_err_wrap(err, "process") : 0;
 }
 
+static const char *const join_keys[HUSK_JOIN_KINDS] = {
+	[HUSK_JOIN_PID] = "pid",
+	[HUSK_JOIN_IPC] = "ipc",
+	[HUSK_JOIN_UTS] = "uts",
+	[HUSK_JOIN_CGROUP] = "cgroup",
+};
+static const uint32_t join_ns[HUSK_JOIN_KINDS] = {
+	[HUSK_JOIN_PID] = HUSK_NS_PID,
+	[HUSK_JOIN_IPC] = HUSK_NS_IPC,
+	[HUSK_JOIN_UTS] = HUSK_NS_UTS,
+	[HUSK_JOIN_CGROUP] = HUSK_NS_CGROUP,
+};
+
+const char *husk_join_key(enum husk_join_kind k)
+{
+	return (unsigned)k < HUSK_JOIN_KINDS ? join_keys[k] : "?";
+}
+
+uint32_t husk_join_ns(enum husk_join_kind k)
+{
+	return (unsigned)k < HUSK_JOIN_KINDS ? join_ns[k] : 0;
+}
+
+static void put_join(struct husk_cbor_enc *e, const struct husk_ns_join *j)
+{
+	uint32_t n = 0;
+	for (int k = 0; k < HUSK_JOIN_KINDS; k++)
+		n += (j->mask & join_ns[k]) != 0;
+	husk_cbor_put_text(e, "join");
+	husk_cbor_put_map(e, n);
+	for (int k = 0; k < HUSK_JOIN_KINDS; k++)
+		if (j->mask & join_ns[k]) {
+			husk_cbor_put_text(e, join_keys[k]);
+			husk_cbor_put_uint(e, j->slot[k]);
+		}
+}
+
+/* "join": {kind: slot}, only the four kinds, each once, slots in range */
+static int get_join(const struct husk_cbor_item *root, struct husk_ns_join *out, struct husk_err *err)
+{
+	const struct husk_cbor_item *map = husk_cbor_map_get(root, "join");
+	memset(out, 0, sizeof *out);
+	if (!map || map->type == HUSK_CBOR_NULL)
+		return 0;
+	if (map->type != HUSK_CBOR_MAP)
+		return husk_err_set(err, EBADMSG, "field \"join\" has the wrong type");
+	if (map->count > HUSK_JOIN_KINDS)
+		return husk_err_set(err, E2BIG, "field \"join\" has more than %u entries", HUSK_JOIN_KINDS);
+	const struct husk_cbor_item *k = husk_cbor_first(map);
+	for (uint32_t i = 0; i < map->count; i++) {
+		const struct husk_cbor_item *v = husk_cbor_next(k);
+		int kind = -1;
+		for (int j = 0; j < HUSK_JOIN_KINDS && kind < 0; j++)
+			if (husk_cbor_text_eq(k, join_keys[j]))
+				kind = j;
+		if (kind < 0)
+			return husk_err_set(err, EINVAL,
+					    "join: entry %u is not one of \"pid\", \"ipc\", \"uts\", \"cgroup\"", i);
+		if (out->mask & join_ns[kind])
+			return husk_err_set(err, EINVAL, "join: \"%s\" is given twice", join_keys[kind]);
+		if (v->type != HUSK_CBOR_UINT || v->v.u >= HUSK_POD_MAX)
+			return husk_err_set(err, ERANGE, "join: \"%s\" is not a slot below %u", join_keys[kind],
+					    HUSK_POD_MAX);
+		out->mask |= join_ns[kind];
+		out->slot[kind] = (uint8_t)v->v.u;
+		k = husk_cbor_next(v);
+	}
+	return 0;
+}
+
+/* ctr and join, with the rules a pod's CREATE follows */
+static int decode_pod_fields(const struct husk_cbor_item *root, struct husk_create_msg *m, struct husk_err *err)
+{
+	bool has;
+	int r;
+	if ((r = husk_msg_get_ctr(root, &has, &m->ctr, err)) < 0 || (r = get_join(root, &m->join, err)) < 0)
+		return r;
+	if (m->ctr && m->network)
+		return husk_err_set(err, EINVAL, "container %u of the pod carries a network (only the first may)",
+				    m->ctr);
+	const char *why =
+		husk_join_problem(m->ctr, &m->join, m->container ? m->container->namespaces : HUSK_NS_DEFAULT);
+	return why ? husk_err_set(err, EINVAL, "join: %s", why) : 0;
+}
+
 int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m)
 {
 	husk_cbor_put_map(e, 6 + (m->container != NULL) + (m->resources != NULL) + (m->network != NULL) +
-				     (m->notify_socket != NULL));
+				     (m->notify_socket != NULL) + (m->ctr != 0) + (m->join.mask != 0));
 	husk_cbor_put_text(e, "id");
 	husk_cbor_put_text(e, m->id);
 	husk_cbor_put_text(e, "rootfs_tag");
@@ -353,6 +453,13 @@ int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg
 		husk_cbor_put_text(e, "notify_socket");
 		husk_cbor_put_text(e, m->notify_socket);
 	}
+	/* pods only: the one-container CREATE stays as it was */
+	if (m->ctr) {
+		husk_cbor_put_text(e, "ctr");
+		husk_cbor_put_uint(e, m->ctr);
+	}
+	if (m->join.mask)
+		put_join(e, &m->join);
 	return e->overflow ? -ENOSPC : 0;
 }
 
@@ -397,16 +504,20 @@ int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena 
 	if (m->notify_socket && (!husk_path_is_clean_abs(m->notify_socket) || !strcmp(m->notify_socket, "/")))
 		return husk_err_set(err, EINVAL, "notify_socket \"%s\" is not a clean absolute file path",
 				    m->notify_socket);
-	return 0;
+	return decode_pod_fields(root, m, err);
 }
 
 int husk_msg_encode_exec(struct husk_cbor_enc *e, const struct husk_exec_msg *m)
 {
-	husk_cbor_put_map(e, 2);
+	husk_cbor_put_map(e, 2 + (m->ctr != 0));
 	husk_cbor_put_text(e, "stdin");
 	husk_cbor_put_bool(e, m->stdin_open);
 	husk_cbor_put_text(e, "process");
 	husk_msg_encode_process(e, &m->process);
+	if (m->ctr) {
+		husk_cbor_put_text(e, "ctr");
+		husk_cbor_put_uint(e, m->ctr);
+	}
 	return e->overflow ? -ENOSPC : 0;
 }
 
@@ -415,7 +526,9 @@ int husk_msg_decode_exec(const struct husk_cbor_item *root, struct husk_arena *a
 {
 	int r;
 	memset(m, 0, sizeof *m);
-	if ((r = husk_msg_get_bool(root, "stdin", true, &m->stdin_open, err)) < 0)
+	bool has;
+	if ((r = husk_msg_get_bool(root, "stdin", true, &m->stdin_open, err)) < 0 ||
+	    (r = husk_msg_get_ctr(root, &has, &m->ctr, err)) < 0)
 		return r;
 	return decode_process_field(root, a, &m->process, err);
 }

@@ -38,7 +38,21 @@ struct husk_process_spec {
 struct husk_exec_msg {
 	bool stdin_open;
 	struct husk_process_spec process;
+	uint32_t ctr; /* pods: the container's slot, < HUSK_POD_MAX ("ctr", written when not 0) */
 };
+
+/* Pods: the namespaces a container joins from another container of the VM
+ * (CREATE's "join" {"pid"|"ipc"|"uts"|"cgroup": slot}, written when mask is
+ * not 0). mask holds HUSK_NS_PID, HUSK_NS_IPC, HUSK_NS_UTS, HUSK_NS_CGROUP
+ * (proto/msg_container.h); slot[] is indexed by enum husk_join_kind. */
+enum husk_join_kind { HUSK_JOIN_PID, HUSK_JOIN_IPC, HUSK_JOIN_UTS, HUSK_JOIN_CGROUP, HUSK_JOIN_KINDS };
+struct husk_ns_join {
+	uint32_t mask;
+	uint8_t slot[HUSK_JOIN_KINDS];
+};
+/* the key and HUSK_NS_* bit of a join kind */
+const char *husk_join_key(enum husk_join_kind k);
+uint32_t husk_join_ns(enum husk_join_kind k);
 
 struct husk_create_msg {
 	char *id;
@@ -57,6 +71,10 @@ struct husk_create_msg {
 	/* sd_notify: where the container's NOTIFY_SOCKET must be (a clean
 	 * absolute path); the guest serves it and relays NOTIFY. NULL: none */
 	char *notify_socket;
+	/* pods: the slot this container takes (0: the VM's first, written only
+	 * when not 0) and the namespaces it joins from other slots */
+	uint32_t ctr;
+	struct husk_ns_join join;
 };
 
 /* Generic small maps used by several messages. */
@@ -101,6 +119,9 @@ int husk_msg_get_bool(const struct husk_cbor_item *map, const char *key, bool op
 		      struct husk_err *err);
 int husk_msg_get_text(const struct husk_cbor_item *map, const char *key, size_t max_len, bool optional,
 		      struct husk_arena *a, char **out, struct husk_err *err);
+/* The optional "ctr" of a message: absent (or null) leaves *has false and
+ * *ctr 0; present it must be below HUSK_POD_MAX. */
+int husk_msg_get_ctr(const struct husk_cbor_item *map, bool *has, uint32_t *ctr, struct husk_err *err);
 int husk_msg_get_bytes(const struct husk_cbor_item *map, const char *key, size_t max_len, const uint8_t **data,
 		       size_t *len, struct husk_err *err);
 

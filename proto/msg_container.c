@@ -77,6 +77,29 @@ const char *husk_namespaces_problem(const struct husk_container_config *c)
 	return why ? why : id_maps_problem(c->gid_maps, c->n_gid_maps);
 }
 
+const char *husk_join_problem(uint32_t ctr, const struct husk_ns_join *j, uint32_t namespaces)
+{
+	if (ctr >= HUSK_POD_MAX)
+		return "the container's slot is out of range";
+	if (!j->mask)
+		return NULL;
+	if (j->mask & ~(uint32_t)(HUSK_NS_PID | HUSK_NS_IPC | HUSK_NS_UTS | HUSK_NS_CGROUP))
+		return "only pid, ipc, uts and cgroup namespaces can be joined";
+	if (j->mask & namespaces)
+		return "a namespace is both joined and created";
+	if (namespaces & HUSK_NS_USER)
+		return "a container with a user namespace of its own cannot join namespaces";
+	for (int k = 0; k < HUSK_JOIN_KINDS; k++) {
+		if (!(j->mask & husk_join_ns((enum husk_join_kind)k)))
+			continue;
+		if (j->slot[k] >= HUSK_POD_MAX)
+			return "a joined slot is out of range";
+		if (j->slot[k] == ctr)
+			return "a container cannot join its own namespaces";
+	}
+	return NULL;
+}
+
 const char *husk_mount_attr_problem(uint64_t set, uint64_t clr)
 {
 	if ((set | clr) & ~(uint64_t)HUSK_MOUNT_ATTR_ALLOWED)

@@ -120,6 +120,12 @@ bool husk_sysctl_key_valid(const char *k);
 /* The namespace set and id mappings: NULL when consistent, else what is
  * wrong (a static string). */
 const char *husk_namespaces_problem(const struct husk_container_config *c);
+/* Pods: the joins of container ctr that creates the namespaces HUSK_NS_*
+ * namespaces (NULL when good, else what is wrong, a static string): only
+ * pid/ipc/uts/cgroup, none also created, none with a user namespace of
+ * its own, slots in range and not ctr itself. Whether the slots hold live
+ * containers is the guest's check. */
+const char *husk_join_problem(uint32_t ctr, const struct husk_ns_join *j, uint32_t namespaces);
 /* A recursive attribute pair mount_setattr(2) accepts: bits within
  * HUSK_MOUNT_ATTR_ALLOWED, none both set and cleared, and an access-time
  * mode only with all of MOUNT_ATTR__ATIME cleared. NULL when good, else

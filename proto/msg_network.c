@@ -260,23 +260,33 @@ int husk_msg_decode_network(const struct husk_cbor_item *map, struct husk_arena 
 	return 0;
 }
 
-void husk_msg_encode_start(struct husk_cbor_enc *e, const struct husk_network *n)
+void husk_msg_encode_start(struct husk_cbor_enc *e, const struct husk_start_msg *m)
 {
-	if (!n || !n->n_ifaces) {
-		husk_cbor_put_map(e, 0);
-		return;
+	bool net = m->added && m->added->n_ifaces;
+	husk_cbor_put_map(e, (uint64_t)net + m->has_ctr);
+	if (net) {
+		husk_cbor_put_text(e, "network");
+		husk_msg_encode_network(e, m->added);
 	}
-	husk_cbor_put_map(e, 1);
-	husk_cbor_put_text(e, "network");
-	husk_msg_encode_network(e, n);
+	if (m->has_ctr) {
+		husk_cbor_put_text(e, "ctr");
+		husk_cbor_put_uint(e, m->ctr);
+	}
 }
 
-int husk_msg_decode_start(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_network **out,
+int husk_msg_decode_start(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_start_msg *m,
 			  struct husk_err *err)
 {
 	const struct husk_cbor_item *net = husk_cbor_map_get(root, "network");
-	*out = NULL;
+	memset(m, 0, sizeof *m);
+	int r = husk_msg_get_ctr(root, &m->has_ctr, &m->ctr, err);
+	if (r < 0)
+		return r;
+	struct husk_network *n = NULL;
 	if (!net || net->type == HUSK_CBOR_NULL)
 		return 0;
-	return husk_msg_decode_network(net, a, out, err);
+	if ((r = husk_msg_decode_network(net, a, &n, err)) < 0)
+		return r;
+	m->added = n;
+	return 0;
 }

@@ -61,9 +61,15 @@ int husk_msg_decode_network(const struct husk_cbor_item *map, struct husk_arena 
 int husk_network_validate(const struct husk_network *n, struct husk_err *err);
 bool husk_net_ifname_valid(const char *name);
 
-/* START's body: {} or {network: {...}} when interfaces appeared after create. */
-void husk_msg_encode_start(struct husk_cbor_enc *e, const struct husk_network *n);
-int husk_msg_decode_start(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_network **out,
+/* START's body: {} or {network: {...}} when interfaces appeared after
+ * create; in a pod {ctr} names the container (written only when has_ctr). */
+struct husk_start_msg {
+	bool has_ctr;
+	uint32_t ctr;                     /* < HUSK_POD_MAX */
+	const struct husk_network *added; /* NULL or no interfaces: none */
+};
+void husk_msg_encode_start(struct husk_cbor_enc *e, const struct husk_start_msg *m);
+int husk_msg_decode_start(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_start_msg *m,
 			  struct husk_err *err);
 
 #endif

@@ -216,9 +216,13 @@ int husk_msg_decode_resources(const struct husk_cbor_item *map, struct husk_aren
 
 void husk_msg_encode_update(struct husk_cbor_enc *e, const struct husk_update_msg *m)
 {
-	husk_cbor_put_map(e, 1);
+	husk_cbor_put_map(e, 1 + m->has_ctr);
 	husk_cbor_put_text(e, "resources");
 	husk_msg_encode_resources(e, &m->resources);
+	if (m->has_ctr) {
+		husk_cbor_put_text(e, "ctr");
+		husk_cbor_put_uint(e, m->ctr);
+	}
 }
 
 int husk_msg_decode_update(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_update_msg *m,
@@ -227,6 +231,9 @@ int husk_msg_decode_update(const struct husk_cbor_item *root, struct husk_arena 
 	const struct husk_cbor_item *map = husk_cbor_map_get(root, "resources");
 	if (!map)
 		return husk_err_set(err, EBADMSG, "UPDATE without resources");
+	int r = husk_msg_get_ctr(root, &m->has_ctr, &m->ctr, err);
+	if (r < 0)
+		return r;
 	return husk_msg_decode_resources(map, a, &m->resources, err);
 }
 

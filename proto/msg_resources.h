@@ -50,9 +50,12 @@ struct husk_resources {
 	uint32_t n_hugetlb;
 };
 
-/* UPDATE {resources}: the resources are required. */
+/* UPDATE {resources[, ctr]}: the resources are required; ctr (pods) names
+ * the container, written only when has_ctr. */
 struct husk_update_msg {
 	struct husk_resources resources;
+	bool has_ctr;
+	uint32_t ctr;
 };
 
 /* The OK reply to STATS: runc's stats, read from the container's cgroup.

@@ -265,7 +265,25 @@ int husk_msg_decode_ps_reply(const struct husk_cbor_item *root, struct husk_aren
 	return 0;
 }
 
-/* --- empty bodies ------------------------------------------------------- */
+/* --- {[ctr]} and empty bodies ------------------------------------------- */
+
+void husk_msg_encode_ctr(struct husk_cbor_enc *e, const struct husk_ctr_msg *m)
+{
+	if (!m->has_ctr) {
+		husk_cbor_put_map(e, 0);
+		return;
+	}
+	husk_cbor_put_map(e, 1);
+	put_uint_field(e, "ctr", m->ctr);
+}
+
+int husk_msg_decode_ctr(const struct husk_cbor_item *root, struct husk_ctr_msg *m, struct husk_err *err)
+{
+	int r = not_a_map(root, "message", err);
+	if (r < 0)
+		return r;
+	return husk_msg_get_ctr(root, &m->has_ctr, &m->ctr, err);
+}
 
 void husk_msg_encode_empty(struct husk_cbor_enc *e)
 {

@@ -1,8 +1,8 @@
 /* The small messages of a session and of ctl.sock, typed: HELLO and its
  * reply, the OK {pid} and ERROR replies, SIGNAL, RESIZE, STDIO (with a
  * header encoder for data read in place), STDIO_CLOSE, STDIN_ACK, EXIT,
- * OOM, the PS reply, and the bodies that are an empty map (START without
- * network, SHUTDOWN, PAUSE, RESUME, PS, STATS, EVENTS, OK {}).
+ * OOM, the PS reply, the {[ctr]} body of PAUSE, RESUME, PS and STATS, and
+ * the bodies that are an empty map (SHUTDOWN, EVENTS, OK {}).
  *
  * Encoders write one CBOR map into the encoder (an overflow is sticky:
  * husk_cbor_enc_finish() reports it). Decoders take the root of a message
@@ -130,8 +130,17 @@ void husk_msg_encode_ps_entry(struct husk_cbor_enc *e, const struct husk_ps_entr
 int husk_msg_decode_ps_reply(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_ps_reply_msg *m,
 			     struct husk_err *err);
 
-/* An empty map: START without network, SHUTDOWN, PAUSE, RESUME, the PS,
- * STATS and EVENTS requests, and OK {}. The decoder only checks that the
+/* PAUSE, RESUME, PS, STATS: {} or, in a pod, {ctr: slot} naming the
+ * container (absent: the session's own, else slot 0). The encoder writes
+ * {} when has_ctr is false: the one-container body. */
+struct husk_ctr_msg {
+	bool has_ctr;
+	uint32_t ctr; /* < HUSK_POD_MAX */
+};
+void husk_msg_encode_ctr(struct husk_cbor_enc *e, const struct husk_ctr_msg *m);
+int husk_msg_decode_ctr(const struct husk_cbor_item *root, struct husk_ctr_msg *m, struct husk_err *err);
+
+/* An empty map: START without network, SHUTDOWN, EVENTS, and OK {}. The decoder only checks that the
  * body is a map (keys are ignored, as every decoder ignores unknown keys). */
 void husk_msg_encode_empty(struct husk_cbor_enc *e);
 int husk_msg_decode_empty(const struct husk_cbor_item *root, struct husk_err *err);

@@ -173,7 +173,7 @@ int husk_ctl_start(const char *dir, struct husk_err *err)
 	if (r < 0)
 		return r;
 	husk_cbor_enc_init(&e, buf, HUSK_FRAME_MAX);
-	husk_msg_encode_start(&e, added);
+	husk_msg_encode_start(&e, &(struct husk_start_msg){ .added = added });
 	if (husk_cbor_enc_finish(&e, err) < 0)
 		return -ENOSPC;
 	return husk_ctl_call(dir, HUSK_MSG_START, e.buf, e.len, 30000, err);

@@ -1,6 +1,6 @@
 /* Fuzzes the typed message decoders the guest runs on what the host sends
- * (CREATE with its container/security/resources/network parts, START,
- * EXEC, UPDATE, HELLO, SIGNAL, RESIZE, STDIO, STDIO_CLOSE) and the host
+ * (CREATE with its container/security/resources/network parts and pod
+ * fields, START, EXEC, UPDATE, the {[ctr]} of PAUSE/RESUME/PS/STATS, HELLO, SIGNAL, RESIZE, STDIO, STDIO_CLOSE) and the host
  * runs on what the guest sends (the HELLO, OK {pid}, ERROR, PS and STATS
  * replies, STDIO, STDIO_CLOSE, STDIN_ACK, EXIT, OOM, NOTIFY): none may crash, hang
  * or read out of bounds, whatever the bytes; what one accepts re-encodes
@@ -62,6 +62,7 @@ static void session_messages(const struct husk_cbor_item *root, struct husk_aren
 		struct husk_ps_reply_msg ps;
 		struct husk_update_msg update;
 		struct husk_stats_msg stats;
+		struct husk_ctr_msg ctr;
 	} m, m2;
 
 #define ROUND(decode_call, encode_call, decode_again)                                                                  \
@@ -106,6 +107,8 @@ static void session_messages(const struct husk_cbor_item *root, struct husk_aren
 	      husk_msg_decode_update(r2, a, &m2.update, &err));
 	ROUND(husk_msg_decode_stats(root, a, &m.stats, &err), husk_msg_encode_stats(&e, &m.stats),
 	      husk_msg_decode_stats(r2, a, &m2.stats, &err));
+	ROUND(husk_msg_decode_ctr(root, &m.ctr, &err), husk_msg_encode_ctr(&e, &m.ctr),
+	      husk_msg_decode_ctr(r2, &m2.ctr, &err));
 	husk_err_clear(&err);
 	husk_msg_decode_empty(root, &err);
 	a->used = mark;
@@ -126,17 +129,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	session_messages(root, &a);
 
-	struct husk_create_msg create;
+	struct husk_create_msg create, create2;
 	if (husk_msg_decode_create(root, &a, &create, &err) == 0) {
-		/* a decoded CREATE must re-encode */
+		/* a decoded CREATE must re-encode; its pod fields decode again alike */
 		struct husk_cbor_enc e;
 		husk_cbor_enc_init(&e, out, sizeof out);
-		husk_msg_encode_create(&e, &create);
+		if (husk_msg_encode_create(&e, &create) == 0) {
+			MUST(husk_msg_decode_create(reparse(&e), &a, &create2, &err));
+			if (create2.ctr != create.ctr || memcmp(&create2.join, &create.join, sizeof create.join))
+				__builtin_trap();
+		}
 	}
 	a.used = mark;
 	husk_err_clear(&err);
 	struct husk_exec_msg exec;
-	husk_msg_decode_exec(root, &a, &exec, &err);
+	if (husk_msg_decode_exec(root, &a, &exec, &err) == 0 && exec.ctr >= HUSK_POD_MAX)
+		__builtin_trap();
 	a.used = mark;
 	husk_err_clear(&err);
 	struct husk_resources res;
@@ -153,13 +161,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	husk_msg_decode_security(root, &a, &sec, &err);
 	a.used = mark;
 	husk_err_clear(&err);
-	struct husk_network *net;
-	if (husk_msg_decode_start(root, &a, &net, &err) == 0 && net) {
-		/* a decoded network is valid and re-encodes */
+	struct husk_start_msg start;
+	if (husk_msg_decode_start(root, &a, &start, &err) == 0) {
+		/* a decoded network is valid; START re-encodes and decodes again */
 		struct husk_cbor_enc e;
+		struct husk_start_msg start2;
 		husk_cbor_enc_init(&e, out, sizeof out);
-		husk_msg_encode_start(&e, net);
-		if (husk_network_validate(net, &err) < 0)
+		husk_msg_encode_start(&e, &start);
+		if (start.added && husk_network_validate(start.added, &err) < 0)
+			__builtin_trap();
+		if (husk_msg_decode_start(reparse(&e), &a, &start2, &err) < 0 || start2.has_ctr != start.has_ctr ||
+		    start2.ctr != start.ctr)
 			__builtin_trap();
 	}
 	return 0;

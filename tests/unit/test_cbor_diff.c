@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "proto/cbor.h"
+#include "proto/msg_container.h"
+#include "proto/msg_network.h"
 #include "proto/msg_resources.h"
 #include "proto/msg_notify.h"
 #include "proto/msg_session.h"
@@ -491,7 +493,26 @@ static enum test_result test_differential_messages(void)
 							     .has_hugetlb = true,
 							     .hugetlb = huge,
 							     .n_hugetlb = 2 } };
-		for (int kind = 0; kind < 15; kind++) {
+		/* pods: the new keys (ctr, join) next to the old ones */
+		static char *argv[] = { "/bin/sh", NULL }, *envv[] = { NULL };
+		struct husk_container_config cc = { .namespaces = HUSK_NS_MOUNT };
+		uint32_t slot = (uint32_t)rnd_below(HUSK_POD_MAX);
+		uint32_t jmask = rnd_below(2) ? HUSK_NS_PID | HUSK_NS_CGROUP : HUSK_NS_IPC;
+		bool ctr_given = rnd_below(2);
+		uint8_t jslot[HUSK_JOIN_KINDS];
+		for (int k = 0; k < HUSK_JOIN_KINDS; k++)
+			jslot[k] = (uint8_t)rnd_below(HUSK_POD_MAX);
+		struct husk_create_msg cr = {
+			.id = text,
+			.rootfs_tag = "vfs",
+			.process = { .args = argv, .n_args = 1, .env = envv, .cwd = "/" },
+			.container = &cc,
+			.ctr = slot,
+			.join = { .mask = jmask },
+		};
+		memcpy(cr.join.slot, jslot, sizeof jslot);
+		struct husk_exec_msg ex = { .process = cr.process, .ctr = slot };
+		for (int kind = 0; kind < 20; kind++) {
 			struct husk_cbor_enc e;
 			husk_cbor_enc_init(&e, big, sizeof big);
 			switch (kind) {
@@ -541,6 +562,24 @@ static enum test_result test_differential_messages(void)
 				break;
 			case 13:
 				husk_msg_encode_notify(&e, &(struct husk_notify_msg){ .message = text });
+				break;
+			case 15:
+				husk_msg_encode_ctr(&e, &(struct husk_ctr_msg){ .has_ctr = ctr_given, .ctr = slot });
+				break;
+			case 16:
+				up.has_ctr = true;
+				up.ctr = slot;
+				husk_msg_encode_update(&e, &up);
+				up.has_ctr = false;
+				break;
+			case 17:
+				husk_msg_encode_start(&e, &(struct husk_start_msg){ .has_ctr = true, .ctr = slot });
+				break;
+			case 18:
+				CHECK_EQ_INT(husk_msg_encode_create(&e, &cr), 0);
+				break;
+			case 19:
+				CHECK_EQ_INT(husk_msg_encode_exec(&e, &ex), 0);
 				break;
 			default:
 				husk_msg_encode_update(&e, &up);

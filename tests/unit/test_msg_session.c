@@ -57,18 +57,18 @@ static enum test_result test_hello(void)
 	struct husk_cbor_enc e = enc();
 	struct husk_hello_msg m = { .version = HUSK_PROTO_VERSION }, d;
 	husk_msg_encode_hello(&e, &m);
-	CHECK(bytes_are(&e, "a16776657273696f6e01")); /* {"version": 1}, as the host wrote it */
+	CHECK(bytes_are(&e, "a16776657273696f6e02")); /* {"version": 2}: pods */
 	const struct husk_cbor_item *root = parsed(&e);
 	CHECK(root);
 	CHECK_EQ_INT(husk_msg_decode_hello(root, &d, &err), 0);
-	CHECK_EQ_INT(d.version, 1);
+	CHECK_EQ_INT(d.version, HUSK_PROTO_VERSION);
 
 	e = enc();
 	m.kernel = "6.1.0-husk";
 	husk_msg_encode_hello_reply(&e, &m);
 	CHECK((root = parsed(&e)));
 	CHECK_EQ_INT(husk_msg_decode_hello_reply(root, &arena, &d, &err), 0);
-	CHECK_EQ_INT(d.version, 1);
+	CHECK_EQ_INT(d.version, HUSK_PROTO_VERSION);
 	CHECK_STR(d.kernel, "6.1.0-husk");
 
 	/* a release longer than utsname holds, a version past 32 bits, none */
