@@ -41,7 +41,6 @@
 #define HUSK_MAX_ID 256u
 #define HUSK_POD_MAX 16u          /* containers in one VM: slot 0 (the sandbox) and members 1..15 */
 #define HUSK_MSG_MAX_ITEMS 65536u /* CBOR items in one message */
-#define HUSK_POD_MAX 16u          /* containers in one VM: slots 0..15 */
 
 enum husk_msg_type {
 	HUSK_MSG_HELLO = 1,       /* host->guest {version}; reply OK {version, kernel} */
