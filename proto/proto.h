@@ -39,7 +39,6 @@
 #define HUSK_MAX_GIDS 64u
 #define HUSK_MAX_STRING (64u * 1024u)
 #define HUSK_MAX_ID 256u
-#define HUSK_POD_MAX 16u          /* containers in one VM: slot 0 (the sandbox) and members 1..15 */
 #define HUSK_MSG_MAX_ITEMS 65536u /* CBOR items in one message */
 
 enum husk_msg_type {
