@@ -53,7 +53,7 @@ GUEST_HOST_OBJS := $(patsubst %.c,$(B)/guest-host-obj/%.o,$(GUEST_HOST_SRCS))
 
 .PHONY: all deps build-deps-check format kernel initramfs run test check e2e fuzz fuzz-replay bench install uninstall clean format-check
 all: $(B)/husk $(B)/husk-init $(B)/initramfs.cpio.gz kernel $(B)/probe $(B)/tests/console-client \
-     $(B)/tests/hostile-initramfs.cpio.gz
+     $(B)/tests/hostile-initramfs.cpio.gz $(B)/tests/vfs-inject
 
 deps:
 	@scripts/install-deps.sh
@@ -128,6 +128,11 @@ $(B)/libguest-host.a: $(GUEST_HOST_OBJS)
 $(B)/tests/test_guest_%: tests/unit/test_guest_%.c $(B)/libguest-host.a $(B)/libhusk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -o $@ $< $(B)/libguest-host.a $(B)/libhusk.a $(HOST_LIBS)
+
+# test-only: husk_vfs_inject/eject on a running container (tests/e2e/share.bats)
+$(B)/tests/vfs-inject: tests/tools/vfs-inject.c $(B)/libhusk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -o $@ $< $(B)/libhusk.a $(HOST_LIBS)
 
 $(B)/tests/console-client: tests/tools/console-client.c
 	@mkdir -p $(dir $@)

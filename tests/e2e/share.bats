@@ -8,6 +8,7 @@ load helpers
 
 setup() { common_setup; }
 teardown() {
+  if mountpoint -q "$BATS_TEST_TMPDIR/mvol" 2>/dev/null; then umount "$BATS_TEST_TMPDIR/mvol"; fi
   if mountpoint -q "$BATS_TEST_TMPDIR/vol/sub" 2>/dev/null; then umount "$BATS_TEST_TMPDIR/vol/sub"; fi
   rm -f "$BATS_TEST_TMPDIR/vol/suid" 2>/dev/null || true
   common_teardown
@@ -106,6 +107,91 @@ TRY='try() { l=$1; shift; if e=$("$@" 2>&1); then echo "$l ok"; else echo "$l re
     [[ "$line" =~ \ master:$group\ (.*\ )?-\ tmpfs\ husk-vfs\ ro, ]]
   done
   husk delete --force slave
+}
+
+# lines LABEL FILE: waits (60 s) for a line starting with LABEL in FILE
+wait_line() {
+  local i
+  for ((i = 0; i < 600; i++)); do
+    grep -q "^$1" "$2" && return 0
+    sleep 0.1
+  done
+  echo "no '$1' line in $2: $(cat "$2")" >&2
+  return 1
+}
+
+# slot_mounts MOUNTINFO DIR: the mounts at or below DIR
+slot_mounts() {
+  awk -v d="$2" '$5 == d || index($5, d "/") == 1' "$1" | tee /dev/stderr | wc -l
+}
+
+@test "a tree injected into slot 1 of a running VM's share reaches the guest; ejected, it goes, and no mount is left" {
+  local member=$BATS_TEST_TMPDIR/member out=$BATS_TEST_TMPDIR/out label="husk-test-mvol-$$"
+  local inject=$TOP/build/tests/vfs-inject
+  make_bundle "$member" /bin/true
+  echo "marker-$$" > "$member/rootfs/pod-marker"
+  # the member's volume: a tmpfs of its own, to find any copy of it later
+  mkdir -p "$BATS_TEST_TMPDIR/mvol"
+  mount -t tmpfs -o size=1m "$label" "$BATS_TEST_TMPDIR/mvol"
+  echo vol > "$BATS_TEST_TMPDIR/mvol/v"
+  bind "$member" "$BATS_TEST_TMPDIR/mvol" /data rbind ro
+  privileged
+  script "$BUNDLE" "$TRY"'
+    mkdir -p /mnt/vfs && mount -t virtiofs vfs /mnt/vfs || exit 9
+    s=/mnt/vfs/ctr/1
+    echo "empty $(ls -A $s | wc -l)"
+    i=0; while [ ! -e $s/rootfs/pod-marker ]; do i=$((i+1)); [ $i -lt 900 ] || exit 8; sleep 0.1; done
+    echo "seen $(cat $s/rootfs/pod-marker) $(cat $s/mounts/0/v) $(ls $s | tr "\n" " ")"
+    try vol-write touch $s/mounts/0/x
+    try slot-write touch $s/x
+    i=0; while [ -e $s/rootfs/pod-marker ]; do i=$((i+1)); [ $i -lt 900 ] || exit 7; sleep 0.1; done
+    echo "gone $(ls -A $s | wc -l)"'
+  husk create --bundle "$BUNDLE" sb > "$out" 2>&1 </dev/null
+  husk start sb
+  wait_line empty "$out"
+  # refused: slot 0 (the sandbox's own), a slot past the pod's size
+  run "$inject" inject "$HUSK_ROOT/sb" 0 "$member"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"share slot 0 is not one of 1..15"* ]]
+  run "$inject" inject "$HUSK_ROOT/sb" 16 "$member"
+  [ "$status" -eq 1 ]
+  "$inject" inject "$HUSK_ROOT/sb" 1 "$member"
+  # a second tree into the same slot
+  run "$inject" inject "$HUSK_ROOT/sb" 1 "$member"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"slot 1 holds a container already"* ]]
+  # nothing in the host's mount table, no stage left
+  ! grep -F "$HUSK_ROOT" /proc/self/mountinfo || false
+  [ ! -e "$HUSK_ROOT/sb/ctr1.stage" ]
+  wait_line seen "$out"
+  # the slot is in the monitor's namespace and in virtiofsd's
+  local mon vfsd
+  mon=$(jq -r .monitor.pid "$HUSK_ROOT/sb/state.json")
+  vfsd=$(pgrep -P "$(jq -r .virtiofsd.pid "$HUSK_ROOT/sb/state.json")")
+  local dir
+  dir=$(readlink -f "$HUSK_ROOT/sb")
+  [ "$(slot_mounts "/proc/$mon/mountinfo" "$dir/vfs/ctr/1")" -eq 3 ]
+  [ "$(slot_mounts "/proc/$vfsd/mountinfo" /ctr/1)" -eq 3 ]
+  "$inject" eject "$HUSK_ROOT/sb" 1
+  [ "$(slot_mounts "/proc/$mon/mountinfo" "$dir/vfs/ctr/1")" -eq 0 ]
+  [ "$(slot_mounts "/proc/$vfsd/mountinfo" /ctr/1)" -eq 0 ]
+  run "$inject" eject "$HUSK_ROOT/sb" 1
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"slot 1 holds nothing"* ]]
+  wait_status sb stopped 90
+  cat "$out"
+  [ "$(sed -n 1p "$out")" = "empty 0" ]
+  [ "$(sed -n 2p "$out")" = "seen marker-$$ vol binds mounts rootfs " ]
+  [[ "$(sed -n 3p "$out")" == "vol-write refused: "*"Read-only file system"* ]]
+  [[ "$(sed -n 4p "$out")" == "slot-write refused: "*"Read-only file system"* ]]
+  [ "$(sed -n 5p "$out")" = "gone 0" ]
+  husk delete sb
+  # no mount under the state root in any namespace (other monitors made
+  # meanwhile hold copies of the volume's own host mount, not under it)
+  [ -z "$(grep -lF "$dir" /proc/[0-9]*/mountinfo 2>/dev/null)" ]
+  run "$inject" eject "$HUSK_ROOT/sb" 1
+  [ "$status" -eq 1 ]
+  umount "$BATS_TEST_TMPDIR/mvol"
 }
 
 @test "a bind's root in the guest's mountinfo ends in the source's own name" {
