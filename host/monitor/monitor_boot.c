@@ -1,6 +1,7 @@
 /* Bringing a container's VM up: vsock backend, virtiofsd, QEMU, then the
  * session with husk-init (HELLO, CREATE). */
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -393,26 +394,45 @@ int husk_guest_exec(int session_fd, const struct husk_process_spec *process, boo
 	return pid;
 }
 
-/* The spec's network namespace joined to taps, before QEMU needs them. */
-static int setup_network(struct husk_vm *vm, const struct husk_monitor_args *a, struct husk_err *err)
+int husk_vm_enter_netns(struct husk_vm *vm, const struct husk_monitor_args *a, struct husk_err *err)
 {
 	const char *path = a->spec->container ? a->spec->container->netns_path : NULL;
+	if (!path)
+		return 0;
+	vm->net = calloc(1, sizeof *vm->net);
+	if (!vm->net)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	int r = husk_net_open(vm->net, path, a->state_dir, err);
+	if (r == 0 && setns(vm->net->netns_fd, CLONE_NEWNET) < 0) {
+		r = husk_err_sys(err, errno, "entering network namespace %s", path);
+		close(vm->net->netns_fd);
+	}
+	if (r < 0) {
+		free(vm->net);
+		vm->net = NULL;
+	}
+	return r;
+}
+
+/* The network namespace entered (husk_vm_enter_netns) joined to taps,
+ * before QEMU needs them. */
+static int setup_network(struct husk_vm *vm, const struct husk_monitor_args *a, struct husk_err *err)
+{
 	json_t *ann = json_object_get(a->spec->json, "annotations");
 	unsigned spares;
 	int r = husk_net_spares(json_string_value(json_object_get(ann, "io.husk.net.spare_nics")), &spares, err);
-	if (r < 0 || !path)
+	if (r < 0 || !vm->net)
 		return r;
-	vm->net = calloc(1, sizeof *vm->net);
 	vm->network = calloc(1, sizeof *vm->network);
-	if (!vm->net || !vm->network)
+	if (!vm->network)
 		return husk_err_set(err, ENOMEM, "out of memory");
-	r = husk_net_setup(vm->net, path, vm->dir, spares, vm->network, err);
+	r = husk_net_setup(vm->net, spares, vm->network, err);
 	if (r < 0) {
 		free(vm->net);
 		vm->net = NULL;
 		return r;
 	}
-	log_debug("network: %u interfaces of %s, %u NICs", vm->network->n_ifaces, path, vm->net->n_taps);
+	log_debug("network: %u interfaces of %s, %u NICs", vm->network->n_ifaces, vm->net->path, vm->net->n_taps);
 	return 0;
 }
 

@@ -12,10 +12,11 @@
  * ctl.sock clients, stdio, signals, a timer), state and log files, the
  * VM's host cgroups, waiting for and killing its children, the terminal's
  * size, and at the end the taps' tc filters (netlink in the container's
- * network namespace). Nothing else: no fork or exec (hooks go through the
- * hook runner, monitor_hookrun.c), no mount, namespaces (but entering a
- * network namespace), ids, capabilities, modules, ptrace, bpf, keyrings,
- * kexec, reboot, clocks, handle-based opens, device nodes. */
+ * network namespace, which the monitor entered before confining itself).
+ * Nothing else: no fork or exec (hooks go through the hook runner,
+ * monitor_hookrun.c), no mount, namespaces, ids, capabilities, modules,
+ * ptrace, bpf, keyrings, kexec, reboot, clocks, handle-based opens,
+ * device nodes. */
 static const char *const allowed[] = {
 	/* files and fds */
 	"read",
@@ -150,9 +151,6 @@ static int conditional(void *ctx)
 	int r = 0;
 	for (size_t i = 0; i < sizeof families / sizeof families[0] && r == 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, families[i]));
-	/* the taps' filters are removed inside the container's netns */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setns), 1, SCMP_A1(SCMP_CMP_EQ, CLONE_NEWNET));
 	return r;
 }
 

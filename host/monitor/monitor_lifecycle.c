@@ -219,6 +219,13 @@ static int boot(struct monitor *m, int *master, bool *stdin_open, struct husk_er
 	*stdin_open = m->console_slave >= 0 || !fd_is_dev_null(0);
 	if ((r = mon_hook_runner_start(m, err)) < 0)
 		return r;
+	/* the host socket first: an abstract NOTIFY_SOCKET is the host netns's */
+	if (a->spec->notify_host && (r = mon_notify_open(&m->notify, a->spec->notify_host, err)) < 0)
+		return r;
+	/* from here on in the container's netns (the hook runner stays in
+	 * the host's, as runc's hooks do); QEMU gets one of its own */
+	if ((r = husk_vm_enter_netns(&m->vm, a, err)) < 0)
+		return r;
 	char vfs_dir[PATH_MAX];
 	/* a mount namespace of the monitor's own, with what virtiofsd serves */
 	if ((r = husk_vfs_stage(a, vfs_dir, sizeof vfs_dir, err)) < 0)
@@ -256,8 +263,6 @@ static int finish_create(struct monitor *m, int master, bool stdin_open, struct 
 	if ((r = mon_run_hooks(m, HUSK_HOOK_PRESTART, false, err)) < 0 ||
 	    (r = mon_run_hooks(m, HUSK_HOOK_CREATE_RUNTIME, false, err)) < 0 ||
 	    (r = mon_run_hooks(m, HUSK_HOOK_CREATE_CONTAINER, false, err)) < 0)
-		return r;
-	if (a->spec->notify_host && (r = mon_notify_open(&m->notify, a->spec->notify_host, err)) < 0)
 		return r;
 	return 0;
 }

@@ -51,6 +51,10 @@ struct husk_vm {
  * the guest pid, or a negative code with the guest's message. */
 int husk_guest_exec(int session_fd, const struct husk_process_spec *process, bool stdin_open, struct husk_err *err);
 
+/* monitor_boot.c: the spec's network namespace path, checked
+ * (husk_net_open), entered by the calling thread; nothing without a path.
+ * Then the monitor's pid shows the container's netns, as runc's does. */
+int husk_vm_enter_netns(struct husk_vm *vm, const struct husk_monitor_args *a, struct husk_err *err);
 /* monitor_boot.c: start vsock backend, virtiofsd and QEMU, connect, HELLO,
  * CREATE. On failure everything started is stopped again. */
 int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err);

@@ -141,7 +141,8 @@ static bool same_ns(const char *path, dev_t dev, ino_t ino)
 /* Another husk container whose network this is: its VM is attached to the
  * same netns (network.json), or the path is its process's netns, which is
  * what --net=container:X hands over (the OCI state pid is husk's monitor,
- * which lives in the host's netns: checked before the host's case). */
+ * which lives in X's netns, or the host's when X has none: checked first,
+ * and before the host's case). */
 static int check_other_containers(const char *root, const char *self_dir, dev_t dev, ino_t ino, const char *netns_path,
 				  struct husk_err *err)
 {
@@ -164,23 +165,24 @@ static int check_other_containers(const char *root, const char *self_dir, dev_t 
 			continue;
 		struct husk_net other;
 		struct husk_err ignore = { 0 };
-		if (record_read(dir, &other, &ignore) == 0 && other.dev == dev && other.ino == ino) {
+		struct husk_state st;
+		if (proc_pid > 0 && husk_state_read(dir, &st, &ignore) == 0) {
+			if (st.monitor.pid == proc_pid && husk_pid_ref_alive(&st.monitor))
+				r = husk_err_set(
+					err, EINVAL,
+					"network namespace %s belongs to husk container \"%s\" (--net=container:%s): "
+					"its network lives inside its VM, another container cannot join it",
+					netns_path, st.id, st.id);
+			husk_state_free(&st);
+			if (r < 0)
+				break;
+		}
+		if (record_read(dir, &other, &ignore) == 0 && other.dev == dev && other.ino == ino)
 			r = husk_err_set(
 				err, EBUSY,
 				"network namespace %s is used by husk container \"%s\": each husk container is "
 				"a VM with its own NICs, two cannot share one network namespace",
 				netns_path, de->d_name);
-			break;
-		}
-		struct husk_state st;
-		if (proc_pid <= 0 || husk_state_read(dir, &st, &ignore) < 0)
-			continue;
-		if (st.monitor.pid == proc_pid && husk_pid_ref_alive(&st.monitor))
-			r = husk_err_set(err, EINVAL,
-					 "network namespace %s belongs to husk container \"%s\" (--net=container:%s): "
-					 "its network lives inside its VM, another container cannot join it",
-					 netns_path, st.id, st.id);
-		husk_state_free(&st);
 	}
 	closedir(d);
 	return r;
@@ -309,24 +311,33 @@ static bool is_linked(const struct husk_net *n, int ifindex)
 	return false;
 }
 
-int husk_net_setup(struct husk_net *n, const char *netns_path, const char *state_dir, unsigned spares,
-		   struct husk_network *out, struct husk_err *err)
+int husk_net_open(struct husk_net *n, const char *netns_path, const char *state_dir, struct husk_err *err)
+{
+	memset(n, 0, sizeof *n);
+	n->netns_fd = -1;
+	for (unsigned i = 0; i < HUSK_NET_MAX_IFACES; i++)
+		n->taps[i].fd = -1;
+	snprintf(n->path, sizeof n->path, "%s", netns_path);
+	snprintf(n->state_dir, sizeof n->state_dir, "%s", state_dir);
+	int r = check_netns(n, err);
+	if (r < 0 && n->netns_fd >= 0) {
+		close(n->netns_fd);
+		n->netns_fd = -1;
+	}
+	return r;
+}
+
+int husk_net_setup(struct husk_net *n, unsigned spares, struct husk_network *out, struct husk_err *err)
 {
 	struct husk_net_found found[HUSK_NET_MAX_IFACES];
 	unsigned n_found = 0;
 	struct husk_nl nl = { 0 };
 	int r;
 
-	memset(n, 0, sizeof *n);
 	memset(out, 0, sizeof *out);
-	n->netns_fd = -1;
-	for (unsigned i = 0; i < HUSK_NET_MAX_IFACES; i++)
-		n->taps[i].fd = -1;
-	if (!netns_path)
+	if (n->netns_fd < 0)
 		return 0;
-	snprintf(n->path, sizeof n->path, "%s", netns_path);
-	snprintf(n->state_dir, sizeof n->state_dir, "%s", state_dir);
-	if ((r = check_netns(n, err)) < 0 || (r = husk_nl_open(&nl, n->netns_fd, err)) < 0 ||
+	if ((r = husk_nl_open(&nl, n->netns_fd, err)) < 0 ||
 	    (r = husk_net_list_links(&nl, found, HUSK_NET_MAX_IFACES, &n_found, err)) < 0)
 		goto fail;
 	for (unsigned i = 0; i < n_found; i++)
@@ -379,7 +390,7 @@ fail:
 		close(n->netns_fd);
 	n->netns_fd = -1;
 	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/" NET_JSON, state_dir);
+	snprintf(path, sizeof path, "%s/" NET_JSON, n->state_dir);
 	unlink(path);
 	return r;
 }

@@ -55,12 +55,16 @@ struct husk_net {
 
 /* --- net.c: the container's view --------------------------------------- */
 
-/* Checks the netns path (a network namespace; not the host's; not one
- * another husk container uses), then makes the taps and joins every
- * interface there to one. out gets what the guest configures. On failure
- * nothing is left behind. */
-int husk_net_setup(struct husk_net *n, const char *netns_path, const char *state_dir, unsigned spares,
-		   struct husk_network *out, struct husk_err *err);
+/* Opens and checks the netns path (a network namespace; not the host's,
+ * i.e. neither PID 1's nor the caller's; not one another husk container
+ * uses or lives in). On success n->netns_fd holds it; the monitor then
+ * enters it (setns) before it makes the VM, so that its pid's netns is the
+ * container's. On failure nothing is open. */
+int husk_net_open(struct husk_net *n, const char *netns_path, const char *state_dir, struct husk_err *err);
+/* Makes the taps in n's netns (opened by husk_net_open; nothing to do if
+ * none) and joins every interface there to one. out gets what the guest
+ * configures. On failure nothing is left behind and n->netns_fd is closed. */
+int husk_net_setup(struct husk_net *n, unsigned spares, struct husk_network *out, struct husk_err *err);
 /* At start, in the CLI: interfaces that appeared in the netns since create
  * (Docker 26+ adds them then) are joined to spare taps (made by the monitor
  * at create; QEMU holds them) and listed in added, n_ifaces 0 when none.
@@ -91,7 +95,8 @@ void husk_nl_close(struct husk_nl *nl);
  * dump, calling cb for each message. A netlink error is returned as -errno
  * without filling err, so callers can treat EEXIST/ENOENT as they need. */
 int husk_nl_talk(struct husk_nl *nl, struct nlmsghdr *nlh, husk_nl_cb cb, void *data);
-/* Runs fn with the calling thread in the netns, then back. */
+/* Runs fn with the calling thread in the netns, then back (no setns()
+ * when the thread is there already). */
 int husk_in_netns(int netns_fd, int (*fn)(void *arg), void *arg, struct husk_err *err);
 
 /* --- net_scan.c -------------------------------------------------------- */

@@ -3,6 +3,7 @@
 #include <libmnl/libmnl.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +17,12 @@ int husk_in_netns(int netns_fd, int (*fn)(void *arg), void *arg, struct husk_err
 	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		return husk_err_sys(err, errno, "opening this thread's network namespace");
+	/* already there (a container's monitor lives in its netns): nothing
+	 * to enter, and no setns() for the confined monitor to need */
+	struct stat cur, want;
+	if (fstat(self, &cur) == 0 && fstat(netns_fd, &want) == 0 && cur.st_dev == want.st_dev &&
+	    cur.st_ino == want.st_ino)
+		return fn(arg);
 	if (setns(netns_fd, CLONE_NEWNET) < 0)
 		return husk_err_sys(err, errno, "entering the container's network namespace");
 	int r = fn(arg);

@@ -20,6 +20,7 @@ setup() {
 
 teardown() {
   local rc=0
+  if [ -n "${LISTENER:-}" ]; then kill "$LISTENER" 2>/dev/null || true; fi
   common_teardown || rc=$?
   # the job's processes in PEER (transfers) go with it
   ip netns pids "$PEER" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
@@ -208,6 +209,62 @@ echo got \$(sha256sum /tmp/in) \$(wc -c < /tmp/in)"
   [ "$status" -ne 0 ]
   [[ "$output" == *'belongs to husk container "a7"'* ]]
   [ ! -e "$HUSK_ROOT/b7" ]
+}
+
+# ns_id PATH: the namespace file's device and inode
+ns_id() {
+  stat -L -c %d:%i "$1"
+}
+
+@test "the monitor's pid is in the container's netns (nsenter -t works); hooks, sd_notify and QEMU are not" {
+  veth eth0 10.77.$T
+  set_netns "$BUNDLE" "/run/netns/$NS"
+  set_args "$BUNDLE" sh -c 'probe notify READY=1; sleep 120'
+  # a hook records its netns: the host's, as runc's hooks
+  jq --arg f "$BATS_TEST_TMPDIR/hook-ns" \
+    '.hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "stat -L -c %d:%i /proc/self/ns/net > " + $f]}]' \
+    "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  # an abstract NOTIFY_SOCKET is a name in the host's netns
+  local sock=@husk-nt$$-$T nlog=$BATS_TEST_TMPDIR/notify.log
+  python3 "$BATS_TEST_DIRNAME/notify_listen.py" "$sock" "$nlog" "$BATS_TEST_TMPDIR/listening" 300 \
+    </dev/null >/dev/null 2>&1 3>&- &
+  LISTENER=$!
+  local i
+  for i in $(seq 100); do [ -e "$BATS_TEST_TMPDIR/listening" ] && break; sleep 0.1; done
+  env NOTIFY_SOCKET="$sock" "$HUSK" --root "$HUSK_ROOT" create --bundle "$BUNDLE" n9 \
+    >"$BATS_TEST_TMPDIR/out" 2>&1 </dev/null
+  local pid qemu
+  pid=$(husk state n9 | jq -r .pid)
+  [ "$(ns_id "/proc/$pid/ns/net")" = "$(ns_id "/run/netns/$NS")" ]
+  run nsenter -t "$pid" -n ip -o link show
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *" eth0@"* ]]
+  [[ "$output" == *" hsktap0:"* ]]
+  [ "$(cat "$BATS_TEST_TMPDIR/hook-ns")" = "$(ns_id /proc/self/ns/net)" ]
+  # QEMU has a netns of its own: neither the host's nor the container's
+  qemu=$(jq -r .qemu.pid "$HUSK_ROOT/n9/state.json")
+  [ "$(ns_id "/proc/$qemu/ns/net")" != "$(ns_id "/run/netns/$NS")" ]
+  [ "$(ns_id "/proc/$qemu/ns/net")" != "$(ns_id /proc/self/ns/net)" ]
+  husk start n9
+  for i in $(seq 900); do grep -q READY=1 "$nlog" 2>/dev/null && break; sleep 0.1; done
+  cat "$nlog"
+  grep -q READY=1 "$nlog"
+  run ip netns exec "$PEER" busybox ping -c 2 -W 10 "10.77.$T.2"
+  [ "$status" -eq 0 ]
+  # the confined monitor removes the filters in its own netns (no setns)
+  husk kill n9 KILL
+  wait_status n9 stopped 60
+  no_leftovers
+  husk delete n9
+  # without a netns path the monitor stays in the host's
+  set_netns "$BUNDLE" ""
+  jq 'del(.hooks)' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  husk create --bundle "$BUNDLE" n9b >/dev/null 2>&1 </dev/null
+  pid=$(husk state n9b | jq -r .pid)
+  [ "$(ns_id "/proc/$pid/ns/net")" = "$(ns_id /proc/self/ns/net)" ]
 }
 
 @test "delete removes the taps and filters, also after kill -9 of the monitor" {

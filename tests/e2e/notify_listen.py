@@ -2,7 +2,8 @@
 """An sd_notify listener for tests/e2e/sdnotify.bats: binds a unix datagram
 socket at PATH (what systemd or conmon would have), then writes each datagram
 it receives to LOG as one JSON line {"d": TEXT} until it is killed or has
-waited SECONDS (default 300). READY (a file) appears once it listens."""
+waited SECONDS (default 300). READY (a file) appears once it listens. A PATH
+starting with @ is a name in the abstract namespace (of the caller's netns)."""
 import json
 import os
 import socket
@@ -13,8 +14,11 @@ def main():
     path, log, ready = sys.argv[1:4]
     limit = float(sys.argv[4]) if len(sys.argv) > 4 else 300.0
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    s.bind(path)
-    os.chmod(path, 0o777)
+    if path.startswith("@"):
+        s.bind("\0" + path[1:])
+    else:
+        s.bind(path)
+        os.chmod(path, 0o777)
     s.settimeout(limit)
     open(ready, "w").close()
     with open(log, "a") as f:

@@ -342,10 +342,12 @@ static enum test_result test_host_plumbing(void)
 	mkdir(dir_a, 0700);
 	mkdir(dir_b, 0700);
 	static struct husk_net n, n2;
-	static struct husk_network out, out2;
+	static struct husk_network out;
 	struct husk_err err = { 0 };
 	enum test_result res = TEST_FAIL;
-	int r = husk_net_setup(&n, path, dir_a, 1, &out, &err);
+	int r = husk_net_open(&n, path, dir_a, &err);
+	if (r == 0)
+		r = husk_net_setup(&n, 1, &out, &err);
 	if (r < 0)
 		fprintf(stdout, "# setup: %s\n", err.msg);
 	if (r < 0 || out.n_ifaces != 1 || n.n_taps != 2 || strcmp(out.ifaces[0].name, "ut0") ||
@@ -362,14 +364,14 @@ static enum test_result test_host_plumbing(void)
 		goto out;
 	/* a second container on the same netns: refused */
 	husk_err_clear(&err);
-	if (husk_net_setup(&n2, path, dir_b, 1, &out2, &err) != -EBUSY || !strstr(err.msg, "used by husk container"))
+	if (husk_net_open(&n2, path, dir_b, &err) != -EBUSY || !strstr(err.msg, "used by husk container"))
 		goto out;
 	/* the host's */
 	husk_err_clear(&err);
-	if (husk_net_setup(&n2, "/proc/self/ns/net", dir_b, 1, &out2, &err) != -EINVAL || !strstr(err.msg, "host's"))
+	if (husk_net_open(&n2, "/proc/self/ns/net", dir_b, &err) != -EINVAL || !strstr(err.msg, "host's"))
 		goto out;
 	husk_err_clear(&err);
-	if (husk_net_setup(&n2, "/etc/hostname", dir_b, 1, &out2, &err) != -EINVAL)
+	if (husk_net_open(&n2, "/etc/hostname", dir_b, &err) != -EINVAL)
 		goto out;
 	/* teardown from the record, as delete does */
 	husk_net_close_taps(&n);
