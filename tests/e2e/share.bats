@@ -196,6 +196,31 @@ slot_mounts() {
   umount "$BATS_TEST_TMPDIR/mvol"
 }
 
+@test "a sandbox deleted with a slot still injected leaves no mount behind; eject then finds it gone" {
+  local member=$BATS_TEST_TMPDIR/member label="husk-test-mvol-$$" dir
+  local inject=$TOP/build/tests/vfs-inject
+  make_bundle "$member" /bin/true
+  mkdir -p "$BATS_TEST_TMPDIR/mvol"
+  mount -t tmpfs -o size=1m "$label" "$BATS_TEST_TMPDIR/mvol"
+  bind "$member" "$BATS_TEST_TMPDIR/mvol" /data rbind rw
+  make_bundle "$BUNDLE" /bin/sleep 600
+  husk create --bundle "$BUNDLE" sbdel </dev/null
+  dir=$(readlink -f "$HUSK_ROOT/sbdel")
+  "$inject" inject "$HUSK_ROOT/sbdel" 7 "$member"
+  grep -qF "$dir/vfs/ctr/7/binds/0/mvol" "/proc/$(jq -r .monitor.pid "$HUSK_ROOT/sbdel/state.json")/mountinfo"
+  cp "$HUSK_ROOT/sbdel/state.json" "$BATS_TEST_TMPDIR/state.json"
+  husk delete --force sbdel
+  [ -z "$(grep -lF "$dir" /proc/[0-9]*/mountinfo 2>/dev/null)" ]
+  # the recorded monitor is gone: refused, nothing touched
+  mkdir "$BATS_TEST_TMPDIR/old"
+  cp "$BATS_TEST_TMPDIR/state.json" "$BATS_TEST_TMPDIR/old/"
+  run "$inject" eject "$BATS_TEST_TMPDIR/old" 7
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"the sandbox's monitor (pid "*") is gone" ]]
+  umount "$BATS_TEST_TMPDIR/mvol"
+}
+
 @test "a bind's root in the guest's mountinfo ends in the source's own name" {
   mkdir -p "$BATS_TEST_TMPDIR/my project"
   printf '10.9.8.7 h\n' > "$BATS_TEST_TMPDIR/hosts.file"

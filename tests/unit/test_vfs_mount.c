@@ -266,6 +266,54 @@ static int slot_empty(const struct pod *p)
 	return 0;
 }
 
+/* slot 2, root.readonly: the rootfs read-only down to its submount,
+ * with the mount point the guest needs made in the real rootfs */
+static int slot_ro(const struct pod *p)
+{
+	char w[PATH_MAX];
+	snprintf(w, sizeof w, "%s/ctr/2/rootfs", p->vfs);
+	if (!exists(w, "marker") || !exists(w, "data"))
+		return 1;
+	if (writable(w) != 0)
+		return 2;
+	snprintf(w, sizeof w, "%s/ctr/2/rootfs/sub", p->vfs);
+	return writable(w) == 0 ? 0 : 3;
+}
+
+static ino_t own_mntns(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/mnt", &st) == 0 ? st.st_ino : 0;
+}
+
+/* a read-only rootfs; a failure once in the sandbox's namespace leaves
+ * the caller back in its own, in its own directory */
+static int slot_more(const struct pod *p, const struct husk_pid_ref *ref, struct husk_spec *spec)
+{
+	struct husk_err err = { 0 };
+	char cwd[PATH_MAX], again[PATH_MAX];
+	spec->readonly = true;
+	if (husk_vfs_inject(ref, p->sb, 2, spec, &err) < 0) {
+		printf("# inject ro: %s\n", err.msg);
+		return 40;
+	}
+	int rc = in_ns_of(p->vfsd, slot_ro, p);
+	if (rc != 0)
+		return 40 + rc;
+	if (!exists(p->top, "src/data"))
+		return 44;
+	ino_t ns = own_mntns();
+	if (chdir(p->top) < 0 || !getcwd(cwd, sizeof cwd))
+		return 77;
+	err = (struct husk_err){ 0 };
+	/* p->top has no vfs/ctr/3: found out there */
+	if (husk_vfs_inject(ref, p->top, 3, spec, &err) != -ENOENT || !strstr(err.msg, "vfs/ctr/3"))
+		return 45;
+	if (own_mntns() != ns || !getcwd(again, sizeof again) || strcmp(cwd, again))
+		return 46;
+	return 0;
+}
+
 /* in the caller's namespace nothing was mounted, and no stage is left */
 static int host_clean(const struct pod *p)
 {
@@ -332,6 +380,8 @@ static int slot_child(const char *top)
 		rc += 30;
 	else if (husk_vfs_eject(&ref, p.sb, 1, &(struct husk_err){ 0 }) != -ENOENT)
 		rc = 16;
+	else
+		rc = slot_more(&p, &ref, &spec);
 	pod_stop(&p);
 	return rc;
 }
@@ -374,6 +424,11 @@ static enum test_result test_slot_refusals(void)
 	err = (struct husk_err){ 0 };
 	CHECK_EQ_INT(husk_vfs_eject(&stale, "/nonexistent", 1, &err), -ESRCH);
 	CHECK(strstr(err.msg, "is gone") != NULL);
+	/* the sources are opened first, in the caller's namespace */
+	struct husk_spec missing = { .rootfs = (char *)"/nonexistent-rootfs" };
+	err = (struct husk_err){ 0 };
+	CHECK_EQ_INT(husk_vfs_inject(&stale, "/nonexistent", 1, &missing, &err), -ENOENT);
+	CHECK(strstr(err.msg, "the rootfs: opening the tree at /nonexistent-rootfs") != NULL);
 	struct husk_pid_ref none = { 0 };
 	err = (struct husk_err){ 0 };
 	CHECK_EQ_INT(husk_vfs_eject(&none, "/nonexistent", 1, &err), -ESRCH);
