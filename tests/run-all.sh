@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: unit tests, fuzz corpus replay, layout and format checks, the end-to-end tests that
-# boot real VMs, then the client suites (podman, docker, containerd). Ends
+# boot real VMs, then the client suites (podman, docker, containerd, CRI). Ends
 # with one "N passed, N failed" line over all of them.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,9 +43,9 @@ echo "== end-to-end tests (real VMs)"
 bats --tap tests/e2e > "$log" 2>&1 </dev/null
 cat "$log"; count_tap
 
-# the real engines (podman, docker, containerd) driving build/husk; each
+# the real engines (podman, docker, containerd, containerd's CRI) driving build/husk; each
 # suite starts its engine with state under a temp dir and stops it
-for suite in tests/clients/podman.bats tests/clients/docker.bats tests/clients/containerd.bats; do
+for suite in tests/clients/podman.bats tests/clients/docker.bats tests/clients/containerd.bats tests/clients/cri.bats; do
   [ -f "$suite" ] || continue
   echo "== client tests: $(basename "$suite" .bats)"
   bats --tap "$suite" > "$log" 2>&1 </dev/null

@@ -337,8 +337,11 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, str
 	int r = load_status(root, id, dir, sizeof dir, &status, err);
 	if (r < 0)
 		return r;
+	/* runc's words: containerd's runc shim takes an error containing
+	 * "container not running" for "already gone" (checkKillError); any
+	 * other text fails the CRI's stop of a sandbox that has exited */
 	if (!husk_status_live(status))
-		return husk_err_set(err, EINVAL, "container \"%s\" is not running", id);
+		return husk_err_set(err, EINVAL, "cannot signal \"%s\": container not running", id);
 	if (sig == 0)
 		return 0; /* a liveness check: the monitor lives, the container is not stopped */
 	return husk_ctl_signal(dir, sig, all, err);

@@ -217,7 +217,7 @@ static void ctl_start(struct monitor *m, struct ctl_client *c, const struct husk
 static void on_ctl_request(struct monitor *m, struct ctl_client *c, const struct husk_frame_hdr *h, const uint8_t *p)
 {
 	if (mon_exited(m) || m->shutting_down) {
-		reply_client_error(c, h->id, ESRCH, "container is not running");
+		reply_client_error(c, h->id, ESRCH, "container not running"); /* runc's words (container.c) */
 		return;
 	}
 	switch (h->type) {

@@ -135,7 +135,7 @@ static enum test_result test_stopped_kill_and_delete(void)
 	/* "running" in state.json, but no monitor: stopped */
 	CHECK_EQ_INT(make_container(root, HUSK_STATUS_RUNNING, false), 0);
 	CHECK(husk_container_kill(root, "c1", SIGTERM, false, &err) < 0);
-	CHECK_STR(err.msg, "container \"c1\" is not running");
+	CHECK_STR(err.msg, "cannot signal \"c1\": container not running");
 	husk_err_clear(&err);
 	CHECK_EQ_INT(husk_container_delete(root, "c1", false, &err), 0);
 	snprintf(dir, sizeof dir, "%s/c1", root);
