@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -23,9 +24,11 @@
 #include "host/monitor/vfs_mount.h"
 #include "host/monitor/vfs_slot.h"
 
-/* where the caller was, to go back after a visit to the sandbox's namespace */
+/* where the caller was, to go back after a visit to the sandbox's
+ * namespace; lock: <sandbox>/share.lock, held for the visit, so that a
+ * slot's check and its move are one step for concurrent callers */
 struct ns_visit {
-	int own_ns, cwd;
+	int own_ns, cwd, lock;
 };
 
 static int check_slot(uint32_t slot, struct husk_err *err)
@@ -35,9 +38,24 @@ static int check_slot(uint32_t slot, struct husk_err *err)
 	return 0;
 }
 
-static int enter_sandbox(const struct husk_pid_ref *sandbox, struct ns_visit *v, struct husk_err *err)
+static int lock_share(const char *sandbox_dir, struct husk_err *err)
 {
-	v->own_ns = v->cwd = -1;
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/share.lock", sandbox_dir) >= (int)sizeof path)
+		return husk_err_set(err, ENAMETOOLONG, "the sandbox's state directory path is too long");
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return husk_err_sys(err, errno, "opening %s", path);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return husk_err_sys(err, errno, "locking %s", path);
+	return steal_fd(fd);
+}
+
+static int enter_sandbox(const struct husk_pid_ref *sandbox, const char *sandbox_dir, struct ns_visit *v,
+			 struct husk_err *err)
+{
+	v->own_ns = v->cwd = v->lock = -1;
 	if (sandbox->pid <= 0)
 		return husk_err_set(err, ESRCH, "the sandbox has no monitor");
 	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, sandbox->pid, 0);
@@ -52,10 +70,14 @@ static int enter_sandbox(const struct husk_pid_ref *sandbox, struct ns_visit *v,
 	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cwd < 0)
 		return husk_err_sys(err, errno, "opening the working directory");
+	_cleanup_close_ int lock = lock_share(sandbox_dir, err);
+	if (lock < 0)
+		return lock;
 	if (setns(pidfd, CLONE_NEWNS) < 0)
 		return husk_err_sys(err, errno, "entering the mount namespace of the sandbox's monitor");
 	v->own_ns = steal_fd(own);
 	v->cwd = steal_fd(cwd);
+	v->lock = steal_fd(lock);
 	return 0;
 }
 
@@ -68,7 +90,8 @@ static int leave_sandbox(struct ns_visit *v, struct husk_err *err)
 		r = husk_err_sys(err, errno, "returning to the caller's mount namespace");
 	close(v->own_ns);
 	close(v->cwd);
-	v->own_ns = v->cwd = -1;
+	close(v->lock);
+	v->own_ns = v->cwd = v->lock = -1;
 	return r;
 }
 
@@ -132,8 +155,8 @@ static int place(const char *sandbox_dir, uint32_t slot, const struct husk_spec 
 		return r;
 	if (busy)
 		return husk_err_set(err, EBUSY, "the share's slot %u holds a container already", slot);
-	/* a stage left by a caller that died half-way is private to this
-	 * namespace: take it down */
+	/* a stage left by a caller that died half-way (we hold the lock: no
+	 * other is building) is private to this namespace: take it down */
 	umount2(stage, MNT_DETACH | UMOUNT_NOFOLLOW);
 	if (mkdir(stage, 0700) < 0 && errno != EEXIST)
 		return husk_err_sys(err, errno, "creating %s", stage);
@@ -166,7 +189,8 @@ int husk_vfs_inject(const struct husk_pid_ref *sandbox, const char *sandbox_dir,
 	for (uint32_t i = 0; i < n; i++)
 		mounts[i] = -1;
 	struct ns_visit v;
-	if ((r = open_trees(spec, &rootfs, mounts, n, err)) == 0 && (r = enter_sandbox(sandbox, &v, err)) == 0) {
+	if ((r = open_trees(spec, &rootfs, mounts, n, err)) == 0 &&
+	    (r = enter_sandbox(sandbox, sandbox_dir, &v, err)) == 0) {
 		struct husk_vfs_trees t = { rootfs, mounts };
 		r = place(sandbox_dir, slot, spec, &t, err);
 		int back = leave_sandbox(&v, err);
@@ -186,7 +210,7 @@ int husk_vfs_eject(const struct husk_pid_ref *sandbox, const char *sandbox_dir, 
 		return r;
 	if (snprintf(dst, sizeof dst, "%s/vfs/ctr/%u", sandbox_dir, slot) >= (int)sizeof dst)
 		return husk_err_set(err, ENAMETOOLONG, "the sandbox's state directory path is too long");
-	if ((r = enter_sandbox(sandbox, &v, err)) < 0)
+	if ((r = enter_sandbox(sandbox, sandbox_dir, &v, err)) < 0)
 		return r;
 	bool busy = false;
 	r = mounted_on(dst, &busy, err);

@@ -52,7 +52,8 @@ int husk_vfs_build(const char *dir, const struct husk_spec *spec, const struct h
  * copy: the guest never sees a half-built slot. The caller must be
  * single-threaded (setns of a mount namespace) and is back in its own
  * mount namespace and working directory on return (its root too: it must
- * not be chrooted). Errors: EINVAL bad slot, ESRCH the sandbox is gone,
+ * not be chrooted). Callers are serialized on <sandbox_dir>/share.lock
+ * (flock) for the check and the move. Errors: EINVAL bad slot, ESRCH the sandbox is gone,
  * EBUSY the slot holds a tree already, others from the mounts. */
 int husk_vfs_inject(const struct husk_pid_ref *sandbox, const char *sandbox_dir, uint32_t slot,
 		    const struct husk_spec *spec, struct husk_err *err);

@@ -286,6 +286,55 @@ static ino_t own_mntns(void)
 	return stat("/proc/self/ns/mnt", &st) == 0 ? st.st_ino : 0;
 }
 
+/* mounts right at vfs/ctr/4 (stacked ones count too) */
+static int ctr4_mounts(const struct pod *p)
+{
+	char want[PATH_MAX], *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+	snprintf(want, sizeof want, "%s/ctr/4", p->vfs);
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	while (f && getline(&line, &cap, f) > 0) {
+		char mnt[PATH_MAX];
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && !strcmp(mnt, want))
+			n++;
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* four callers race for slot 4: one gets it, the others EBUSY, one tree */
+static int slot_race(const struct pod *p, const struct husk_pid_ref *ref, const struct husk_spec *spec)
+{
+	pid_t kids[4];
+	int won = 0, busy = 0, go[2];
+	if (pipe(go) < 0)
+		return 77;
+	for (int i = 0; i < 4; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			close(go[1]);
+			wait_eof(go[0]); /* all at once */
+			int r = husk_vfs_inject(ref, p->sb, 4, spec, &(struct husk_err){ 0 });
+			_exit(r == 0 ? 0 : r == -EBUSY ? 1 : 2);
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	for (int i = 0; i < 4; i++) {
+		int st;
+		if (kids[i] < 0 || waitpid(kids[i], &st, 0) != kids[i] || !WIFEXITED(st))
+			return 50;
+		won += WEXITSTATUS(st) == 0;
+		busy += WEXITSTATUS(st) == 1;
+	}
+	if (won != 1 || busy != 3)
+		return 51;
+	return in_ns_of(p->vfsd, ctr4_mounts, p) == 1 ? 0 : 52;
+}
+
 /* a read-only rootfs; a failure once in the sandbox's namespace leaves
  * the caller back in its own, in its own directory */
 static int slot_more(const struct pod *p, const struct husk_pid_ref *ref, struct husk_spec *spec)
@@ -311,7 +360,7 @@ static int slot_more(const struct pod *p, const struct husk_pid_ref *ref, struct
 		return 45;
 	if (own_mntns() != ns || !getcwd(again, sizeof again) || strcmp(cwd, again))
 		return 46;
-	return 0;
+	return slot_race(p, ref, spec);
 }
 
 /* in the caller's namespace nothing was mounted, and no stage is left */
