@@ -48,7 +48,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 # guest logic that needs no VM, built with the host compiler for the
 # tests/unit/test_guest_*.c binaries (syscall-free files, and rootfs_path.c
 # which only reads links)
-GUEST_HOST_SRCS := guest/cgroup_parse.c guest/ps_parse.c guest/rootfs_path.c guest/net_msg.c
+GUEST_HOST_SRCS := guest/cgroup_parse.c guest/ps_parse.c guest/rootfs_path.c guest/net_msg.c guest/ctr_table.c
 GUEST_HOST_OBJS := $(patsubst %.c,$(B)/guest-host-obj/%.o,$(GUEST_HOST_SRCS))
 
 .PHONY: all deps build-deps-check format kernel initramfs run test check e2e fuzz fuzz-replay bench install uninstall clean format-check

@@ -72,7 +72,7 @@ static size_t emit_rule(struct bpf_insn *p, const struct husk_device_rule *d, bo
 	return n;
 }
 
-int cgroup_devices_apply(const struct husk_resources *r, struct husk_err *err)
+int cgroup_devices_apply(const struct gctr *g, const struct husk_resources *r, struct husk_err *err)
 {
 	static struct bpf_insn prog[MAX_INSNS];
 	static char log[4096];
@@ -113,7 +113,7 @@ int cgroup_devices_apply(const struct husk_resources *r, struct husk_err *err)
 		return husk_err_sys(err, e, "loading the device filter (%zu instructions; verifier: %.200s)", n, log);
 	}
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	int cg = open("/sys/fs/cgroup/container", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int cg = open(g->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg < 0) {
 		int e = errno;
 		close(fd);

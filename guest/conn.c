@@ -31,6 +31,7 @@ static void conn_close(struct conn *c)
 		return;
 	loop_del(&c->w);
 	c->dead = true;
+	container_session_closed(c); /* a member's: it goes */
 	proc_detach_conn(c);
 	if (c->is_main)
 		guest_poweroff("the host closed the container session");
@@ -214,6 +215,21 @@ static int send_pid_reply(struct conn *c, uint32_t id, pid_t pid)
 	return send_map(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, &e);
 }
 
+static int resolve_running(struct conn *c, bool has_ctr, uint32_t ctr, bool running, struct gctr **g,
+			   struct husk_err *err)
+{
+	int r = container_resolve(c, has_ctr, ctr, g, err);
+	if (r == -ESRCH && !has_ctr && !c->ctr) {
+		husk_err_clear(err);
+		return husk_err_set(err, ESRCH, "the container is not running");
+	}
+	if (r < 0)
+		return r;
+	if (running && !ctr_alive(*g))
+		return husk_err_set(err, ESRCH, "the container is not running");
+	return 0;
+}
+
 static int do_hello(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_err *err)
 {
 	struct husk_hello_msg m;
@@ -240,19 +256,21 @@ static int do_create(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 	int r = husk_msg_decode_create(root, a, &m, err);
 	if (r < 0)
 		return husk_err_wrap(err, "bad CREATE");
-	if (c->proc || container_proc())
+	/* slot 0's message for a second container when the VM holds one */
+	if (m.ctr == 0 && (c->proc || container_proc()))
 		return husk_err_set(err, EEXIST, "this VM already holds a container");
-	if ((r = net_apply(m.network, err)) < 0)
+	if (m.ctr == 0 && (r = net_apply(m.network, err)) < 0)
 		return r;
 	r = container_create(c, &m, &pid, err);
 	if (r < 0)
 		return r;
-	c->is_main = true;
+	/* slot 0's session is the VM's: its loss powers it off */
+	c->is_main = m.ctr == 0;
 	/* the process is parked until START: limits are in place before it runs */
-	if (m.resources && (r = cgroup_apply(m.resources, err)) < 0)
+	if (m.resources && (r = cgroup_apply(c->ctr, m.resources, err)) < 0)
 		return husk_err_wrap(err, "linux.resources");
 	struct husk_err oerr = { 0 };
-	if (cgroup_watch_oom(&oerr) < 0)
+	if (cgroup_watch_oom(c->ctr, &oerr) < 0)
 		GLOG_ERR("no OOM notifications: %s", oerr.msg);
 	return send_pid_reply(c, id, pid);
 }
@@ -262,12 +280,20 @@ static int do_start(struct conn *c, uint32_t id, const struct husk_cbor_item *ro
 		    struct husk_err *err)
 {
 	struct husk_start_msg m;
+	struct gctr *g = NULL;
 	int r = husk_msg_decode_start(root, a, &m, err);
 	if (r < 0)
 		return husk_err_wrap(err, "bad START");
-	if (!container_proc() || c->proc != container_proc() || container_proc()->start_fd < 0)
-		return container_start(c, err); /* its error says why */
-	if ((r = net_apply(m.added, err)) < 0 || (r = container_start(c, err)) < 0)
+	if (m.has_ctr && (r = container_resolve(c, true, m.ctr, &g, err)) < 0)
+		return r;
+	if (!g)
+		g = c->ctr;
+	if (!g || !g->init || c->proc != g->init || g->init->start_fd < 0)
+		return container_start(c, g, err); /* its error says why */
+	if (g->idx && m.added && m.added->n_ifaces)
+		return husk_err_set(err, EINVAL, "container %u of the pod cannot bring a network (only the first)",
+				    g->idx);
+	if ((r = net_apply(m.added, err)) < 0 || (r = container_start(c, g, err)) < 0)
 		return r;
 	return send_ok_empty(c, id);
 }
@@ -280,18 +306,31 @@ static int do_exec(struct conn *c, uint32_t id, const struct husk_cbor_item *roo
 	int r = husk_msg_decode_exec(root, a, &m, err);
 	if (r < 0)
 		return husk_err_wrap(err, "bad EXEC");
-	r = container_exec(c, &m.process, m.stdin_open, &pid, err);
+	r = container_exec(c, m.ctr, &m.process, m.stdin_open, &pid, err);
 	if (r < 0)
 		return r;
 	return send_pid_reply(c, id, pid);
 }
 
-static int do_freeze(struct conn *c, uint32_t id, bool freeze, struct husk_err *err)
+/* The container a PAUSE, RESUME, PS or STATS names ({[ctr]}); ESRCH "the
+ * container is not running" when none is, as before pods. */
+static int ctr_request(struct conn *c, const struct husk_cbor_item *root, bool running, struct gctr **g,
+		       struct husk_err *err)
 {
-	struct proc *init = container_proc();
-	if (!init || init->exited)
-		return husk_err_set(err, ESRCH, "the container is not running");
-	int r = cgroup_freeze(freeze, err);
+	struct husk_ctr_msg m;
+	int r = husk_msg_decode_ctr(root, &m, err);
+	if (r < 0)
+		return r;
+	return resolve_running(c, m.has_ctr, m.ctr, running, g, err);
+}
+
+static int do_freeze(struct conn *c, uint32_t id, const struct husk_cbor_item *root, bool freeze, struct husk_err *err)
+{
+	struct gctr *g;
+	int r = ctr_request(c, root, true, &g, err);
+	if (r < 0)
+		return r;
+	r = cgroup_freeze(g, freeze, err);
 	if (r < 0)
 		return r;
 	return send_ok_empty(c, id);
@@ -301,24 +340,25 @@ static int do_update(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 		     struct husk_err *err)
 {
 	struct husk_update_msg m;
-	struct proc *init = container_proc();
+	struct gctr *g;
 	int r = husk_msg_decode_update(root, a, &m, err);
 	if (r < 0)
 		return r;
-	if (!init || init->exited)
-		return husk_err_set(err, ESRCH, "the container is not running");
-	if ((r = cgroup_apply(&m.resources, err)) < 0)
+	if ((r = resolve_running(c, m.has_ctr, m.ctr, true, &g, err)) < 0)
+		return r;
+	if ((r = cgroup_apply(g, &m.resources, err)) < 0)
 		return r;
 	return send_ok_empty(c, id);
 }
 
-static int do_stats(struct conn *c, uint32_t id, struct husk_err *err)
+static int do_stats(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_err *err)
 {
 	static uint8_t buf[16384];
 	struct husk_stats_msg m;
 	struct husk_cbor_enc e;
-	int r = cgroup_stats(&m, err);
-	if (r < 0)
+	struct gctr *g;
+	int r = ctr_request(c, root, false, &g, err);
+	if (r < 0 || (r = cgroup_stats(g, &m, err)) < 0)
 		return r;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
 	husk_msg_encode_stats(&e, &m);
@@ -327,15 +367,16 @@ static int do_stats(struct conn *c, uint32_t id, struct husk_err *err)
 	return conn_send(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, e.buf, e.len);
 }
 
-static int do_ps(struct conn *c, uint32_t id, struct husk_err *err)
+static int do_ps(struct conn *c, uint32_t id, const struct husk_cbor_item *root, struct husk_err *err)
 {
 	static uint8_t buf[HUSK_FRAME_MAX];
-	struct proc *init = container_proc();
 	struct husk_cbor_enc e;
-	if (!init || init->exited)
-		return husk_err_set(err, ESRCH, "the container is not running");
+	struct gctr *g;
+	int r = ctr_request(c, root, true, &g, err);
+	if (r < 0)
+		return r;
 	husk_cbor_enc_init(&e, buf, sizeof buf);
-	int r = ps_encode(init->pid, &e, err);
+	r = ps_encode(g, &e, err);
 	if (r < 0)
 		return r;
 	return conn_send(c, HUSK_MSG_OK, HUSK_FLAG_REPLY, id, e.buf, e.len);
@@ -349,7 +390,7 @@ static int do_signal(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 		return r;
 	if (!c->proc)
 		return husk_err_set(err, ESRCH, "no process is bound to this session");
-	r = proc_signal(c->proc, m.signal, m.all, err);
+	r = proc_signal(c->proc, c->ctr, m.signal, m.all, err);
 	if (r < 0)
 		return r;
 	return send_ok_empty(c, id);
@@ -389,6 +430,18 @@ static int do_resize(struct conn *c, uint32_t id, const struct husk_cbor_item *r
 	return send_ok_empty(c, id);
 }
 
+/* SHUTDOWN: on slot 0's session, or (as before pods) any session while
+ * the VM holds no member */
+static bool shutdown_allowed(const struct conn *c)
+{
+	if (c->ctr)
+		return c->ctr->idx == 0;
+	for (uint32_t i = 1; i < HUSK_POD_MAX; i++)
+		if (container_get(i))
+			return false;
+	return true;
+}
+
 static void handle_frame(struct conn *c, const struct husk_frame_hdr *h, const uint8_t *payload)
 {
 	struct husk_err err = { 0 };
@@ -412,16 +465,16 @@ static void handle_frame(struct conn *c, const struct husk_frame_hdr *h, const u
 			break;
 		case HUSK_MSG_PAUSE:
 		case HUSK_MSG_RESUME:
-			r = do_freeze(c, h->id, h->type == HUSK_MSG_PAUSE, &err);
+			r = do_freeze(c, h->id, root, h->type == HUSK_MSG_PAUSE, &err);
 			break;
 		case HUSK_MSG_PS:
-			r = do_ps(c, h->id, &err);
+			r = do_ps(c, h->id, root, &err);
 			break;
 		case HUSK_MSG_UPDATE:
 			r = do_update(c, h->id, root, &arena, &err);
 			break;
 		case HUSK_MSG_STATS:
-			r = do_stats(c, h->id, &err);
+			r = do_stats(c, h->id, root, &err);
 			break;
 		case HUSK_MSG_EXEC:
 			r = do_exec(c, h->id, root, &arena, &err);
@@ -445,6 +498,10 @@ static void handle_frame(struct conn *c, const struct husk_frame_hdr *h, const u
 			r = do_resize(c, h->id, root, &err);
 			break;
 		case HUSK_MSG_SHUTDOWN:
+			if (!shutdown_allowed(c)) {
+				r = husk_err_set(&err, EPERM, "only the pod's first container may power the VM off");
+				break;
+			}
 			send_ok_empty(c, h->id);
 			/* best effort to get the reply out before the VM goes */
 			fcntl(c->w.fd, F_SETFL, 0);

@@ -89,9 +89,9 @@ static int bind_guest_sysfs(const char *dest, uint64_t flags)
  * cgroup tree bound, not recursively (with a cgroup namespace, only the
  * container's cgroup, as that namespace would show), then remounted with
  * the mount's flags (read-only stays read-only). */
-static int bind_guest_cgroup(const char *dest, uint64_t flags, bool cgroupns)
+static int bind_guest_cgroup(const char *dest, uint64_t flags, const char *own)
 {
-	if (mount(cgroupns ? GUEST_CONTAINER_CGROUP : "/sys/fs/cgroup", dest, NULL, MS_BIND, NULL) < 0)
+	if (mount(own ? own : "/sys/fs/cgroup", dest, NULL, MS_BIND, NULL) < 0)
 		return -errno;
 	unsigned long extra = flags & REMOUNT_FLAGS;
 	return extra ? container_remount(dest, extra) : 0;
@@ -99,7 +99,7 @@ static int bind_guest_cgroup(const char *dest, uint64_t flags, bool cgroupns)
 
 /* After a failed mount of the file system type itself: 1 when no
  * fallback applies, else the fallback's result (0 or -errno). */
-static int mount_fallback(const char *dest, const struct husk_mount *m, bool cgroupns, int e)
+static int mount_fallback(const char *dest, const struct husk_mount *m, const char *cgroupns, int e)
 {
 	if (e == EPERM && !strcmp(m->type, "sysfs"))
 		return bind_guest_sysfs(dest, m->flags);
@@ -132,13 +132,14 @@ static void remount_ro_or_fail(int sfd, const char *dest, const struct husk_moun
 		spawn_child_fail(sfd, "making %s read-only: %s", m->destination, strerror(-r));
 }
 
-static void do_mount(int sfd, const char *root, const struct husk_mount *m, bool cgroupns)
+/* cgroupns: the container's own cgroup when it has a cgroup namespace, else NULL */
+static void do_mount(int sfd, const char *root, const char *vfs, const struct husk_mount *m, const char *cgroupns)
 {
 	char dest[JOIN_MAX], src[64];
 	size_t keep = strlen(root);
 	join_or_fail(sfd, root, m->destination, dest, sizeof dest);
 	if (m->bind) {
-		snprintf(src, sizeof src, "%s/mounts/%u", GUEST_VFS_DIR, m->bind_index);
+		snprintf(src, sizeof src, "%s/mounts/%u", vfs, m->bind_index);
 		if (m->bind_dir)
 			mkdir_p_or_fail(sfd, dest, keep);
 		else
@@ -267,11 +268,12 @@ static void setup_dev(int sfd, const char *root, const struct husk_container_con
 	}
 }
 
-void container_fs_mounts(const struct husk_container_config *c, const char *root, int sfd)
+void container_fs_mounts(const struct husk_container_config *c, const struct gctr *g, int sfd)
 {
+	const char *root = g->rootfs;
 	bool dev_bound = false;
 	for (uint32_t i = 0; c && i < c->n_mounts; i++) {
-		do_mount(sfd, root, &c->mounts[i], c->namespaces & HUSK_NS_CGROUP);
+		do_mount(sfd, root, g->vfs, &c->mounts[i], c->namespaces & HUSK_NS_CGROUP ? g->cgroup : NULL);
 		if (c->mounts[i].bind && !strcmp(c->mounts[i].destination, "/dev"))
 			dev_bound = true;
 	}

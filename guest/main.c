@@ -213,6 +213,7 @@ int main(void)
 		/* sessions and processes are freed only here, so no event of
 		 * the batch can point at freed memory */
 		conn_collect();
+		container_collect();
 		proc_collect();
 	}
 }

@@ -206,6 +206,7 @@ void proc_reaped(pid_t pid, int wstatus)
 			close(p->start_fd);
 			p->start_fd = -1;
 		}
+		container_init_exited(p); /* slot 0's: the pod's members go first */
 		proc_maybe_done(p);
 		return;
 	}
@@ -236,6 +237,8 @@ void proc_collect(void)
 			continue;
 		}
 		*pp = p->next;
+		if (p->owner && p->owner->init == p)
+			p->owner->init = NULL;
 		loop_del(&p->out_w);
 		loop_del(&p->err_w);
 		loop_del(&p->in_w);
@@ -246,38 +249,20 @@ void proc_collect(void)
 	}
 }
 
-/* inode of a process's pid namespace, 0 if unknown */
-static ino_t pidns_of(pid_t pid)
+int proc_signal(struct proc *p, const struct gctr *g, int sig, bool all, struct husk_err *err)
 {
-	char path[64];
-	struct stat st;
-	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
-	return stat(path, &st) == 0 ? st.st_ino : 0;
-}
-
-int proc_signal(struct proc *p, int sig, bool all, struct husk_err *err)
-{
+	static pid_t pids[GUEST_PIDS_MAX];
 	if (p->exited)
 		return husk_err_set(err, ESRCH, "process %d has already exited", (int)p->pid);
 	if (all) {
-		/* every process of the container: those in its pid namespace */
-		ino_t ns = pidns_of(p->pid);
-		DIR *d = opendir("/proc");
-		if (!d || ns == 0) {
-			if (d)
-				closedir(d);
-			return husk_err_sys(err, errno ? errno : ESRCH, "listing the container's processes");
-		}
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			char *end;
-			long pid = strtol(de->d_name, &end, 10);
-			if (*end != '\0' || pid <= 1)
-				continue;
-			if (pidns_of((pid_t)pid) == ns)
-				kill((pid_t)pid, sig);
-		}
-		closedir(d);
+		/* every process of the container: those in its cgroup tree, not
+		 * its pid namespace (containers of a pod may share one) */
+		int n = g ? cgroup_pids(g, pids, GUEST_PIDS_MAX) : -ESRCH;
+		if (n < 0)
+			return husk_err_sys(err, -n, "listing the container's processes");
+		for (int i = 0; i < n; i++)
+			if (pids[i] > 1)
+				kill(pids[i], sig);
 		return 0;
 	}
 	if (kill(p->pid, sig) < 0)

@@ -1,5 +1,6 @@
-/* The container's processes as PID 1 sees them (guest pids): every process
- * in the container init's pid namespace. */
+/* A container's processes as PID 1 sees them (guest pids): every process
+ * in its cgroup tree (not its pid namespace: the containers of a pod may
+ * share one, and must not list each other). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,16 +12,8 @@
 #include "proto/msg_session.h"
 #include "guest/guest.h"
 
-#define PS_MAX 4096
+#define PS_MAX GUEST_PIDS_MAX
 #define PS_CMD_MAX 256
-
-static ino_t pidns_inode(pid_t pid)
-{
-	char path[64];
-	struct stat st;
-	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
-	return stat(path, &st) == 0 ? st.st_ino : 0;
-}
 
 /* command line with NULs as spaces, or [comm] for kernel-less cases */
 static void read_cmd(pid_t pid, char *out, size_t cap)
@@ -71,26 +64,25 @@ static void read_ids(pid_t pid, long *ppid, long *uid)
 	}
 }
 
-int ps_encode(pid_t container_init, struct husk_cbor_enc *e, struct husk_err *err)
+static int pid_cmp(const void *a, const void *b)
 {
-	ino_t ns = pidns_inode(container_init);
-	if (ns == 0)
-		return husk_err_set(err, ESRCH, "the container has no processes");
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+int ps_encode(const struct gctr *g, struct husk_cbor_enc *e, struct husk_err *err)
+{
 	static pid_t pids[PS_MAX];
+	int got = cgroup_pids(g, pids, PS_MAX);
+	if (got < 0)
+		return husk_err_sys(err, -got, "listing the container's processes");
 	uint32_t n = 0;
-	DIR *d = opendir("/proc");
-	if (!d)
-		return husk_err_sys(err, errno, "opening /proc");
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL && n < PS_MAX) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-		if (*end || pid <= 1)
-			continue;
-		if (pidns_inode((pid_t)pid) == ns)
-			pids[n++] = (pid_t)pid;
-	}
-	closedir(d);
+	for (int i = 0; i < got; i++)
+		if (pids[i] > 1)
+			pids[n++] = pids[i];
+	if (n == 0)
+		return husk_err_set(err, ESRCH, "the container has no processes");
+	qsort(pids, n, sizeof pids[0], pid_cmp); /* /proc's order, as before */
 	husk_msg_encode_ps_head(e, n);
 	for (uint32_t i = 0; i < n; i++) {
 		char cmd[PS_CMD_MAX];

@@ -63,7 +63,7 @@ struct child_ctx {
 	int start_fd;         /* read: one byte means exec; -1 to exec at once */
 	int stdio[3];         /* fds to become 0, 1, 2 (unused with a terminal) */
 	int pty_sock;         /* with a terminal: the child sends the pty master here */
-	int ns_fds[NS_COUNT]; /* exec: the namespaces to join, -1 for PID 1's own */
+	int ns_fds[NS_COUNT]; /* exec, or init joining another slot's: the namespaces to join, -1 for none */
 	int cgroup_fd;        /* the container cgroup's cgroup.procs */
 	uint32_t ns;          /* init: HUSK_NS_* to create */
 	int idmap_fd;         /* init with a user namespace: read one byte once mapped */
@@ -163,6 +163,21 @@ static void child_join_namespaces(struct child_ctx *ctx)
 
 static uint64_t clone_flags(uint32_t ns);
 
+/* A pod's container init joins the ipc, uts and cgroup namespaces of the
+ * slots CREATE's join names (after it joined its own cgroup: a joined
+ * cgroup namespace shows it below that namespace's root); pid was PID 1's
+ * part, around the clone. */
+static void child_join_pod_namespaces(struct child_ctx *ctx)
+{
+	static const int kinds[] = { NS_IPC, NS_UTS, NS_CGROUP };
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		int k = kinds[i];
+		if (ctx->ns_fds[k] >= 0 && setns(ctx->ns_fds[k], ns_kinds[k].flag) < 0)
+			spawn_child_fail(ctx->sync_fd, "joining the pod's %s namespace: %s", ns_kinds[k].link,
+					 strerror(errno));
+	}
+}
+
 /* namespaces a new user namespace's init creates itself, as root there */
 #define USERNS_LATER (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC)
 
@@ -254,13 +269,15 @@ static void __attribute__((noreturn)) child_main(struct child_ctx *ctx)
 		spawn_child_fail(sfd, "joining the container cgroup: %s", strerror(errno));
 	if (init && (ctx->ns & HUSK_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		spawn_child_fail(sfd, "creating the cgroup namespace: %s", strerror(errno));
+	if (init)
+		child_join_pod_namespaces(ctx);
 	/* through PID 1's /proc, before the container's root replaces it; in
 	 * a user namespace PID 1 wrote it for us */
 	if (!(init && (ctx->ns & HUSK_NS_USER)))
 		security_early(p->security, sfd);
 
 	if (init)
-		container_child_root(req->create, sfd);
+		container_child_root(req->create, req->ctr, sfd);
 	else
 		child_join_namespaces(ctx);
 	child_stdio(ctx);
@@ -369,6 +386,30 @@ static int open_namespaces(pid_t target, int fds[NS_COUNT], struct husk_err *err
 	return 0;
 }
 
+/* CREATE's join: the namespaces of the other slots' inits */
+static int open_join_namespaces(const struct spawn_req *req, int fds[NS_COUNT], struct husk_err *err)
+{
+	static const int ns_of[HUSK_JOIN_KINDS] = {
+		[HUSK_JOIN_PID] = NS_PID,
+		[HUSK_JOIN_IPC] = NS_IPC,
+		[HUSK_JOIN_UTS] = NS_UTS,
+		[HUSK_JOIN_CGROUP] = NS_CGROUP,
+	};
+	const struct husk_ns_join *j = &req->create->join;
+	for (int k = 0; k < HUSK_JOIN_KINDS; k++) {
+		if (!(j->mask & husk_join_ns((enum husk_join_kind)k)))
+			continue;
+		char path[64];
+		int i = ns_of[k];
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)req->join_pid[k], ns_kinds[i].link);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			return husk_err_sys(err, errno, "opening the %s namespace of slot %u", ns_kinds[i].link,
+					    j->slot[k]);
+	}
+	return 0;
+}
+
 static int write_proc_file(pid_t pid, const char *file, const char *text, struct husk_err *err)
 {
 	char path[64];
@@ -448,21 +489,51 @@ struct clone3_args {
 /* Clones the child. For an exec, the child must be born in the container's
  * pid namespace yet stay PID 1's child (so PID 1 reaps it): PID 1 points
  * its pid_for_children at the container's namespace around the clone. */
+static long clone_init(struct child_ctx *ctx, struct husk_err *err)
+{
+	uint64_t flags = clone_flags(ctx->ns);
+	if (flags & CLONE_NEWUSER)
+		flags &= ~(uint64_t)USERNS_LATER; /* child_become_userns_root */
+	struct clone3_args args = { .flags = flags, .exit_signal = SIGCHLD };
+	long pid = syscall(SYS_clone3, &args, sizeof args);
+	if (pid < 0)
+		return husk_err_sys(err, errno, "clone of the container process");
+	if (pid == 0)
+		child_main(ctx);
+	return pid;
+}
+
+/* Clones the child in the pid namespace of ns_fd (another slot's, or a
+ * container's for an exec) while it stays PID 1's child: PID 1 points its
+ * pid_for_children there around the clone. */
+static long clone_in_pidns(struct child_ctx *ctx, int ns_fd, struct husk_err *err)
+{
+	int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (own < 0)
+		return husk_err_sys(err, errno, "opening PID 1's pid namespace");
+	if (setns(ns_fd, CLONE_NEWPID) < 0) {
+		int e = errno;
+		close(own);
+		return husk_err_sys(err, e, "entering the container's pid namespace");
+	}
+	long pid = ctx->req->kind == SPAWN_CONTAINER_INIT ? clone_init(ctx, err)
+							  : syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid == 0)
+		child_main(ctx);
+	int e = errno;
+	if (setns(own, CLONE_NEWPID) < 0)
+		GLOG_ERR("restoring PID 1's pid namespace for children: %m");
+	close(own);
+	if (pid < 0 && ctx->req->kind == SPAWN_EXEC)
+		return husk_err_sys(err, e, "clone of the exec process");
+	return pid;
+}
+
 static long clone_child(struct child_ctx *ctx, struct husk_err *err)
 {
 	long pid;
-	if (ctx->req->kind == SPAWN_CONTAINER_INIT) {
-		uint64_t flags = clone_flags(ctx->ns);
-		if (flags & CLONE_NEWUSER)
-			flags &= ~(uint64_t)USERNS_LATER; /* child_become_userns_root */
-		struct clone3_args args = { .flags = flags, .exit_signal = SIGCHLD };
-		pid = syscall(SYS_clone3, &args, sizeof args);
-		if (pid < 0)
-			return husk_err_sys(err, errno, "clone of the container process");
-		if (pid == 0)
-			child_main(ctx);
-		return pid;
-	}
+	if (ctx->req->kind == SPAWN_CONTAINER_INIT)
+		return ctx->ns_fds[NS_PID] >= 0 ? clone_in_pidns(ctx, ctx->ns_fds[NS_PID], err) : clone_init(ctx, err);
 	if (ctx->ns_fds[NS_PID] < 0) {
 		/* the container shares PID 1's pid namespace */
 		pid = syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
@@ -470,24 +541,7 @@ static long clone_child(struct child_ctx *ctx, struct husk_err *err)
 			child_main(ctx);
 		return pid < 0 ? husk_err_sys(err, errno, "clone of the exec process") : pid;
 	}
-	int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-	if (own < 0)
-		return husk_err_sys(err, errno, "opening PID 1's pid namespace");
-	if (setns(ctx->ns_fds[NS_PID], CLONE_NEWPID) < 0) {
-		int e = errno;
-		close(own);
-		return husk_err_sys(err, e, "entering the container's pid namespace");
-	}
-	pid = syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
-	if (pid == 0)
-		child_main(ctx);
-	int e = errno;
-	if (setns(own, CLONE_NEWPID) < 0)
-		GLOG_ERR("restoring PID 1's pid namespace for children: %m");
-	close(own);
-	if (pid < 0)
-		return husk_err_sys(err, e, "clone of the exec process");
-	return pid;
+	return clone_in_pidns(ctx, ctx->ns_fds[NS_PID], err);
 }
 
 int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out, struct husk_err *err)
@@ -504,6 +558,8 @@ int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out
 		ctx.ns_fds[i] = -1;
 	if (req->kind == SPAWN_EXEC && (r = open_namespaces(req->target, ctx.ns_fds, err)) < 0)
 		goto fail;
+	if (req->kind == SPAWN_CONTAINER_INIT && (r = open_join_namespaces(req, ctx.ns_fds, err)) < 0)
+		goto fail;
 	if (req->kind == SPAWN_CONTAINER_INIT) {
 		ctx.ns = container_namespaces(req->create);
 		if ((ctx.ns & HUSK_NS_USER) && pipe2(idmap_p, O_CLOEXEC) < 0) {
@@ -512,7 +568,7 @@ int spawn_process(struct conn *c, const struct spawn_req *req, struct proc **out
 		}
 		ctx.idmap_fd = idmap_p[0];
 	}
-	if ((ctx.cgroup_fd = cgroup_open_procs(err)) < 0) {
+	if ((ctx.cgroup_fd = cgroup_open_procs(req->ctr, err)) < 0) {
 		r = ctx.cgroup_fd;
 		goto fail;
 	}

@@ -188,3 +188,41 @@ JSON
   [ "${lines[0]}" = "uid=1000 gid=1000 euid=1000 egid=1000 groups=" ]
   [ "${lines[1]}" = "1048576" ]
 }
+
+# kill --all walks the container's cgroup, not its pid namespace: without a
+# pid namespace of its own that namespace is the guest's, shared by every
+# child of husk-init (a pod's members too). A process of the VM outside the
+# container's cgroup (here an exec'd one that moved itself out) is left alone.
+@test "kill --all of a container without a pid namespace leaves husk-init's other children alone" {
+  set_namespaces "$BUNDLE" mount ipc uts network
+  edit "$BUNDLE" '.mounts += [{destination: "/sys/fs/cgroup", type: "cgroup2", source: "cgroup",
+    options: ["nosuid", "noexec", "nodev"]}]'
+  # the init ignores SIGUSR1 (it must survive it, and so do the sleeps it
+  # starts after the trap); the sleep it starts before does not
+  set_args "$BUNDLE" /bin/sh -c 'sleep 1002 & echo $! > /tmp/in.pid; trap "" USR1; while :; do sleep 1; done'
+  husk run --bundle "$BUNDLE" kby </dev/null >/dev/null 2>&1 &
+  p=$!
+  wait_status kby running
+  husk exec --detach kby /bin/sh -c 'mkdir -p /sys/fs/cgroup/bystander &&
+    echo $$ > /sys/fs/cgroup/bystander/cgroup.procs && echo $$ > /tmp/by.pid && exec sleep 1001' \
+    </dev/null >/dev/null 2>&1
+  for i in $(seq 100); do
+    husk exec kby /bin/sh -c 'test -s /tmp/by.pid && test -s /tmp/in.pid' && break
+    sleep 0.2
+  done
+  husk kill --all kby USR1
+  sleep 1
+  # a zombie (not yet reaped) counts as gone
+  run husk exec kby /bin/sh -c '
+    state() { grep "^State:" /proc/$1/status 2>/dev/null | grep -v zombie; }
+    [ -n "$(state $(cat /tmp/by.pid))" ] && echo bystander-alive
+    [ -z "$(state $(cat /tmp/in.pid))" ] && echo member-gone
+    grep -qx "0::/bystander" /proc/$(cat /tmp/by.pid)/cgroup && echo bystander-outside'
+  echo "$output"
+  husk kill kby 9
+  s=0; wait $p || s=$?
+  [ "$s" -eq 137 ]
+  [ "${lines[0]}" = "bystander-alive" ]
+  [ "${lines[1]}" = "member-gone" ]
+  [ "${lines[2]}" = "bystander-outside" ]
+}
