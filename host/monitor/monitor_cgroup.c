@@ -1,6 +1,6 @@
 /* The VM's host cgroup: linux.cgroupsPath, with a memory limit that covers
- * the VM, a pids limit, the spec's CPU weight and quota and its block-IO
- * weights and throttles (host/state/host_cgroup.h). */
+ * the VM, a pids limit, the spec's CPU weight (a pod's sandbox: the pod's)
+ * and quota and its block-IO weights and throttles (host/state/host_cgroup.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -27,6 +27,13 @@ int mon_cgroups_join(struct monitor *m, struct husk_err *err)
 	 * accelerator (under KVM the limit is that much roomier) */
 	long tb = strtol(husk_config_get(a->cfg, CFG_TCG_TB_SIZE_MIB), NULL, 10);
 	husk_host_cgroup_limits(mib, vcpus, tb, a->spec->resources, &lim);
+	/* a pod's VM runs the whole pod: its CPU weight is the pod's, not
+	 * the pause container's (containerd gives that cpu.shares 2) */
+	struct husk_pod_size pod;
+	if ((r = husk_pod_size(a->spec, &pod, err)) < 0)
+		return r;
+	if (pod.cpu_shares)
+		lim.cpu_shares = pod.cpu_shares;
 	const char *path = json_string_value(json_object_get(json_object_get(a->spec->json, "linux"), "cgroupsPath"));
 	struct husk_err cgerr = { 0 };
 	r = husk_host_cgroups_join(a->id, path, a->systemd_cgroup, &lim, a->state_dir, m->st.io_cgroup,

@@ -31,8 +31,23 @@ struct husk_spec {
 };
 
 /* How big the container's VM is (host/spec/vm_size.c): annotations, then
- * the config file, then linux.resources, then the defaults. */
+ * the config file, then the pod's size (a sandbox's, below) or
+ * linux.resources, then the defaults. */
 struct husk_config;
+/* A pod's sandbox container (io.kubernetes.cri.container-type or
+ * io.kubernetes.cri-o.ContainerType "sandbox") carries the whole pod's
+ * resources in annotations (containerd writes "0" for what is not set):
+ * io.kubernetes.cri.sandbox-memory (bytes), -cpu-quota, -cpu-period (µs),
+ * -cpu-shares. Each field 0 when not given or not a sandbox. */
+struct husk_pod_size {
+	bool sandbox;
+	int64_t memory;
+	int64_t cpu_quota; /* > 0, else 0 (-1 = no quota = not given) */
+	uint64_t cpu_period;
+	uint64_t cpu_shares;
+};
+/* A malformed value: one line naming the key. */
+int husk_pod_size(const struct husk_spec *spec, struct husk_pod_size *out, struct husk_err *err);
 /* The io.husk.* annotations that change the VM (memory, vCPUs, accel,
  * kernel parameters, spare NICs) are refused unless the config file's
  * [security] allowed_annotations lists them: one line naming the key. */

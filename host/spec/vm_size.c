@@ -1,12 +1,14 @@
 /* How big a container's VM is: annotations io.husk.vm.memory_mib and
  * io.husk.vm.vcpus first, then the config file (when it sets a value), then
- * what linux.resources asks for (memory limit + overhead, vCPUs from the CPU
- * quota), then the defaults; and always enough vCPUs for cpuset.cpus. */
+ * what a pod's sandbox annotations or else linux.resources ask for (memory
+ * limit + overhead, vCPUs from the CPU quota), then the defaults; and
+ * always enough vCPUs for cpuset.cpus. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/escape.h"
 #include "proto/msg_resources.h"
 #include "host/spec/spec.h"
 #include "host/state/config.h"
@@ -52,6 +54,68 @@ static long annotation_long(json_t *spec, const char *key, long min, long max, s
 	return n;
 }
 
+/* --- a pod's size -------------------------------------------------------- */
+
+#define POD_ANN "io.kubernetes.cri."
+
+static bool is_sandbox(json_t *ann)
+{
+	const char *cri = json_string_value(json_object_get(ann, POD_ANN "container-type"));
+	const char *crio = json_string_value(json_object_get(ann, "io.kubernetes.cri-o.ContainerType"));
+	return (cri && !strcmp(cri, "sandbox")) || (crio && !strcmp(crio, "sandbox"));
+}
+
+/* POD_ANN<name> as an integer from min to max; absent: 0 */
+static int pod_number(json_t *ann, const char *name, long long min, long long max, long long *out, struct husk_err *err)
+{
+	char key[64], shown[64];
+	snprintf(key, sizeof key, POD_ANN "%s", name);
+	json_t *v = json_object_get(ann, key);
+	*out = 0;
+	if (!v)
+		return 0;
+	const char *s = json_string_value(v);
+	char *end = NULL;
+	errno = 0;
+	long long n = s ? strtoll(s, &end, 10) : 0;
+	if (s && end != s && !*end && !errno && n >= min && n <= max) {
+		*out = n;
+		return 0;
+	}
+	husk_escape_str(shown, sizeof shown, s ? s : "(not a string)", 0);
+	return husk_err_set(err, EINVAL, "annotation %s must be a number from %lld to %lld, not \"%s\"", key, min, max,
+			    shown);
+}
+
+int husk_pod_size(const struct husk_spec *spec, struct husk_pod_size *out, struct husk_err *err)
+{
+	json_t *ann = json_object_get(spec->json, "annotations");
+	long long mem, quota, period, shares;
+	int r;
+	memset(out, 0, sizeof *out);
+	if (!is_sandbox(ann))
+		return 0;
+	out->sandbox = true;
+	/* 0: not set (containerd); quota -1: none, as in cgroups; the period
+	 * within the kernel's CFS bounds */
+	if ((r = pod_number(ann, "sandbox-memory", 0, 1ll << 50, &mem, err)) < 0 ||
+	    (r = pod_number(ann, "sandbox-cpu-quota", -1, 1ll << 40, &quota, err)) < 0 ||
+	    (r = pod_number(ann, "sandbox-cpu-period", 0, 1000000, &period, err)) < 0 ||
+	    (r = pod_number(ann, "sandbox-cpu-shares", 0, 262144, &shares, err)) < 0)
+		return r;
+	if (period && period < 1000)
+		return husk_err_set(err, EINVAL,
+				    "annotation " POD_ANN "sandbox-cpu-period must be 0 or from 1000 to "
+				    "1000000 microseconds");
+	out->memory = mem;
+	out->cpu_quota = quota > 0 ? quota : 0;
+	out->cpu_period = (uint64_t)period;
+	out->cpu_shares = (uint64_t)shares;
+	return 0;
+}
+
+/* --- the VM's size ------------------------------------------------------- */
+
 /* linux.resources.cpu.cpus names the guest's CPUs: the VM has at least
  * as many vCPUs as the highest one named needs (runc's "0-1" on a 1-vCPU VM
  * would be ERANGE in the guest). An annotation that asks for fewer is an
@@ -83,15 +147,25 @@ int husk_vm_size(const struct husk_config *cfg, const struct husk_spec *spec, lo
 	bool mem_from_file = strncmp(cfg->e[CFG_MEMORY_MIB].source, "default", 7) != 0;
 	bool cpu_from_file = strncmp(cfg->e[CFG_VCPUS].source, "default", 7) != 0;
 
+	struct husk_pod_size pod;
+	if ((r = husk_pod_size(spec, &pod, err)) < 0)
+		return r;
 	*memory_mib = husk_config_get_long(cfg, CFG_MEMORY_MIB);
 	*vcpus = (int)husk_config_get_long(cfg, CFG_VCPUS);
-	if (!mem_from_file && res && res->has_memory_limit && res->memory_limit > 0) {
-		long need = (long)(res->memory_limit >> 20) + VM_MEMORY_OVERHEAD_MIB;
+	/* a pod's sandbox: the pod's memory and CPUs, not its pause process's */
+	int64_t limit = pod.memory > 0 ? pod.memory : res && res->has_memory_limit ? res->memory_limit : 0;
+	if (!mem_from_file && limit > 0) {
+		long need = (long)(limit >> 20) + VM_MEMORY_OVERHEAD_MIB;
 		*memory_mib = need < VM_MEMORY_MIN_MIB ? VM_MEMORY_MIN_MIB : need;
 	}
-	if (!cpu_from_file && res && res->has_cpu_quota && res->cpu_quota > 0) {
-		long period = res->has_cpu_period ? (long)res->cpu_period : 100000;
-		long n = (res->cpu_quota + period - 1) / period;
+	int64_t quota = pod.cpu_quota > 0 ? pod.cpu_quota : res && res->has_cpu_quota ? res->cpu_quota : 0;
+	if (!cpu_from_file && quota > 0) {
+		long period = pod.cpu_quota > 0     ? (long)pod.cpu_period
+			      : res->has_cpu_period ? (long)res->cpu_period
+						    : 0;
+		if (period <= 0)
+			period = 100000;
+		long n = (long)((quota + period - 1) / period);
 		long host = sysconf(_SC_NPROCESSORS_ONLN);
 		if (host > 0 && n > host)
 			n = host;

@@ -94,6 +94,33 @@ with_cgroup() {
   [ ! -e "$mem" ] && [ ! -e "$cpu" ] && [ ! -e "$pids" ]
 }
 
+@test "a pod's sandbox: the VM's CPU weight is the pod's (sandbox-cpu-shares), not the pause container's 2" {
+  set_args "$BUNDLE" /bin/sleep 1000
+  with_cgroup "husk-e2e-$$/hc4" '{"shares": 2}'
+  jq '.annotations = {"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "hc4",
+                      "io.kubernetes.cri.sandbox-cpu-shares": "1024", "io.kubernetes.cri.sandbox-memory": "0"}' \
+    "$BUNDLE/config.json" > "$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  PARENTS=("$(dirname "$(dir_of cpu husk-e2e-$$/hc4)")")
+  husk create --bundle "$BUNDLE" hc4 </dev/null >/dev/null 2>&1
+  local cpu
+  cpu=$(dir_of cpu husk-e2e-$$/hc4)
+  if v2; then
+    [ "$(cat "$cpu/cpu.weight")" = 39 ] # runc's mapping of 1024
+  else
+    [ "$(cat "$cpu/cpu.shares")" = 1024 ]
+  fi
+  husk delete --force hc4
+  # the same spec as a plain container keeps the spec's own 2
+  jq 'del(.annotations)' "$BUNDLE/config.json" > "$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  husk create --bundle "$BUNDLE" hc4 </dev/null >/dev/null 2>&1
+  if v2; then
+    [ "$(cat "$cpu/cpu.weight")" = 1 ]
+  else
+    [ "$(cat "$cpu/cpu.shares")" = 2 ]
+  fi
+  husk delete --force hc4
+}
+
 @test "the default group is the id under the caller's group; a stopped container's group goes with the monitor" {
   set_args "$BUNDLE" /bin/true
   local mem

@@ -231,3 +231,38 @@ with_resources() {
   husk delete --force mc1
   for cg in $groups; do [ ! -d "$cg" ]; done
 }
+
+@test "a pod's sandbox is sized from the pod's annotations (guest MemTotal, vCPUs), not its pause spec; bad values are clear errors" {
+  # containerd's pause container: cpu.shares 2, no limits; the pod's in annotations
+  with_resources '{"cpu": {"shares": 2}}'
+  jq '.annotations = {"io.kubernetes.cri.container-type": "sandbox",
+                      "io.kubernetes.cri.sandbox-id": "s1",
+                      "io.kubernetes.cri.sandbox-memory": "402653184",
+                      "io.kubernetes.cri.sandbox-cpu-quota": "200000",
+                      "io.kubernetes.cri.sandbox-cpu-period": "100000",
+                      "io.kubernetes.cri.sandbox-cpu-shares": "1024"}' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  set_args "$BUNDLE" sh -c 'grep MemTotal /proc/meminfo; echo cpus $(nproc)'
+  run husk run --bundle "$BUNDLE" s1 </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # 384 MiB + 96 MiB of overhead = a 480 MiB VM (the default is 256): the
+  # guest kernel keeps some for itself
+  local kib
+  kib=$(sed -n 's/^MemTotal: *\([0-9]*\) kB.*/\1/p' <<<"$output")
+  [ "$kib" -gt $((400 * 1024)) ]
+  [ "$kib" -le $((480 * 1024)) ]
+  # ceil(200000 / 100000) = 2, at most the host's
+  local host=$(nproc) want=2
+  [ "$host" -ge 2 ] || want=$host
+  [[ "$output" == *"cpus $want"* ]]
+  # a malformed pod value: one line naming the key, nothing left
+  jq '.annotations["io.kubernetes.cri.sandbox-memory"] = "384Mi"' "$BUNDLE/config.json" > "$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  run husk create --bundle "$BUNDLE" s2 </dev/null
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"annotation io.kubernetes.cri.sandbox-memory must be a number"* ]]
+  [ "$(wc -l <<<"$output")" -eq 1 ]
+  [ ! -e "$HUSK_ROOT/s2" ]
+}

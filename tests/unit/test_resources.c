@@ -1,6 +1,8 @@
 /* linux.resources / update: JSON parsing, CBOR coding, and VM sizing. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "host/state/config.h"
 #include "host/monitor/monitor.h"
@@ -167,6 +169,106 @@ static enum test_result test_vm_size(void)
 	CHECK_EQ_INT(vcpus, 1);
 	json_object_set_new(spec.json, "annotations", json_pack("{s:s}", "io.husk.vm.memory_mib", "lots"));
 	CHECK(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err) < 0);
+	json_decref(spec.json);
+	return TEST_PASS;
+}
+
+/* a pod's sandbox: sized from the pod's annotations, not its pause spec */
+static enum test_result test_vm_size_pod(void)
+{
+	struct husk_config cfg;
+	struct husk_err err = { 0 };
+	unsetenv("HUSK_MEMORY_MIB");
+	unsetenv("HUSK_VCPUS");
+	setenv("HUSK_CONFIG", "/dev/null", 1);
+	CHECK_EQ_INT(husk_config_load(&cfg, &err), 0);
+	long def_mem = husk_config_get_long(&cfg, CFG_MEMORY_MIB), host = sysconf(_SC_NPROCESSORS_ONLN);
+	struct husk_resources pause = { .has_cpu_shares = true, .cpu_shares = 2 };
+	struct husk_spec spec = { .json = json_pack("{s:{s:s,s:s,s:s,s:s,s:s}}", "annotations",
+						    "io.kubernetes.cri.container-type", "sandbox",
+						    "io.kubernetes.cri.sandbox-memory", "536870912",
+						    "io.kubernetes.cri.sandbox-cpu-quota", "150000",
+						    "io.kubernetes.cri.sandbox-cpu-period", "50000",
+						    "io.kubernetes.cri.sandbox-cpu-shares", "1024"),
+				  .resources = &pause };
+	json_t *ann = json_object_get(spec.json, "annotations");
+	struct husk_pod_size pod;
+	long mem;
+	int vcpus;
+	CHECK_EQ_INT(husk_pod_size(&spec, &pod, &err), 0);
+	CHECK(pod.sandbox);
+	CHECK_EQ_INT(pod.memory, 536870912);
+	CHECK_EQ_INT(pod.cpu_shares, 1024);
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(mem, 512 + 96);              /* the pod's memory plus the VM's overhead */
+	CHECK_EQ_INT(vcpus, host < 3 ? host : 3); /* ceil(150000 / 50000), at most the host's */
+	/* CRI-O's key says sandbox too; no period: 100000 */
+	json_object_del(ann, "io.kubernetes.cri.container-type");
+	json_object_del(ann, "io.kubernetes.cri.sandbox-cpu-period");
+	json_object_set_new(ann, "io.kubernetes.cri-o.ContainerType", json_string("sandbox"));
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(mem, 608);
+	CHECK_EQ_INT(vcpus, host < 2 ? host : 2);
+	/* a member ("container") is no sandbox: the values are not its own */
+	json_object_set_new(ann, "io.kubernetes.cri-o.ContainerType", json_string("container"));
+	CHECK_EQ_INT(husk_pod_size(&spec, &pod, &err), 0);
+	CHECK(!pod.sandbox && pod.memory == 0 && pod.cpu_shares == 0);
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(mem, def_mem);
+	/* containerd's "0" (not set) and quota -1: linux.resources as before */
+	json_object_set_new(ann, "io.kubernetes.cri-o.ContainerType", json_string("sandbox"));
+	json_object_set_new(ann, "io.kubernetes.cri.sandbox-memory", json_string("0"));
+	json_object_set_new(ann, "io.kubernetes.cri.sandbox-cpu-quota", json_string("-1"));
+	json_object_set_new(ann, "io.kubernetes.cri.sandbox-cpu-shares", json_string("0"));
+	struct husk_resources res = { .has_memory_limit = true, .memory_limit = 256ll << 20 };
+	spec.resources = &res;
+	CHECK_EQ_INT(husk_pod_size(&spec, &pod, &err), 0);
+	CHECK(pod.sandbox && pod.memory == 0 && pod.cpu_quota == 0 && pod.cpu_shares == 0);
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(mem, 256 + 96);
+	/* a config file value beats the pod, an io.husk.vm.* annotation both */
+	json_object_set_new(ann, "io.kubernetes.cri.sandbox-memory", json_string("1073741824"));
+	setenv("HUSK_MEMORY_MIB", "300", 1);
+	CHECK_EQ_INT(husk_config_load(&cfg, &err), 0);
+	unsetenv("HUSK_MEMORY_MIB");
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(mem, 300);
+	json_object_set_new(ann, "io.husk.vm.memory_mib", json_string("200"));
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(mem, 200);
+	json_object_del(ann, "io.husk.vm.memory_mib");
+	CHECK_EQ_INT(husk_config_load(&cfg, &err), 0);
+	CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), 0);
+	CHECK_EQ_INT(mem, 1024 + 96);
+	/* malformed values: one line naming the key */
+	static const struct {
+		const char *key, *value;
+	} bad[] = {
+		{ "io.kubernetes.cri.sandbox-memory", "lots" },   { "io.kubernetes.cri.sandbox-memory", "-5" },
+		{ "io.kubernetes.cri.sandbox-memory", "12k" },    { "io.kubernetes.cri.sandbox-memory", "" },
+		{ "io.kubernetes.cri.sandbox-cpu-quota", "-2" },  { "io.kubernetes.cri.sandbox-cpu-quota", "1.5" },
+		{ "io.kubernetes.cri.sandbox-cpu-period", "10" }, { "io.kubernetes.cri.sandbox-cpu-period", "2000000" },
+		{ "io.kubernetes.cri.sandbox-cpu-shares", "-1" }, { "io.kubernetes.cri.sandbox-cpu-shares", "300000" },
+		{ "io.kubernetes.cri.sandbox-memory", "1\n2" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		json_t *saved = json_incref(json_object_get(ann, bad[i].key));
+		json_object_set_new(ann, bad[i].key, json_string(bad[i].value));
+		husk_err_clear(&err);
+		CHECK_EQ_INT(husk_vm_size(&cfg, &spec, &mem, &vcpus, &err), -EINVAL);
+		if (!strstr(err.msg, bad[i].key) || strchr(err.msg, '\n')) {
+			printf("# %s=%s: %s\n", bad[i].key, bad[i].value, err.msg);
+			return TEST_FAIL;
+		}
+		if (saved)
+			json_object_set_new(ann, bad[i].key, saved);
+		else
+			json_object_del(ann, bad[i].key);
+	}
+	json_object_set_new(ann, "io.kubernetes.cri.sandbox-memory", json_integer(5));
+	husk_err_clear(&err);
+	CHECK_EQ_INT(husk_pod_size(&spec, &pod, &err), -EINVAL);
+	unsetenv("HUSK_CONFIG");
 	json_decref(spec.json);
 	return TEST_PASS;
 }
@@ -510,6 +612,7 @@ int main(void)
 		{ "resources CBOR round trip", test_cbor_round_trip },
 		{ "the guest refuses out-of-range resources", test_cbor_rejections },
 		{ "VM size from resources, config and annotations", test_vm_size },
+		{ "a pod's sandbox VM sized from the pod's annotations", test_vm_size_pod },
 		{ "VM annotations need the allow-list", test_vm_annotations_allowed },
 		{ "cpu lists", test_cpulist },
 		{ "hugepageLimits: sizes, wire, refusals", test_hugepages },
