@@ -17,6 +17,9 @@ packages=(
   # the OCI spec conformance tests compare husk with runc; the client tests
   # drive real engines
   runc podman docker.io containerd tmux
+  # podman pod create (Podman 4.3) builds its infra image localhost/podman-pause
+  # from the host's catatonit, offline
+  catatonit
   # tests/clients/cri.bats: containerd's CRI plugin with CNI, driven by a
   # Python gRPC client whose stubs protoc makes at test time
   containernetworking-plugins python3-grpcio python3-protobuf protobuf-compiler

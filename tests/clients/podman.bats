@@ -28,6 +28,7 @@ EOF
 teardown_file() {
   local ids left="" id
   ids=$(pm ps -aq --no-trunc 2>/dev/null || true)
+  pm pod rm -af -t 0 >/dev/null 2>&1 || true
   pm rm -af -t 0 >/dev/null 2>&1 || true
   for id in $ids; do
     [ -e "/run/husk/$id" ] && left="$left state:$id"
@@ -43,6 +44,7 @@ teardown_file() {
 
 teardown() {
   tty_stop
+  pm pod rm -af -t 0 >/dev/null 2>&1 || true
   pm rm -af -t 0 >/dev/null 2>&1 || true
 }
 
@@ -351,4 +353,33 @@ notify_has() {
   [ "$(pm inspect -f '{{.State.Status}}' sd1)" = running ]
   pm rm -f -t 0 sd1
   kill "$listener" 2>/dev/null || true
+}
+
+@test "pod create + pod start: the infra container (podman-pause, built here from catatonit) runs in a husk VM; pod rm -f leaves nothing" {
+  # Podman 4.3 builds localhost/podman-pause from the host's catatonit: no registry
+  pm pod create --name pod1
+  pm images --format '{{.Repository}}' | grep -qx localhost/podman-pause
+  pm pod start pod1
+  local infra st pid qemu netns
+  infra=$(pm pod inspect -f '{{.InfraContainerID}}' pod1)
+  [ -n "$infra" ]
+  [ "$(pm inspect -f '{{.State.Status}}' "$infra")" = running ]
+  # husk's container, with a VM of its own
+  st=/run/husk/$infra/state.json
+  [ "$(jq -r .status "$st")" = running ]
+  qemu=$(jq .qemu.pid "$st")
+  [ "$qemu" -gt 0 ]
+  grep -q qemu-system "/proc/$qemu/cmdline"
+  # its pid (the monitor) is in the pod's network namespace
+  pid=$("$HUSK" state "$infra" | jq .pid)
+  netns=$(pm inspect -f '{{.NetworkSettings.SandboxKey}}' "$infra")
+  [ -n "$netns" ]
+  [ "$(stat -L -c %i "/proc/$pid/ns/net")" = "$(stat -L -c %i "$netns")" ]
+  pm pod rm -f pod1
+  # nothing left: no state, no qemu/virtiofsd/monitor, no mount, no conmon
+  ! pm pod exists pod1
+  [ ! -e "/run/husk/$infra" ]
+  [ -z "$(husk_processes_of "$infra")" ]
+  [ -z "$(findmnt -rn -o TARGET | grep -F "$infra")" ]
+  ! kill -0 "$qemu" 2>/dev/null
 }
