@@ -53,7 +53,7 @@ GUEST_HOST_OBJS := $(patsubst %.c,$(B)/guest-host-obj/%.o,$(GUEST_HOST_SRCS))
 
 .PHONY: all deps build-deps-check format kernel initramfs run test check e2e fuzz fuzz-replay bench install uninstall clean format-check
 all: $(B)/husk $(B)/husk-init $(B)/initramfs.cpio.gz kernel $(B)/probe $(B)/tests/console-client \
-     $(B)/tests/hostile-initramfs.cpio.gz $(B)/tests/vfs-inject
+     $(B)/tests/hostile-initramfs.cpio.gz $(B)/tests/vfs-inject $(B)/tests/pod-session
 
 deps:
 	@scripts/install-deps.sh
@@ -131,6 +131,11 @@ $(B)/tests/test_guest_%: tests/unit/test_guest_%.c $(B)/libguest-host.a $(B)/lib
 
 # test-only: husk_vfs_inject/eject on a running container (tests/e2e/share.bats)
 $(B)/tests/vfs-inject: tests/tools/vfs-inject.c $(B)/libhusk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -o $@ $< $(B)/libhusk.a $(HOST_LIBS)
+
+# test-only: a session of its own to a VM, as a pod member's monitor (tests/e2e/pods_guest.bats)
+$(B)/tests/pod-session: tests/tools/pod-session.c $(B)/libhusk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -o $@ $< $(B)/libhusk.a $(HOST_LIBS)
 

@@ -141,6 +141,7 @@ static void slot_free(struct gctr *g)
 int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid_out, struct husk_err *err)
 {
 	struct proc *p;
+	container_collect(); /* a slot whose cgroup was still emptying may be free now */
 	int r = ctr_check_create(ctrs, c->ctr, m->ctr, &m->join, err);
 	if (r < 0)
 		return r;

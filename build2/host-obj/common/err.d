@@ -1,0 +1,2 @@
+build2/host-obj/common/err.o: common/err.c common/err.h
+common/err.h:

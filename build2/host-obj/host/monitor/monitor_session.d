@@ -1,0 +1,32 @@
+build2/host-obj/host/monitor/monitor_session.o: \
+ host/monitor/monitor_session.c common/arena.h proto/msg.h common/err.h \
+ proto/cbor.h proto/frame.h proto/proto.h proto/msg_session.h \
+ host/monitor/monitor_priv.h common/watch.h host/monitor/console_log.h \
+ host/monitor/monitor.h host/state/config.h host/spec/spec.h \
+ host/state/state.h host/monitor/monitor_notify.h \
+ host/monitor/stdio_relay.h common/bytequeue.h host/spec/hooks.h \
+ host/vmm/vmm_uid.h host/vsock/vsock.h host/state/fsutil.h common/fs.h \
+ host/state/log.h
+common/arena.h:
+proto/msg.h:
+common/err.h:
+proto/cbor.h:
+proto/frame.h:
+proto/proto.h:
+proto/msg_session.h:
+host/monitor/monitor_priv.h:
+common/watch.h:
+host/monitor/console_log.h:
+host/monitor/monitor.h:
+host/state/config.h:
+host/spec/spec.h:
+host/state/state.h:
+host/monitor/monitor_notify.h:
+host/monitor/stdio_relay.h:
+common/bytequeue.h:
+host/spec/hooks.h:
+host/vmm/vmm_uid.h:
+host/vsock/vsock.h:
+host/state/fsutil.h:
+common/fs.h:
+host/state/log.h:

@@ -1,0 +1,30 @@
+build2/host-obj/host/monitor/monitor_vfs.o: host/monitor/monitor_vfs.c \
+ proto/msg_container.h proto/msg.h common/arena.h common/err.h \
+ proto/cbor.h proto/frame.h proto/proto.h host/monitor/monitor_priv.h \
+ common/watch.h host/monitor/console_log.h host/monitor/monitor.h \
+ host/state/config.h host/spec/spec.h host/state/state.h \
+ host/monitor/monitor_notify.h host/monitor/stdio_relay.h \
+ common/bytequeue.h host/spec/hooks.h host/vmm/vmm_uid.h \
+ host/vsock/vsock.h host/monitor/vfs_mount.h host/monitor/vfs_slot.h
+proto/msg_container.h:
+proto/msg.h:
+common/arena.h:
+common/err.h:
+proto/cbor.h:
+proto/frame.h:
+proto/proto.h:
+host/monitor/monitor_priv.h:
+common/watch.h:
+host/monitor/console_log.h:
+host/monitor/monitor.h:
+host/state/config.h:
+host/spec/spec.h:
+host/state/state.h:
+host/monitor/monitor_notify.h:
+host/monitor/stdio_relay.h:
+common/bytequeue.h:
+host/spec/hooks.h:
+host/vmm/vmm_uid.h:
+host/vsock/vsock.h:
+host/monitor/vfs_mount.h:
+host/monitor/vfs_slot.h:

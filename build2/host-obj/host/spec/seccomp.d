@@ -1,0 +1,12 @@
+build2/host-obj/host/spec/seccomp.o: host/spec/seccomp.c \
+ host/spec/seccomp.h common/err.h common/cleanup.h proto/msg_security.h \
+ proto/msg.h common/arena.h proto/cbor.h proto/frame.h proto/proto.h
+host/spec/seccomp.h:
+common/err.h:
+common/cleanup.h:
+proto/msg_security.h:
+proto/msg.h:
+common/arena.h:
+proto/cbor.h:
+proto/frame.h:
+proto/proto.h:
