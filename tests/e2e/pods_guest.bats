@@ -121,3 +121,17 @@ run_member() {
   cat "$BATS_TEST_TMPDIR/member.out"
   [ "$s" -eq 137 ]
 }
+
+@test "a member joining the sandbox's cgroup namespace sees its own cgroup beside the sandbox's root" {
+  jq '.linux.namespaces += [{type: "cgroup"}]' "$BUNDLE/config.json" > "$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  start_sandbox
+  set_args "$MEMBER" /bin/sh -c 'cat /proc/self/cgroup; readlink /proc/self/ns/cgroup'
+  "$INJECT" inject "$HUSK_ROOT/sb" 1 "$MEMBER"
+  sb_cg=$(husk exec sb readlink /proc/self/ns/cgroup)
+  run_member 1 "$MEMBER" cgroup=0
+  echo "status $status: $output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "0::/../container.1" ]
+  [ "${lines[1]}" = "$sb_cg" ]
+  husk kill sb 9
+}
