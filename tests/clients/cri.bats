@@ -149,11 +149,30 @@ cri() {
 # namespace per container (no shareProcessNamespace)
 NS_OPTIONS='{"network": "POD", "pid": "CONTAINER", "ipc": "POD"}'
 
+# the pod's size, as the kubelet sends it (the sum of its containers'
+# limits): containerd passes it on as io.kubernetes.cri.sandbox-* annotations
+POD_RESOURCES='{"memory_limit_in_bytes": 209715200, "cpu_shares": 512, "cpu_period": 100000, "cpu_quota": 100000}'
+
 # pod_config NAME: a PodSandboxConfig
 pod_config() {
   jq -n --arg n "$1" --arg d "$CTMP/logs/$1" --arg cg "$CGROUP_PARENT" --argjson ns "$NS_OPTIONS" \
+    --argjson res "$POD_RESOURCES" \
     '{metadata: {name: $n, uid: ("uid-" + $n), namespace: "husk-test", attempt: 0}, hostname: $n,
-      log_directory: $d, linux: {cgroup_parent: $cg, security_context: {namespace_options: $ns}}}'
+      log_directory: $d, linux: {cgroup_parent: $cg, security_context: {namespace_options: $ns}, resources: $res}}'
+}
+
+# host_cpu_weight PID: the cpu.shares (cgroup v1) or cpu.weight (v2) of
+# PID's host cgroup
+host_cpu_weight() {
+  local line path
+  line=$(grep -E '^[0-9]+:([^:]*,)?cpu(,[^:]*)?:' "/proc/$1/cgroup" || true)
+  if [ -n "$line" ]; then
+    path=${line#*:*:}
+    cat "/sys/fs/cgroup/$(cut -d: -f2 <<< "$line")$path/cpu.shares"
+  else
+    path=$(sed -n 's/^0:://p' "/proc/$1/cgroup")
+    cat "/sys/fs/cgroup$path/cpu.weight"
+  fi
 }
 
 # run_pod NAME HANDLER: RunPodSandbox; prints the sandbox id and records it
@@ -215,6 +234,14 @@ tcp_probe() {
   qemu=$(qemu_of "$id")
   echo "monitor $pid, qemu $qemu"
   [ "$(wc -w <<< "$qemu")" -eq 1 ]
+  # sized from the pod: 200 MiB + 96, one vCPU, the pod's CPU weight (cpu.shares
+  # 512, or runc's cpu.weight for it on v2), not the pause container's 2
+  args=$(tr '\0' ' ' < "/proc/$qemu/cmdline")
+  [[ "$args" == *" -m 296M "* ]]
+  [[ "$args" == *" -smp 1 "* ]]
+  weight=$(host_cpu_weight "$qemu")
+  echo "host CPU weight $weight"
+  [ "$weight" = 512 ] || [ "$weight" = 20 ]
   # the pod's veth belongs to the VM: its answer comes from the guest
   run tcp_probe "$ip"
   echo "$output"
