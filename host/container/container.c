@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "proto/msg_container.h"
+#include "common/cleanup.h"
 #include "host/container/pod.h"
 #include "host/monitor/ctl.h"
 #include "host/monitor/monitor.h"
@@ -22,6 +23,8 @@
 #include "host/state/fsutil.h"
 #include "host/state/host_cgroup.h"
 #include "host/state/log.h"
+#include "host/state/pod.h"
+#include "host/monitor/vfs_slot.h"
 #include "host/vsock/vsock.h"
 
 #define DELETE_WAIT_MS 15000
@@ -96,6 +99,13 @@ static int container_monitor_body(void *arg, int ready_fd)
 	struct husk_monitor_args *a = arg;
 	a->ready_fd = ready_fd;
 	return husk_monitor_run(a);
+}
+
+static int member_monitor_body(void *arg, int ready_fd)
+{
+	struct husk_member_monitor_args *a = arg;
+	a->base.ready_fd = ready_fd;
+	return husk_member_monitor_run(a);
 }
 
 static int exec_monitor_body(void *arg, int ready_fd)
@@ -199,6 +209,176 @@ static void stop_monitor(const char *dir, const struct husk_state *st, enum husk
 	wait_gone(&st->monitor, 2000);
 }
 
+/* --- pods (docs/pods.md) ------------------------------------------------- */
+
+/* A member's slot out of its sandbox's VM and its pod.json: under
+ * pod.lock, the share's slot unmounted in the sandbox monitor's mount
+ * namespace (nothing to do when the sandbox is gone: its namespace went
+ * with it). Best effort: the member's own dir goes anyway. */
+static void member_release(const char *id, const struct husk_state *st)
+{
+	struct husk_err err = { 0 };
+	struct husk_state sst;
+	struct husk_pod p;
+	if (husk_state_read(st->sandbox_dir, &sst, &err) < 0)
+		return;
+	_cleanup_close_ int lock = husk_pod_lock(st->sandbox_dir, &err);
+	if (lock >= 0 && husk_pod_read(st->sandbox_dir, &p, &err) == 0 && husk_pod_find(&p, id) == (int)st->slot) {
+		int r = husk_vfs_eject(&sst.monitor, st->sandbox_dir, st->slot, &err);
+		if (r < 0 && r != -ESRCH && r != -ENOENT)
+			log_warn("taking slot %u out of sandbox %s: %s", st->slot, st->sandbox, err.msg);
+		husk_err_clear(&err);
+		husk_pod_remove(&p, id);
+		if (husk_pod_write(st->sandbox_dir, &p, &err) < 0)
+			log_warn("%s", err.msg);
+	}
+	husk_state_free(&sst);
+}
+
+/* A sandbox being deleted: pod.json says "closing" (no member joins any
+ * more); returns pod.lock's fd, held until its members are gone, or -1
+ * when it has none. */
+static int sandbox_close(const char *dir)
+{
+	struct husk_err err = { 0 };
+	struct husk_pod p;
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/pod.json", dir);
+	if (access(path, F_OK) < 0)
+		return -1;
+	int lock = husk_pod_lock(dir, &err);
+	if (lock < 0 || husk_pod_read(dir, &p, &err) < 0) {
+		if (lock >= 0)
+			close(lock);
+		return -1;
+	}
+	p.closing = true;
+	if (husk_pod_write(dir, &p, &err) < 0)
+		log_warn("%s", err.msg);
+	return lock;
+}
+
+/* The sandbox's VM is down: its members' monitors end (137) once their
+ * sessions close; one that does not is killed. Their dirs stay, stopped,
+ * for the engine to delete. */
+static void sandbox_wait_members(const char *root, const char *dir, int lock)
+{
+	struct husk_err err = { 0 };
+	struct husk_pod p;
+	if (husk_pod_read(dir, &p, &err) == 0)
+		for (uint32_t i = 0; i < p.n; i++) {
+			char mdir[PATH_MAX];
+			struct husk_state mst;
+			husk_err_clear(&err);
+			if (husk_container_load(root, p.members[i].id, mdir, sizeof mdir, &mst, &err) < 0 &&
+			    husk_container_load(HUSK_DEFAULT_ROOT, p.members[i].id, mdir, sizeof mdir, &mst, &err) < 0)
+				continue;
+			if (!wait_gone(&mst.monitor, DELETE_WAIT_MS))
+				kill_if_same(&mst.monitor);
+			husk_state_free(&mst);
+		}
+	close(lock);
+}
+
+/* Checks the sandbox and takes a free slot, under pod.lock (held on
+ * success: *lock). */
+static int member_slot(const struct husk_pod_target *pod, const struct husk_state *sst, int *lock, struct husk_err *err)
+{
+	struct husk_pod p;
+	enum husk_status ss = husk_state_status(sst);
+	if (ss != HUSK_STATUS_CREATED && ss != HUSK_STATUS_RUNNING)
+		return husk_err_set(err, EINVAL, "sandbox \"%s\" is %s; a container joins a created or running one",
+				    pod->sandbox_id, husk_status_name(ss));
+	*lock = husk_pod_lock(pod->sandbox_dir, err);
+	if (*lock < 0)
+		return *lock;
+	int r = husk_pod_read(pod->sandbox_dir, &p, err);
+	if (r == 0 && p.closing)
+		r = husk_err_set(err, EINVAL, "sandbox \"%s\" is being deleted", pod->sandbox_id);
+	if (r == 0 && (r = husk_pod_free_slot(&p)) < 0)
+		r = husk_err_set(err, ENOSPC, "the pod's VM holds %u containers", HUSK_POD_MAX);
+	if (r < 0) {
+		close(*lock);
+		*lock = -1;
+	}
+	return r;
+}
+
+/* The member monitor forked once its slot of the share holds its rootfs;
+ * pod.json names it once it is created. */
+static pid_t member_start(struct husk_member_monitor_args *a, const struct husk_state *sst, struct husk_err *err)
+{
+	struct husk_pod p;
+	int r = husk_vfs_inject(&sst->monitor, a->sandbox_dir, a->slot, a->base.spec, err);
+	if (r < 0)
+		return husk_err_wrap(err, "joining sandbox \"%s\"", a->sandbox_id);
+	pid_t pid = fork_monitor(member_monitor_body, a, "member monitor", err);
+	if (pid >= 0 &&
+	    ((r = husk_pod_read(a->sandbox_dir, &p, err)) < 0 || (r = husk_pod_add(&p, a->base.id, a->slot, err)) < 0 ||
+	     (r = husk_pod_write(a->sandbox_dir, &p, err)) < 0)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = r;
+	}
+	if (pid < 0) {
+		struct husk_err eerr = { 0 };
+		husk_vfs_eject(&sst->monitor, a->sandbox_dir, a->slot, &eerr);
+	}
+	return pid;
+}
+
+static pid_t create_member(const struct husk_create_opts *o, struct husk_spec *spec, const struct husk_config *cfg,
+			   const struct husk_pod_target *pod, char *dir, size_t dir_cap, struct husk_err *err)
+{
+	struct husk_state sst;
+	char real[PATH_MAX];
+	_cleanup_close_ int lock = -1;
+	if (spec->notify_host)
+		return husk_err_set(err, EOPNOTSUPP,
+				    "sd_notify (NOTIFY_SOCKET) is not supported in a pod's member yet");
+	int r = husk_state_read(pod->sandbox_dir, &sst, err);
+	if (r < 0)
+		return husk_err_wrap(err, "sandbox \"%s\"", pod->sandbox_id);
+	int slot = member_slot(pod, &sst, &lock, err);
+	if (slot < 0 || (r = mkdir_p(o->root, 0700, err)) < 0 ||
+	    (r = husk_state_path(dir, dir_cap, o->root, o->id, NULL, err)) < 0 ||
+	    (r = husk_state_dir_create(dir, o->id, real, sizeof real, err)) < 0) {
+		husk_state_free(&sst);
+		if (r == -EEXIST) {
+			husk_err_clear(err);
+			return husk_err_set(err, EEXIST, "container with id \"%s\" already exists", o->id);
+		}
+		return slot < 0 ? slot : r;
+	}
+	husk_log_set_id(o->id);
+	husk_state_link_default(o->root, o->id, real);
+	struct husk_member_monitor_args a = {
+		.base = { .id = o->id,
+			  .state_dir = real,
+			  .spec = spec,
+			  .cfg = cfg,
+			  .ready_fd = -1,
+			  .console_socket = o->console_socket,
+			  .log_to_caller_file = o->log_to_caller_file,
+			  .systemd_cgroup = o->systemd_cgroup },
+		.sandbox_id = pod->sandbox_id,
+		.sandbox_dir = pod->sandbox_dir,
+		.vsock = sst.vsock,
+		.slot = (uint32_t)slot,
+		.join_mask = pod->join_mask,
+		.vm_memory_mib = sst.vm_memory_mib,
+		.vm_vcpus = sst.vm_vcpus,
+	};
+	memcpy(a.join_slot, pod->join_slot, sizeof a.join_slot);
+	pid_t pid = member_start(&a, &sst, err);
+	husk_state_free(&sst);
+	if (pid < 0) {
+		struct husk_err rerr = { 0 };
+		remove_dir(dir, o->id, &rerr);
+	}
+	return pid;
+}
+
 int husk_container_delete(const char *root, const char *id, bool force, struct husk_err *err)
 {
 	struct husk_state st;
@@ -224,24 +404,18 @@ int husk_container_delete(const char *root, const char *id, bool force, struct h
 		return husk_err_set(err, EINVAL, "cannot delete container \"%s\" that is not stopped: %s (use --force)",
 				    id, husk_status_name(status));
 	}
+	int pod_lock = st.sandbox[0] ? -1 : sandbox_close(dir);
 	stop_monitor(dir, &st, status);
+	if (pod_lock >= 0)
+		sandbox_wait_members(root, dir, pod_lock);
+	if (st.sandbox[0])
+		member_release(id, &st);
 	r = teardown(dir, id, &st, false, err);
 	husk_state_free(&st);
 	return r;
 }
 
 /* --- create, start, kill, exec ------------------------------------------ */
-
-/* Members do not join their sandbox's VM yet: one named by annotations
- * alone gets a VM of its own as before, a namespace path keeps today's
- * refusal. */
-static int pod_not_yet(const struct husk_spec *spec, const struct husk_pod_target *pod, struct husk_err *err)
-{
-	for (int k = 0; k < (int)HUSK_NS_JOIN_KINDS; k++)
-		if (pod->join_mask & (1u << k))
-			return husk_ns_host_path_error(husk_ns_join_name(k), spec->container->ns_path[k], err);
-	return 0;
-}
 
 pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t dir_cap, struct husk_err *err)
 {
@@ -266,8 +440,16 @@ pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t 
 				    "cannot allocate a terminal for a detached container without --console-socket");
 	}
 	struct husk_pod_target pod;
-	if ((r = husk_pod_resolve(o->root, o->id, &spec, &pod, err)) < 0 || (r = pod_not_yet(&spec, &pod, err)) < 0 ||
-	    (r = mkdir_p(o->root, 0700, err)) < 0 ||
+	if ((r = husk_pod_resolve(o->root, o->id, &spec, &pod, err)) < 0) {
+		husk_spec_free(&spec);
+		return r;
+	}
+	if (pod.member) {
+		pid_t pid = create_member(o, &spec, &cfg, &pod, dir, dir_cap, err);
+		husk_spec_free(&spec);
+		return pid;
+	}
+	if ((r = mkdir_p(o->root, 0700, err)) < 0 ||
 	    (r = husk_state_path(dir, dir_cap, o->root, o->id, NULL, err)) < 0) {
 		husk_spec_free(&spec);
 		return r;
@@ -365,6 +547,7 @@ pid_t husk_container_exec(const char *dir, const struct husk_state *st, const st
 		.state_dir = dir,
 		.vsock = &st->vsock,
 		.process = process,
+		.ctr = st->slot,
 		.ready_fd = -1,
 		.console_socket = console_socket,
 		.log_to_caller_file = log_to_caller_file,

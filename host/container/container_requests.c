@@ -99,7 +99,10 @@ int husk_container_update(const char *root, const char *id, const struct husk_re
 	}
 	/* block I/O happens on the host (QEMU, virtiofsd): its weight is a host
 	 * cgroup's; the host cgroup's CPU weight and quota follow the guest's */
-	r = blkio_weight ? husk_io_cgroup_set_weight(st.io_cgroup, blkio_weight, err) : 0;
+	if (blkio_weight && st.sandbox[0])
+		r = husk_err_set(err, EOPNOTSUPP, "update: the VM's I/O belongs to sandbox \"%s\"", st.sandbox);
+	else
+		r = blkio_weight ? husk_io_cgroup_set_weight(st.io_cgroup, blkio_weight, err) : 0;
 	husk_state_free(&st);
 	if (r == 0 && (r = husk_host_cgroups_update_cpu(dir, res, err)) < 0)
 		husk_err_wrap(err, "update");

@@ -34,11 +34,32 @@ struct husk_exec_monitor_args {
 	const char *state_dir;
 	const struct husk_vsock_ref *vsock; /* how to reach the guest (from state.json) */
 	const struct husk_process_spec *process;
+	uint32_t ctr; /* the container's slot in its VM (0: the sandbox's, or a VM of its own) */
 	int ready_fd;
 	const char *console_socket;
 	bool log_to_caller_file;
 };
 
 int husk_exec_monitor_run(const struct husk_exec_monitor_args *a);
+
+/* A pod member's monitor (docs/pods.md): the process named in a member's
+ * --pid-file. Its container runs in slot `slot` of the sandbox's VM (the
+ * slot's share already injected): it opens a session of its own to the
+ * sandbox's husk-init, creates the container there, serves its own
+ * ctl.sock, relays its stdio, runs its hooks and exits with its status
+ * (137 when the VM goes first). */
+struct husk_member_monitor_args {
+	struct husk_monitor_args base; /* the member's id, state dir, spec, stdio, log */
+	const char *sandbox_id;
+	const char *sandbox_dir;
+	struct husk_vsock_ref vsock; /* the sandbox's guest, from its state.json */
+	uint32_t slot;
+	uint32_t join_mask; /* bit i: namespace kind i (host/spec/spec.h) joined from slot join_slot[i] */
+	uint32_t join_slot[HUSK_NS_JOIN_KINDS];
+	long vm_memory_mib; /* the sandbox's VM, for update's checks */
+	int vm_vcpus;
+};
+
+int husk_member_monitor_run(struct husk_member_monitor_args *a);
 
 #endif

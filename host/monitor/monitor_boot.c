@@ -323,7 +323,9 @@ static int reply_pid(const uint8_t *reply, uint32_t reply_len, int *pid, struct 
 	return 0;
 }
 
-static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err)
+int husk_guest_create(int session_fd, const struct husk_monitor_args *a, bool stdin_open,
+		      const struct husk_network *network, uint32_t ctr, const struct husk_ns_join *join, char *kernel,
+		      size_t kernel_cap, int *guest_pid, struct husk_err *err)
 {
 	static uint8_t arena_buf[64 * 1024];
 	uint8_t rbuf[HUSK_FRAME_HDR_SIZE + 4096];
@@ -337,16 +339,15 @@ static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a
 
 	husk_cbor_enc_init(&e, hello, sizeof hello);
 	husk_msg_encode_hello(&e, &(struct husk_hello_msg){ .version = HUSK_PROTO_VERSION });
-	r = boot_call(vm->session_fd, HUSK_MSG_HELLO, e.buf, e.len, 30000, rbuf, sizeof rbuf, &reply, &reply_len, err);
+	r = boot_call(session_fd, HUSK_MSG_HELLO, e.buf, e.len, 30000, rbuf, sizeof rbuf, &reply, &reply_len, err);
 	if (r < 0)
 		return husk_err_wrap(err, "guest handshake");
 	husk_arena_init(&arena, arena_buf, sizeof arena_buf);
 	struct husk_hello_msg hr;
-	_Static_assert(sizeof vm->kernel_release > HUSK_MAX_KERNEL_RELEASE, "the decoded release must fit");
 	if (husk_msg_parse(reply, reply_len, &arena, &root, err) < 0 ||
 	    husk_msg_decode_hello_reply(root, &arena, &hr, err) < 0)
 		return husk_err_wrap(err, "guest handshake reply");
-	husk_escape_str(vm->kernel_release, sizeof vm->kernel_release, hr.kernel, 0);
+	husk_escape_str(kernel, kernel_cap, hr.kernel, 0);
 
 	struct husk_create_msg m = {
 		.id = (char *)a->id,
@@ -357,9 +358,12 @@ static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a
 		.process = a->spec->process,
 		.container = a->spec->container,
 		.resources = a->spec->resources,
-		.network = vm->network && vm->network->n_ifaces ? vm->network : NULL,
+		.network = (struct husk_network *)network,
 		.notify_socket = a->spec->notify_container,
+		.ctr = ctr,
 	};
+	if (join)
+		m.join = *join;
 	_cleanup_free_ uint8_t *buf = malloc(CREATE_BUF_MAX);
 	if (!buf)
 		return husk_err_set(err, ENOMEM, "out of memory");
@@ -367,18 +371,27 @@ static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a
 	husk_msg_encode_create(&e, &m);
 	if (husk_cbor_enc_finish(&e, err) < 0)
 		return husk_err_wrap(err, "the container spec is too large for one message");
-	r = boot_call(vm->session_fd, HUSK_MSG_CREATE, e.buf, e.len, 90000, rbuf, sizeof rbuf, &reply, &reply_len, err);
+	r = boot_call(session_fd, HUSK_MSG_CREATE, e.buf, e.len, 90000, rbuf, sizeof rbuf, &reply, &reply_len, err);
 	if (r < 0)
 		return r;
-	return reply_pid(reply, reply_len, &vm->guest_pid, err);
+	return reply_pid(reply, reply_len, guest_pid, err);
 }
 
-int husk_guest_exec(int session_fd, const struct husk_process_spec *process, bool stdin_open, struct husk_err *err)
+static int guest_handshake(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err)
+{
+	_Static_assert(sizeof vm->kernel_release > HUSK_MAX_KERNEL_RELEASE, "the decoded release must fit");
+	return husk_guest_create(vm->session_fd, a, stdin_open,
+				 vm->network && vm->network->n_ifaces ? vm->network : NULL, 0, NULL, vm->kernel_release,
+				 sizeof vm->kernel_release, &vm->guest_pid, err);
+}
+
+int husk_guest_exec(int session_fd, const struct husk_process_spec *process, bool stdin_open, uint32_t ctr,
+		    struct husk_err *err)
 {
 	uint8_t rbuf[HUSK_FRAME_HDR_SIZE + 4096];
 	const uint8_t *reply;
 	uint32_t reply_len;
-	struct husk_exec_msg m = { .stdin_open = stdin_open, .process = *process };
+	struct husk_exec_msg m = { .stdin_open = stdin_open, .process = *process, .ctr = ctr };
 	_cleanup_free_ uint8_t *buf = malloc(CREATE_BUF_MAX);
 	struct husk_cbor_enc e;
 	int pid = 0;

@@ -27,7 +27,7 @@ void mon_write_state(struct monitor *m)
 
 /* m->status is the monitor's own view; state.json says what the guest
  * confirmed, "stopped" only once the VM is down */
-static void set_status(struct monitor *m, enum husk_status to)
+void mon_set_status(struct monitor *m, enum husk_status to)
 {
 	if (!mon_exited(m))
 		m->status = to;
@@ -51,7 +51,7 @@ int mon_run_hooks(struct monitor *m, enum husk_hook_kind kind, bool warn_only, s
 
 void mon_request_done(struct monitor *m, uint16_t request)
 {
-	set_status(m, request == HUSK_MSG_PAUSE ? HUSK_STATUS_PAUSED : HUSK_STATUS_RUNNING);
+	mon_set_status(m, request == HUSK_MSG_PAUSE ? HUSK_STATUS_PAUSED : HUSK_STATUS_RUNNING);
 	mon_write_state(m);
 	mon_stdin_interest(m);
 	struct husk_err herr = { 0 };
@@ -61,7 +61,7 @@ void mon_request_done(struct monitor *m, uint16_t request)
 
 /* --- the caller's side --------------------------------------------------- */
 
-static void report_ready(int fd, const char *msg)
+void mon_report_ready(int fd, const char *msg)
 {
 	husk_log_tee_end();
 	if (fd < 0)
@@ -71,15 +71,15 @@ static void report_ready(int fd, const char *msg)
 	close(fd);
 }
 
-static int fail_ready(int ready_fd, const struct husk_err *err)
+int mon_fail_ready(int ready_fd, const struct husk_err *err)
 {
 	char msg[HUSK_ERR_MSG_MAX + 2];
 	snprintf(msg, sizeof msg, "E%s", err->msg);
-	report_ready(ready_fd, msg);
+	mon_report_ready(ready_fd, msg);
 	return 1;
 }
 
-static bool fd_is_dev_null(int fd)
+bool mon_fd_is_dev_null(int fd)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -89,8 +89,8 @@ static bool fd_is_dev_null(int fd)
 
 /* The terminal for --console-socket: a host pty whose slave becomes our
  * controlling terminal, so resizes of the caller's master reach us. */
-static int terminal_setup(struct monitor *m, const struct husk_process_spec *p, const char *console_socket, int *master,
-			  struct husk_err *err)
+int mon_terminal_setup(struct monitor *m, const struct husk_process_spec *p, const char *console_socket, int *master,
+		       struct husk_err *err)
 {
 	*master = -1;
 	if (!p->terminal || !console_socket) {
@@ -141,8 +141,8 @@ void mon_tty_restore(struct monitor *m)
 }
 
 /* Hands the master to the caller and points the relay at our end. */
-static int attach_stdio(struct monitor *m, const struct husk_process_spec *p, const char *console_socket, int master,
-			bool stdin_open, struct husk_err *err)
+int mon_attach_stdio(struct monitor *m, const struct husk_process_spec *p, const char *console_socket, int master,
+		     bool stdin_open, struct husk_err *err)
 {
 	m->rbuf = malloc(HUSK_FRAME_HDR_SIZE + HUSK_FRAME_MAX);
 	if (!m->rbuf)
@@ -179,15 +179,15 @@ static int fail_create(struct monitor *m, const struct husk_err *err)
 	struct husk_err herr = { 0 };
 	mon_tty_restore(m);
 	mon_cgroups_remove(m);
-	set_status(m, HUSK_STATUS_STOPPED);
+	mon_set_status(m, HUSK_STATUS_STOPPED);
 	mon_run_hooks(m, HUSK_HOOK_POSTSTOP, true, &herr);
-	return fail_ready(m->a->ready_fd, err);
+	return mon_fail_ready(m->a->ready_fd, err);
 }
 
 /* State "creating" from the first moment, so that `state` answers and
  * `delete --force` finds this monitor to kill if the caller dies now;
  * then the hooks. */
-static int record_creating(struct monitor *m, struct husk_err *err)
+int mon_record_creating(struct monitor *m, struct husk_err *err)
 {
 	const struct husk_monitor_args *a = m->a;
 	snprintf(m->st.id, sizeof m->st.id, "%s", a->id);
@@ -213,10 +213,10 @@ static int record_creating(struct monitor *m, struct husk_err *err)
 static int boot(struct monitor *m, int *master, bool *stdin_open, struct husk_err *err)
 {
 	const struct husk_monitor_args *a = m->a;
-	int r = terminal_setup(m, &a->spec->process, a->console_socket, master, err);
+	int r = mon_terminal_setup(m, &a->spec->process, a->console_socket, master, err);
 	if (r < 0)
 		return r;
-	*stdin_open = m->console_slave >= 0 || !fd_is_dev_null(0);
+	*stdin_open = m->console_slave >= 0 || !mon_fd_is_dev_null(0);
 	if ((r = mon_hook_runner_start(m, err)) < 0)
 		return r;
 	/* the host socket first: an abstract NOTIFY_SOCKET is the host netns's */
@@ -244,7 +244,7 @@ static int boot(struct monitor *m, int *master, bool *stdin_open, struct husk_er
 static int finish_create(struct monitor *m, int master, bool stdin_open, struct husk_err *err)
 {
 	const struct husk_monitor_args *a = m->a;
-	int r = attach_stdio(m, &a->spec->process, a->console_socket, master, stdin_open, err);
+	int r = mon_attach_stdio(m, &a->spec->process, a->console_socket, master, stdin_open, err);
 	if (r < 0)
 		return r;
 	m->status = m->st.status = HUSK_STATUS_CREATED;
@@ -253,6 +253,8 @@ static int finish_create(struct monitor *m, int master, bool stdin_open, struct 
 	husk_pid_ref_set(&m->st.vsock_backend, m->vm.vsock.backend_pid);
 	husk_vsock_describe(&m->vm.vsock, &m->st.vsock);
 	m->st.guest_pid = m->vm.guest_pid;
+	m->st.vm_memory_mib = m->vm.memory_mib; /* what a pod's members must fit in */
+	m->st.vm_vcpus = m->vm.vcpus;
 	if ((r = mon_cgroups_io(m, err)) < 0)
 		return r;
 	json_t *ann = json_object_get(a->spec->json, "annotations");
@@ -280,7 +282,7 @@ static int finish(struct monitor *m)
 	int status = mon_exited(m) ? m->exit_status : 255;
 	m->st.exited = true;
 	m->st.exit_status = status;
-	set_status(m, HUSK_STATUS_STOPPED);
+	mon_set_status(m, HUSK_STATUS_STOPPED);
 	mon_write_state(m);
 	char sock[PATH_MAX];
 	snprintf(sock, sizeof sock, "%s/ctl.sock", m->a->state_dir);
@@ -299,8 +301,8 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	prctl(PR_SET_NAME, "husk-monitor");
 	struct monitor *m = mon_init(a->id, a->state_dir, a->log_to_caller_file, "monitor.log");
 	m->a = a;
-	if (record_creating(m, &err) < 0)
-		return fail_ready(a->ready_fd, &err);
+	if (mon_record_creating(m, &err) < 0)
+		return mon_fail_ready(a->ready_fd, &err);
 	if (boot(m, &master, &stdin_open, &err) < 0)
 		return fail_create(m, &err);
 	if (finish_create(m, master, stdin_open, &err) < 0) {
@@ -311,7 +313,7 @@ int husk_monitor_run(const struct husk_monitor_args *a)
 	mon_watch_session_and_stdio(m);
 	mon_watch_console(m);
 	log_info("created: kernel %s, guest pid %d", m->vm.kernel_release, m->vm.guest_pid);
-	report_ready(a->ready_fd, "OK");
+	mon_report_ready(a->ready_fd, "OK");
 
 	mon_run_loop(m);
 	return finish(m);
@@ -329,27 +331,27 @@ int husk_exec_monitor_run(const struct husk_exec_monitor_args *a)
 	prctl(PR_SET_NAME, "husk-exec");
 	/* the exec monitor holds the connection to the guest, not the verb */
 	if (husk_vsock_attach(&vsock, a->vsock, &err) < 0)
-		return fail_ready(a->ready_fd, &err);
+		return mon_fail_ready(a->ready_fd, &err);
 	snprintf(log_name, sizeof log_name, "exec.%d.log", (int)getpid());
 	struct monitor *m = mon_init(a->id, a->state_dir, a->log_to_caller_file, log_name);
 	m->exec_mode = true;
 	m->status = HUSK_STATUS_RUNNING; /* stdin flows as soon as the process runs */
-	if (terminal_setup(m, a->process, a->console_socket, &master, &err) < 0)
-		return fail_ready(a->ready_fd, &err);
-	bool stdin_open = m->console_slave >= 0 || !fd_is_dev_null(0);
+	if (mon_terminal_setup(m, a->process, a->console_socket, &master, &err) < 0)
+		return mon_fail_ready(a->ready_fd, &err);
+	bool stdin_open = m->console_slave >= 0 || !mon_fd_is_dev_null(0);
 	if (mon_setup_loop(m, &err) < 0 || husk_monitor_confine(&err) < 0)
-		return fail_ready(a->ready_fd, &err);
+		return mon_fail_ready(a->ready_fd, &err);
 	m->vm.session_fd = husk_vsock_connect(&vsock, HUSK_GUEST_PORT, 10000, &err);
 	if (m->vm.session_fd < 0)
-		return fail_ready(a->ready_fd, &err);
-	int guest_pid = husk_guest_exec(m->vm.session_fd, a->process, stdin_open, &err);
+		return mon_fail_ready(a->ready_fd, &err);
+	int guest_pid = husk_guest_exec(m->vm.session_fd, a->process, stdin_open, a->ctr, &err);
 	if (guest_pid < 0)
-		return fail_ready(a->ready_fd, &err);
-	if (attach_stdio(m, a->process, a->console_socket, master, stdin_open, &err) < 0)
-		return fail_ready(a->ready_fd, &err);
+		return mon_fail_ready(a->ready_fd, &err);
+	if (mon_attach_stdio(m, a->process, a->console_socket, master, stdin_open, &err) < 0)
+		return mon_fail_ready(a->ready_fd, &err);
 	mon_watch_session_and_stdio(m);
 	log_debug("exec: guest pid %d", guest_pid);
-	report_ready(a->ready_fd, "OK");
+	mon_report_ready(a->ready_fd, "OK");
 
 	mon_run_loop(m);
 	mon_tty_restore(m);

@@ -109,6 +109,15 @@ static void on_timer(struct watch *w, uint32_t events)
 	if (!mon_exited(m) && m->lost_grace && !m->kill_deadline) {
 		log_error("the guest session ended before the container exited; killing the VM");
 		mon_note_vm_lost(m, "the guest session ended");
+	} else if (!mon_exited(m) && m->kill_deadline && m->member_mode) {
+		/* the VM is the sandbox's: the session goes instead, and the
+		 * guest kills what is left of the member's cgroup */
+		log_warn("the guest did not end the container within %d s of SIGKILL; closing its session",
+			 KILL_GRACE_MS / 1000);
+		m->status = HUSK_STATUS_STOPPED;
+		m->exit_status = 128 + SIGKILL;
+		m->shutting_down = true;
+		mon_session_lost(m);
 	} else if (!mon_exited(m) && m->kill_deadline) {
 		log_warn("the guest did not end the container within %d s of SIGKILL; killing the VM",
 			 KILL_GRACE_MS / 1000);
@@ -215,7 +224,7 @@ static bool loop_done(const struct monitor *m)
 	/* with the session gone nothing more can arrive: what did still goes
 	 * to a slow reader before the monitor ends */
 	bool gone_and_written = mon_session_gone(m) && output_written(m);
-	if (m->exec_mode)
+	if (m->exec_mode || m->member_mode)
 		return gone_and_written || (mon_exited(m) && out_done);
 	if (!vm_done && (!mon_session_gone(m) || m->lost_grace))
 		return false;

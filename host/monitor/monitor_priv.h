@@ -49,7 +49,15 @@ struct husk_vm {
 
 /* Sends EXEC on a fresh session (after HELLO) and waits for the reply:
  * the guest pid, or a negative code with the guest's message. */
-int husk_guest_exec(int session_fd, const struct husk_process_spec *process, bool stdin_open, struct husk_err *err);
+int husk_guest_exec(int session_fd, const struct husk_process_spec *process, bool stdin_open, uint32_t ctr,
+		    struct husk_err *err);
+/* HELLO then CREATE of a's container in slot ctr (0: the VM's own) joining
+ * join's namespaces, on a fresh session; the guest pid into *guest_pid,
+ * the guest's kernel release into kernel. */
+struct husk_ns_join;
+int husk_guest_create(int session_fd, const struct husk_monitor_args *a, bool stdin_open,
+		      const struct husk_network *network, uint32_t ctr, const struct husk_ns_join *join, char *kernel,
+		      size_t kernel_cap, int *guest_pid, struct husk_err *err);
 
 /* monitor_boot.c: the spec's network namespace path, checked
  * (husk_net_open), entered by the calling thread; nothing without a path.
@@ -108,6 +116,8 @@ struct monitor {
 	 * enforced a SIGKILL). An exec monitor's process is running. */
 	enum husk_status status;
 	bool exec_mode;     /* an exec monitor: one process, no VM of its own */
+	bool member_mode;   /* a pod member's monitor (monitor_member.c): a container, no VM of its own */
+	uint32_t slot;      /* member: its slot in the sandbox's VM */
 	bool shutting_down; /* SHUTDOWN sent or the VM being killed: requests are refused */
 	bool kill_deadline; /* SIGKILL forwarded: the VM goes if the guest does not end it */
 	bool lost_grace;    /* the session ended first: QEMU is killed after LOST_GRACE_MS */
@@ -187,6 +197,21 @@ void mon_ctl_notify(struct monitor *m, uint16_t type, const uint8_t *p, size_t n
 
 /* monitor_lifecycle.c */
 void mon_write_state(struct monitor *m);
+/* the monitor's view and state.json's (see monitor_lifecycle.c) */
+void mon_set_status(struct monitor *m, enum husk_status to);
+/* "OK" or "E<message>" to the caller waiting in create or exec */
+void mon_report_ready(int fd, const char *msg);
+int mon_fail_ready(int ready_fd, const struct husk_err *err);
+bool mon_fd_is_dev_null(int fd);
+/* state "creating" and the hooks parsed (m->a set; a member's pod fields
+ * in m->st already) */
+int mon_record_creating(struct monitor *m, struct husk_err *err);
+/* the terminal for --console-socket (*master for the caller), or none */
+int mon_terminal_setup(struct monitor *m, const struct husk_process_spec *p, const char *console_socket, int *master,
+		       struct husk_err *err);
+/* the relay between the caller's stdio (or the terminal) and the session */
+int mon_attach_stdio(struct monitor *m, const struct husk_process_spec *p, const char *console_socket, int master,
+		     bool stdin_open, struct husk_err *err);
 /* Hooks of one kind, with the container's OCI state on stdin. */
 int mon_run_hooks(struct monitor *m, enum husk_hook_kind kind, bool warn_only, struct husk_err *err);
 /* The guest did what a START, PAUSE or RESUME asked: the new status. */

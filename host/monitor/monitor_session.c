@@ -283,8 +283,8 @@ int mon_guest_frame(struct monitor *m, const struct husk_frame_hdr *h, const uin
 		m->status = HUSK_STATUS_STOPPED;
 		m->exit_status = ex.status;
 		log_debug("process exited with status %d", m->exit_status);
-		if (!m->exec_mode)
-			begin_shutdown(m);
+		if (!m->exec_mode && !m->member_mode)
+			begin_shutdown(m); /* a member's end is not the VM's */
 		return 0;
 	default:
 		return husk_err_set(err, EPROTO, "unexpected %s frame from the guest", husk_msg_type_name(h->type));

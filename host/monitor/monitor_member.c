@@ -1,0 +1,128 @@
+/* A pod member's monitor (docs/pods.md): an exec monitor grown up. It owns
+ * no VM: the sandbox's monitor does, and is confined so that it could not
+ * fork this one. Its container is created in slot a->slot of the sandbox's
+ * VM over a session of its own, which binds the container: START, SIGNAL,
+ * PAUSE, PS, ... forwarded from ctl.sock on it need no slot number. The
+ * slot's share was injected by the caller (host/container/container.c),
+ * which also takes it out again at delete. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "proto/msg.h"
+#include "host/monitor/monitor_confine.h"
+#include "host/monitor/monitor_priv.h"
+#include "host/state/log.h"
+
+/* The pod fields of state.json, before the first write. */
+static void record_pod(struct monitor *m, const struct husk_member_monitor_args *a)
+{
+	snprintf(m->st.sandbox, sizeof m->st.sandbox, "%s", a->sandbox_id);
+	snprintf(m->st.sandbox_dir, sizeof m->st.sandbox_dir, "%s", a->sandbox_dir);
+	m->st.slot = a->slot;
+	m->st.vsock = a->vsock; /* exec in a member reaches the sandbox's guest */
+	m->st.vm_memory_mib = m->vm.memory_mib = a->vm_memory_mib;
+	m->st.vm_vcpus = m->vm.vcpus = a->vm_vcpus;
+}
+
+/* Up to the container created in the guest. */
+static int member_create(struct monitor *m, struct husk_member_monitor_args *a, struct husk_err *err)
+{
+	const struct husk_monitor_args *b = &a->base;
+	struct husk_vsock vsock;
+	struct husk_ns_join join = { 0 };
+	int master = -1;
+	int r = mon_terminal_setup(m, &b->spec->process, b->console_socket, &master, err);
+	if (r < 0)
+		return r;
+	bool stdin_open = m->console_slave >= 0 || !mon_fd_is_dev_null(0);
+	if ((r = mon_hook_runner_start(m, err)) < 0 || (r = husk_vsock_attach(&vsock, &a->vsock, err)) < 0 ||
+	    (r = mon_setup_loop(m, err)) < 0 || (r = mon_listen_ctl(m, err)) < 0 || (r = husk_monitor_confine(err)) < 0)
+		return r;
+	m->vm.session_fd = husk_vsock_connect(&vsock, HUSK_GUEST_PORT, 10000, err);
+	if (m->vm.session_fd < 0)
+		return husk_err_wrap(err, "reaching the VM of sandbox \"%s\"", a->sandbox_id);
+	for (unsigned k = 0; k < HUSK_NS_JOIN_KINDS; k++)
+		if (a->join_mask & (1u << k)) {
+			join.mask |= 1u << k;
+			join.slot[k] = (uint8_t)a->join_slot[k];
+		}
+	r = husk_guest_create(m->vm.session_fd, b, stdin_open, NULL, a->slot, &join, m->vm.kernel_release,
+			      sizeof m->vm.kernel_release, &m->vm.guest_pid, err);
+	if (r < 0)
+		return r;
+	if ((r = mon_attach_stdio(m, &b->spec->process, b->console_socket, master, stdin_open, err)) < 0)
+		return r;
+	m->status = m->st.status = HUSK_STATUS_CREATED;
+	m->st.guest_pid = m->vm.guest_pid;
+	json_t *ann = json_object_get(b->spec->json, "annotations");
+	if (json_is_object(ann))
+		m->st.annotations = json_incref(ann);
+	if ((r = husk_state_write(b->state_dir, &m->st, err)) < 0 ||
+	    (r = mon_run_hooks(m, HUSK_HOOK_PRESTART, false, err)) < 0 ||
+	    (r = mon_run_hooks(m, HUSK_HOOK_CREATE_RUNTIME, false, err)) < 0 ||
+	    (r = mon_run_hooks(m, HUSK_HOOK_CREATE_CONTAINER, false, err)) < 0)
+		return r;
+	return 0;
+}
+
+/* A create that failed: the session goes (the guest frees the slot), the
+ * poststop hooks run with the state "stopped", as for a container of its
+ * own. */
+static int member_fail(struct monitor *m, const struct husk_err *err)
+{
+	struct husk_err herr = { 0 };
+	mon_tty_restore(m);
+	mon_session_lost(m);
+	mon_set_status(m, HUSK_STATUS_STOPPED);
+	mon_run_hooks(m, HUSK_HOOK_POSTSTOP, true, &herr);
+	return mon_fail_ready(m->a->ready_fd, err);
+}
+
+/* The member's status: its init's, or 137 when the VM went first. */
+static int member_finish(struct monitor *m)
+{
+	mon_tty_restore(m);
+	int status = m->exit_status;
+	if (!mon_exited(m)) {
+		log_error("the pod's VM stopped before the container exited");
+		status = 128 + 9;
+	}
+	mon_session_lost(m); /* the guest reaps what is left and frees the slot */
+	m->st.exited = true;
+	m->st.exit_status = status;
+	mon_set_status(m, HUSK_STATUS_STOPPED);
+	mon_write_state(m);
+	char sock[PATH_MAX];
+	snprintf(sock, sizeof sock, "%s/ctl.sock", m->a->state_dir);
+	unlink(sock);
+	mon_hook_runner_stop(m);
+	log_info("stopped with status %d", status);
+	return status;
+}
+
+int husk_member_monitor_run(struct husk_member_monitor_args *a)
+{
+	struct husk_err err = { 0 };
+	prctl(PR_SET_NAME, "husk-member");
+	struct monitor *m = mon_init(a->base.id, a->base.state_dir, a->base.log_to_caller_file, "monitor.log");
+	m->a = &a->base;
+	m->member_mode = true;
+	m->slot = a->slot;
+	record_pod(m, a);
+	if (mon_record_creating(m, &err) < 0)
+		return mon_fail_ready(a->base.ready_fd, &err);
+	if (member_create(m, a, &err) < 0)
+		return member_fail(m, &err);
+	mon_watch(m, &m->ctl_w, EPOLLIN, true);
+	mon_watch_session_and_stdio(m);
+	log_info("created in slot %u of sandbox %s, guest pid %d", a->slot, a->sandbox_id, m->vm.guest_pid);
+	mon_report_ready(a->base.ready_fd, "OK");
+	mon_run_loop(m);
+	return member_finish(m);
+}
