@@ -141,13 +141,18 @@ static int remove_dir(const char *dir, const char *id, struct husk_err *err)
 	return husk_state_remove(dir, id, err);
 }
 
-/* A stopped container: leftovers of a monitor that died hard (their
- * PDEATHSIG should have taken them already), its host cgroups, the
- * poststop hooks (as runc: the container is stopped, its state still
- * there; in the bundle for run, in the caller's directory for delete),
- * then its state dir. */
+static void member_release(const char *id, const struct husk_state *st);
+
+/* A stopped container: a pod member's slot out of its sandbox's VM,
+ * leftovers of a monitor that died hard (their PDEATHSIG should have taken
+ * them already), its host cgroups, the poststop hooks (as runc: the
+ * container is stopped, its state still there; in the bundle for run, in
+ * the caller's directory for delete), then its state dir. */
+
 static int teardown(const char *dir, const char *id, const struct husk_state *st, bool from_run, struct husk_err *err)
 {
+	if (st->sandbox[0])
+		member_release(id, st);
 	kill_if_same(&st->qemu);
 	kill_if_same(&st->virtiofsd);
 	kill_if_same(&st->vsock_backend);
@@ -408,8 +413,6 @@ int husk_container_delete(const char *root, const char *id, bool force, struct h
 	stop_monitor(dir, &st, status);
 	if (pod_lock >= 0)
 		sandbox_wait_members(root, dir, pod_lock);
-	if (st.sandbox[0])
-		member_release(id, &st);
 	r = teardown(dir, id, &st, false, err);
 	husk_state_free(&st);
 	return r;

@@ -140,10 +140,12 @@ int husk_spec_parse_namespaces(json_t *lx, const char *hostname, struct husk_con
 	if ((r = parse_maps(lx, "uidMappings", c->uid_maps, &c->n_uid_maps, err)) < 0 ||
 	    (r = parse_maps(lx, "gidMappings", c->gid_maps, &c->n_gid_maps, err)) < 0)
 		return r;
-	/* runc's validator: these would change the guest's names */
-	if (hostname && hostname[0] && !(c->namespaces & HUSK_NS_UTS))
+	/* runc's validator: these would change the guest's names (a joined
+	 * UTS namespace, another container's, gets them as runc sets them) */
+	bool uts = (c->namespaces & HUSK_NS_UTS) || c->ns_path[husk_ns_join_index("uts")];
+	if (hostname && hostname[0] && !uts)
 		return husk_err_set(err, EINVAL, "config.json: unable to set hostname without a private UTS namespace");
-	if (c->domainname && c->domainname[0] && !(c->namespaces & HUSK_NS_UTS))
+	if (c->domainname && c->domainname[0] && !uts)
 		return husk_err_set(err, EINVAL,
 				    "config.json: unable to set domainname without a private UTS namespace");
 	json_t *offsets = lx ? json_object_get(lx, "timeOffsets") : NULL;

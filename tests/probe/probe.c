@@ -212,12 +212,14 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr,
-			"usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|forks N|pattern N|syscall NR [ARG...]|hugepages N|report [SYSCTL...]|notify LINE...\n");
+			"usage: probe hostname|kernel|ids|pid|cwd|status|rlimits|umask|forks N|pattern N|syscall NR [ARG...]|hugepages N|report [SYSCTL...]|notify LINE...|shm-put KEY TEXT|shm-get KEY\n");
 		return 2;
 	}
 	const char *f = argv[1];
 	if (!strcmp(f, "hostname"))
 		return fact_hostname();
+	if (!strcmp(f, "shm-put") || !strcmp(f, "shm-get"))
+		return probe_shm(argc - 2, argv + 2, f[4] == 'p');
 	if (!strcmp(f, "kernel"))
 		return fact_kernel();
 	if (!strcmp(f, "ids"))
