@@ -19,6 +19,8 @@
 #include "host/monitor/monitor_priv.h"
 #include "host/state/log.h"
 
+_Static_assert(HUSK_NS_JOIN_KINDS == HUSK_JOIN_KINDS, "host/spec and proto name the same joinable kinds");
+
 /* The pod fields of state.json, before the first write. */
 static void record_pod(struct monitor *m, const struct husk_member_monitor_args *a)
 {
@@ -49,7 +51,7 @@ static int member_create(struct monitor *m, struct husk_member_monitor_args *a, 
 		return husk_err_wrap(err, "reaching the VM of sandbox \"%s\"", a->sandbox_id);
 	for (unsigned k = 0; k < HUSK_NS_JOIN_KINDS; k++)
 		if (a->join_mask & (1u << k)) {
-			join.mask |= 1u << k;
+			join.mask |= husk_join_ns((enum husk_join_kind)k);
 			join.slot[k] = (uint8_t)a->join_slot[k];
 		}
 	r = husk_guest_create(m->vm.session_fd, b, stdin_open, NULL, a->slot, &join, m->vm.kernel_release,

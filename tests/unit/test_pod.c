@@ -13,6 +13,7 @@
 #include "host/container/pod.h"
 #include "host/state/fsutil.h"
 #include "host/state/state.h"
+#include "proto/msg.h"
 #include "proto/msg_container.h"
 #include "tests/unit/unit.h"
 
@@ -157,6 +158,15 @@ static enum test_result test_paths(void)
 	return TEST_PASS;
 }
 
+/* the join kinds' indexes are the protocol's (enum husk_join_kind) */
+static enum test_result test_kinds_match_protocol(void)
+{
+	CHECK_EQ_INT(HUSK_NS_JOIN_KINDS, HUSK_JOIN_KINDS);
+	for (int k = 0; k < (int)HUSK_JOIN_KINDS; k++)
+		CHECK_STR(husk_ns_join_name(k), husk_join_key((enum husk_join_kind)k));
+	return TEST_PASS;
+}
+
 static enum test_result test_refusals(void)
 {
 	char ann[256], ns[256], want[512];
@@ -237,6 +247,7 @@ int main(void)
 		{ "annotations: containerd, CRI-O, Podman 4.3, Podman 4.4 (own id)", test_annotations },
 		{ "namespace paths to a sandbox's and a member's monitor join their slots", test_paths },
 		{ "refusals: missing or unknown sandbox, host namespaces, conflicts", test_refusals },
+		{ "join kinds are indexed as the protocol's", test_kinds_match_protocol },
 	};
 	int r = unit_run(tests, ARRAY_SIZE(tests));
 	kill(child_mem, SIGKILL);

@@ -58,7 +58,8 @@ static enum test_result test_refusals(void)
 		uint32_t members;
 		const char *needle;
 	} cases[] = {
-		{ HUSK_STATUS_PAUSED, false, 0, "sandbox \"sb\" is paused; a container joins a created or running one" },
+		{ HUSK_STATUS_PAUSED, false, 0,
+		  "sandbox \"sb\" is paused; a container joins a created or running one" },
 		{ HUSK_STATUS_CREATING, false, 0, "sandbox \"sb\" is creating" },
 		{ HUSK_STATUS_RUNNING, true, 0, "sandbox \"sb\" is being deleted" },
 		{ HUSK_STATUS_RUNNING, false, 15, "the pod's VM holds 16 containers" },
