@@ -101,11 +101,20 @@ static int container_monitor_body(void *arg, int ready_fd)
 	return husk_monitor_run(a);
 }
 
+/* A member monitor's start: pod.lock is the creating verb's, not the
+ * monitor's (an flock is shared by a fork's copy of the fd: held, it
+ * would block every later create and delete in the pod). */
+struct member_fork {
+	struct husk_member_monitor_args a;
+	int pod_lock;
+};
+
 static int member_monitor_body(void *arg, int ready_fd)
 {
-	struct husk_member_monitor_args *a = arg;
-	a->base.ready_fd = ready_fd;
-	return husk_member_monitor_run(a);
+	struct member_fork *f = arg;
+	close(f->pod_lock);
+	f->a.base.ready_fd = ready_fd;
+	return husk_member_monitor_run(&f->a);
 }
 
 static int exec_monitor_body(void *arg, int ready_fd)
@@ -311,13 +320,14 @@ static int member_slot(const struct husk_pod_target *pod, const struct husk_stat
 
 /* The member monitor forked once its slot of the share holds its rootfs;
  * pod.json names it once it is created. */
-static pid_t member_start(struct husk_member_monitor_args *a, const struct husk_state *sst, struct husk_err *err)
+static pid_t member_start(struct member_fork *f, const struct husk_state *sst, struct husk_err *err)
 {
+	struct husk_member_monitor_args *a = &f->a;
 	struct husk_pod p;
 	int r = husk_vfs_inject(&sst->monitor, a->sandbox_dir, a->slot, a->base.spec, err);
 	if (r < 0)
 		return husk_err_wrap(err, "joining sandbox \"%s\"", a->sandbox_id);
-	pid_t pid = fork_monitor(member_monitor_body, a, "member monitor", err);
+	pid_t pid = fork_monitor(member_monitor_body, f, "member monitor", err);
 	if (pid >= 0 &&
 	    ((r = husk_pod_read(a->sandbox_dir, &p, err)) < 0 || (r = husk_pod_add(&p, a->base.id, a->slot, err)) < 0 ||
 	     (r = husk_pod_write(a->sandbox_dir, &p, err)) < 0)) {
@@ -357,7 +367,8 @@ static pid_t create_member(const struct husk_create_opts *o, struct husk_spec *s
 	}
 	husk_log_set_id(o->id);
 	husk_state_link_default(o->root, o->id, real);
-	struct husk_member_monitor_args a = {
+	struct member_fork f = { .pod_lock = lock };
+	f.a = (struct husk_member_monitor_args){
 		.base = { .id = o->id,
 			  .state_dir = real,
 			  .spec = spec,
@@ -374,8 +385,8 @@ static pid_t create_member(const struct husk_create_opts *o, struct husk_spec *s
 		.vm_memory_mib = sst.vm_memory_mib,
 		.vm_vcpus = sst.vm_vcpus,
 	};
-	memcpy(a.join_slot, pod->join_slot, sizeof a.join_slot);
-	pid_t pid = member_start(&a, &sst, err);
+	memcpy(f.a.join_slot, pod->join_slot, sizeof f.a.join_slot);
+	pid_t pid = member_start(&f, &sst, err);
 	husk_state_free(&sst);
 	if (pid < 0) {
 		struct husk_err rerr = { 0 };

@@ -14,18 +14,18 @@ setup_file() {
   HUSK_ROOT=$(mktemp -d /run/husk-test.XXXXXX)
   export HUSK_ROOT
   local b=$BATS_FILE_TMPDIR/sb
-  make_bundle "$b" /bin/sh -c "mkdir -p /www && echo pod-web > /www/marker && httpd -p 127.0.0.1:8080 -h /www &&
-    probe shm-put $SHM_KEY from-the-sandbox && echo ready && exec sleep 100000"
+  # (one line: make_bundle takes arguments a line each)
+  make_bundle "$b" /bin/sh -c "mkdir -p /www && echo pod-web > /www/marker && httpd -p 127.0.0.1:8080 -h /www && probe shm-put $SHM_KEY from-the-sandbox && echo ready && exec sleep 100000"
   jq '.hostname = "podhost" | .annotations = {"io.kubernetes.cri.container-type": "sandbox",
       "io.kubernetes.cri.sandbox-id": "sb"}' "$b/config.json" > "$b/c.json" && mv "$b/c.json" "$b/config.json"
   "$HUSK" --root "$HUSK_ROOT" create --bundle "$b" "$SB" < /dev/null > "$BATS_FILE_TMPDIR/sb.out" 2>&1
   "$HUSK" --root "$HUSK_ROOT" start "$SB"
   local i
   for ((i = 0; i < 600; i++)); do
-    grep -q ready "$BATS_FILE_TMPDIR/sb.out" && break
+    grep -qx ready "$BATS_FILE_TMPDIR/sb.out" && break
     sleep 0.1
   done
-  grep -q ready "$BATS_FILE_TMPDIR/sb.out"
+  grep -qx ready "$BATS_FILE_TMPDIR/sb.out"
 }
 
 teardown_file() {
@@ -34,6 +34,14 @@ teardown_file() {
     "$HUSK" --root "$HUSK_ROOT" delete --force "$id" > /dev/null 2>&1 || true
   done
   rm -rf "$HUSK_ROOT"
+}
+
+# a failed test's members go, so the next test starts from the sandbox alone
+teardown() {
+  local id
+  for id in $(ls "$HUSK_ROOT" 2>/dev/null); do
+    [ "$id" = "$SB" ] || "$HUSK" --root "$HUSK_ROOT" delete --force "$id" > /dev/null 2>&1 || true
+  done
 }
 
 sb_pid() {
@@ -87,8 +95,8 @@ member() {
   husk start m3
   run husk ps m3
   echo "$output"
-  [[ "$output" == *"sleep 1000"* ]]
-  [[ "$output" != *httpd* ]]
+  [ "${#lines[@]}" -eq 2 ]
+  [[ "${lines[1]}" == *sleep* ]]
   husk pause m3
   [ "$(husk state m3 | jq -r .status)" = paused ]
   [ "$(husk state "$SB" | jq -r .status)" = running ]
