@@ -87,7 +87,7 @@ member() {
   [ "$(husk state "$SB" | jq -r .status)" = running ]
 }
 
-@test "pause, ps and update act on the member only; delete without --force is refused" {
+@test "pause, ps, exec and update act on the member only; delete without --force is refused" {
   member m3 sleep 1000
   husk create --bundle "$BATS_TEST_TMPDIR/m3" m3 < /dev/null > /dev/null 2>&1
   [ "$(husk state m3 | jq -r .pid)" != "$(sb_pid)" ]
@@ -102,6 +102,10 @@ member() {
   [ "$(husk state "$SB" | jq -r .status)" = running ]
   [ "$(husk exec "$SB" wget -q -O - http://127.0.0.1:8080/marker)" = pod-web ]
   husk resume m3
+  # exec reaches the member: its rootfs (no /www) in the sandbox's uts namespace
+  [ "$(husk exec m3 probe hostname)" = podhost ]
+  run husk exec m3 cat /www/marker
+  [ "$status" -ne 0 ]
   husk update --pids-limit 77 m3
   [ "$(husk events --stats m3 | jq .data.pids.limit)" = 77 ]
   [ "$(husk events --stats "$SB" | jq .data.pids.limit)" != 77 ]
