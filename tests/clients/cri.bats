@@ -249,7 +249,6 @@ tcp_probe() {
 }
 
 @test "CreateContainer, StartContainer, ExecSync: two containers in the sandbox's VM" {
-  skip "pods: members not built yet (issue 15 S3)"
   id=$(cat "$CTMP/p1")
   [ -n "$id" ]
   qemu=$(qemu_of "$id")
