@@ -64,7 +64,8 @@ build() {
   if [ "$name" = monitor ]; then srcs=("${MON_SRCS[@]}"); libs="$MON_LIBS"; defs=$MON_DEFS; fi
   for src in "${srcs[@]}"; do
     local o
-    o=$out/obj/$(basename "${src%.c}").o
+    o=$out/obj/${src%.c}.o # the source's own path: two folders may hold the same file name
+    mkdir -p "${o%/*}"
     # shellcheck disable=SC2086
     $CC $CFLAGS $defs $WARN $SAN -c -o "$o" "$src"
     objs+=("$o")
