@@ -1,2 +1,0 @@
-build2/host-obj/common/err.o: common/err.c common/err.h
-common/err.h:
