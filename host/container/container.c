@@ -342,6 +342,21 @@ static pid_t member_start(struct member_fork *f, const struct husk_state *sst, s
 	return pid;
 }
 
+/* The sandbox monitor's network namespace (the pod's), for the member's
+ * monitor to enter; the pid checked alive after the open. */
+static int sandbox_netns(const struct husk_state *sst, struct husk_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)sst->monitor.pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && !husk_pid_ref_alive(&sst->monitor)) {
+		close(fd);
+		fd = -1;
+		errno = ESRCH;
+	}
+	return fd >= 0 ? fd : husk_err_sys(err, errno, "the network namespace of sandbox \"%s\"", sst->id);
+}
+
 static pid_t create_member(const struct husk_create_opts *o, struct husk_spec *spec, const struct husk_config *cfg,
 			   const struct husk_pod_target *pod, char *dir, size_t dir_cap, struct husk_err *err)
 {
@@ -386,7 +401,9 @@ static pid_t create_member(const struct husk_create_opts *o, struct husk_spec *s
 		.vm_vcpus = sst.vm_vcpus,
 	};
 	memcpy(f.a.join_slot, pod->join_slot, sizeof f.a.join_slot);
-	pid_t pid = member_start(&f, &sst, err);
+	pid_t pid = (f.a.netns_fd = sandbox_netns(&sst, err)) < 0 ? f.a.netns_fd : member_start(&f, &sst, err);
+	if (f.a.netns_fd >= 0)
+		close(f.a.netns_fd);
 	husk_state_free(&sst);
 	if (pid < 0) {
 		struct husk_err rerr = { 0 };

@@ -189,6 +189,38 @@ static int resolve_path(const char *root, int kind, const char *path, struct hus
 	return 0;
 }
 
+/* Rule 2 for the network path: /proc/<pid>/ns/net of a husk monitor (what
+ * Docker's --net=container:X hands over) joins that monitor's VM, whose
+ * NICs are the network; any other path is a netns for a VM of the
+ * container's own (host/net checks it), or a member's pod netns. */
+static int resolve_net(const char *root, const char *path, struct husk_pod_target *t, struct husk_err *err)
+{
+	int pid = 0, end = 0;
+	struct found f;
+	if (sscanf(path, "/proc/%d/ns/net%n", &pid, &end) != 1 || path[end] || pid <= 0 ||
+	    !find_by_monitor(root, pid, &f))
+		return 0;
+	const char *vm_id, *vm_dir;
+	vm_of(&f, &vm_id, &vm_dir);
+	if (t->member && strcmp(t->sandbox_id, vm_id))
+		return husk_err_set(err, EINVAL,
+				    "config.json: %.200s names the VM of \"%.64s\" but the network namespace path "
+				    "%.64s is in the VM of \"%.64s\"",
+				    t->why, t->sandbox_id, path, vm_id);
+	if (t->pod_sandbox)
+		return husk_err_set(err, EINVAL,
+				    "config.json: the container is annotated as a pod's sandbox but its network "
+				    "namespace path %.64s is in the VM of \"%.64s\"",
+				    path, vm_id);
+	if (!t->member) {
+		t->member = true;
+		snprintf(t->sandbox_id, sizeof t->sandbox_id, "%s", vm_id);
+		snprintf(t->sandbox_dir, sizeof t->sandbox_dir, "%s", vm_dir);
+		snprintf(t->why, sizeof t->why, "the network namespace path %.200s", path);
+	}
+	return 0;
+}
+
 int husk_pod_resolve(const char *root, const char *id, const struct husk_spec *spec, struct husk_pod_target *t,
 		     struct husk_err *err)
 {
@@ -199,5 +231,7 @@ int husk_pod_resolve(const char *root, const char *id, const struct husk_spec *s
 	for (int k = 0; spec->container && k < (int)HUSK_NS_JOIN_KINDS; k++)
 		if (spec->container->ns_path[k] && (r = resolve_path(root, k, spec->container->ns_path[k], t, err)) < 0)
 			return r;
+	if (spec->container && spec->container->netns_path)
+		return resolve_net(root, spec->container->netns_path, t, err);
 	return 0;
 }

@@ -30,9 +30,12 @@ struct husk_pod_target {
  *    .sandbox-id; CRI-O's and Podman 4.3's io.kubernetes.cri-o.ContainerType
  *    and .SandboxID; Podman >= 4.4's io.kubernetes.cri-o.SandboxID alone,
  *    when it is not the container's own id. Type "sandbox": a VM of its own.
- * 2. namespace paths /proc/<pid>/ns/<kind> (pid, ipc, uts, cgroup) where
- *    <pid> is a live husk monitor under root or the default root; a
- *    member's monitor stands for its sandbox and its slot is the join's.
+ * 2. namespace paths /proc/<pid>/ns/<kind> (pid, ipc, uts, cgroup, net)
+ *    where <pid> is a live husk monitor under root or the default root; a
+ *    member's monitor stands for its sandbox and its slot is the join's
+ *    (net: the VM's network is joined whole, no slot). A network path
+ *    that is no monitor's is left to host/net (a VM of the container's
+ *    own wired into it), or ignored for a member (the pod's netns).
  * 3. annotations and paths naming different VMs, an annotated sandbox that
  *    is no live husk container, or a path that is no husk monitor's
  *    (today's "not possible across the VM boundary"): one-line errors. */

@@ -58,6 +58,7 @@ struct husk_member_monitor_args {
 	uint32_t join_slot[HUSK_NS_JOIN_KINDS];
 	long vm_memory_mib; /* the sandbox's VM, for update's checks */
 	int vm_vcpus;
+	int netns_fd; /* the sandbox monitor's network namespace, entered before confinement; -1: none */
 };
 
 int husk_member_monitor_run(struct husk_member_monitor_args *a);

@@ -5,7 +5,9 @@
  * PAUSE, PS, ... forwarded from ctl.sock on it need no slot number. The
  * slot's share was injected by the caller (host/container/container.c),
  * which also takes it out again at delete. */
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,22 @@ static void record_pod(struct monitor *m, const struct husk_member_monitor_args 
 	m->st.vm_vcpus = m->vm.vcpus = a->vm_vcpus;
 }
 
+/* The pod's network namespace, the sandbox monitor's: /proc/<pid>/ns/net
+ * of a member is the pod's, as for the sandbox (docs/pods.md). After the
+ * hook runner (hooks keep the host's, as runc's) and before confinement
+ * (which forbids setns). */
+static int enter_pod_netns(struct husk_member_monitor_args *a, struct husk_err *err)
+{
+	if (a->netns_fd < 0)
+		return 0;
+	int r = setns(a->netns_fd, CLONE_NEWNET) < 0
+			? husk_err_sys(err, errno, "entering the network namespace of sandbox \"%s\"", a->sandbox_id)
+			: 0;
+	close(a->netns_fd);
+	a->netns_fd = -1;
+	return r;
+}
+
 /* Up to the container created in the guest. */
 static int member_create(struct monitor *m, struct husk_member_monitor_args *a, struct husk_err *err)
 {
@@ -43,8 +61,9 @@ static int member_create(struct monitor *m, struct husk_member_monitor_args *a, 
 	if (r < 0)
 		return r;
 	bool stdin_open = m->console_slave >= 0 || !mon_fd_is_dev_null(0);
-	if ((r = mon_hook_runner_start(m, err)) < 0 || (r = husk_vsock_attach(&vsock, &a->vsock, err)) < 0 ||
-	    (r = mon_setup_loop(m, err)) < 0 || (r = mon_listen_ctl(m, err)) < 0 || (r = husk_monitor_confine(err)) < 0)
+	if ((r = mon_hook_runner_start(m, err)) < 0 || (r = enter_pod_netns(a, err)) < 0 ||
+	    (r = husk_vsock_attach(&vsock, &a->vsock, err)) < 0 || (r = mon_setup_loop(m, err)) < 0 ||
+	    (r = mon_listen_ctl(m, err)) < 0 || (r = husk_monitor_confine(err)) < 0)
 		return r;
 	m->vm.session_fd = husk_vsock_connect(&vsock, HUSK_GUEST_PORT, 10000, err);
 	if (m->vm.session_fd < 0)

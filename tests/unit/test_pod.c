@@ -158,6 +158,57 @@ static enum test_result test_paths(void)
 	return TEST_PASS;
 }
 
+/* a network path to a monitor joins that VM (Docker's --net=container:X,
+ * Podman 4.3's members); any other network path is no join */
+static enum test_result test_network_paths(void)
+{
+	char ns[512], ann[512];
+	struct husk_pod_target t;
+	struct husk_err err = { 0 };
+	int ipc = husk_ns_join_index("ipc");
+	/* alone, to a member's monitor: its sandbox's VM, no kind joined */
+	snprintf(ns, sizeof ns, ",{\"type\":\"network\",\"path\":\"/proc/%d/ns/net\"}", (int)child_mem);
+	CHECK_EQ_INT(resolve("new4", "", ns, &t, &err), 0);
+	CHECK(t.member);
+	CHECK_STR(t.sandbox_id, sb);
+	CHECK_EQ_INT(t.join_mask, 0);
+	CHECK(strstr(t.why, "network namespace path"));
+	/* Docker's shape: net and ipc of the sandbox */
+	snprintf(ns, sizeof ns,
+		 ",{\"type\":\"network\",\"path\":\"/proc/%d/ns/net\"},{\"type\":\"ipc\",\"path\":\"/proc/%d/ns/"
+		 "ipc\"}",
+		 (int)getpid(), (int)getpid());
+	CHECK_EQ_INT(resolve("new4", "", ns, &t, &err), 0);
+	CHECK(t.member);
+	CHECK_STR(t.sandbox_id, sb);
+	CHECK_EQ_INT(t.join_mask, 1u << ipc);
+	/* Podman 4.3's member: annotations, and net/ipc/uts of the infra */
+	snprintf(ann, sizeof ann,
+		 "\"io.kubernetes.cri-o.ContainerType\":\"container\",\"io.kubernetes.cri-o.SandboxID\":\"%s\"", sb);
+	CHECK_EQ_INT(resolve("new4", ann, ns, &t, &err), 0);
+	CHECK_STR(t.sandbox_id, sb);
+	/* a path that is no monitor's: a VM of its own (host/net's checks) */
+	CHECK_EQ_INT(resolve("new4", "", ",{\"type\":\"network\",\"path\":\"/run/netns/x\"}", &t, &err), 0);
+	CHECK(!t.member);
+	CHECK_EQ_INT(resolve("new4", "", ",{\"type\":\"network\",\"path\":\"/proc/1/ns/net\"}", &t, &err), 0);
+	CHECK(!t.member);
+	/* ... and a member's pod netns is no join either */
+	CHECK_EQ_INT(resolve("new4", ann, ",{\"type\":\"network\",\"path\":\"/run/netns/x\"}", &t, &err), 0);
+	CHECK(t.member);
+	CHECK_STR(t.sandbox_id, sb);
+	/* annotation and network path naming different VMs; a sandbox joining one */
+	snprintf(ns, sizeof ns, ",{\"type\":\"network\",\"path\":\"/proc/%d/ns/net\"}", (int)child_sb2);
+	CHECK(resolve("new4", ann, ns, &t, &err) == -EINVAL);
+	char want[512];
+	snprintf(want, sizeof want,
+		 "names the VM of \"%s\" but the network namespace path /proc/%d/ns/net is in the VM of \"%s\"", sb,
+		 (int)child_sb2, sb2);
+	CHECK(strstr(err.msg, want));
+	CHECK(resolve("new4", "\"io.kubernetes.cri.container-type\":\"sandbox\"", ns, &t, &err) == -EINVAL);
+	CHECK(strstr(err.msg, "annotated as a pod's sandbox but its network namespace path"));
+	return TEST_PASS;
+}
+
 /* the join kinds' indexes are the protocol's (enum husk_join_kind) */
 static enum test_result test_kinds_match_protocol(void)
 {
@@ -246,6 +297,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "annotations: containerd, CRI-O, Podman 4.3, Podman 4.4 (own id)", test_annotations },
 		{ "namespace paths to a sandbox's and a member's monitor join their slots", test_paths },
+		{ "network paths: to a monitor a join (alone, Docker's, Podman 4.3's), else none", test_network_paths },
 		{ "refusals: missing or unknown sandbox, host namespaces, conflicts", test_refusals },
 		{ "join kinds are indexed as the protocol's", test_kinds_match_protocol },
 	};
