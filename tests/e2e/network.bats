@@ -193,7 +193,7 @@ echo got \$(sha256sum /tmp/in) \$(wc -c < /tmp/in)"
   [[ "$output" == *"not a network namespace"* ]]
 }
 
-@test "a network namespace another husk container uses is refused" {
+@test "a network namespace another husk container uses is refused; its monitor's (--net=container:) joins its VM" {
   veth eth0 10.77.$T
   set_netns "$BUNDLE" "/run/netns/$NS"
   set_args "$BUNDLE" sleep 120
@@ -202,13 +202,31 @@ echo got \$(sha256sum /tmp/in) \$(wc -c < /tmp/in)"
   echo "$output"
   [ "$status" -ne 0 ]
   [[ "$output" == *'used by husk container "a7"'* ]]
-  # --net=container:a7: the path of a7's process (husk's monitor)
-  set_netns "$BUNDLE" "/proc/$(husk state a7 | jq -r .pid)/ns/net"
-  run husk create --bundle "$BUNDLE" b7 </dev/null
-  echo "$output"
-  [ "$status" -ne 0 ]
-  [[ "$output" == *'belongs to husk container "a7"'* ]]
   [ ! -e "$HUSK_ROOT/b7" ]
+  # --net=container:a7: the path of a7's process (husk's monitor), alone:
+  # b7 is a member of a7's VM, on its NIC; no tap of its own
+  local taps
+  taps=$(ip -n "$NS" -o link show | grep -c hsktap)
+  set_netns "$BUNDLE" "/proc/$(husk state a7 | jq -r .pid)/ns/net"
+  set_args "$BUNDLE" sh -c "ping -c 1 -W 10 10.77.$T.1 >/dev/null && echo ping-ok; sleep 120"
+  husk create --bundle "$BUNDLE" b7 >"$BATS_TEST_TMPDIR/b7.out" 2>&1 </dev/null
+  [ "$(jq -r .sandbox "$HUSK_ROOT/b7/state.json")" = a7 ]
+  [ "$(pgrep -f "^qemu-system.*$HUSK_ROOT/" | wc -l)" -eq 1 ]
+  [ "$(ip -n "$NS" -o link show | grep -c hsktap)" -eq "$taps" ]
+  # the member's monitor is in the pod's netns too
+  [ "$(stat -L -c %d:%i "/proc/$(husk state b7 | jq -r .pid)/ns/net")" = "$(stat -L -c %d:%i "/run/netns/$NS")" ]
+  husk start b7
+  local i
+  for ((i = 0; i < 300; i++)); do
+    grep -q ping-ok "$BATS_TEST_TMPDIR/b7.out" && break
+    sleep 0.1
+  done
+  cat "$BATS_TEST_TMPDIR/b7.out"
+  grep -q ping-ok "$BATS_TEST_TMPDIR/b7.out"
+  husk delete --force b7
+  husk delete --force a7
+  [ ! -e "$HUSK_ROOT/b7" ]
+  no_leftovers
 }
 
 # ns_id PATH: the namespace file's device and inode

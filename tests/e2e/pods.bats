@@ -80,6 +80,48 @@ member() {
   [ "$(jq -r '.members | length' "$HUSK_ROOT/$SB/pod.json")" -eq 0 ]
 }
 
+# docker_member NAME KINDS ARG...: a bundle as Docker 20.10 makes one for
+# --net=container:sb (--ipc=container:sb): no annotations, the paths of the
+# sandbox's pid for the KINDS ("network ipc")
+docker_member() {
+  local name=$1 kinds=$2 dir=$BATS_TEST_TMPDIR/$1 pid
+  shift 2
+  pid=$(sb_pid)
+  make_bundle "$dir" "$@"
+  jq --arg pid "$pid" --arg kinds " $kinds " '
+    .linux.namespaces |= map(.type as $t | if ($kinds | contains(" " + $t + " "))
+      then .path = "/proc/\($pid)/ns/\(if .type == "network" then "net" else .type end)" else . end)
+    | if any(.linux.namespaces[]; .type == "network") then . else .linux.namespaces += [{"type": "network", "path": "/proc/\($pid)/ns/net"}] end' \
+    "$dir/config.json" > "$dir/c.json" && mv "$dir/c.json" "$dir/config.json"
+}
+
+@test "a member found by its network path alone, and by net+ipc paths (Docker's --net/--ipc=container:)" {
+  docker_member d1 "network" /bin/sh -c "wget -q -O - http://127.0.0.1:8080/marker; probe shm-get $SHM_KEY"
+  run husk run --bundle "$BATS_TEST_TMPDIR/d1" d1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "pod-web" ]
+  # its own ipc namespace: no segment there
+  [ "${lines[1]}" = "errno 2" ]
+  docker_member d2 "network ipc" /bin/sh -c "wget -q -O - http://127.0.0.1:8080/marker; probe shm-get $SHM_KEY"
+  husk create --bundle "$BATS_TEST_TMPDIR/d2" d2 < /dev/null > "$BATS_TEST_TMPDIR/d2.out" 2>&1
+  [ "$(jq -r .sandbox "$HUSK_ROOT/d2/state.json")" = "$SB" ]
+  [ "$(stat -L -c %i "/proc/$(husk state d2 | jq -r .pid)/ns/net")" = "$(stat -L -c %i "/proc/$(sb_pid)/ns/net")" ]
+  [ "$(qemus)" -eq 1 ]
+  husk start d2
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [ "$(husk state d2 | jq -r .status)" = stopped ] && break
+    sleep 0.1
+  done
+  cat "$BATS_TEST_TMPDIR/d2.out"
+  [ "$(sed -n 1p "$BATS_TEST_TMPDIR/d2.out")" = "pod-web" ]
+  [ "$(sed -n 2p "$BATS_TEST_TMPDIR/d2.out")" = "from-the-sandbox" ]
+  husk delete d2
+  [ ! -e "$HUSK_ROOT/d2" ]
+  [ "$(qemus)" -eq 1 ]
+}
+
 @test "a member's exit status is its own; the sandbox runs on" {
   member m2 /bin/sh -c 'exit 7'
   run husk run --bundle "$BATS_TEST_TMPDIR/m2" m2
