@@ -145,3 +145,30 @@ logs_have() {
   [ "$total" -lt 200000 ]
   [ "$total" -gt 64000 ]
 }
+
+@test "--net=container:X --ipc=container:X: a member of X's VM (one qemu), X's localhost and SysV shm; rm -f leaves nothing" {
+  dk run -d --runtime husk --network none --ipc shareable --name px "$IMAGE_NAME" sh -c \
+    'mkdir -p /www && echo pod-web > /www/marker && httpd -p 127.0.0.1:8080 -h /www && probe shm-put 4242 from-x && echo ready && exec sleep 100000'
+  wait_for "px to serve" 120 logs_have px ready
+  dk run -d --runtime husk --net container:px --ipc container:px --name pm1 "$IMAGE_NAME" sh -c \
+    'wget -q -O - http://127.0.0.1:8080/marker; probe shm-get 4242; echo done; exec sleep 100000'
+  wait_for "pm1 to finish its probes" 120 logs_have pm1 done
+  run dk logs pm1
+  echo "$output"
+  [ "${lines[0]}" = pod-web ]
+  [ "${lines[1]}" = from-x ]
+  local x m qemu
+  x=$(dk inspect -f '{{.Id}}' px)
+  m=$(dk inspect -f '{{.Id}}' pm1)
+  [ "$(jq -r .sandbox "/run/husk/$m/state.json")" = "$x" ]
+  qemu=$(jq .qemu.pid "/run/husk/$x/state.json")
+  [ "$(pgrep -fc "^qemu-system.*$x")" -eq 1 ]
+  [ -z "$(pgrep -f "^qemu-system.*$m")" ]
+  dk rm -f pm1 px
+  for id in "$x" "$m"; do
+    [ ! -e "/run/husk/$id" ]
+    [ -z "$(husk_processes_of "$id")" ]
+    [ -z "$(findmnt -rn -o TARGET | grep -F "$id")" ]
+  done
+  ! kill -0 "$qemu" 2>/dev/null
+}

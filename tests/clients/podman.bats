@@ -383,3 +383,34 @@ notify_has() {
   [ -z "$(findmnt -rn -o TARGET | grep -F "$infra")" ]
   ! kill -0 "$qemu" 2>/dev/null
 }
+
+@test "pod with two run --pod members: one VM (the infra's), localhost and IPC shared; pod rm -f leaves nothing" {
+  pm pod create --name pod2
+  pm run -d --pod pod2 --name pa "$IMAGE_NAME" sh -c \
+    'mkdir -p /www && echo pod-web > /www/marker && httpd -p 127.0.0.1:8080 -h /www && probe shm-put 4242 from-pa && echo ready && exec sleep 100000'
+  wait_for "pa to serve" 120 logs_have pa ready
+  pm run -d --pod pod2 --name pb "$IMAGE_NAME" sh -c \
+    'wget -q -O - http://127.0.0.1:8080/marker; probe shm-get 4242; echo done; exec sleep 100000'
+  wait_for "pb to finish its probes" 120 logs_have pb done
+  run pm logs pb
+  echo "$output"
+  [ "${lines[0]}" = pod-web ]
+  [ "${lines[1]}" = from-pa ]
+  local infra a b qemu id
+  infra=$(pm pod inspect -f '{{.InfraContainerID}}' pod2)
+  a=$(pm inspect -f '{{.Id}}' pa)
+  b=$(pm inspect -f '{{.Id}}' pb)
+  [ "$(jq -r .sandbox "/run/husk/$a/state.json")" = "$infra" ]
+  [ "$(jq -r .sandbox "/run/husk/$b/state.json")" = "$infra" ]
+  qemu=$(jq .qemu.pid "/run/husk/$infra/state.json")
+  grep -q qemu-system "/proc/$qemu/cmdline"
+  [ -z "$(pgrep -f "^qemu-system.*($a|$b)")" ]
+  pm pod rm -f pod2
+  ! pm pod exists pod2
+  for id in "$infra" "$a" "$b"; do
+    [ ! -e "/run/husk/$id" ]
+    [ -z "$(husk_processes_of "$id")" ]
+    [ -z "$(findmnt -rn -o TARGET | grep -F "$id")" ]
+  done
+  ! kill -0 "$qemu" 2>/dev/null
+}
