@@ -142,7 +142,9 @@ static bool same_ns(const char *path, dev_t dev, ino_t ino)
  * same netns (network.json), or the path is its process's netns, which is
  * what --net=container:X hands over (the OCI state pid is husk's monitor,
  * which lives in X's netns, or the host's when X has none: checked first,
- * and before the host's case). */
+ * and before the host's case). A live X not yet exited never gets here:
+ * that path makes the new container a member of X's VM (host/container/
+ * pod.c); this refuses an X whose process has exited. */
 static int check_other_containers(const char *root, const char *self_dir, dev_t dev, ino_t ino, const char *netns_path,
 				  struct husk_err *err)
 {
