@@ -405,7 +405,7 @@ notify_has() {
   qemu=$(jq .qemu.pid "/run/husk/$infra/state.json")
   grep -q qemu-system "/proc/$qemu/cmdline"
   [ -z "$(pgrep -f "^qemu-system.*($a|$b)")" ]
-  pm pod rm -f pod2
+  pm pod rm -f -t 0 pod2
   ! pm pod exists pod2
   for id in "$infra" "$a" "$b"; do
     [ ! -e "/run/husk/$id" ]
