@@ -36,7 +36,7 @@ DEPFLAGS := -MMD -MP
 COMMON_SRCS := $(wildcard common/*.c)
 PROTO_SRCS  := $(wildcard proto/*.c)
 # host/ in folders by concern; host/cli/main.c is the binary's entry point
-HOST_DIRS   := cli container monitor vmm vsock spec net state
+HOST_DIRS   := cli container monitor pool vmm vsock spec net state
 HOST_SRCS   := $(filter-out host/cli/main.c,$(foreach d,$(HOST_DIRS),$(wildcard host/$(d)/*.c)))
 GUEST_SRCS  := $(wildcard guest/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
