@@ -31,6 +31,7 @@ const char *husk_msg_type_name(uint16_t type)
 		[HUSK_MSG_OOM] = "OOM",
 		[HUSK_MSG_EVENTS] = "EVENTS",
 		[HUSK_MSG_NOTIFY] = "NOTIFY",
+		[HUSK_MSG_ADOPT] = "ADOPT",
 	};
 	if (type < sizeof names / sizeof names[0] && names[type])
 		return names[type];

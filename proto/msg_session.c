@@ -82,6 +82,25 @@ int husk_msg_decode_error(const struct husk_cbor_item *root, struct husk_arena *
 	return 0;
 }
 
+void husk_msg_encode_adopt(struct husk_cbor_enc *e, const struct husk_adopt_msg *m)
+{
+	husk_cbor_put_map(e, 1);
+	husk_cbor_put_text(e, "id");
+	husk_cbor_put_text(e, m->id);
+}
+
+int husk_msg_decode_adopt(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_adopt_msg *m,
+			  struct husk_err *err)
+{
+	memset(m, 0, sizeof *m);
+	int r = husk_msg_get_text(root, "id", HUSK_MAX_ID, false, a, &m->id, err);
+	if (r < 0)
+		return r;
+	if (!m->id[0])
+		return husk_err_set(err, EINVAL, "ADOPT: an empty id");
+	return 0;
+}
+
 int husk_msg_decode_signal(const struct husk_cbor_item *root, struct husk_signal_msg *m, struct husk_err *err)
 {
 	uint64_t sig;

@@ -59,6 +59,16 @@ struct husk_signal_msg {
 };
 int husk_msg_decode_signal(const struct husk_cbor_item *root, struct husk_signal_msg *m, struct husk_err *err);
 
+/* ADOPT {id} (ctl.sock of a pool VM, docs/pool.md): the container id
+ * (1..HUSK_MAX_ID bytes) whose monitor takes the VM over; that
+ * connection is the VM's owner link from the OK on. */
+struct husk_adopt_msg {
+	char *id;
+};
+void husk_msg_encode_adopt(struct husk_cbor_enc *e, const struct husk_adopt_msg *m);
+int husk_msg_decode_adopt(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_adopt_msg *m,
+			  struct husk_err *err);
+
 /* RESIZE {rows, cols} */
 struct husk_resize_msg {
 	uint16_t rows, cols;

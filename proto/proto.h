@@ -63,7 +63,8 @@ enum husk_msg_type {
 	HUSK_MSG_OOM = 19,        /* guest->host event {oom_kills}: the kernel OOM-killed in the container */
 	HUSK_MSG_EVENTS = 20,     /* verb->monitor only: subscribe to OOM events on ctl.sock */
 	HUSK_MSG_NOTIFY = 21,     /* guest->host event {message}: an sd_notify datagram of the container */
-	HUSK_MSG_TYPE_MAX = 21,
+	HUSK_MSG_ADOPT = 22,      /* verb->pool monitor only (a pool VM's ctl.sock): {id}; reply OK {} */
+	HUSK_MSG_TYPE_MAX = 22,
 };
 
 enum husk_frame_flags {

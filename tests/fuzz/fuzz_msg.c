@@ -2,7 +2,7 @@
  * (CREATE with its container/security/resources/network parts and pod
  * fields, START, EXEC, UPDATE, the {[ctr]} of PAUSE/RESUME/PS/STATS, HELLO, SIGNAL, RESIZE, STDIO, STDIO_CLOSE) and the host
  * runs on what the guest sends (the HELLO, OK {pid}, ERROR, PS and STATS
- * replies, STDIO, STDIO_CLOSE, STDIN_ACK, EXIT, OOM, NOTIFY): none may crash, hang
+ * replies, STDIO, STDIO_CLOSE, STDIN_ACK, EXIT, OOM, NOTIFY, ADOPT): none may crash, hang
  * or read out of bounds, whatever the bytes; what one accepts re-encodes
  * and decodes again. */
 #include <stddef.h>
@@ -59,6 +59,7 @@ static void session_messages(const struct husk_cbor_item *root, struct husk_aren
 		struct husk_exit_msg exit;
 		struct husk_oom_msg oom;
 		struct husk_notify_msg notify;
+		struct husk_adopt_msg adopt;
 		struct husk_ps_reply_msg ps;
 		struct husk_update_msg update;
 		struct husk_stats_msg stats;
@@ -101,6 +102,8 @@ static void session_messages(const struct husk_cbor_item *root, struct husk_aren
 	      husk_msg_decode_oom(r2, &m2.oom, &err));
 	ROUND(husk_msg_decode_notify(root, a, &m.notify, &err), husk_msg_encode_notify(&e, &m.notify),
 	      husk_msg_decode_notify(r2, a, &m2.notify, &err));
+	ROUND(husk_msg_decode_adopt(root, a, &m.adopt, &err), husk_msg_encode_adopt(&e, &m.adopt),
+	      husk_msg_decode_adopt(r2, a, &m2.adopt, &err));
 	ROUND(husk_msg_decode_ps_reply(root, a, &m.ps, &err), husk_msg_encode_ps_reply(&e, &m.ps),
 	      husk_msg_decode_ps_reply(r2, a, &m2.ps, &err));
 	ROUND(husk_msg_decode_update(root, a, &m.update, &err), husk_msg_encode_update(&e, &m.update),

@@ -230,6 +230,9 @@ MSG = {
     # NOTIFY (proto/msg_notify.h) and CREATE's notify_socket
     "notify": enc({"message": "READY=1\nSTATUS=serving \u2603\nMAINPID=7"}),
     "notify-empty": enc({"message": ""}),
+    # ADOPT (proto/msg_session.h), on a pool VM's ctl.sock
+    "adopt": enc({"id": "c1"}),
+    "adopt-empty": enc({"id": ""}),
     "notify-max": enc({"message": "STATUS=" + "x" * (4096 - 7)}),
     "notify-over": enc({"message": "STATUS=" + "x" * (4097 - 7)}),
     "notify-bytes": enc({"message": b"READY=1"}),

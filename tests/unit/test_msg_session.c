@@ -643,6 +643,30 @@ static enum test_result test_stats(void)
 	return TEST_PASS;
 }
 
+static enum test_result test_adopt(void)
+{
+	struct husk_cbor_enc e = enc();
+	husk_msg_encode_adopt(&e, &(struct husk_adopt_msg){ .id = "ctr-1" });
+	const struct husk_cbor_item *root = parsed(&e);
+	CHECK(root);
+	struct husk_adopt_msg m;
+	CHECK_EQ_INT(husk_msg_decode_adopt(root, &arena, &m, &err), 0);
+	CHECK_STR(m.id, "ctr-1");
+	e = enc();
+	husk_msg_encode_adopt(&e, &(struct husk_adopt_msg){ .id = "" });
+	root = parsed(&e);
+	CHECK(root);
+	CHECK_REFUSED(husk_msg_decode_adopt(root, &arena, &m, &err), EINVAL);
+	e = enc();
+	husk_msg_encode_resize(&e, &(struct husk_resize_msg){ .rows = 1, .cols = 2 });
+	root = parsed(&e);
+	CHECK(root);
+	husk_err_clear(&err);
+	CHECK(husk_msg_decode_adopt(root, &arena, &m, &err) < 0);
+	CHECK_STR(husk_msg_type_name(HUSK_MSG_ADOPT), "ADOPT");
+	return TEST_PASS;
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -657,6 +681,7 @@ int main(void)
 		{ "empty bodies", test_empty },
 		{ "UPDATE", test_update },
 		{ "STATS reply", test_stats },
+		{ "ADOPT", test_adopt },
 	};
 	return unit_run(tests, ARRAY_SIZE(tests));
 }
