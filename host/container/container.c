@@ -369,6 +369,11 @@ static pid_t create_member(const struct husk_create_opts *o, struct husk_spec *s
 	int r = husk_state_read(pod->sandbox_dir, &sst, err);
 	if (r < 0)
 		return husk_err_wrap(err, "sandbox \"%s\"", pod->sandbox_id);
+	/* the pod's VM is booted and does not grow: as `update` refuses it */
+	if ((r = husk_resources_fit_vm(spec->resources, sst.vm_memory_mib, sst.vm_vcpus, err)) < 0) {
+		husk_state_free(&sst);
+		return husk_err_wrap(err, "joining sandbox \"%s\"", pod->sandbox_id);
+	}
 	int slot = member_slot(pod, &sst, &lock, err);
 	if (slot < 0 || (r = mkdir_p(o->root, 0700, err)) < 0 ||
 	    (r = husk_state_path(dir, dir_cap, o->root, o->id, NULL, err)) < 0 ||

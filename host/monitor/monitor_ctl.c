@@ -16,6 +16,7 @@
 #include "proto/msg_session.h"
 #include "host/monitor/ctl.h"
 #include "host/monitor/monitor_priv.h"
+#include "host/spec/spec.h"
 #include "host/state/log.h"
 #include "host/state/unixsock.h"
 
@@ -137,7 +138,7 @@ static void ctl_forward(struct monitor *m, struct ctl_client *c, const struct hu
 }
 
 /* A memory limit or cpuset the VM cannot hold is refused here: the VM does
- * not grow. */
+ * not grow (host/spec/vm_size.c, also a pod member's create). */
 static bool update_too_big(struct monitor *m, struct ctl_client *c, const struct husk_frame_hdr *h, const uint8_t *p)
 {
 	static uint8_t arena_buf[64 * 1024];
@@ -145,31 +146,13 @@ static bool update_too_big(struct monitor *m, struct ctl_client *c, const struct
 	struct husk_err err = { 0 };
 	const struct husk_cbor_item *root;
 	struct husk_update_msg u;
-	const struct husk_resources *res = &u.resources;
 	husk_arena_init(&a, arena_buf, sizeof arena_buf);
 	if (husk_msg_parse(p, h->len, &a, &root, &err) < 0 || husk_msg_decode_update(root, &a, &u, &err) < 0) {
 		reply_client_error(c, h->id, EINVAL, err.msg[0] ? err.msg : "malformed update");
 		return true;
 	}
-	if (res->has_memory_limit && res->memory_limit > 0 && m->vm.memory_mib > 0 &&
-	    (res->memory_limit >> 20) > m->vm.memory_mib) {
-		char msg[256];
-		snprintf(msg, sizeof msg,
-			 "memory limit %lld MiB is larger than the container's VM (%ld MiB), which cannot grow; "
-			 "size the VM with annotation io.husk.vm.memory_mib at create",
-			 (long long)(res->memory_limit >> 20), m->vm.memory_mib);
-		reply_client_error(c, h->id, EINVAL, msg);
-		return true;
-	}
-	long highest;
-	if (res->cpuset_cpus && m->vm.vcpus > 0 && husk_cpulist_highest(res->cpuset_cpus, &highest) == 0 &&
-	    highest >= m->vm.vcpus) {
-		char msg[HUSK_CPUSET_MAX + 192];
-		snprintf(msg, sizeof msg,
-			 "cpuset.cpus \"%s\" names CPU %ld, but the container's VM has %d vCPUs and cannot grow; "
-			 "name the CPUs in linux.resources.cpu.cpus at create",
-			 res->cpuset_cpus, highest, m->vm.vcpus);
-		reply_client_error(c, h->id, EINVAL, msg);
+	if (husk_resources_fit_vm(&u.resources, m->vm.memory_mib, m->vm.vcpus, &err) < 0) {
+		reply_client_error(c, h->id, EINVAL, err.msg);
 		return true;
 	}
 	return false;

@@ -54,6 +54,11 @@ int husk_pod_size(const struct husk_spec *spec, struct husk_pod_size *out, struc
 int husk_vm_annotations_check(const struct husk_config *cfg, const struct husk_spec *spec, struct husk_err *err);
 int husk_vm_size(const struct husk_config *cfg, const struct husk_spec *spec, long *memory_mib, int *vcpus,
 		 struct husk_err *err);
+/* A memory limit or cpuset.cpus a booted VM of vm_memory_mib MiB and
+ * vm_vcpus vCPUs cannot hold (0: unknown, not checked): -EINVAL and one line,
+ * the VM does not grow. update checks it, and so does the create of a pod's
+ * member (the pod's VM is booted). res may be NULL. */
+int husk_resources_fit_vm(const struct husk_resources *res, long vm_memory_mib, int vm_vcpus, struct husk_err *err);
 /* io.husk.vm.accel (auto|kvm|tcg) and io.husk.vm.kernel_params (appended to
  * the config file's kernel_params; a safe character set only) */
 int husk_vm_annotations(const struct husk_config *cfg, const struct husk_spec *spec, const char **accel, char *params,

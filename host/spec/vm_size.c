@@ -184,6 +184,30 @@ int husk_vm_size(const struct husk_config *cfg, const struct husk_spec *spec, lo
 	return cover_cpuset(res, c != 0, vcpus, err);
 }
 
+/* --- what a booted VM holds ---------------------------------------------- */
+
+int husk_resources_fit_vm(const struct husk_resources *res, long vm_memory_mib, int vm_vcpus, struct husk_err *err)
+{
+	if (!res)
+		return 0;
+	if (res->has_memory_limit && res->memory_limit > 0 && vm_memory_mib > 0 &&
+	    (res->memory_limit >> 20) > vm_memory_mib)
+		return husk_err_set(
+			err, EINVAL,
+			"memory limit %lld MiB is larger than the container's VM (%ld MiB), which cannot grow; "
+			"size the VM with annotation io.husk.vm.memory_mib at create",
+			(long long)(res->memory_limit >> 20), vm_memory_mib);
+	long highest;
+	if (res->cpuset_cpus && vm_vcpus > 0 && husk_cpulist_highest(res->cpuset_cpus, &highest) == 0 &&
+	    highest >= vm_vcpus)
+		return husk_err_set(
+			err, EINVAL,
+			"cpuset.cpus \"%s\" names CPU %ld, but the container's VM has %d vCPUs and cannot grow; "
+			"name the CPUs in linux.resources.cpu.cpus at create",
+			res->cpuset_cpus, highest, vm_vcpus);
+	return 0;
+}
+
 int husk_vm_annotations(const struct husk_config *cfg, const struct husk_spec *spec, const char **accel, char *params,
 			size_t params_cap, struct husk_err *err)
 {

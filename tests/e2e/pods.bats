@@ -193,6 +193,37 @@ docker_member() {
   [ "$(jq -r '.members | length' "$HUSK_ROOT/$SB/pod.json")" -eq 0 ]
 }
 
+@test "a member's memory limit or cpuset beyond the pod's VM is refused at create" {
+  local mib vcpus
+  mib=$(jq -r .vm_memory_mib "$HUSK_ROOT/$SB/state.json")
+  vcpus=$(jq -r .vm_vcpus "$HUSK_ROOT/$SB/state.json")
+  [ "$mib" -gt 0 ] && [ "$vcpus" -gt 0 ]
+  member big sleep 1000
+  jq --argjson b $(((mib + 1) << 20)) '.linux.resources.memory.limit = $b' "$BATS_TEST_TMPDIR/big/config.json" \
+    > "$BATS_TEST_TMPDIR/c.json" && mv "$BATS_TEST_TMPDIR/c.json" "$BATS_TEST_TMPDIR/big/config.json"
+  run husk create --bundle "$BATS_TEST_TMPDIR/big" big
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"joining sandbox \"$SB\": memory limit $((mib + 1)) MiB is larger than the container's VM ($mib MiB), which cannot grow"* ]]
+  [ ! -e "$HUSK_ROOT/big" ]
+  member cpus sleep 1000
+  jq --arg c "$vcpus" '.linux.resources.cpu.cpus = $c' "$BATS_TEST_TMPDIR/cpus/config.json" \
+    > "$BATS_TEST_TMPDIR/c.json" && mv "$BATS_TEST_TMPDIR/c.json" "$BATS_TEST_TMPDIR/cpus/config.json"
+  run husk create --bundle "$BATS_TEST_TMPDIR/cpus" cpus
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"cpuset.cpus \"$vcpus\" names CPU $vcpus, but the container's VM has $vcpus vCPUs and cannot grow"* ]]
+  # exactly the VM's size fits
+  member fits /bin/true
+  jq --argjson b $((mib << 20)) '.linux.resources.memory.limit = $b' "$BATS_TEST_TMPDIR/fits/config.json" \
+    > "$BATS_TEST_TMPDIR/c.json" && mv "$BATS_TEST_TMPDIR/c.json" "$BATS_TEST_TMPDIR/fits/config.json"
+  run husk run --bundle "$BATS_TEST_TMPDIR/fits" fits
+  [ "$status" -eq 0 ]
+  [ "$(jq -r '.members | length' "$HUSK_ROOT/$SB/pod.json")" -eq 0 ]
+}
+
 @test "the sixteenth container of a pod is refused" {
   local i
   for ((i = 1; i <= 15; i++)); do

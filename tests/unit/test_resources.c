@@ -414,6 +414,30 @@ static enum test_result test_hugepages(void)
 	return TEST_PASS;
 }
 
+/* A booted VM does not grow: update, and a pod member's create, are refused
+ * a memory limit or a cpuset it cannot hold, in one line. */
+static enum test_result test_fit_vm(void)
+{
+	struct husk_err err = { 0 };
+	struct husk_resources res = { .has_memory_limit = true, .memory_limit = 256ll << 20 };
+	CHECK_EQ_INT(husk_resources_fit_vm(NULL, 128, 1, &err), 0);
+	CHECK_EQ_INT(husk_resources_fit_vm(&res, 256, 1, &err), 0); /* exactly the VM */
+	CHECK_EQ_INT(husk_resources_fit_vm(&res, 0, 0, &err), 0);   /* VM size unknown */
+	CHECK_EQ_INT(husk_resources_fit_vm(&res, 255, 1, &err), -EINVAL);
+	CHECK_STR(err.msg, "memory limit 256 MiB is larger than the container's VM (255 MiB), which cannot grow; "
+			   "size the VM with annotation io.husk.vm.memory_mib at create");
+	CHECK(!strchr(err.msg, '\n'));
+	res.memory_limit = -1; /* unlimited: nothing to hold */
+	husk_err_clear(&err);
+	CHECK_EQ_INT(husk_resources_fit_vm(&res, 64, 1, &err), 0);
+	res.cpuset_cpus = "0-1";
+	CHECK_EQ_INT(husk_resources_fit_vm(&res, 64, 2, &err), 0);
+	CHECK_EQ_INT(husk_resources_fit_vm(&res, 64, 1, &err), -EINVAL);
+	CHECK_STR(err.msg, "cpuset.cpus \"0-1\" names CPU 1, but the container's VM has 1 vCPUs and cannot grow; "
+			   "name the CPUs in linux.resources.cpu.cpus at create");
+	return TEST_PASS;
+}
+
 /* cpuset.cpus: the VM has a vCPU for each CPU up to the highest named */
 static enum test_result test_vm_size_cpuset(void)
 {
@@ -617,6 +641,7 @@ int main(void)
 		{ "cpu lists", test_cpulist },
 		{ "hugepageLimits: sizes, wire, refusals", test_hugepages },
 		{ "cpuset.cpus sizes the VM's vCPUs", test_vm_size_cpuset },
+		{ "a booted VM's size refuses bigger limits", test_fit_vm },
 		{ "device allow/deny rules", test_devices },
 		{ "runc's default device rules are appended", test_default_devices },
 	};
