@@ -470,6 +470,21 @@ void husk_host_cgroups_remove(const char *state_dir, bool leave_self)
 	unlink(path);
 }
 
+int husk_host_cgroups_add(const char *state_dir, pid_t pid, struct husk_err *err)
+{
+	struct hier h[HIER_MAX];
+	char procs[PATH_MAX + 32], num[24];
+	size_t n = read_list(state_dir, h);
+	snprintf(num, sizeof num, "%d", (int)pid);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(procs, sizeof procs, "%s/cgroup.procs", h[i].dir);
+		int r = write_str(procs, num);
+		if (r < 0)
+			return husk_err_sys(err, -r, "moving process %d into host cgroup %s", (int)pid, h[i].dir);
+	}
+	return 0;
+}
+
 /* v2's cpu.max holds quota and period together: the one not given keeps
  * what the file has */
 static void v2_cpu_max_fill(const struct hier *h, size_t n, struct husk_host_cgroup_limits *l)

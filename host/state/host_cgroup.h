@@ -76,6 +76,10 @@ size_t husk_cgroup_cpu_writes(bool v2, const struct husk_host_cgroup_limits *l, 
 int husk_host_cgroups_join(const char *id, const char *cgroups_path, bool systemd,
 			   const struct husk_host_cgroup_limits *l, const char *state_dir, char *io_out, size_t cap,
 			   struct husk_err *err);
+/* Moves process pid into every group listed in <state_dir>/host-cgroups
+ * (a pool VM's monitor, QEMU, virtiofsd and back-end, adopted by the
+ * container: docs/design-pool.md). No list: nothing to do. */
+int husk_host_cgroups_add(const char *state_dir, pid_t pid, struct husk_err *err);
 /* `husk update`: the CPU values of res (shares, quota, period) into the
  * VM's host cgroup; nothing to do when res sets none. */
 int husk_host_cgroups_update_cpu(const char *state_dir, const struct husk_resources *res, struct husk_err *err);

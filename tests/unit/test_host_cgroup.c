@@ -2,6 +2,7 @@
  * resolves it (cgroupfs and systemd forms), the paths on cgroup v1 and v2,
  * and the limit files and values for each. */
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,22 @@ static enum test_result test_join_on_this_host(void)
 			: -1;
 	long pmax = ok ? read_num(pids, "pids.max") : -1;
 	bool in = ok && procs_has(mem, child) && procs_has(pids, child);
+	/* another process moved in by pid (a pool VM's, adopted), out again
+	 * by its exit before the groups go */
+	pid_t other = fork();
+	if (other == 0) {
+		pause();
+		_exit(0);
+	}
+	struct husk_err aerr = { 0 };
+	bool added = other > 0 && husk_host_cgroups_add(state, other, &aerr) == 0 && procs_has(mem, other) &&
+		     procs_has(pids, other);
+	if (!added)
+		printf("# add: %s\n", aerr.msg);
+	if (other > 0) {
+		kill(other, SIGKILL);
+		waitpid(other, NULL, 0);
+	}
 	/* every group's parent (the relative path made them): the test's to remove */
 	char parents[8][PATH_MAX], line[3 * PATH_MAX];
 	size_t np = 0;
@@ -333,6 +350,7 @@ static enum test_result test_join_on_this_host(void)
 	CHECK_EQ_INT(limit, (100L + 16 + HUSK_HOST_CG_OVERHEAD_MIB) << 20);
 	CHECK_EQ_INT(pmax, HUSK_HOST_CG_PIDS_BASE + HUSK_HOST_CG_PIDS_PER_VCPU);
 	CHECK(in);
+	CHECK(added);
 	CHECK(gone);
 	return TEST_PASS;
 }
@@ -347,7 +365,8 @@ int main(void)
 		{ "memory = VM + TCG cache + overhead; pids per vCPU; CPU from the spec", test_limits },
 		{ "cpu.shares to cpu.weight as runc", test_weight_conversion },
 		{ "limit files and values, v1 and v2", test_files_v1_v2 },
-		{ "on this host: groups made, limits set, joined, left and removed", test_join_on_this_host },
+		{ "on this host: groups made, limits set, joined, another pid added, left and removed",
+		  test_join_on_this_host },
 	};
 	return unit_run(tests, ARRAY_SIZE(tests));
 }
