@@ -191,6 +191,10 @@ int husk_state_write(const char *dir, const struct husk_state *st, struct husk_e
 			json_object_set_new(j, "vm_memory_mib", json_integer(st->vm_memory_mib));
 		if (st->vm_vcpus > 0)
 			json_object_set_new(j, "vm_vcpus", json_integer(st->vm_vcpus));
+		if (st->vm_dir[0]) {
+			json_object_set_new(j, "vm_dir", json_string(st->vm_dir));
+			json_object_set_new(j, "vm_monitor", pid_ref_json(&st->vm_monitor));
+		}
 	}
 	if (!j)
 		return husk_err_set(err, ENOMEM, "building state.json");
@@ -259,6 +263,8 @@ int husk_state_read(const char *dir, struct husk_state *st, struct husk_err *err
 	st->slot = slot > 0 && slot < HUSK_POD_MAX ? (uint32_t)slot : 0;
 	st->vm_memory_mib = (long)json_integer_value(json_object_get(j, "vm_memory_mib"));
 	st->vm_vcpus = (int)json_integer_value(json_object_get(j, "vm_vcpus"));
+	copy_str(st->vm_dir, sizeof st->vm_dir, j, "vm_dir");
+	pid_ref_read(j, "vm_monitor", &st->vm_monitor);
 	json_t *vs = json_object_get(j, "vsock");
 	copy_str(st->vsock.kind, sizeof st->vsock.kind, vs, "kind");
 	copy_str(st->vsock.path, sizeof st->vsock.path, vs, "path");

@@ -64,6 +64,11 @@ struct husk_state {
 	uint32_t slot;
 	long vm_memory_mib; /* the VM's size, written by the sandbox (0: unknown) */
 	int vm_vcpus;
+	/* a VM taken from a pool (docs/design-pool.md): its dir <root>/pool.d/<n>
+	 * and its pool monitor, which owns QEMU, virtiofsd and the back-end
+	 * (recorded in qemu, virtiofsd, vsock_backend too); "" and 0 otherwise */
+	char vm_dir[PATH_MAX];
+	struct husk_pid_ref vm_monitor;
 };
 
 int husk_id_validate(const char *id, struct husk_err *err);

@@ -126,7 +126,19 @@ static enum test_result test_round_trip(void)
 	CHECK_STR(back.sandbox, ""); /* a sandbox (one VM of its own) */
 	CHECK_EQ_INT(back.slot, 0);
 	CHECK_EQ_INT(back.vm_memory_mib, 0);
+	CHECK_STR(back.vm_dir, ""); /* booted cold */
+	CHECK_EQ_INT(back.vm_monitor.pid, 0);
 	husk_state_free(&back);
+	/* a VM adopted from a pool: its dir and pool monitor */
+	snprintf(st.vm_dir, sizeof st.vm_dir, "/run/husk/pool.d/3");
+	husk_pid_ref_set(&st.vm_monitor, getpid());
+	CHECK_EQ_INT(husk_state_write(dir, &st, &err), 0);
+	CHECK_EQ_INT(husk_state_read(dir, &back, &err), 0);
+	CHECK_STR(back.vm_dir, "/run/husk/pool.d/3");
+	CHECK_EQ_INT(back.vm_monitor.pid, getpid());
+	CHECK_EQ_INT(back.vm_monitor.start_time, st.vm_monitor.start_time);
+	husk_state_free(&back);
+	st.vm_dir[0] = '\0';
 	/* a pod member: its sandbox, slot and the VM's size */
 	snprintf(st.sandbox, sizeof st.sandbox, "sb");
 	snprintf(st.sandbox_dir, sizeof st.sandbox_dir, "/run/husk/sb");
