@@ -45,6 +45,28 @@ int mon_cgroups_join(struct monitor *m, struct husk_err *err)
 	return 0;
 }
 
+/* A pod member's monitor owns no VM: the VM's processes and usage are in
+ * the sandbox's group. The member's own linux.cgroupsPath holds the
+ * monitor alone (its hook runner, forked before, stays where it was, as a
+ * sandbox's does), so that engines reading the container pid's cgroup find
+ * the one they named. No memory or CPU limit (the member's limits are the
+ * guest's, and an OOM kill of the monitor would orphan the container);
+ * pids.max HUSK_MEMBER_CG_PIDS: the monitor is one thread. */
+int mon_member_cgroup_join(struct monitor *m, struct husk_err *err)
+{
+	const struct husk_monitor_args *a = m->a;
+	const struct husk_host_cgroup_limits lim = { .pids = HUSK_MEMBER_CG_PIDS };
+	char io[PATH_MAX]; /* a member's block I/O is the sandbox's VM's */
+	const char *path = json_string_value(json_object_get(json_object_get(a->spec->json, "linux"), "cgroupsPath"));
+	struct husk_err cgerr = { 0 };
+	int r = husk_host_cgroups_join(a->id, path, a->systemd_cgroup, &lim, a->state_dir, io, sizeof io, &cgerr);
+	if (r < 0)
+		return husk_err_set(err, cgerr.code, "%s", cgerr.msg);
+	if (cgerr.msg[0])
+		log_warn("%s", cgerr.msg);
+	return 0;
+}
+
 /* Once the VM runs: linux.resources.blockIO. What the host cannot apply
  * fails the create, unless the host has no way to weigh I/O at all. */
 int mon_cgroups_io(struct monitor *m, struct husk_err *err)

@@ -62,8 +62,8 @@ static int member_create(struct monitor *m, struct husk_member_monitor_args *a, 
 		return r;
 	bool stdin_open = m->console_slave >= 0 || !mon_fd_is_dev_null(0);
 	if ((r = mon_hook_runner_start(m, err)) < 0 || (r = enter_pod_netns(a, err)) < 0 ||
-	    (r = husk_vsock_attach(&vsock, &a->vsock, err)) < 0 || (r = mon_setup_loop(m, err)) < 0 ||
-	    (r = mon_listen_ctl(m, err)) < 0 || (r = husk_monitor_confine(err)) < 0)
+	    (r = mon_member_cgroup_join(m, err)) < 0 || (r = husk_vsock_attach(&vsock, &a->vsock, err)) < 0 ||
+	    (r = mon_setup_loop(m, err)) < 0 || (r = mon_listen_ctl(m, err)) < 0 || (r = husk_monitor_confine(err)) < 0)
 		return r;
 	m->vm.session_fd = husk_vsock_connect(&vsock, HUSK_GUEST_PORT, 10000, err);
 	if (m->vm.session_fd < 0)
@@ -100,6 +100,7 @@ static int member_fail(struct monitor *m, const struct husk_err *err)
 	struct husk_err herr = { 0 };
 	mon_tty_restore(m);
 	mon_session_lost(m);
+	mon_cgroups_remove(m);
 	mon_set_status(m, HUSK_STATUS_STOPPED);
 	mon_run_hooks(m, HUSK_HOOK_POSTSTOP, true, &herr);
 	return mon_fail_ready(m->a->ready_fd, err);
@@ -115,6 +116,7 @@ static int member_finish(struct monitor *m)
 		status = 128 + 9;
 	}
 	mon_session_lost(m); /* the guest reaps what is left and frees the slot */
+	mon_cgroups_remove(m);
 	m->st.exited = true;
 	m->st.exit_status = status;
 	mon_set_status(m, HUSK_STATUS_STOPPED);

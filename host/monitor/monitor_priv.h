@@ -228,6 +228,8 @@ void mon_hook_runner_stop(struct monitor *m);
  * that cover the VM; the engines' metrics and block-IO weights act on it */
 int mon_cgroups_join(struct monitor *m, struct husk_err *err);
 int mon_cgroups_io(struct monitor *m, struct husk_err *err);
+/* A pod member's monitor: its own linux.cgroupsPath, holding only itself. */
+int mon_member_cgroup_join(struct monitor *m, struct husk_err *err);
 void mon_cgroups_remove(struct monitor *m);
 
 #endif

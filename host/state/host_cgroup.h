@@ -27,6 +27,8 @@
  * thread pool, the helpers */
 #define HUSK_HOST_CG_PIDS_BASE 512
 #define HUSK_HOST_CG_PIDS_PER_VCPU 4
+/* pids limit of a pod member's group, which holds its monitor alone */
+#define HUSK_MEMBER_CG_PIDS 64
 
 struct husk_host_cgroup_limits {
 	int64_t memory;      /* bytes; 0: none */

@@ -121,6 +121,63 @@ with_cgroup() {
   husk delete --force hc4
 }
 
+# pod_member NAME CGROUPSPATH ARG...: a bundle as containerd makes a pod's
+# container of sandbox sb5, in its own cgroupsPath
+pod_member() {
+  local name=$1 cg=$2 dir=$BATS_TEST_TMPDIR/$1 pid
+  shift 2
+  pid=$(jq .monitor.pid "$HUSK_ROOT/sb5/state.json")
+  make_bundle "$dir" "$@"
+  jq --arg pid "$pid" --arg cg "$cg" 'del(.hostname) | .linux.cgroupsPath = $cg
+    | .annotations = {"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": "sb5"}
+    | .linux.namespaces |= map(if .type == "ipc" or .type == "uts" then .path = "/proc/\($pid)/ns/\(.type)" else . end)' \
+    "$dir/config.json" > "$dir/c.json" && mv "$dir/c.json" "$dir/config.json"
+}
+
+@test "a pod member's monitor is alone in the member's cgroupsPath group (pids limit only); gone at delete and at its end" {
+  set_args "$BUNDLE" /bin/sleep 1000
+  with_cgroup "husk-e2e-$$/sb5" 'null'
+  jq '.annotations = {"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "sb5"}' \
+    "$BUNDLE/config.json" > "$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  PARENTS=("$(dirname "$(dir_of memory husk-e2e-$$/m5)")" "$(dirname "$(dir_of cpu husk-e2e-$$/m5)")" \
+           "$(dirname "$(dir_of pids husk-e2e-$$/m5)")" "$(dirname "$(dir_of blkio husk-e2e-$$/m5)")" \
+           "$(dirname "$(dir_of cpuacct husk-e2e-$$/m5)")")
+  husk create --bundle "$BUNDLE" sb5 </dev/null >/dev/null 2>&1
+  pod_member m5 "husk-e2e-$$/m5" /bin/sleep 1000
+  husk create --bundle "$BATS_TEST_TMPDIR/m5" m5 </dev/null >/dev/null 2>&1
+  local mon pids mem qemu
+  mon=$(jq .monitor.pid "$HUSK_ROOT/m5/state.json")
+  [ "$(husk state m5 | jq .pid)" = "$mon" ]
+  pids=$(dir_of pids husk-e2e-$$/m5)
+  mem=$(dir_of memory husk-e2e-$$/m5)
+  cat "/proc/$mon/cgroup"
+  # the pid the engine reads names the member's group, which holds the monitor alone
+  grep -q "pids:.*/husk-e2e-$$/m5\$" "/proc/$mon/cgroup"
+  [ "$(cat "$pids/cgroup.procs")" = "$mon" ]
+  [ "$(cat "$mem/cgroup.procs")" = "$mon" ]
+  [ "$(cat "$pids/pids.max")" = 64 ]
+  # no memory limit on it: the VM's memory is counted in the sandbox's group
+  if v2; then
+    [ "$(cat "$mem/memory.max")" = max ]
+  else
+    [ "$(cat "$mem/memory.limit_in_bytes")" -gt $(( 1 << 50 )) ]
+  fi
+  qemu=$(jq .qemu.pid "$HUSK_ROOT/sb5/state.json")
+  grep -qx "$qemu" "$(dir_of memory husk-e2e-$$/sb5)/cgroup.procs"
+  husk delete --force m5
+  [ ! -e "$pids" ] && [ ! -e "$mem" ]
+  # a member that ends: its group goes with its monitor, before delete
+  pod_member m6 "husk-e2e-$$/m6" /bin/true
+  husk create --bundle "$BATS_TEST_TMPDIR/m6" m6 </dev/null >/dev/null 2>&1
+  pids=$(dir_of pids husk-e2e-$$/m6)
+  [ -d "$pids" ]
+  husk start m6
+  wait_status m6 stopped 60
+  [ ! -e "$pids" ]
+  husk delete m6
+  husk delete --force sb5
+}
+
 @test "the default group is the id under the caller's group; a stopped container's group goes with the monitor" {
   set_args "$BUNDLE" /bin/true
   local mem
