@@ -100,7 +100,9 @@ with_cgroup() {
   jq '.annotations = {"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "hc4",
                       "io.kubernetes.cri.sandbox-cpu-shares": "1024", "io.kubernetes.cri.sandbox-memory": "0"}' \
     "$BUNDLE/config.json" > "$BUNDLE/c.json" && mv "$BUNDLE/c.json" "$BUNDLE/config.json"
-  PARENTS=("$(dirname "$(dir_of cpu husk-e2e-$$/hc4)")")
+  PARENTS=("$(dirname "$(dir_of memory husk-e2e-$$/hc4)")" "$(dirname "$(dir_of cpu husk-e2e-$$/hc4)")" \
+           "$(dirname "$(dir_of pids husk-e2e-$$/hc4)")" "$(dirname "$(dir_of blkio husk-e2e-$$/hc4)")" \
+           "$(dirname "$(dir_of cpuacct husk-e2e-$$/hc4)")")
   husk create --bundle "$BUNDLE" hc4 </dev/null >/dev/null 2>&1
   local cpu
   cpu=$(dir_of cpu husk-e2e-$$/hc4)
