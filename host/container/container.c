@@ -152,6 +152,28 @@ static int remove_dir(const char *dir, const char *id, struct husk_err *err)
 
 static void member_release(const char *id, const struct husk_state *st);
 
+/* A VM adopted from a pool (docs/design-pool.md): its pool monitor stops
+ * QEMU once the container's monitor is gone; it gets DELETE_WAIT_MS, then
+ * SIGKILL. Then its dir <root>/pool.d/<n> goes (its vfs tree lived in
+ * that monitor's mount namespace, gone with it). Only a dir named as the
+ * pool names them is removed. */
+static void pool_vm_release(const struct husk_state *st)
+{
+	if (!wait_gone(&st->vm_monitor, DELETE_WAIT_MS))
+		kill_if_same(&st->vm_monitor);
+	wait_gone(&st->vm_monitor, 2000);
+	const char *base = strrchr(st->vm_dir, '/');
+	if (!base || base - st->vm_dir < 7 || strstr(st->vm_dir, "/..") || strspn(base + 1, "0123456789") == 0 ||
+	    base[1 + strspn(base + 1, "0123456789")] || strncmp(base - 7, "/pool.d", 7) ||
+	    husk_pid_ref_alive(&st->vm_monitor)) {
+		log_warn("pool VM dir %s left behind", st->vm_dir);
+		return;
+	}
+	struct husk_err err = { 0 };
+	if (remove_tree(st->vm_dir, &err) < 0)
+		log_warn("%s", err.msg);
+}
+
 /* A stopped container: a pod member's slot out of its sandbox's VM,
  * leftovers of a monitor that died hard (their PDEATHSIG should have taken
  * them already), its host cgroups, the poststop hooks (as runc: the
@@ -167,6 +189,8 @@ static int teardown(const char *dir, const char *id, const struct husk_state *st
 	kill_if_same(&st->vsock_backend);
 	wait_gone(&st->qemu, 2000);
 	wait_gone(&st->virtiofsd, 2000);
+	if (st->vm_dir[0])
+		pool_vm_release(st);
 	husk_host_cgroups_remove(dir, false);
 	husk_hooks_poststop(st, from_run ? st->bundle : NULL);
 	return remove_dir(dir, id, err);
