@@ -78,5 +78,6 @@ int cmd_update(struct husk_globals *g, int argc, char **argv);
 int cmd_events(struct husk_globals *g, int argc, char **argv);
 int cmd_features(struct husk_globals *g, int argc, char **argv);
 int cmd_not_yet(struct husk_globals *g, int argc, char **argv);
+int cmd_pool(struct husk_globals *g, int argc, char **argv);
 
 #endif

@@ -36,6 +36,8 @@ static const struct husk_verb verbs[] = {
 	  cmd_events },
 	{ "features", "print the OCI features JSON", "features", cmd_features },
 	{ "spec", "write a default config.json", "spec [--bundle DIR]", cmd_spec },
+	{ "pool", "keep VMs booted for create to take (docs/pool.md)", "pool serve [--size N] | pool status",
+	  cmd_pool },
 	{ "checkpoint", "checkpoint a container", "checkpoint ID", cmd_not_yet },
 	{ "restore", "restore a container", "restore ID", cmd_not_yet },
 };

@@ -449,7 +449,7 @@ static int setup_network(struct husk_vm *vm, const struct husk_monitor_args *a, 
 	return 0;
 }
 
-int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err)
+int husk_vm_start(struct husk_vm *vm, const struct husk_monitor_args *a, struct husk_err *err)
 {
 	char vfs_sock[PATH_MAX];
 	int r, vfs_fd;
@@ -515,12 +515,17 @@ int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool std
 			goto fail;
 		}
 	}
-	r = guest_handshake(vm, a, stdin_open, err);
-	if (r < 0)
-		goto fail;
 	return 0;
 fail:
 	husk_vm_stop(vm, 0);
+	return r;
+}
+
+int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err)
+{
+	int r = husk_vm_start(vm, a, err);
+	if (r == 0 && (r = guest_handshake(vm, a, stdin_open, err)) < 0)
+		husk_vm_stop(vm, 0);
 	return r;
 }
 

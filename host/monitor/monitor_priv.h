@@ -63,13 +63,19 @@ int husk_guest_create(int session_fd, const struct husk_monitor_args *a, bool st
  * (husk_net_open), entered by the calling thread; nothing without a path.
  * Then the monitor's pid shows the container's netns, as runc's does. */
 int husk_vm_enter_netns(struct husk_vm *vm, const struct husk_monitor_args *a, struct husk_err *err);
-/* monitor_boot.c: start vsock backend, virtiofsd and QEMU, connect, HELLO,
- * CREATE. On failure everything started is stopped again. */
+/* monitor_boot.c: start vsock backend, virtiofsd and QEMU, confine the
+ * monitor, connect to husk-init (vm->session_fd); nothing sent yet. A
+ * pool VM (a->spec without a rootfs, host/pool/pool_vm.c) stops here. On
+ * failure everything started is stopped again. */
+int husk_vm_start(struct husk_vm *vm, const struct husk_monitor_args *a, struct husk_err *err);
+/* husk_vm_start, then HELLO and CREATE. */
 int husk_vm_boot(struct husk_vm *vm, const struct husk_monitor_args *a, bool stdin_open, struct husk_err *err);
 /* Stops whatever still runs: QEMU (after grace_ms), virtiofsd, backend. */
 void husk_vm_stop(struct husk_vm *vm, int grace_ms);
 /* monitor_vfs.c: moves the monitor into a private mount namespace and
- * builds the directory virtiofsd shares (rootfs and bind sources) in dir. */
+ * builds the directory virtiofsd shares (rootfs and bind sources) in dir.
+ * A spec without a rootfs (a pool VM) gets an empty tree: rootfs/ empty
+ * and the slots ctr/0 .. ctr/15 empty, slot 0 for the adopting container. */
 int husk_vfs_stage(const struct husk_monitor_args *a, char *dir, size_t cap, struct husk_err *err);
 /* Last lines of console.log into out, for error messages (what the
  * console pipe holds is moved there first). */

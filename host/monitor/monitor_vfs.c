@@ -8,7 +8,8 @@
  *   mounts/N           a link to binds/N/<name>, the name the guest uses
  *   ctr/1 .. ctr/15    empty directories: the slots a pod's other
  *                      containers are injected into later, each a tree of
- *                      the same shape (vfs_slot.c)
+ *                      the same shape (vfs_slot.c); a pool VM's tree
+ *                      (no rootfs) has an empty rootfs/ and ctr/0 too
  * and nothing else; it is made read-only once the binds are in place, so
  * that a guest which mounts the share again (a privileged container) can
  * write nowhere beside them. Nothing reaches the host's mount table, and
@@ -144,7 +145,7 @@ int husk_vfs_build(const char *dir, const struct husk_spec *spec, const struct h
 	snprintf(path, sizeof path, "%s/rootfs", dir);
 	if (mkdir(path, 0755) < 0)
 		return husk_err_sys(err, errno, "creating %s", path);
-	int r = attach(spec->rootfs, t ? t->rootfs : -1, path, true, spec->readonly, err);
+	int r = spec->rootfs ? attach(spec->rootfs, t ? t->rootfs : -1, path, true, spec->readonly, err) : 0;
 	if (r < 0)
 		return husk_err_wrap(err, "staging the rootfs");
 	for (uint32_t i = 0; c && i < c->n_mounts; i++)
@@ -153,14 +154,14 @@ int husk_vfs_build(const char *dir, const struct husk_spec *spec, const struct h
 	return 0;
 }
 
-/* ctr/1 .. ctr/<HUSK_POD_MAX - 1>, empty */
-static int make_slots(const char *dir, struct husk_err *err)
+/* ctr/<first> .. ctr/<HUSK_POD_MAX - 1>, empty */
+static int make_slots(const char *dir, uint32_t first, struct husk_err *err)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/ctr", dir);
 	if (mkdir(path, 0755) < 0)
 		return husk_err_sys(err, errno, "creating %s", path);
-	for (uint32_t n = 1; n < HUSK_POD_MAX; n++) {
+	for (uint32_t n = first; n < HUSK_POD_MAX; n++) {
 		snprintf(path, sizeof path, "%s/ctr/%u", dir, n);
 		if (mkdir(path, 0755) < 0)
 			return husk_err_sys(err, errno, "creating %s", path);
@@ -182,12 +183,13 @@ int husk_vfs_stage(const struct husk_monitor_args *a, char *dir, size_t cap, str
 	const struct husk_container_config *c = a->spec->container;
 	uint32_t n_mounts = c ? c->n_mounts : 0;
 	/* the slot's own inodes, then ctr/ and its slots */
-	snprintf(opts, sizeof opts, HUSK_VFS_TMPFS_OPTS, HUSK_VFS_INODES(n_mounts) + HUSK_POD_MAX);
+	snprintf(opts, sizeof opts, HUSK_VFS_TMPFS_OPTS, HUSK_VFS_INODES(n_mounts) + HUSK_POD_MAX + 1);
 	if (mount("husk-vfs", dir, "tmpfs", HUSK_VFS_SB_FLAGS, opts) < 0)
 		return husk_err_sys(err, errno, "mounting a tmpfs on %s", dir);
 	husk_vfs_mount_points(a->spec);
 	int r = husk_vfs_build(dir, a->spec, NULL, err);
-	if (r < 0 || (r = make_slots(dir, err)) < 0)
+	/* a pool VM's tree is empty: its container comes into slot 0 */
+	if (r < 0 || (r = make_slots(dir, a->spec->rootfs ? 1 : 0, err)) < 0)
 		return r;
 	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY | HUSK_VFS_SB_FLAGS, NULL) < 0)
 		return husk_err_sys(err, errno, "making %s read-only", dir);

@@ -34,6 +34,7 @@ static const struct key_def key_defs[CFG_KEY_COUNT] = {
 	[CFG_ALLOWED_ANNOTATIONS] = { "security", "allowed_annotations", "HUSK_ALLOWED_ANNOTATIONS" },
 	[CFG_VMM_UID_BASE] = { "security", "vmm_uid_base", "HUSK_VMM_UID_BASE" },
 	[CFG_VMM_UID_COUNT] = { "security", "vmm_uid_count", "HUSK_VMM_UID_COUNT" },
+	[CFG_POOL_SIZE] = { "pool", "size", "HUSK_POOL_SIZE" },
 };
 
 static void set(struct husk_config_entry *e, const char *value, const char *source)
@@ -175,7 +176,8 @@ static int validate(struct husk_config *cfg, struct husk_err *err)
 		       { CFG_CONSOLE_LOG_MAX_KIB, 4, 1 << 20 },
 		       /* never root's or a system account's; below (uid_t)-2 */
 		       { CFG_VMM_UID_BASE, 1000, 4294000000L },
-		       { CFG_VMM_UID_COUNT, 1, 1 << 20 } };
+		       { CFG_VMM_UID_COUNT, 1, 1 << 20 },
+		       { CFG_POOL_SIZE, 1, 64 } };
 	for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
 		const struct husk_config_entry *e = &cfg->e[ranges[i].key];
 		char *end;
@@ -219,6 +221,7 @@ int husk_config_load(struct husk_config *cfg, struct husk_err *err)
 	set(&cfg->e[CFG_ALLOWED_ANNOTATIONS], "", "default");
 	set(&cfg->e[CFG_VMM_UID_BASE], "1500000000", "default");
 	set(&cfg->e[CFG_VMM_UID_COUNT], "65536", "default");
+	set(&cfg->e[CFG_POOL_SIZE], "1", "default");
 
 	const char *path = getenv("HUSK_CONFIG");
 	snprintf(cfg->path, sizeof cfg->path, "%s", path && *path ? path : HUSK_DEFAULT_CONFIG);

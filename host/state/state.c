@@ -22,6 +22,9 @@ int husk_id_validate(const char *id, struct husk_err *err)
 		return husk_err_set(err, EINVAL, "invalid container id \"%s\": must be 1 to 255 characters", id);
 	if (!strcmp(id, ".") || !strcmp(id, ".."))
 		return husk_err_set(err, EINVAL, "invalid container id \"%s\"", id);
+	/* <root>/pool.sock, pool.d and pool.lock are the pool server's (docs/pool.md) */
+	if (!strcmp(id, "pool.sock") || !strcmp(id, "pool.d") || !strcmp(id, "pool.lock"))
+		return husk_err_set(err, EINVAL, "invalid container id \"%s\": reserved for the VM pool", id);
 	for (const char *p = id; *p; p++) {
 		char c = *p;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||

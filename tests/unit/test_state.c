@@ -81,7 +81,8 @@ static enum test_result test_ids(void)
 {
 	struct husk_err err = { 0 };
 	CHECK_EQ_INT(husk_id_validate("abc-DEF_1.2+3", &err), 0);
-	const char *bad[] = { "", ".", "..", "a/b", "../x", "a b", "x\n", "ä" };
+	CHECK_EQ_INT(husk_id_validate("pool.dx", &err), 0);
+	const char *bad[] = { "", ".", "..", "a/b", "../x", "a b", "x\n", "ä", "pool.sock", "pool.d", "pool.lock" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		husk_err_clear(&err);
 		CHECK(husk_id_validate(bad[i], &err) < 0);
