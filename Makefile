@@ -5,6 +5,7 @@
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib/husk
 HUSK_CACHE ?= /var/cache/husk
+SYSTEMDUNITDIR ?= /etc/systemd/system
 B          := build
 WERROR     ?= 1
 
@@ -176,10 +177,15 @@ install: all
 	install -m 0755 $(B)/husk $(DESTDIR)$(PREFIX)/bin/husk
 	install -m 0644 $(B)/vmlinux $(DESTDIR)$(LIBDIR)/vmlinux
 	install -m 0644 $(B)/initramfs.cpio.gz $(DESTDIR)$(LIBDIR)/initramfs.cpio.gz
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|' systemd/husk-pool.service.in \
+	  > $(DESTDIR)$(SYSTEMDUNITDIR)/husk-pool.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/husk-pool.service
 
 # removes exactly what install put there (and the lib dir if it is empty)
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/husk $(DESTDIR)$(LIBDIR)/vmlinux $(DESTDIR)$(LIBDIR)/initramfs.cpio.gz
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/husk-pool.service
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 FORMAT_FILES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null)
