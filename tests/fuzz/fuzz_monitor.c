@@ -6,7 +6,11 @@
  * reader the monitor uses; the requests in flight are PS, STATS, PAUSE and
  * RESUME, answered to a ctl client that is a socket pair. Whatever the
  * bytes: no crash, no leak, no read out of bounds; a frame the monitor
- * refuses ends the session, as it does with a VM. */
+ * refuses ends the session, as it does with a VM.
+ * An input that starts with MEMBER_TAG is a pod member's monitor
+ * (member_mode: a container in a slot of a VM that is the sandbox's): no
+ * frame may make it stop the VM (SHUTDOWN), and the input's end is its
+ * session's end, EXIT or not: every request in flight is answered. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +31,8 @@ static struct monitor *m;
 static struct ctl_client *client;
 static int session_peer = -1, client_peer = -1, out_fd = -1;
 static uint8_t rbuf[HUSK_FRAME_HDR_SIZE + HUSK_FRAME_MAX];
+/* as a frame header, a length past HUSK_FRAME_MAX: no frame starts so */
+static const uint8_t MEMBER_TAG[4] = { 'M', 'E', 'M', 'B' };
 
 static void drain(int fd)
 {
@@ -60,7 +66,7 @@ static void setup_once(void)
 
 /* per input: a running container with four requests in flight; the fds
  * an input left open are reused (fewer syscalls, more inputs a second) */
-static void reset(void)
+static void reset(bool member)
 {
 	static int session_keep = -1;
 	if (session_keep < 0) {
@@ -86,6 +92,8 @@ static void reset(void)
 		byteq_free(&m->out[s].q);
 		m->out[s].eof = false;
 	}
+	m->member_mode = member;
+	m->slot = member ? 3 : 0;
 	m->status = m->st.status = HUSK_STATUS_RUNNING;
 	m->shutting_down = m->kill_deadline = false;
 	m->exit_status = 0;
@@ -104,7 +112,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!m)
 		setup_once();
-	reset();
+	bool member = size >= sizeof MEMBER_TAG && !memcmp(data, MEMBER_TAG, sizeof MEMBER_TAG);
+	if (member) {
+		data += sizeof MEMBER_TAG;
+		size -= sizeof MEMBER_TAG;
+	}
+	reset(member);
 	struct husk_frame_reader rd;
 	husk_frame_reader_init(&rd, rbuf, sizeof rbuf, HUSK_FRAME_MAX);
 	/* fed in pieces, as reads from a socket come */
@@ -136,6 +149,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (mon_session_gone(m))
 				break;
 		}
+	}
+	if (member) {
+		/* the VM is the sandbox's: a member's EXIT, or anything else,
+		 * must not send it SHUTDOWN */
+		if (m->shutting_down)
+			abort();
+		/* the session ends here, EXIT or not (the member then reports
+		 * 137 if none came): nothing is left waiting for the guest */
+		mon_session_lost(m);
+		for (int i = 0; i < PENDING_MAX; i++)
+			if (m->pending[i].type)
+				abort();
 	}
 	mon_ctl_settle_pending(m);
 	drain(session_peer);

@@ -292,6 +292,14 @@ MONITOR = {
     "oom-storm": b"".join(frame(enc({"oom_kills": n}), 19) for n in range(1, 200)),
     # a NOTIFY the monitor set up no socket for: a protocol error
     "notify-unasked": frame(MSG["notify"], 21),
+    # "MEMB" first: a pod member's monitor. Its session ends with the input:
+    # without EXIT (the member then ends 137), with requests in flight
+    "member-no-exit": b"MEMB" + frame(MSG["stdio"], 7) + frame(MSG["ps-reply"], OK, R, 10)
+    + frame(MSG["oom"], 19),
+    "member-session-gone": b"MEMB",
+    # its EXIT is its container's, not the VM's: no SHUTDOWN follows
+    "member-exit-then-more": b"MEMB" + frame(MSG["exit"], 10) + frame(MSG["stdio"], 7)
+    + frame(MSG["stats"], OK, R, 11),
 }
 
 write("cbor", CBOR)

@@ -86,7 +86,9 @@ for name in "${names[@]}"; do
   seeds=tests/fuzz/corpus/$name
   build "$name"
   if [ "$mode" = replay ]; then
-    echo "fuzz-replay $name: $("$B/replay/$name" "$seeds")"
+    # (not inside echo's arguments: a replay that crashes must fail the run)
+    replayed=$("$B/replay/$name" "$seeds")
+    echo "fuzz-replay $name: $replayed"
   else
     work=$B/corpus/$name
     mkdir -p "$work" "$B/artifacts"
