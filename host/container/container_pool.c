@@ -1,0 +1,82 @@
+/* Which containers may take a VM from the pool (docs/design-pool.md). */
+#include "host/container/container_pool.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "proto/msg_container.h"
+#include "host/net/net.h"
+#include "host/vmm/vmm_qemu.h"
+
+bool husk_pool_env_off(const char *value)
+{
+	static const char *const off[] = { "off", "0", "no", "false" };
+	for (size_t i = 0; value && i < sizeof off / sizeof off[0]; i++)
+		if (!strcasecmp(value, off[i]))
+			return true;
+	return false;
+}
+
+int husk_pool_spec_shape(const struct husk_config *cfg, const struct husk_spec *spec, struct husk_pool_shape *out,
+			 struct husk_err *err)
+{
+	char params[HUSK_CONFIG_VALUE_MAX * 2], why[128];
+	const char *accel = husk_config_get(cfg, CFG_ACCEL);
+	memset(out, 0, sizeof *out);
+	int r = husk_vm_size(cfg, spec, &out->memory_mib, &out->vcpus, err);
+	if (r < 0 || (r = husk_vm_annotations(cfg, spec, &accel, params, sizeof params, err)) < 0)
+		return r;
+	if (strlen(params) >= sizeof out->kernel_params)
+		return husk_err_set(err, E2BIG, "the kernel parameters are longer than a pool shape holds");
+	snprintf(out->kernel_params, sizeof out->kernel_params, "%s", params);
+	snprintf(out->accel, sizeof out->accel, "%s", husk_accel_resolve(accel, why, sizeof why));
+	return 0;
+}
+
+/* How many interfaces a cold boot would give the VM in the namespace at path. */
+static int netns_links(const char *path, unsigned *n, struct husk_err *err)
+{
+	struct husk_net_found found[HUSK_NET_MAX_IFACES];
+	struct husk_nl nl;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return husk_err_sys(err, errno, "opening %s", path);
+	int r = husk_nl_open(&nl, fd, err);
+	close(fd);
+	if (r < 0)
+		return r;
+	r = husk_net_list_links(&nl, found, HUSK_NET_MAX_IFACES, n, err);
+	husk_nl_close(&nl);
+	return r;
+}
+
+int husk_pool_eligible(const struct husk_config *cfg, const struct husk_spec *spec, const struct husk_pod_target *pod,
+		       struct husk_pool_shape *shape, char *why, size_t cap)
+{
+	struct husk_err err = { 0 };
+	json_t *ann = json_object_get(spec->json, "annotations");
+	const char *netns = spec->container ? spec->container->netns_path : NULL;
+	unsigned links = 0;
+	if (husk_pool_env_off(getenv("HUSK_POOL")))
+		snprintf(why, cap, "HUSK_POOL=%s", getenv("HUSK_POOL"));
+	else if (pod->member || pod->pod_sandbox)
+		snprintf(why, cap, "a pod's container");
+	else if (json_object_get(ann, "io.husk.net.spare_nics"))
+		snprintf(why, cap, "io.husk.net.spare_nics asks for NICs");
+	else if (spec->notify_host)
+		snprintf(why, cap, "an sd_notify socket");
+	else if (netns && netns_links(netns, &links, &err) < 0)
+		snprintf(why, cap, "%s", err.msg);
+	else if (links)
+		snprintf(why, cap, "network namespace %s has %u interfaces (pool VMs have no NIC)", netns, links);
+	else if (husk_pool_spec_shape(cfg, spec, shape, &err) < 0)
+		snprintf(why, cap, "%s", err.msg);
+	else
+		return 0;
+	return 1;
+}

@@ -1,0 +1,132 @@
+/* Which containers may take a pool VM (host/container/container_pool.c). */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proto/msg_container.h"
+#include "proto/msg_resources.h"
+#include "host/container/container_pool.h"
+#include "tests/unit/unit.h"
+
+static enum test_result test_env(void)
+{
+	CHECK(husk_pool_env_off("off"));
+	CHECK(husk_pool_env_off("OFF"));
+	CHECK(husk_pool_env_off("0"));
+	CHECK(husk_pool_env_off("false"));
+	CHECK(husk_pool_env_off("no"));
+	CHECK(!husk_pool_env_off(NULL));
+	CHECK(!husk_pool_env_off(""));
+	CHECK(!husk_pool_env_off("on"));
+	CHECK(!husk_pool_env_off("offf"));
+	return TEST_PASS;
+}
+
+static int load_cfg(struct husk_config *cfg)
+{
+	struct husk_err err = { 0 };
+	unsetenv("HUSK_MEMORY_MIB");
+	unsetenv("HUSK_VCPUS");
+	unsetenv("HUSK_POOL");
+	setenv("HUSK_CONFIG", "/dev/null", 1);
+	int r = husk_config_load(cfg, &err);
+	unsetenv("HUSK_CONFIG");
+	return r;
+}
+
+static enum test_result test_eligible(void)
+{
+	struct husk_config cfg;
+	CHECK_EQ_INT(load_cfg(&cfg), 0);
+	struct husk_spec spec = { .json = json_pack("{}") };
+	struct husk_pod_target pod = { 0 };
+	struct husk_pool_shape shape, big;
+	char why[256] = "";
+	/* a plain container: the config's shape */
+	CHECK_EQ_INT(husk_pool_eligible(&cfg, &spec, &pod, &shape, why, sizeof why), 0);
+	CHECK_EQ_INT(shape.memory_mib, husk_config_get_long(&cfg, CFG_MEMORY_MIB));
+	CHECK(shape.vcpus >= 1);
+	CHECK(!strcmp(shape.accel, "tcg") || !strcmp(shape.accel, "kvm"));
+	/* a memory limit above the shape: eligible, but another shape */
+	struct husk_resources res = { .has_memory_limit = true, .memory_limit = 4096ll << 20 };
+	spec.resources = &res;
+	CHECK_EQ_INT(husk_pool_eligible(&cfg, &spec, &pod, &big, why, sizeof why), 0);
+	CHECK(!husk_pool_shape_equal(&shape, &big));
+	spec.resources = NULL;
+	/* refusals, each with its reason */
+	setenv("HUSK_POOL", "off", 1);
+	CHECK_EQ_INT(husk_pool_eligible(&cfg, &spec, &pod, &shape, why, sizeof why), 1);
+	CHECK(strstr(why, "HUSK_POOL=off") != NULL);
+	unsetenv("HUSK_POOL");
+	pod.pod_sandbox = true;
+	CHECK_EQ_INT(husk_pool_eligible(&cfg, &spec, &pod, &shape, why, sizeof why), 1);
+	CHECK(strstr(why, "pod") != NULL);
+	pod.pod_sandbox = false;
+	json_object_set_new(spec.json, "annotations", json_pack("{s:s}", "io.husk.net.spare_nics", "1"));
+	CHECK_EQ_INT(husk_pool_eligible(&cfg, &spec, &pod, &shape, why, sizeof why), 1);
+	CHECK(strstr(why, "spare_nics") != NULL);
+	json_object_set_new(spec.json, "annotations", json_pack("{s:s}", "io.husk.vm.memory_mib", "lots"));
+	CHECK_EQ_INT(husk_pool_eligible(&cfg, &spec, &pod, &shape, why, sizeof why), 1);
+	CHECK(strstr(why, "memory_mib") != NULL);
+	json_decref(spec.json);
+	return TEST_PASS;
+}
+
+/* a network namespace path: only one with no interface but lo fits */
+static enum test_result test_netns(void)
+{
+	struct husk_config cfg;
+	CHECK_EQ_INT(load_cfg(&cfg), 0);
+	struct husk_container_config cc = { 0 };
+	struct husk_spec spec = { .json = json_pack("{}"), .container = &cc };
+	struct husk_pod_target pod = { 0 };
+	struct husk_pool_shape shape;
+	char why[256] = "";
+	cc.netns_path = (char *)"/nonexistent/ns/net";
+	CHECK_EQ_INT(husk_pool_eligible(&cfg, &spec, &pod, &shape, why, sizeof why), 1);
+	CHECK(strstr(why, "/nonexistent/ns/net") != NULL);
+	if (geteuid() != 0) {
+		json_decref(spec.json);
+		return TEST_SKIP;
+	}
+	/* the test's own, when it has an ethernet interface: a cold boot
+	 * would give the VM a NIC */
+	if (access("/sys/class/net/eth0", F_OK) == 0) {
+		cc.netns_path = (char *)"/proc/self/ns/net";
+		CHECK_EQ_INT(husk_pool_eligible(&cfg, &spec, &pod, &shape, why, sizeof why), 1);
+		CHECK(strstr(why, "interfaces") != NULL);
+	}
+	/* a fresh namespace (only lo), in a child */
+	pid_t child = fork();
+	if (child == 0) {
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(77);
+		cc.netns_path = (char *)"/proc/self/ns/net";
+		int r = husk_pool_eligible(&cfg, &spec, &pod, &shape, why, sizeof why);
+		if (r)
+			printf("# %s\n", why);
+		_exit(r);
+	}
+	int status = 0;
+	waitpid(child, &status, 0);
+	json_decref(spec.json);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		return TEST_SKIP;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return TEST_PASS;
+}
+
+int main(void)
+{
+	static const struct unit_test tests[] = {
+		{ "HUSK_POOL off, 0, no, false force cold", test_env },
+		{ "eligibility: the config's shape; a bigger limit another shape; off, pods, spare NICs, bad size refused",
+		  test_eligible },
+		{ "eligibility: a network namespace with only lo fits; one with eth0 or a missing one does not",
+		  test_netns },
+	};
+	return unit_run(tests, ARRAY_SIZE(tests));
+}
