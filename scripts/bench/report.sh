@@ -16,7 +16,7 @@ rows=$(jq -r '
   def met($ok): if $ok == null then "—" elif $ok then "yes" else "no" end;
   def mib: if . == null then null else (. / 1024 | r1) end;
   def row($m; $v; $b; $ratio; $t; $ok): [$m, ($v | s), ($b | s), ($ratio | s), $t, met($ok)] | join(" | ") | "| \(.) |";
-  .coldstart as $c | .exec as $e | .fs as $f | .density as $d |
+  .coldstart as $c | .exec as $e | .fs as $f | .density as $d | .pool as $p |
   (if $c then
     row("cold start `husk run BUNDLE /bin/true`, median (ms); baseline: the floor, bare QEMU boot, init reboots at once";
         $c.husk_run_ms.median; $c.floor_ms.median; ratio($c.husk_run_ms.median; $c.floor_ms.median);
@@ -33,6 +33,25 @@ rows=$(jq -r '
         (.pss_per_container_kb | mib); null; null; "≤ 40 MiB"; (.pss_per_container_kb / 1024) <= 40),
     row("guest view, \(.containers) running: MemTotal / MemAvailable (MiB)";
         "\(.guest_meminfo.MemTotal_kb | mib) / \(.guest_meminfo.MemAvailable_kb | mib)"; null; null; "—"; null))
+   else empty end),
+  (if $p then
+    (if $p.warm_run_ms then
+      row("warm start `husk run --keep` /bin/true from a pool of 1, median (ms); baseline: cold, same script"; $p.warm_run_ms.median;
+          $p.cold_run_ms.median; ratio($p.warm_run_ms.median; $p.cold_run_ms.median); "≤ 0.50 × cold";
+          (ratio($p.warm_run_ms.median; $p.cold_run_ms.median) // 99) <= 0.5)
+     else
+      row("warm start from a pool of 1: not measured (\($p.warm_missing_why // "no warm run")); cold, same script, median (ms)";
+          "—"; $p.cold_run_ms.median; null; "≤ 0.50 × cold"; null)
+     end),
+    (if $p.idle_pool_vm_pss_kb and $p.idle_container_pss_kb then
+      row("idle pool VM PSS (MiB): monitor \($p.idle_pool_vm_pss_kb.monitor | mib), qemu \($p.idle_pool_vm_pss_kb.qemu | mib), virtiofsd \($p.idle_pool_vm_pss_kb.virtiofsd | mib), vsock \($p.idle_pool_vm_pss_kb.vsock_backend | mib); baseline: one idle container alone (\($p.idle_container_pss_kb.qemu | mib) in qemu); the server itself \(($p.pool_server_pss_kb // null) | mib)";
+          ($p.idle_pool_vm_pss_kb.total | mib); ($p.idle_container_pss_kb.total | mib);
+          ratio($p.idle_pool_vm_pss_kb.total; $p.idle_container_pss_kb.total); "≤ an idle container";
+          $p.idle_pool_vm_pss_kb.total <= $p.idle_container_pss_kb.total)
+     else empty end),
+    (if $p.serve_to_first_ready_ms then
+      row("pool: `husk pool serve` to its first VM ready (ms)"; $p.serve_to_first_ready_ms; null; null; "—"; null)
+     else empty end)
    else empty end),
   (if $e then
     row("exec round trip `husk exec ID /bin/true`, median (ms); baseline: `runc exec`"; $e.exec_ms.median;
@@ -73,7 +92,7 @@ breakdown=$(jq -r '.coldstart.breakdown_ms // empty | to_entries[] | select(.key
   echo "[bench/results.json](../bench/results.json). Each baseline is measured in the same run on the"
   echo "same machine; ratios are husk ÷ baseline. \`make bench\` measures and never asserts."
   echo
-  jq -r '"Measured \(.date) on \(.cpus) CPUs, accel **\(.accel)**, kernel \(.kernel), husk \(.commit), \(.qemu), \(.runc); BENCH_RUNS \(.bench_runs); load average at the end \(.loadavg_at_end); the run took \(.duration_s) s." + (if .conditions != "" then "\n\nConditions: \(.conditions)" else "" end)' "$res"
+  jq -r '"Measured \(.date)" + (if (.kept // []) | length > 0 then " (this run: \(.only); kept from earlier runs: \([.kept | group_by([.date, .commit])[] | "\(map(.part) | join(", ")) of \(.[0].date), husk \(.[0].commit)"] | join("; ")))" else "" end) + " on \(.cpus) CPUs, accel **\(.accel)**, kernel \(.kernel), husk \(.commit), \(.qemu), \(.runc); BENCH_RUNS \(.bench_runs); load average at the end \(.loadavg_at_end); the run took \(.duration_s) s." + (if .conditions != "" then "\n\nConditions: \(.conditions)" else "" end)' "$res"
   echo
   echo "| figure | husk | baseline | ratio | target | met |"
   echo "|---|---|---|---|---|---|"
@@ -111,6 +130,12 @@ breakdown=$(jq -r '.coldstart.breakdown_ms // empty | to_entries[] | select(.key
   echo "  the same directory on the host disk; it times itself (in the guest, with the guest's clock). The"
   echo "  files the guest reads were written by the host, so the guest's cache is cold while the host reads"
   echo "  from its page cache: the read ratios are what crossing virtio-fs costs."
+  echo "- **pool**: \`husk pool serve --size 1\` on the bench's root; each warm run waits until the pool"
+  echo "  has a ready VM, then times \`husk run --keep\` (the delete after it is not timed); a run whose"
+  echo "  state names no pool VM (\`vm_dir\`) booted cold and is left out. The cold runs are the same"
+  echo "  command before the pool starts. The idle pool VM's PSS is every process below the server (its"
+  echo "  monitor, QEMU, virtiofsd and child, the vsock back-end), after the VM is ready and 1 s idle; the"
+  echo "  baseline is one idle container, measured alone, by the same roles."
   echo "- **density**: idle containers started one by one (create + start) up to BENCH_DENSITY_MAX, with"
   echo "  each one's start time, the total PSS and the host's MemAvailable after it; the sweep stops early if"
   echo "  MemAvailable falls under 2 GiB. Every container is deleted at the end, pass or fail."

@@ -4,11 +4,13 @@
 # docs/performance.png. Measures, never asserts.
 #   BENCH_RUNS=N          repetitions of each timed step (defaults per script)
 #   BENCH_DENSITY_MAX=N   idle containers in the density sweep (default 50)
-#   BENCH_ONLY="a b"      run only these of: coldstart exec fs density
+#   BENCH_ONLY="a b"      run only these of: coldstart exec fs density pool;
+#                         the others keep their figures from the last
+#                         bench/results.json, and the report says from when
 #   BENCH_CONDITIONS=TXT  what the machine was doing, written into the report
 source "$(dirname "$0")/lib.sh"
 started=$(date +%s)
-all="coldstart exec fs density"
+all="coldstart exec fs density pool"
 only=${BENCH_ONLY:-$all}
 
 # the bundles: busybox rootfs (scripts/make-bundle.sh); one runs /bin/true,
@@ -28,20 +30,31 @@ for m in $all; do
 done
 
 mkdir -p "$top/bench"
-parts=()
+parts=() prev=null
 for m in $all; do
-  if [ -s "$BENCH_OUT/$m.json" ]; then parts+=(--slurpfile "$m" "$BENCH_OUT/$m.json"); fi
+  if [ -s "$BENCH_OUT/$m.json" ]; then parts+=(--slurpfile "$m" "$BENCH_OUT/$m.json"); else parts+=(--argjson "$m" '[]'); fi
 done
+if [ -n "${BENCH_ONLY:-}" ] && [ -s "$top/bench/results.json" ]; then prev=$(cat "$top/bench/results.json"); fi
 kernel_release=$(cat "$(dirname "$(readlink -f "$top/build/vmlinux")")/release" 2>/dev/null || echo unknown)
 jq -n "${parts[@]}" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson cpus "$(nproc)" \
   --arg accel "$("$husk" config | sed -n 's/^# accel resolves to \([a-z]*\).*/\1/p')" \
   --arg kernel "$kernel_release" --arg commit "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
   --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg cond "${BENCH_CONDITIONS:-}" \
   --argjson secs "$(($(date +%s) - started))" --arg runs "${BENCH_RUNS:-default}" \
-  --arg qemu "$(qemu-system-x86_64 --version | head -1)" --arg runc "$(runc --version | head -1)" '
+  --arg qemu "$(qemu-system-x86_64 --version | head -1)" --arg runc "$(runc --version | head -1)" \
+  --argjson prev "$prev" --arg only "${BENCH_ONLY:-}" '
+  # with BENCH_ONLY, a part not run keeps the last run'"'"'s figures
+  def part($new; $name): $new[0] // (if $only != "" then $prev[$name] // null else null end);
   {date: $date, cpus: $cpus, accel: $accel, kernel: $kernel, commit: $commit, qemu: $qemu, runc: $runc,
    loadavg_at_end: $load, conditions: $cond, bench_runs: $runs, duration_s: $secs,
-   coldstart: ($coldstart[0] // null), exec: ($exec[0] // null), fs: ($fs[0] // null), density: ($density[0] // null)}' \
+   coldstart: part($coldstart; "coldstart"), exec: part($exec; "exec"), fs: part($fs; "fs"),
+   density: part($density; "density"), pool: part($pool; "pool")}
+  | if $only != "" and $prev != null then
+      .only = $only
+      | .kept = [["coldstart", "exec", "fs", "density", "pool"][] as $m
+                 | select(($only | split(" ") | any(. == $m) | not) and $prev[$m] != null)
+                 | ([$prev.kept // [] | .[] | select(.part == $m)][0] // {part: $m, date: $prev.date, commit: $prev.commit})]
+    else . end' \
   >"$top/bench/results.json"
 "$top/scripts/bench/report.sh" "$top/bench/results.json" "$top/docs/performance.md" "$top/docs/performance.png"
 note "done in $(($(date +%s) - started)) s: bench/results.json, docs/performance.md, docs/performance.png"

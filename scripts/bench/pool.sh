@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The pool (docs/pool.md): what an idle pool VM costs in memory beside an
+# idle container, and warm `husk run /bin/true` (a pool of 1, ready before
+# each run) beside cold runs of the same script. Each run is
+# `run --keep` so that its state says whether it took a pool VM;
+# the delete is not timed. A warm run that booted cold anyway (no pool VM
+# adopted: create does not take pool VMs, or the shape differs) is counted
+# and left out of the warm figure.
+source "$(dirname "$0")/lib.sh"
+n=$(runs 10)
+bench_root
+serve_pid=""
+serve_log=$BENCH_OUT/pool-serve.log
+# the server first (it stops its idle VMs on SIGTERM), then the containers
+pool_stop() {
+  [ -n "$serve_pid" ] || return 0
+  kill -TERM "$serve_pid" 2>/dev/null || true
+  for _ in $(seq 300); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+  serve_pid=""
+}
+trap 'pool_stop; bench_cleanup' EXIT
+
+# waits until the pool has a ready VM; prints the ms it took, or fails
+pool_wait_ready() {
+  local t0 r
+  t0=$(now_ms)
+  for _ in $(seq 1200); do
+    r=$(h pool status 2>/dev/null | jq -r '.ready // 0' 2>/dev/null || echo 0)
+    if [ "${r:-0}" -ge 1 ]; then echo $(($(now_ms) - t0)); return 0; fi
+    kill -0 "$serve_pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+# every process below PID, one a line
+descendants() {
+  local c
+  for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done
+}
+# the PSS of the processes below PID by role, told by their names: QEMU,
+# virtiofsd (and its sandboxed child), the vsock back-end (husk-vsock), and
+# the pool monitor (the rest)
+pss_tree_by_role() {
+  local p comm role kb m=0 q=0 v=0 b=0
+  for p in $(descendants "$1"); do
+    comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+    kb=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+    case "$comm" in
+      qemu*) q=$((q + kb)) ;;
+      virtiofsd*) v=$((v + kb)) ;;
+      husk-vsock*) b=$((b + kb)) ;;
+      *) m=$((m + kb)) ;;
+    esac
+  done
+  jq -nc --argjson m "$m" --argjson q "$q" --argjson v "$v" --argjson b "$b" \
+    '{monitor: $m, qemu: $q, virtiofsd: $v, vsock_backend: $b, total: ($m + $q + $v + $b)}'
+}
+# run_keep ID: times `husk run --keep` of /bin/true; prints ms, or nothing if it failed
+run_keep() {
+  local t0 ms
+  t0=$(now_ms)
+  if h run --keep --bundle "$bundle_true" "$1" </dev/null >/dev/null 2>"$BENCH_OUT/pool-run.err"; then
+    ms=$(($(now_ms) - t0))
+    echo "$ms"
+  else
+    note "pool: husk run $1 failed: $(head -c 300 "$BENCH_OUT/pool-run.err")"
+  fi
+}
+# did container ID start in a pool VM? Its state names the VM's dir, or its
+# monitor's log says so
+adopted() {
+  [ -n "$(jq -r '.vm_dir // empty' "$HUSK_ROOT/$1/state.json" 2>/dev/null)" ] ||
+    grep -q 'adopted pool VM' "$HUSK_ROOT/$1/monitor.log" 2>/dev/null
+}
+
+# an idle container, no pool running: its PSS by role (as density.sh)
+note "pool: an idle container's PSS"
+idle_ctr=null
+if start_idle idle "$bundle_idle"; then
+  sleep 1
+  idle_ctr=$(pss_by_role idle | jq -c '. + {total: (.monitor + .qemu + .virtiofsd + .vsock_backend)}')
+fi
+h delete --force idle >/dev/null 2>&1 || true
+
+note "pool: cold husk run x$n (no pool)"
+cold=()
+for i in $(seq "$n"); do
+  ms=$(run_keep "cold$i")
+  [ -n "$ms" ] && cold+=("$ms")
+  h delete --force "cold$i" >/dev/null 2>&1 || true
+done
+
+note "pool: husk pool serve --size 1"
+# not through h(): $! must be husk's own pid, not a subshell's
+"$husk" --root "$HUSK_ROOT" pool serve --size 1 </dev/null >/dev/null 2>"$serve_log" &
+serve_pid=$!
+first_ready=null idle_vm=null server_kb=null
+if first_ready=$(pool_wait_ready); then
+  sleep 1 # let the idle VM settle, as density.sh does
+  idle_vm=$(pss_tree_by_role "$serve_pid")
+  server_kb=$(pss_of_pids "$serve_pid")
+else
+  first_ready=null
+  note "pool: no VM got ready: $(h pool status 2>&1 | head -c 300)"
+fi
+
+note "pool: warm husk run x$n (a ready VM before each)"
+warm=() cold_anyway=0
+if [ "$idle_vm" != null ]; then
+  for i in $(seq "$n"); do
+    pool_wait_ready >/dev/null || { note "pool: no ready VM before warm run $i"; break; }
+    ms=$(run_keep "warm$i")
+    if [ -n "$ms" ]; then
+      if adopted "warm$i"; then warm+=("$ms"); else cold_anyway=$((cold_anyway + 1)); fi
+    fi
+    h delete --force "warm$i" >/dev/null 2>&1 || true
+  done
+fi
+last_error=$(h pool status 2>/dev/null | jq -r '.last_error // ""' 2>/dev/null || true)
+pool_stop
+
+why=null
+if [ "${#warm[@]}" -eq 0 ] && [ "$cold_anyway" -gt 0 ]; then
+  why='"create took no pool VM: every warm run booted cold"'
+elif [ "$idle_vm" = null ]; then
+  why="$(jq -n --arg e "$last_error" '"the pool got no VM ready: " + $e')"
+fi
+jq -n --argjson cold "$(nums "${cold[@]}" | json_nums)" --argjson warm "$(nums "${warm[@]}" | json_nums)" \
+  --argjson cm "$(nums "${cold[@]}" | median)" --argjson cp "$(nums "${cold[@]}" | p95)" \
+  --argjson wm "$(nums "${warm[@]}" | median)" --argjson wp "$(nums "${warm[@]}" | p95)" \
+  --argjson anyway "$cold_anyway" --argjson why "$why" --argjson first "$first_ready" \
+  --argjson vm "$idle_vm" --argjson ctr "$idle_ctr" --argjson server "$server_kb" '
+  {runs: ($cold | length), cold_run_ms: {median: $cm, p95: $cp, all: $cold},
+   warm_run_ms: (if ($warm | length) == 0 then null else {median: $wm, p95: $wp, all: $warm} end),
+   warm_runs_cold_anyway: $anyway, warm_missing_why: $why, serve_to_first_ready_ms: $first,
+   idle_pool_vm_pss_kb: $vm, idle_container_pss_kb: $ctr, pool_server_pss_kb: $server}' >"$BENCH_OUT/pool.json"
+note "pool: done"
