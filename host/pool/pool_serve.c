@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -100,6 +101,7 @@ static _Noreturn void run_child(struct pool_server *s, int fd, unsigned index, c
 		dup2(null, 0);
 		close(null);
 	}
+	prctl(PR_SET_NAME, "husk-pool-vm"); /* as a container's is husk-monitor, for ps */
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);

@@ -105,6 +105,7 @@ teardown() {
   grep -E "master:[0-9]+" "/proc/$vfsd/mountinfo"
   # confined as a container's monitor, QEMU under its own uid
   [ "$(awk '/^Seccomp:/ {print $2}' "/proc/$mon/status")" = 2 ]
+  [ "$(cat "/proc/$mon/comm")" = husk-pool-vm ]
   qemu=$(pgrep -P "$mon" -f qemu-system)
   [ "$(stat -c %u "/proc/$qemu")" -ne 0 ]
   [ -S "$dir/ctl.sock" ]
