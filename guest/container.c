@@ -120,7 +120,7 @@ void container_child_root(const struct husk_create_msg *m, const struct gctr *g,
 static int container_share(const struct husk_create_msg *m, const struct gctr *g, struct husk_err *err)
 {
 	if (g->idx == 0)
-		return mount_rootfs(m->rootfs_tag, err);
+		return mount_rootfs(m->rootfs_tag, g->rootfs, err);
 	struct stat st;
 	if (stat(g->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
 		return husk_err_set(err, ENOENT, "the shared directory has no rootfs for container %u of the pod",
@@ -151,7 +151,7 @@ int container_create(struct conn *c, const struct husk_create_msg *m, pid_t *pid
 	struct gctr *g = &ctrs[m->ctr];
 	memset(g, 0, sizeof *g);
 	g->oom_w.fd = -1;
-	ctr_paths(g, m->ctr);
+	ctr_paths(g, m->ctr, m->tree);
 	if ((r = container_share(m, g, err)) < 0)
 		return r;
 	if (m->notify_socket && (r = notify_listen(err)) < 0)

@@ -7,18 +7,21 @@
 #include "proto/msg_container.h"
 #include "guest/guest.h"
 
-void ctr_paths(struct gctr *g, uint32_t idx)
+void ctr_paths(struct gctr *g, uint32_t idx, bool tree)
 {
 	g->idx = idx;
-	if (idx == 0) {
+	if (idx == 0)
 		snprintf(g->cgroup, sizeof g->cgroup, "%s", GUEST_CONTAINER_CGROUP);
-		snprintf(g->vfs, sizeof g->vfs, "%s", GUEST_VFS_DIR);
-	} else {
+	else
 		/* a sibling, not a child: a group with processes has no children
 		 * with controllers (cgroup v2's no-internal-processes rule) */
 		snprintf(g->cgroup, sizeof g->cgroup, "%s.%u", GUEST_CONTAINER_CGROUP, idx);
+	/* slot 0's tree is the share itself, unless CREATE says "tree" (a
+	 * pooled VM, whose share has the slot dirs ctr/0 .. ctr/15) */
+	if (idx == 0 && !tree)
+		snprintf(g->vfs, sizeof g->vfs, "%s", GUEST_VFS_DIR);
+	else
 		snprintf(g->vfs, sizeof g->vfs, "%s/ctr/%u", GUEST_VFS_DIR, idx);
-	}
 	snprintf(g->rootfs, sizeof g->rootfs, "%s/rootfs", g->vfs);
 }
 

@@ -139,7 +139,7 @@ void container_init_exited(struct proc *p);    /* before its EXIT: slot 0 takes 
 void container_collect(void);                  /* frees the slots of closed members whose init is reaped */
 
 /* the table's rules, no syscalls (ctr_table.c, also in the host unit tests) */
-void ctr_paths(struct gctr *g, uint32_t idx); /* cgroup, vfs, rootfs of slot idx */
+void ctr_paths(struct gctr *g, uint32_t idx, bool tree); /* cgroup, vfs, rootfs of slot idx (tree: CREATE's) */
 /* which slot a request means: absent ctr -> the session's container, else
  * 0; an explicit one other than the session's is EPERM; a slot that holds
  * no container is ESRCH */
@@ -204,7 +204,7 @@ int net_apply(const struct husk_network *n, struct husk_err *err);
 
 /* mounts (mount.c) */
 int mount_boot_filesystems(struct husk_err *err);
-int mount_rootfs(const char *tag, struct husk_err *err);
+int mount_rootfs(const char *tag, const char *rootfs, struct husk_err *err);
 
 /* the container's file system view (container_fs.c), in its init process */
 struct husk_container_config;

@@ -38,7 +38,7 @@ int mount_boot_filesystems(struct husk_err *err)
 /* The host's staging directory (rootfs/, binds/N/<name> and the links
  * mounts/N to them), mounted read-write: the host enforces read-only parts
  * with read-only mounts of its own. */
-int mount_rootfs(const char *tag, struct husk_err *err)
+int mount_rootfs(const char *tag, const char *rootfs, struct husk_err *err)
 {
 	int r = mkdir_p(GUEST_VFS_DIR, 0755, err);
 	if (r < 0)
@@ -46,7 +46,7 @@ int mount_rootfs(const char *tag, struct husk_err *err)
 	if (mount(tag, GUEST_VFS_DIR, "virtiofs", 0, NULL) < 0)
 		return husk_err_sys(err, errno, "mounting virtio-fs tag \"%s\" on %s", tag, GUEST_VFS_DIR);
 	struct stat st;
-	if (stat(GUEST_ROOTFS_DIR, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		umount2(GUEST_VFS_DIR, MNT_DETACH);
 		return husk_err_set(err, ENOENT, "the shared directory has no rootfs");
 	}

@@ -409,7 +409,8 @@ static int decode_pod_fields(const struct husk_cbor_item *root, struct husk_crea
 {
 	bool has;
 	int r;
-	if ((r = husk_msg_get_ctr(root, &has, &m->ctr, err)) < 0 || (r = get_join(root, &m->join, err)) < 0)
+	if ((r = husk_msg_get_ctr(root, &has, &m->ctr, err)) < 0 || (r = get_join(root, &m->join, err)) < 0 ||
+	    (r = husk_msg_get_bool(root, "tree", true, &m->tree, err)) < 0)
 		return r;
 	if (m->ctr && m->network)
 		return husk_err_set(err, EINVAL, "container %u of the pod carries a network (only the first may)",
@@ -422,7 +423,7 @@ static int decode_pod_fields(const struct husk_cbor_item *root, struct husk_crea
 int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m)
 {
 	husk_cbor_put_map(e, 6 + (m->container != NULL) + (m->resources != NULL) + (m->network != NULL) +
-				     (m->notify_socket != NULL) + (m->ctr != 0) + (m->join.mask != 0));
+				     (m->notify_socket != NULL) + (m->ctr != 0) + (m->join.mask != 0) + m->tree);
 	husk_cbor_put_text(e, "id");
 	husk_cbor_put_text(e, m->id);
 	husk_cbor_put_text(e, "rootfs_tag");
@@ -461,6 +462,11 @@ int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg
 	}
 	if (m->join.mask)
 		put_join(e, &m->join);
+	/* pools only: a cold CREATE stays as it was */
+	if (m->tree) {
+		husk_cbor_put_text(e, "tree");
+		husk_cbor_put_bool(e, true);
+	}
 	return e->overflow ? -ENOSPC : 0;
 }
 

@@ -75,6 +75,9 @@ struct husk_create_msg {
 	 * when not 0) and the namespaces it joins from other slots */
 	uint32_t ctr;
 	struct husk_ns_join join;
+	/* pools: the container's tree is vfs/ctr/<ctr> of the share even for
+	 * slot 0 ("tree", written only when true) */
+	bool tree;
 };
 
 /* Generic small maps used by several messages. */

@@ -21,6 +21,7 @@ struct husk_monitor_args {
 	const char *console_socket; /* NULL without a terminal */
 	bool log_to_caller_file;    /* --log given: keep logging there */
 	bool systemd_cgroup;        /* --systemd-cgroup: cgroupsPath is "slice:prefix:name" */
+	bool pool_share;            /* a pool VM's share: slot dirs ctr/0 .. ctr/15 (slot 0's tree comes later) */
 };
 
 /* Runs the monitor; returns the exit status to exit with. */

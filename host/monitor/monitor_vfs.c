@@ -188,8 +188,8 @@ int husk_vfs_stage(const struct husk_monitor_args *a, char *dir, size_t cap, str
 		return husk_err_sys(err, errno, "mounting a tmpfs on %s", dir);
 	husk_vfs_mount_points(a->spec);
 	int r = husk_vfs_build(dir, a->spec, NULL, err);
-	/* a pool VM's tree is empty: its container comes into slot 0 */
-	if (r < 0 || (r = make_slots(dir, a->spec->rootfs ? 1 : 0, err)) < 0)
+	/* a pool VM's tree is empty (or pool_share): its container comes into slot 0 */
+	if (r < 0 || (r = make_slots(dir, a->spec->rootfs && !a->pool_share ? 1 : 0, err)) < 0)
 		return r;
 	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY | HUSK_VFS_SB_FLAGS, NULL) < 0)
 		return husk_err_sys(err, errno, "making %s read-only", dir);

@@ -1,4 +1,5 @@
-/* Slots 1 .. HUSK_POD_MAX - 1 of a running sandbox's share: another
+/* Slots 1 .. HUSK_POD_MAX - 1 of a running sandbox's share (and slot 0
+ * of a pool VM's, whose share has ctr/0): another
  * container's tree put in (husk_vfs_inject) and taken out
  * (husk_vfs_eject) from outside, in the sandbox monitor's mount namespace.
  *
@@ -33,8 +34,19 @@ struct ns_visit {
 
 static int check_slot(uint32_t slot, struct husk_err *err)
 {
-	if (slot == 0 || slot >= HUSK_POD_MAX)
-		return husk_err_set(err, EINVAL, "share slot %u is not one of 1..%u", slot, HUSK_POD_MAX - 1);
+	if (slot >= HUSK_POD_MAX)
+		return husk_err_set(err, EINVAL, "share slot %u is not one of 0..%u", slot, HUSK_POD_MAX - 1);
+	return 0;
+}
+
+/* In the sandbox's namespace: slot 0 only where the share has ctr/0 (a
+ * pool VM's, built with pool_share); a cold VM's slot 0 is the share's top */
+static int check_slot0(const char *dst, uint32_t slot, struct husk_err *err)
+{
+	struct stat st;
+	if (slot == 0 && (lstat(dst, &st) < 0 || !S_ISDIR(st.st_mode)))
+		return husk_err_set(err, EINVAL, "share slot 0 is not one of 1..%u (the share is no pool VM's)",
+				    HUSK_POD_MAX - 1);
 	return 0;
 }
 
@@ -150,8 +162,8 @@ static int place(const char *sandbox_dir, uint32_t slot, const struct husk_spec 
 	if (snprintf(dst, sizeof dst, "%s/vfs/ctr/%u", sandbox_dir, slot) >= (int)sizeof dst ||
 	    snprintf(stage, sizeof stage, "%s/ctr%u.stage", sandbox_dir, slot) >= (int)sizeof stage)
 		return husk_err_set(err, ENAMETOOLONG, "the sandbox's state directory path is too long");
-	int r = mounted_on(dst, &busy, err);
-	if (r < 0)
+	int r = check_slot0(dst, slot, err);
+	if (r < 0 || (r = mounted_on(dst, &busy, err)) < 0)
 		return r;
 	if (busy)
 		return husk_err_set(err, EBUSY, "the share's slot %u holds a container already", slot);
@@ -213,7 +225,8 @@ int husk_vfs_eject(const struct husk_pid_ref *sandbox, const char *sandbox_dir, 
 	if ((r = enter_sandbox(sandbox, sandbox_dir, &v, err)) < 0)
 		return r;
 	bool busy = false;
-	r = mounted_on(dst, &busy, err);
+	if ((r = check_slot0(dst, slot, err)) == 0)
+		r = mounted_on(dst, &busy, err);
 	if (r == 0 && !busy)
 		r = husk_err_set(err, ENOENT, "the share's slot %u holds nothing", slot);
 	if (r == 0 && umount2(dst, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)

@@ -33,8 +33,8 @@ void husk_vfs_mount_points(const struct husk_spec *spec);
  * (slot 0, in the monitor's namespace); else t's trees are attached. */
 int husk_vfs_build(const char *dir, const struct husk_spec *spec, const struct husk_vfs_trees *t, struct husk_err *err);
 
-/* Puts a container's rootfs and binds into slot n (1 .. HUSK_POD_MAX - 1)
- * of a RUNNING sandbox's share, where its guest finds them at
+/* Puts a container's rootfs and binds into slot n (1 .. HUSK_POD_MAX - 1,
+ * or 0 where the share has ctr/0: a pool VM's) of a RUNNING sandbox's share, where its guest finds them at
  * /run/husk/vfs/ctr/<n>/{rootfs,binds/N/<name>,mounts/N}, as slot 0 has
  * them at /run/husk/vfs/.
  *   sandbox      the sandbox monitor's pid ref (its state.json "monitor"):
@@ -53,7 +53,8 @@ int husk_vfs_build(const char *dir, const struct husk_spec *spec, const struct h
  * single-threaded (setns of a mount namespace) and is back in its own
  * mount namespace and working directory on return (its root too: it must
  * not be chrooted). Callers are serialized on <sandbox_dir>/share.lock
- * (flock) for the check and the move. Errors: EINVAL bad slot, ESRCH the sandbox is gone,
+ * (flock) for the check and the move. Errors: EINVAL bad slot (0 in a
+ * share without ctr/0), ESRCH the sandbox is gone,
  * EBUSY the slot holds a tree already, others from the mounts. */
 int husk_vfs_inject(const struct husk_pid_ref *sandbox, const char *sandbox_dir, uint32_t slot,
 		    const struct husk_spec *spec, struct husk_err *err);

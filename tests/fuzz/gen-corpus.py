@@ -262,6 +262,13 @@ MSG = {
     "ps-ctr-16": enc({"ctr": 16}),
     "start-ctr": enc({"ctr": 15}),
     "update-ctr": enc({"resources": {"pids_limit": 20}, "ctr": 2}),
+    # pools: slot 0's tree at vfs/ctr/0, and a "tree" of the wrong type
+    "create-tree": enc({"id": "c1", "rootfs_tag": "vfs", "readonly": False, "hostname": None, "stdin": False,
+                        "process": {"args": ["/bin/sh"], "env": [], "cwd": "/", "uid": 0, "gid": 0},
+                        "container": {"mounts": [], "ns": 15}, "tree": True}),
+    "create-tree-uint": enc({"id": "c1", "rootfs_tag": "vfs",
+                             "process": {"args": ["/bin/sh"], "env": [], "cwd": "/", "uid": 0, "gid": 0},
+                             "tree": 1}),
     "create-notify-dotdot": enc({"id": "c1", "rootfs_tag": "vfs",
                                  "process": {"args": ["/bin/sh"], "env": [], "cwd": "/", "uid": 0, "gid": 0},
                                  "notify_socket": "/run/../notify.sock"}),

@@ -23,7 +23,7 @@ static void reset(void)
 /* slot i holds a container whose init runs */
 static void occupy(uint32_t i)
 {
-	ctr_paths(&table[i], i);
+	ctr_paths(&table[i], i, false);
 	table[i].used = true;
 	inits[i].pid = (pid_t)(100 + i);
 	table[i].init = &inits[i];
@@ -40,16 +40,23 @@ static void occupy(uint32_t i)
 static enum test_result test_paths(void)
 {
 	struct gctr g;
-	ctr_paths(&g, 0);
+	ctr_paths(&g, 0, false);
 	CHECK_STR(g.cgroup, "/sys/fs/cgroup/container");
 	CHECK_STR(g.vfs, "/run/husk/vfs");
 	CHECK_STR(g.rootfs, "/run/husk/vfs/rootfs");
 	CHECK_EQ_INT(g.idx, 0);
-	ctr_paths(&g, 15);
+	ctr_paths(&g, 15, false);
 	CHECK_STR(g.cgroup, "/sys/fs/cgroup/container.15");
 	CHECK_STR(g.vfs, "/run/husk/vfs/ctr/15");
 	CHECK_STR(g.rootfs, "/run/husk/vfs/ctr/15/rootfs");
 	CHECK_EQ_INT(g.idx, 15);
+	/* a pooled VM's slot 0: its tree is ctr/0, its cgroup the first's */
+	ctr_paths(&g, 0, true);
+	CHECK_STR(g.cgroup, "/sys/fs/cgroup/container");
+	CHECK_STR(g.vfs, "/run/husk/vfs/ctr/0");
+	CHECK_STR(g.rootfs, "/run/husk/vfs/ctr/0/rootfs");
+	ctr_paths(&g, 3, true);
+	CHECK_STR(g.vfs, "/run/husk/vfs/ctr/3");
 	return TEST_PASS;
 }
 

@@ -241,6 +241,54 @@ static enum test_result test_create_pod_wrong_types(void)
 	return TEST_PASS;
 }
 
+/* pools: "tree" round trips, is written only when true, and must be a bool */
+static enum test_result test_create_tree(void)
+{
+	struct husk_container_config cc;
+	struct husk_create_msg m = base_create(&cc), d;
+	struct husk_cbor_enc e = enc();
+	CHECK_EQ_INT(husk_msg_encode_create(&e, &m), 0);
+	CHECK(!has_key(&e, "tree"));
+	m.tree = true;
+	e = enc();
+	CHECK_EQ_INT(husk_msg_encode_create(&e, &m), 0);
+	const struct husk_cbor_item *root = parsed(&e);
+	CHECK(root && root->count == 8);
+	const struct husk_cbor_item *t = husk_cbor_map_get(root, "tree");
+	CHECK(t && t->type == HUSK_CBOR_BOOL && t->v.b);
+	CHECK_EQ_INT(husk_msg_decode_create(root, &arena, &d, &err), 0);
+	CHECK(d.tree && d.ctr == 0);
+	/* "tree": false reads as absent; "tree": 1 is refused */
+	m.tree = false;
+	e = enc();
+	husk_msg_encode_create(&e, &m);
+	CHECK((root = parsed(&e)));
+	uint32_t count = root->count;
+	for (int variant = 0; variant < 2; variant++) {
+		static uint8_t b2[sizeof buf];
+		struct husk_cbor_enc e2;
+		husk_cbor_enc_init(&e2, b2, sizeof b2);
+		husk_cbor_put_map(&e2, count + 1);
+		memcpy(b2 + e2.len, buf + 1, e.len - 1);
+		e2.len += e.len - 1;
+		husk_cbor_put_text(&e2, "tree");
+		if (variant == 0)
+			husk_cbor_put_bool(&e2, false);
+		else
+			husk_cbor_put_uint(&e2, 1);
+		const struct husk_cbor_item *r2 = parsed(&e2);
+		CHECK(r2);
+		husk_err_clear(&err);
+		if (variant == 0) {
+			CHECK_EQ_INT(husk_msg_decode_create(r2, &arena, &d, &err), 0);
+			CHECK(!d.tree);
+		} else {
+			CHECK_REFUSED(husk_msg_decode_create(r2, &arena, &d, &err), EBADMSG);
+		}
+	}
+	return TEST_PASS;
+}
+
 static enum test_result test_join_problem(void)
 {
 	struct husk_ns_join j = { .mask = HUSK_NS_UTS, .slot = { [HUSK_JOIN_UTS] = 4 } };
@@ -375,6 +423,7 @@ int main(void)
 		{ "CREATE refuses ctr 16, joins to itself, 5 joins, unknown kinds, created+joined, network on a member",
 		  test_create_pod_refusals },
 		{ "CREATE refuses ctr and join of the wrong type", test_create_pod_wrong_types },
+		{ "CREATE tree: written only when true, round trip, a bool", test_create_tree },
 		{ "husk_join_problem names each wrong join", test_join_problem },
 		{ "EXEC ctr: written only when not 0, 16 refused", test_exec_ctr },
 		{ "PAUSE/RESUME/PS/STATS body {[ctr]}: {} unchanged, bounds, types", test_ctr_body },

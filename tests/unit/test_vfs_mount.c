@@ -106,6 +106,7 @@ static enum test_result test_walk(void)
  * virtiofsd's (a copy made after staging, every mount a slave). */
 struct pod {
 	char top[64], sb[128], vfs[160];
+	bool pool; /* a pool VM's share (ctr/0 too) */
 	pid_t sandbox, vfsd;
 	int hold; /* write end: closing it ends both */
 };
@@ -122,7 +123,7 @@ static int sandbox_main(struct pod *p, int ready, int hold_r)
 	char s0[160];
 	snprintf(s0, sizeof s0, "%s/s0", p->top);
 	struct husk_spec spec = { .rootfs = s0 };
-	struct husk_monitor_args a = { .state_dir = p->sb, .spec = &spec };
+	struct husk_monitor_args a = { .state_dir = p->sb, .spec = &spec, .pool_share = p->pool };
 	char dir[PATH_MAX];
 	struct husk_err err = { 0 };
 	if (husk_vfs_stage(&a, dir, sizeof dir, &err) < 0) {
@@ -369,6 +370,65 @@ static int host_clean(const struct pod *p)
 	return is_mount(p->vfs) || exists(p->sb, "ctr1.stage") ? 1 : 0;
 }
 
+/* a cold sandbox's share has no ctr/0: slot 0 is refused both ways */
+static int slot0_refused(const struct pod *p, const struct husk_pid_ref *ref, const struct husk_spec *spec)
+{
+	struct husk_err err = { 0 };
+	if (husk_vfs_inject(ref, p->sb, 0, spec, &err) != -EINVAL || !strstr(err.msg, "no pool VM's"))
+		return 1;
+	if (husk_vfs_eject(ref, p->sb, 0, &(struct husk_err){ 0 }) != -EINVAL)
+		return 2;
+	return host_clean(p) ? 3 : 0;
+}
+
+static int slot0_full(const struct pod *p)
+{
+	char ctr[PATH_MAX];
+	snprintf(ctr, sizeof ctr, "%s/ctr/0", p->vfs);
+	if (!is_mount(ctr) || !exists(ctr, "rootfs/marker") || !exists(ctr, "binds/0/vol/v"))
+		return 1;
+	return exists(p->vfs, "rootfs/marker") ? 2 : 0;
+}
+
+static int slot0_empty(const struct pod *p)
+{
+	char ctr[PATH_MAX];
+	snprintf(ctr, sizeof ctr, "%s/ctr/0", p->vfs);
+	return is_mount(ctr) || exists(ctr, "rootfs") || !exists(p->vfs, "ctr/15") ? 1 : 0;
+}
+
+/* a pool VM's share (ctr/0 made at staging): slot 0 is injected and
+ * ejected as any other */
+static int pool_slot0(const char *top, const struct husk_spec *spec)
+{
+	struct pod p = { .pool = true };
+	char sub[64];
+	snprintf(sub, sizeof sub, "%s/pool", top);
+	if (mkdir(sub, 0755) < 0)
+		return 77;
+	snprintf(p.top, sizeof p.top, "%s", sub);
+	if (pod_start(&p) < 0)
+		return 1;
+	struct husk_pid_ref ref;
+	husk_pid_ref_set(&ref, p.sandbox);
+	struct husk_err err = { 0 };
+	int rc = 0;
+	if (in_ns_of(p.vfsd, slot0_empty, &p) != 0)
+		rc = 2;
+	else if (husk_vfs_inject(&ref, p.sb, 0, spec, &err) < 0)
+		printf("# inject 0: %s\n", err.msg), rc = 3;
+	else if ((rc = in_ns_of(p.vfsd, slot0_full, &p)) != 0)
+		rc += 4;
+	else if (husk_vfs_inject(&ref, p.sb, 0, spec, &(struct husk_err){ 0 }) != -EBUSY)
+		rc = 7;
+	else if (husk_vfs_eject(&ref, p.sb, 0, &err) < 0)
+		printf("# eject 0: %s\n", err.msg), rc = 8;
+	else if (in_ns_of(p.vfsd, slot0_empty, &p) != 0)
+		rc = 9;
+	pod_stop(&p);
+	return rc;
+}
+
 /* the member's sources: a rootfs with a submount, a volume with one */
 static int member_sources(const char *top)
 {
@@ -429,9 +489,13 @@ static int slot_child(const char *top)
 		rc += 30;
 	else if (husk_vfs_eject(&ref, p.sb, 1, &(struct husk_err){ 0 }) != -ENOENT)
 		rc = 16;
+	else if ((rc = slot0_refused(&p, &ref, &spec)) != 0)
+		rc += 60;
 	else
 		rc = slot_more(&p, &ref, &spec);
 	pod_stop(&p);
+	if (rc == 0 && (rc = pool_slot0(top, &spec)) != 0 && rc != 77)
+		rc += 70;
 	return rc;
 }
 
@@ -464,8 +528,8 @@ static enum test_result test_slot_refusals(void)
 	struct husk_pid_ref self;
 	husk_pid_ref_set(&self, getpid());
 	struct husk_err err = { 0 };
-	CHECK_EQ_INT(husk_vfs_inject(&self, "/nonexistent", 0, &spec, &err), -EINVAL);
-	CHECK(strstr(err.msg, "slot 0 is not one of 1..15") != NULL);
+	CHECK_EQ_INT(husk_vfs_inject(&self, "/nonexistent", HUSK_POD_MAX, &spec, &err), -EINVAL);
+	CHECK(strstr(err.msg, "slot 16 is not one of 0..15") != NULL);
 	err = (struct husk_err){ 0 };
 	CHECK_EQ_INT(husk_vfs_eject(&self, "/nonexistent", HUSK_POD_MAX, &err), -EINVAL);
 	struct husk_pid_ref stale = self;
@@ -489,7 +553,9 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "a read-only rbind covers its submounts (mount_setattr)", test_setattr },
 		{ "a read-only rbind covers its submounts (mountinfo walk)", test_walk },
-		{ "a slot injected into a running share reaches a slave namespace whole; eject empties it", test_slot },
+		{ "a slot injected into a running share reaches a slave namespace whole; eject empties it; "
+		  "slot 0 only in a pool VM's share",
+		  test_slot },
 		{ "share slots: bad slot numbers and a stale sandbox pid ref are refused", test_slot_refusals },
 	};
 	return unit_run(tests, ARRAY_SIZE(tests));
