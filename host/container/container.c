@@ -14,6 +14,7 @@
 
 #include "proto/msg_container.h"
 #include "common/cleanup.h"
+#include "host/container/container_pool.h"
 #include "host/container/pod.h"
 #include "host/monitor/ctl.h"
 #include "host/monitor/monitor.h"
@@ -157,21 +158,26 @@ static void member_release(const char *id, const struct husk_state *st);
  * SIGKILL. Then its dir <root>/pool.d/<n> goes (its vfs tree lived in
  * that monitor's mount namespace, gone with it). Only a dir named as the
  * pool names them is removed. */
-static void pool_vm_release(const struct husk_state *st)
+static void pool_vm_stop(const char *vm_dir, const struct husk_pid_ref *vm_monitor, int grace_ms)
 {
-	if (!wait_gone(&st->vm_monitor, DELETE_WAIT_MS))
-		kill_if_same(&st->vm_monitor);
-	wait_gone(&st->vm_monitor, 2000);
-	const char *base = strrchr(st->vm_dir, '/');
-	if (!base || base - st->vm_dir < 7 || strstr(st->vm_dir, "/..") || strspn(base + 1, "0123456789") == 0 ||
+	if (!wait_gone(vm_monitor, grace_ms))
+		kill_if_same(vm_monitor);
+	wait_gone(vm_monitor, 2000);
+	const char *base = strrchr(vm_dir, '/');
+	if (!base || base - vm_dir < 7 || strstr(vm_dir, "/..") || strspn(base + 1, "0123456789") == 0 ||
 	    base[1 + strspn(base + 1, "0123456789")] || strncmp(base - 7, "/pool.d", 7) ||
-	    husk_pid_ref_alive(&st->vm_monitor)) {
-		log_warn("pool VM dir %s left behind", st->vm_dir);
+	    husk_pid_ref_alive(vm_monitor)) {
+		log_warn("pool VM dir %s left behind", vm_dir);
 		return;
 	}
 	struct husk_err err = { 0 };
-	if (remove_tree(st->vm_dir, &err) < 0)
+	if (remove_tree(vm_dir, &err) < 0)
 		log_warn("%s", err.msg);
+}
+
+static void pool_vm_release(const struct husk_state *st)
+{
+	pool_vm_stop(st->vm_dir, &st->vm_monitor, DELETE_WAIT_MS);
 }
 
 /* A stopped container: a pod member's slot out of its sandbox's VM,
@@ -477,6 +483,61 @@ int husk_container_delete(const char *root, const char *id, bool force, struct h
 
 /* --- create, start, kill, exec ------------------------------------------ */
 
+/* A VM from the pool (docs/design-pool.md): taken, the container's tree
+ * injected into its slot 0 (ctr/0), the adopting monitor forked in dir
+ * (real). -ENOENT: no VM was used (none fits, no pool, or taking it failed
+ * before the monitor was forked; a VM taken is stopped): the caller boots
+ * cold. Once forked, the adopting monitor's result is the create's (a
+ * failing hook or a bad spec would fail a cold boot just the same). */
+static pid_t create_adopting(const struct husk_create_opts *o, const struct husk_monitor_args *base,
+			     const struct husk_pod_target *pod, struct husk_err *err)
+{
+	struct husk_pool_shape shape;
+	struct husk_pool_vm vm;
+	struct husk_err perr = { 0 };
+	char why[256];
+	if (husk_pool_eligible(base->cfg, base->spec, pod, &shape, why, sizeof why) != 0) {
+		log_debug("cold boot: %s", why);
+		return -ENOENT;
+	}
+	if (husk_pool_take(o->root, &shape, &vm, &perr) < 0) {
+		log_debug("cold boot: %s", perr.msg);
+		return -ENOENT;
+	}
+	const struct husk_container_config *c = base->spec->container;
+	const char *netns = c ? c->netns_path : NULL;
+	int netns_fd = netns ? open(netns, O_RDONLY | O_CLOEXEC) : -1;
+	pid_t pid = netns && netns_fd < 0 ? husk_err_sys(&perr, errno, "opening network namespace %s", netns)
+					  : husk_vfs_inject(&vm.monitor, vm.dir, 0, base->spec, &perr);
+	bool forked = false;
+	if (pid == 0) {
+		struct member_fork f = { .pod_lock = -1 };
+		f.a = (struct husk_member_monitor_args){
+			.base = *base,
+			.sandbox_id = "",
+			.sandbox_dir = vm.dir,
+			.vsock = vm.vsock,
+			.slot = 0,
+			.vm_memory_mib = vm.memory_mib,
+			.vm_vcpus = vm.vcpus,
+			.netns_fd = netns_fd,
+			.pool_vm = &vm,
+		};
+		f.a.base.slot_tree = true;
+		forked = true;
+		pid = fork_monitor(member_monitor_body, &f, "container monitor", err);
+	}
+	if (netns_fd >= 0)
+		close(netns_fd);
+	if (pid < 0) {
+		if (!forked)
+			log_debug("cold boot: pool VM %s not used: %s", vm.dir, perr.msg);
+		pool_vm_stop(vm.dir, &vm.monitor, 0);
+		husk_host_cgroups_remove(base->state_dir, false);
+	}
+	return forked ? pid : -ENOENT;
+}
+
 pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t dir_cap, struct husk_err *err)
 {
 	struct husk_config cfg;
@@ -536,7 +597,9 @@ pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t 
 		.log_to_caller_file = o->log_to_caller_file,
 		.systemd_cgroup = o->systemd_cgroup,
 	};
-	pid_t pid = fork_monitor(container_monitor_body, &a, "container monitor", err);
+	pid_t pid = create_adopting(o, &a, &pod, err);
+	if (pid == -ENOENT)
+		pid = fork_monitor(container_monitor_body, &a, "container monitor", err);
 	husk_spec_free(&spec);
 	if (pid < 0) {
 		/* the monitor ran the poststop hooks of a create that failed */

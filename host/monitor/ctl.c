@@ -115,8 +115,8 @@ int husk_ctl_call(const char *dir, uint16_t type, const uint8_t *payload, size_t
 	return husk_ctl_call_reply(dir, type, payload, len, timeout_ms, NULL, NULL, err);
 }
 
-int husk_ctl_call_reply(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,
-			uint8_t **reply_out, size_t *reply_len, struct husk_err *err)
+static int ctl_call(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,
+		    uint8_t **reply_out, size_t *reply_len, int *conn, struct husk_err *err)
 {
 	struct sockaddr_un addr;
 	if (husk_state_sock_addr(&addr, dir, "ctl.sock", err) < 0)
@@ -148,7 +148,23 @@ int husk_ctl_call_reply(const char *dir, uint16_t type, const uint8_t *payload, 
 		memcpy(*reply_out, reply, h.len);
 		*reply_len = h.len;
 	}
+	if (conn) {
+		*conn = fd;
+		fd = -1;
+	}
 	return 0;
+}
+
+int husk_ctl_call_reply(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,
+			uint8_t **reply_out, size_t *reply_len, struct husk_err *err)
+{
+	return ctl_call(dir, type, payload, len, timeout_ms, reply_out, reply_len, NULL, err);
+}
+
+int husk_ctl_call_keep(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms, int *conn,
+		       struct husk_err *err)
+{
+	return ctl_call(dir, type, payload, len, timeout_ms, NULL, NULL, conn, err);
 }
 
 int husk_ctl_signal(const char *dir, int sig, bool all, struct husk_err *err)

@@ -20,6 +20,10 @@ int husk_ctl_call(const char *dir, uint16_t type, const uint8_t *payload, size_t
 /* As husk_ctl_call, handing the OK reply's payload to the caller (free it). */
 int husk_ctl_call_reply(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms,
 			uint8_t **reply_out, size_t *reply_len, struct husk_err *err);
+/* As husk_ctl_call, the connection left open in *conn (the caller's): a
+ * pool VM's owner link, which stops the VM when it closes (ADOPT). */
+int husk_ctl_call_keep(const char *dir, uint16_t type, const uint8_t *payload, size_t len, int timeout_ms, int *conn,
+		       struct husk_err *err);
 int husk_ctl_signal(const char *dir, int sig, bool all, struct husk_err *err);
 int husk_ctl_start(const char *dir, struct husk_err *err);
 

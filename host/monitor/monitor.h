@@ -9,6 +9,7 @@
 
 #include "common/err.h"
 #include "host/state/config.h"
+#include "host/pool/pool_client.h"
 #include "host/spec/spec.h"
 #include "host/state/state.h"
 
@@ -22,6 +23,7 @@ struct husk_monitor_args {
 	bool log_to_caller_file;    /* --log given: keep logging there */
 	bool systemd_cgroup;        /* --systemd-cgroup: cgroupsPath is "slice:prefix:name" */
 	bool pool_share;            /* a pool VM's share: slot dirs ctr/0 .. ctr/15 (slot 0's tree comes later) */
+	bool slot_tree;             /* CREATE `tree`: the container's tree is at ctr/<slot>, slot 0 too (a pool VM's) */
 };
 
 /* Runs the monitor; returns the exit status to exit with. */
@@ -60,6 +62,12 @@ struct husk_member_monitor_args {
 	long vm_memory_mib; /* the sandbox's VM, for update's checks */
 	int vm_vcpus;
 	int netns_fd; /* the sandbox monitor's network namespace, entered before confinement; -1: none */
+	/* A container adopting a VM taken from a pool (docs/design-pool.md):
+	 * slot 0, its tree at ctr/0 (base.slot_tree), netns_fd the container's
+	 * own; the VM's host cgroups are the container's (cold sizing) and the
+	 * pool VM's processes are moved into them; ADOPT on the pool VM's
+	 * ctl.sock is held for the monitor's life. NULL: a pod member. */
+	const struct husk_pool_vm *pool_vm;
 };
 
 int husk_member_monitor_run(struct husk_member_monitor_args *a);

@@ -361,6 +361,7 @@ int husk_guest_create(int session_fd, const struct husk_monitor_args *a, bool st
 		.network = (struct husk_network *)network,
 		.notify_socket = a->spec->notify_container,
 		.ctr = ctr,
+		.tree = a->slot_tree,
 	};
 	if (join)
 		m.join = *join;

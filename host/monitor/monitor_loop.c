@@ -168,7 +168,7 @@ struct monitor *mon_init(const char *id, const char *state_dir, bool log_to_call
 	m->ctl_fd = m->in.fd = m->out[1].fd = m->out[2].fd = m->console_slave = m->winsize_fd = -1;
 	m->vm.console = (struct husk_console_log){ .rfd = -1, .file = -1 };
 	m->console_w.fd = -1;
-	m->vm.session_fd = m->hook_fd = -1;
+	m->vm.session_fd = m->hook_fd = m->owner_fd = -1;
 	m->vm.vmm_id.lock_fd = -1;
 	m->session_w.fd = m->sig_w.fd = m->timer_w.fd = m->ctl_w.fd = m->stdin_w.fd = -1;
 	for (int s = 0; s < 3; s++)

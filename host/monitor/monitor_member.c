@@ -17,8 +17,11 @@
 #include <jansson.h>
 
 #include "proto/msg.h"
+#include "proto/msg_session.h"
+#include "host/monitor/ctl.h"
 #include "host/monitor/monitor_confine.h"
 #include "host/monitor/monitor_priv.h"
+#include "host/state/host_cgroup.h"
 #include "host/state/log.h"
 
 _Static_assert(HUSK_NS_JOIN_KINDS == HUSK_JOIN_KINDS, "host/spec and proto name the same joinable kinds");
@@ -26,8 +29,19 @@ _Static_assert(HUSK_NS_JOIN_KINDS == HUSK_JOIN_KINDS, "host/spec and proto name 
 /* The pod fields of state.json, before the first write. */
 static void record_pod(struct monitor *m, const struct husk_member_monitor_args *a)
 {
-	snprintf(m->st.sandbox, sizeof m->st.sandbox, "%s", a->sandbox_id);
-	snprintf(m->st.sandbox_dir, sizeof m->st.sandbox_dir, "%s", a->sandbox_dir);
+	const struct husk_pool_vm *vm = a->pool_vm;
+	if (vm) {
+		/* a container of its own VM, as a cold one, which its delete
+		 * stops through the pool monitor (host/container/container.c) */
+		snprintf(m->st.vm_dir, sizeof m->st.vm_dir, "%s", vm->dir);
+		m->st.vm_monitor = vm->monitor;
+		m->st.qemu = vm->qemu;
+		m->st.virtiofsd = vm->virtiofsd;
+		m->st.vsock_backend = vm->vsock_backend;
+	} else {
+		snprintf(m->st.sandbox, sizeof m->st.sandbox, "%s", a->sandbox_id);
+		snprintf(m->st.sandbox_dir, sizeof m->st.sandbox_dir, "%s", a->sandbox_dir);
+	}
 	m->st.slot = a->slot;
 	m->st.vsock = a->vsock; /* exec in a member reaches the sandbox's guest */
 	m->st.vm_memory_mib = m->vm.memory_mib = a->vm_memory_mib;
@@ -42,12 +56,51 @@ static int enter_pod_netns(struct husk_member_monitor_args *a, struct husk_err *
 {
 	if (a->netns_fd < 0)
 		return 0;
-	int r = setns(a->netns_fd, CLONE_NEWNET) < 0
-			? husk_err_sys(err, errno, "entering the network namespace of sandbox \"%s\"", a->sandbox_id)
-			: 0;
+	int r = 0;
+	if (setns(a->netns_fd, CLONE_NEWNET) < 0)
+		r = a->pool_vm ? husk_err_sys(err, errno, "entering the container's network namespace")
+			       : husk_err_sys(err, errno, "entering the network namespace of sandbox \"%s\"",
+					      a->sandbox_id);
 	close(a->netns_fd);
 	a->netns_fd = -1;
 	return r;
+}
+
+/* An adopted pool VM's host cgroups are the container's, sized as a cold
+ * VM's (mon_cgroups_join): the monitor joins them, and the VM's monitor,
+ * QEMU, virtiofsd and back-end, booted before the container existed, are
+ * moved in. A member's group holds only its monitor. */
+static int join_cgroups(struct monitor *m, const struct husk_member_monitor_args *a, struct husk_err *err)
+{
+	const struct husk_pool_vm *vm = a->pool_vm;
+	if (!vm)
+		return mon_member_cgroup_join(m, err);
+	int r = mon_cgroups_join(m, err);
+	const struct husk_pid_ref *procs[] = { &vm->monitor, &vm->qemu, &vm->virtiofsd, &vm->vsock_backend };
+	for (size_t i = 0; r == 0 && i < sizeof procs / sizeof procs[0]; i++)
+		if (procs[i]->pid > 0 && husk_pid_ref_alive(procs[i]))
+			r = husk_host_cgroups_add(a->base.state_dir, procs[i]->pid, err);
+	return r;
+}
+
+/* ADOPT on the pool VM's ctl.sock: from now on the VM is this container's,
+ * and the connection, held until the monitor ends, is its owner link (the
+ * pool monitor stops the VM when it closes). */
+static int adopt_vm(struct monitor *m, const struct husk_member_monitor_args *a, struct husk_err *err)
+{
+	if (!a->pool_vm)
+		return 0;
+	uint8_t buf[512]; /* an id is at most 255 bytes */
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	husk_msg_encode_adopt(&e, &(struct husk_adopt_msg){ .id = (char *)a->base.id });
+	int r = husk_cbor_enc_finish(&e, err);
+	if (r == 0)
+		r = husk_ctl_call_keep(a->pool_vm->dir, HUSK_MSG_ADOPT, e.buf, e.len, 5000, &m->owner_fd, err);
+	if (r < 0)
+		return husk_err_wrap(err, "adopting pool VM %s", a->pool_vm->dir);
+	log_info("adopted pool VM %s", a->pool_vm->dir);
+	return 0;
 }
 
 /* Up to the container created in the guest. */
@@ -62,12 +115,14 @@ static int member_create(struct monitor *m, struct husk_member_monitor_args *a, 
 		return r;
 	bool stdin_open = m->console_slave >= 0 || !mon_fd_is_dev_null(0);
 	if ((r = mon_hook_runner_start(m, err)) < 0 || (r = enter_pod_netns(a, err)) < 0 ||
-	    (r = mon_member_cgroup_join(m, err)) < 0 || (r = husk_vsock_attach(&vsock, &a->vsock, err)) < 0 ||
-	    (r = mon_setup_loop(m, err)) < 0 || (r = mon_listen_ctl(m, err)) < 0 || (r = husk_monitor_confine(err)) < 0)
+	    (r = join_cgroups(m, a, err)) < 0 || (r = adopt_vm(m, a, err)) < 0 ||
+	    (r = husk_vsock_attach(&vsock, &a->vsock, err)) < 0 || (r = mon_setup_loop(m, err)) < 0 ||
+	    (r = mon_listen_ctl(m, err)) < 0 || (r = husk_monitor_confine(err)) < 0)
 		return r;
 	m->vm.session_fd = husk_vsock_connect(&vsock, HUSK_GUEST_PORT, 10000, err);
 	if (m->vm.session_fd < 0)
-		return husk_err_wrap(err, "reaching the VM of sandbox \"%s\"", a->sandbox_id);
+		return a->pool_vm ? husk_err_wrap(err, "reaching pool VM %s", a->pool_vm->dir)
+				  : husk_err_wrap(err, "reaching the VM of sandbox \"%s\"", a->sandbox_id);
 	for (unsigned k = 0; k < HUSK_NS_JOIN_KINDS; k++)
 		if (a->join_mask & (1u << k)) {
 			join.mask |= husk_join_ns((enum husk_join_kind)k);
@@ -100,7 +155,8 @@ static int member_fail(struct monitor *m, const struct husk_err *err)
 	struct husk_err herr = { 0 };
 	mon_tty_restore(m);
 	mon_session_lost(m);
-	mon_cgroups_remove(m);
+	if (!m->adopted)
+		mon_cgroups_remove(m);
 	mon_set_status(m, HUSK_STATUS_STOPPED);
 	mon_run_hooks(m, HUSK_HOOK_POSTSTOP, true, &herr);
 	return mon_fail_ready(m->a->ready_fd, err);
@@ -112,11 +168,13 @@ static int member_finish(struct monitor *m)
 	mon_tty_restore(m);
 	int status = m->exit_status;
 	if (!mon_exited(m)) {
-		log_error("the pod's VM stopped before the container exited");
+		log_error(m->adopted ? "the VM stopped before the container exited"
+				     : "the pod's VM stopped before the container exited");
 		status = 128 + 9;
 	}
 	mon_session_lost(m); /* the guest reaps what is left and frees the slot */
-	mon_cgroups_remove(m);
+	if (!m->adopted)     /* an adopted VM's processes are still in them: delete removes them */
+		mon_cgroups_remove(m);
 	m->st.exited = true;
 	m->st.exit_status = status;
 	mon_set_status(m, HUSK_STATUS_STOPPED);
@@ -137,6 +195,7 @@ int husk_member_monitor_run(struct husk_member_monitor_args *a)
 	m->a = &a->base;
 	m->member_mode = true;
 	m->slot = a->slot;
+	m->adopted = a->pool_vm != NULL;
 	record_pod(m, a);
 	if (mon_record_creating(m, &err) < 0)
 		return mon_fail_ready(a->base.ready_fd, &err);
@@ -144,7 +203,10 @@ int husk_member_monitor_run(struct husk_member_monitor_args *a)
 		return member_fail(m, &err);
 	mon_watch(m, &m->ctl_w, EPOLLIN, true);
 	mon_watch_session_and_stdio(m);
-	log_info("created in slot %u of sandbox %s, guest pid %d", a->slot, a->sandbox_id, m->vm.guest_pid);
+	if (a->pool_vm)
+		log_info("created in pool VM %s, guest pid %d", a->pool_vm->dir, m->vm.guest_pid);
+	else
+		log_info("created in slot %u of sandbox %s, guest pid %d", a->slot, a->sandbox_id, m->vm.guest_pid);
 	mon_report_ready(a->base.ready_fd, "OK");
 	mon_run_loop(m);
 	return member_finish(m);

@@ -124,6 +124,8 @@ struct monitor {
 	bool exec_mode;     /* an exec monitor: one process, no VM of its own */
 	bool member_mode;   /* a pod member's monitor (monitor_member.c): a container, no VM of its own */
 	uint32_t slot;      /* member: its slot in the sandbox's VM */
+	bool adopted;       /* member_mode for a VM taken from a pool: the container's own VM */
+	int owner_fd;       /* adopted: the owner link to the pool VM's monitor (ADOPT), -1: none */
 	bool shutting_down; /* SHUTDOWN sent or the VM being killed: requests are refused */
 	bool kill_deadline; /* SIGKILL forwarded: the VM goes if the guest does not end it */
 	bool lost_grace;    /* the session ended first: QEMU is killed after LOST_GRACE_MS */
