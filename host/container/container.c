@@ -496,6 +496,11 @@ static pid_t create_adopting(const struct husk_create_opts *o, const struct husk
 	struct husk_pool_vm vm;
 	struct husk_err perr = { 0 };
 	char why[256];
+	struct stat sst;
+	/* no pool on this root: nothing to check (a cold create as without pools) */
+	snprintf(why, sizeof why, "%s/" HUSK_POOL_SOCK, o->root);
+	if (stat(why, &sst) < 0)
+		return -ENOENT;
 	if (husk_pool_eligible(base->cfg, base->spec, pod, &shape, why, sizeof why) != 0) {
 		log_debug("cold boot: %s", why);
 		return -ENOENT;

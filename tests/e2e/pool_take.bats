@@ -1,0 +1,148 @@
+#!/usr/bin/env bats
+# husk create taking a VM from the pool (docs/pool.md, docs/design-pool.md
+# section 2): one server of size 2 on the file's root, shared by the tests
+# that use it; the last tests start no server or kill one of their own.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+load pool_helpers
+
+setup_file() {
+  TAKE_ROOT=$(mktemp -d /run/husk-take.XXXXXX)
+  export TAKE_ROOT
+  pool_start "$TAKE_ROOT" 2
+  pool_wait_ready "$TAKE_ROOT" 2
+}
+
+teardown_file() {
+  local pid
+  pid=$(cat "$TAKE_ROOT.pid" 2>/dev/null) || true
+  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && timeout 30 tail --pid="$pid" -f /dev/null
+  rm -rf "$TAKE_ROOT" "$TAKE_ROOT.pid" "$TAKE_ROOT.log" "$TAKE_ROOT.rc"
+}
+
+setup() {
+  common_setup
+}
+
+teardown() {
+  local id
+  for id in $(ls "$TAKE_ROOT" 2>/dev/null); do
+    case $id in pool.*) continue ;; esac
+    "$HUSK" --root "$TAKE_ROOT" delete --force "$id" >/dev/null 2>&1 || true
+  done
+  common_teardown
+}
+
+# on the pool's root
+take() {
+  "$HUSK" --root "$TAKE_ROOT" "$@"
+}
+
+# until the pool has a ready VM again (it boots a replacement after a take)
+wait_one_ready() {
+  local i
+  for i in $(seq 1 240); do
+    [ "$(take pool status 2>/dev/null | jq -r .ready)" -ge 1 ] && return 0
+    sleep 0.5
+  done
+  echo "no ready pool VM: $(take pool status 2>&1)" >&2
+  return 1
+}
+
+@test "ten runs in a row each adopt a pool VM: output, stderr and exit code as a cold run's; the VM used once" {
+  make_bundle "$BUNDLE" /bin/sh -c 'echo out-$(cat /proc/sys/kernel/random/boot_id | cut -c1-8); echo err >&2; exit 3'
+  run --separate-stderr env HUSK_POOL=off "$HUSK" --root "$TAKE_ROOT" run -b "$BUNDLE" cold
+  [ "$status" -eq 3 ]
+  [ "$stderr" = err ]
+  local cold_out=$output seen="" i
+  for i in $(seq 1 10); do
+    wait_one_ready
+    run --separate-stderr take --debug run -b "$BUNDLE" "warm$i"
+    [ "$status" -eq 3 ]
+    [[ "$output" == out-* ]]
+    [ "${#output}" -eq "${#cold_out}" ]
+    [[ "$stderr" == *"adopted pool VM $TAKE_ROOT/pool.d/"* ]]
+    [[ "$stderr" == *$'\nerr'* || "$stderr" == err* ]]
+    # a fresh guest every time: a VM is never used twice
+    [[ "$seen" != *"$output"* ]]
+    seen="$seen $output"
+    [ ! -e "$TAKE_ROOT/warm$i" ]
+  done
+  # every VM the runs took is gone, with its dir
+  [ "$(ls "$TAKE_ROOT/pool.d" | wc -l)" -le 2 ]
+}
+
+@test "an adopted container: its VM in the container's cgroups, exec, kill 9 -> 137, delete leaves no process, dir or group" {
+  make_bundle "$BUNDLE" /bin/sleep 1000
+  local cg="husk-take-$$"
+  jq --arg p "/$cg" '.linux.cgroupsPath = $p' "$BUNDLE/config.json" >"$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  wait_one_ready
+  take create -b "$BUNDLE" ad
+  take start ad
+  local vm_dir qemu mon
+  vm_dir=$(jq -r .vm_dir "$TAKE_ROOT/ad/state.json")
+  [[ "$vm_dir" == "$TAKE_ROOT/pool.d/"* ]]
+  qemu=$(jq -r .qemu.pid "$TAKE_ROOT/ad/state.json")
+  mon=$(jq -r .vm_monitor.pid "$TAKE_ROOT/ad/state.json")
+  grep -q ":memory:/$cg\$" "/proc/$qemu/cgroup"
+  grep -q ":memory:/$cg\$" "/proc/$mon/cgroup"
+  grep -q ":memory:/$cg\$" "/proc/$(take state ad | jq -r .pid)/cgroup"
+  run take exec ad /bin/sh -c 'echo in-exec'
+  [ "$status" -eq 0 ]
+  [ "$output" = in-exec ]
+  take kill ad 9
+  HUSK_ROOT=$TAKE_ROOT wait_status ad stopped 30
+  [ "$(jq -r .exit_status "$TAKE_ROOT/ad/state.json")" = 137 ]
+  take delete ad
+  ! kill -0 "$qemu" 2>/dev/null
+  ! kill -0 "$mon" 2>/dev/null
+  [ ! -e "$vm_dir" ]
+  [ ! -e "$TAKE_ROOT/ad" ]
+  ! ls -d /sys/fs/cgroup/*/"$cg" 2>/dev/null
+}
+
+@test "a container bigger than the pool's VMs boots cold and says why at debug" {
+  make_bundle "$BUNDLE" /bin/sh -c 'head -1 /proc/meminfo'
+  jq '.linux.resources.memory.limit = 1073741824' "$BUNDLE/config.json" >"$BUNDLE/c.json"
+  mv "$BUNDLE/c.json" "$BUNDLE/config.json"
+  wait_one_ready
+  run --separate-stderr take --debug run -b "$BUNDLE" big
+  [ "$status" -eq 0 ]
+  [[ "$stderr" != *"adopted pool VM"* ]]
+  [[ "$stderr" == *"cold boot:"* ]]
+  # the guest has the VM a cold boot sizes for the limit (1 GiB + overhead)
+  [ "$(awk '{print $2}' <<<"$output")" -gt 1000000 ]
+}
+
+@test "no pool, a stale pool.sock or a killed server: create boots cold, no error, nothing left" {
+  make_bundle "$BUNDLE" /bin/echo cold-ok
+  touch "$HUSK_ROOT/pool.sock"
+  run --separate-stderr husk run -b "$BUNDLE" stale
+  [ "$status" -eq 0 ]
+  [ "$output" = cold-ok ]
+  [ -z "$stderr" ]
+  rm -f "$HUSK_ROOT/pool.sock"
+  pool_start "$HUSK_ROOT" 1
+  pool_wait_ready "$HUSK_ROOT" 1
+  local mons
+  mons=$(pool_monitors "$HUSK_ROOT")
+  kill -9 "$(cat "$HUSK_ROOT.pid")"
+  run --separate-stderr husk run -b "$BUNDLE" killed
+  [ "$status" -eq 0 ]
+  [ "$output" = cold-ok ]
+  [ -z "$stderr" ]
+  local m
+  for m in $mons; do
+    timeout 10 tail --pid="$m" -f /dev/null
+  done
+  # the idle VM's QEMU and virtiofsd follow their monitor
+  local i
+  for i in $(seq 1 50); do
+    [ -z "$(leftover_processes)" ] && break
+    sleep 0.2
+  done
+  rm -rf "$HUSK_ROOT/pool.d" "$HUSK_ROOT/pool.sock" "$HUSK_ROOT/pool.lock" "$HUSK_ROOT.pid" "$HUSK_ROOT.log" "$HUSK_ROOT.rc"
+}
