@@ -1,5 +1,6 @@
 /* Which containers may take a VM from the pool (docs/design-pool.md). */
 #include "host/container/container_pool.h"
+#include "host/pool/pool.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,22 +21,6 @@ bool husk_pool_env_off(const char *value)
 		if (!strcasecmp(value, off[i]))
 			return true;
 	return false;
-}
-
-int husk_pool_spec_shape(const struct husk_config *cfg, const struct husk_spec *spec, struct husk_pool_shape *out,
-			 struct husk_err *err)
-{
-	char params[HUSK_CONFIG_VALUE_MAX * 2], why[128];
-	const char *accel = husk_config_get(cfg, CFG_ACCEL);
-	memset(out, 0, sizeof *out);
-	int r = husk_vm_size(cfg, spec, &out->memory_mib, &out->vcpus, err);
-	if (r < 0 || (r = husk_vm_annotations(cfg, spec, &accel, params, sizeof params, err)) < 0)
-		return r;
-	if (strlen(params) >= sizeof out->kernel_params)
-		return husk_err_set(err, E2BIG, "the kernel parameters are longer than a pool shape holds");
-	snprintf(out->kernel_params, sizeof out->kernel_params, "%s", params);
-	snprintf(out->accel, sizeof out->accel, "%s", husk_accel_resolve(accel, why, sizeof why));
-	return 0;
 }
 
 /* How many interfaces a cold boot would give the VM in the namespace at path. */

@@ -15,11 +15,6 @@
 
 /* HUSK_POOL's value: "off", "0", "no" or "false" forces a cold boot. */
 bool husk_pool_env_off(const char *value);
-/* The VM a cold boot of spec would make: size (host/spec/vm_size.c),
- * accelerator as QEMU would get it, kernel parameters (config file and
- * annotation). */
-int husk_pool_spec_shape(const struct husk_config *cfg, const struct husk_spec *spec, struct husk_pool_shape *out,
-			 struct husk_err *err);
 /* Whether the container may take a pool VM: 0 with *shape filled, or 1 with
  * why (one line) filled: HUSK_POOL=off, a pod's container, spare NICs, an
  * sd_notify socket, a network namespace with interfaces (P2 pool VMs have

@@ -7,6 +7,7 @@
 
 #include "common/err.h"
 #include "host/pool/pool_client.h"
+#include "host/spec/spec.h"
 #include "host/state/config.h"
 
 /* What the server and a pool monitor say on their socketpair (one
@@ -27,6 +28,11 @@ struct husk_pool_vm_args {
  * exit status. */
 int husk_pool_vm_run(const struct husk_pool_vm_args *a);
 
+/* The VM a cold boot of spec would make: size (host/spec/vm_size.c),
+ * accelerator as QEMU would get it, kernel parameters (config file and
+ * annotation). */
+int husk_pool_spec_shape(const struct husk_config *cfg, const struct husk_spec *spec, struct husk_pool_shape *out,
+			 struct husk_err *err);
 /* The shape of the VMs this configuration boots (what a container with no
  * size annotations or limits would get). */
 int husk_pool_shape_from_config(const struct husk_config *cfg, struct husk_pool_shape *out, struct husk_err *err);

@@ -47,19 +47,14 @@ struct pool_vm {
 	char owner[HUSK_MAX_ID + 1];
 };
 
-int husk_pool_shape_from_config(const struct husk_config *cfg, struct husk_pool_shape *out, struct husk_err *err)
+int husk_pool_spec_shape(const struct husk_config *cfg, const struct husk_spec *spec, struct husk_pool_shape *out,
+			 struct husk_err *err)
 {
-	struct husk_spec spec = { .json = json_object() };
 	char params[HUSK_CONFIG_VALUE_MAX * 2], why[128];
 	const char *accel = husk_config_get(cfg, CFG_ACCEL);
 	memset(out, 0, sizeof *out);
-	if (!spec.json)
-		return husk_err_set(err, ENOMEM, "out of memory");
-	int r = husk_vm_size(cfg, &spec, &out->memory_mib, &out->vcpus, err);
-	if (r == 0)
-		r = husk_vm_annotations(cfg, &spec, &accel, params, sizeof params, err);
-	json_decref(spec.json);
-	if (r < 0)
+	int r = husk_vm_size(cfg, spec, &out->memory_mib, &out->vcpus, err);
+	if (r < 0 || (r = husk_vm_annotations(cfg, spec, &accel, params, sizeof params, err)) < 0)
 		return r;
 	if (strlen(params) >= sizeof out->kernel_params)
 		return husk_err_set(err, E2BIG, "kernel_params over %zu bytes: the pool cannot describe its VMs",
@@ -67,6 +62,16 @@ int husk_pool_shape_from_config(const struct husk_config *cfg, struct husk_pool_
 	snprintf(out->accel, sizeof out->accel, "%s", husk_accel_resolve(accel, why, sizeof why));
 	snprintf(out->kernel_params, sizeof out->kernel_params, "%s", params);
 	return 0;
+}
+
+int husk_pool_shape_from_config(const struct husk_config *cfg, struct husk_pool_shape *out, struct husk_err *err)
+{
+	struct husk_spec spec = { .json = json_object() };
+	if (!spec.json)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	int r = husk_pool_spec_shape(cfg, &spec, out, err);
+	json_decref(spec.json);
+	return r;
 }
 
 static void send_msg(int fd, char kind, const char *text)
