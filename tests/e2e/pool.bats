@@ -14,10 +14,7 @@ setup_file() {
 }
 
 teardown_file() {
-  local pid
-  pid=$(cat "$POOL_ROOT.pid" 2>/dev/null) || true
-  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && timeout 30 tail --pid="$pid" -f /dev/null
-  rm -rf "$POOL_ROOT" "$POOL_ROOT.pid" "$POOL_ROOT.log" "$POOL_ROOT.rc"
+  pool_stop "$POOL_ROOT"
 }
 
 setup() {

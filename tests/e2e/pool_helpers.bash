@@ -42,3 +42,12 @@ pool_monitors() {
     [ -f "$f" ] && jq -r .pid "$f"
   done
 }
+
+# pool_stop ROOT: SIGTERM to ROOT's server, waited for (30 s); its root and
+# files removed
+pool_stop() {
+  local root=$1 pid
+  pid=$(cat "$root.pid" 2>/dev/null) || true
+  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && timeout 30 tail --pid="$pid" -f /dev/null
+  rm -rf "$root" "$root.pid" "$root.log" "$root.rc"
+}

@@ -16,10 +16,7 @@ setup_file() {
 }
 
 teardown_file() {
-  local pid
-  pid=$(cat "$TAKE_ROOT.pid" 2>/dev/null) || true
-  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && timeout 30 tail --pid="$pid" -f /dev/null
-  rm -rf "$TAKE_ROOT" "$TAKE_ROOT.pid" "$TAKE_ROOT.log" "$TAKE_ROOT.rc"
+  pool_stop "$TAKE_ROOT"
 }
 
 setup() {
