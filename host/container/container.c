@@ -496,16 +496,15 @@ static pid_t create_adopting(const struct husk_create_opts *o, const struct husk
 	struct husk_pool_vm vm;
 	struct husk_err perr = { 0 };
 	char why[256];
-	struct stat sst;
+	const char *pool_root = husk_pool_root(o->root);
 	/* no pool on this root: nothing to check (a cold create as without pools) */
-	snprintf(why, sizeof why, "%s/" HUSK_POOL_SOCK, o->root);
-	if (stat(why, &sst) < 0)
+	if (!pool_root)
 		return -ENOENT;
 	if (husk_pool_eligible(base->cfg, base->spec, pod, &shape, why, sizeof why) != 0) {
 		log_debug("cold boot: %s", why);
 		return -ENOENT;
 	}
-	if (husk_pool_take(o->root, &shape, &vm, &perr) < 0) {
+	if (husk_pool_take(pool_root, &shape, &vm, &perr) < 0) {
 		log_debug("cold boot: %s", perr.msg);
 		return -ENOENT;
 	}

@@ -3,16 +3,40 @@
 #include "host/pool/pool.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "proto/msg_container.h"
 #include "host/net/net.h"
+#include "host/state/state.h"
 #include "host/vmm/vmm_qemu.h"
+
+static bool has_pool_sock(const char *root)
+{
+	char sock[PATH_MAX];
+	struct stat st;
+	return (size_t)snprintf(sock, sizeof sock, "%s/" HUSK_POOL_SOCK, root) < sizeof sock && stat(sock, &st) == 0;
+}
+
+const char *husk_pool_root_of(const char *root, const char *fallback)
+{
+	if (has_pool_sock(root))
+		return root;
+	if (!strcmp(root, fallback) || !has_pool_sock(fallback))
+		return NULL;
+	return fallback;
+}
+
+const char *husk_pool_root(const char *root)
+{
+	return husk_pool_root_of(root, HUSK_DEFAULT_ROOT);
+}
 
 bool husk_pool_env_off(const char *value)
 {

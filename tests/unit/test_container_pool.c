@@ -25,6 +25,36 @@ static enum test_result test_env(void)
 	return TEST_PASS;
 }
 
+/* makes DIR/pool.sock (a plain file: create only looks whether it is there) */
+static void touch_sock(const char *dir)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/pool.sock", dir);
+	FILE *f = fopen(p, "w");
+	if (f)
+		fclose(f);
+}
+
+static enum test_result test_pool_root(void)
+{
+	char own[] = "/tmp/husk-pool-root-own.XXXXXX", dflt[] = "/tmp/husk-pool-root-dflt.XXXXXX";
+	CHECK(mkdtemp(own) && mkdtemp(dflt));
+	CHECK(husk_pool_root_of(own, dflt) == NULL);
+	CHECK(husk_pool_root_of(dflt, dflt) == NULL);
+	touch_sock(dflt);
+	/* an engine's own root without a pool: the default root's pool */
+	CHECK(husk_pool_root_of(own, dflt) == dflt);
+	CHECK(husk_pool_root_of(dflt, dflt) == dflt);
+	touch_sock(own);
+	/* its own pool first */
+	CHECK(husk_pool_root_of(own, dflt) == own);
+	CHECK(husk_pool_root_of("/nonexistent/husk-root", "/nonexistent/husk-default") == NULL);
+	char p[300];
+	snprintf(p, sizeof p, "%s/pool.sock", own), unlink(p), rmdir(own);
+	snprintf(p, sizeof p, "%s/pool.sock", dflt), unlink(p), rmdir(dflt);
+	return TEST_PASS;
+}
+
 static int load_cfg(struct husk_config *cfg)
 {
 	struct husk_err err = { 0 };
@@ -123,6 +153,7 @@ int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "HUSK_POOL off, 0, no, false force cold", test_env },
+		{ "the pool asked: the root's own, else the default root's", test_pool_root },
 		{ "eligibility: the config's shape; a bigger limit another shape; off, pods, spare NICs, bad size refused",
 		  test_eligible },
 		{ "eligibility: a network namespace with only lo fits; one with eth0 or a missing one does not",
