@@ -30,6 +30,7 @@ EOF
   fi
   archive=$(make_docker_archive "$DTMP")
   dk load -i "$archive" >/dev/null
+  [ -z "${HUSK_CLIENT_POOL:-}" ] || client_pool_start "$HUSK_CLIENT_POOL" suite-pool
 }
 
 teardown_file() {
@@ -41,6 +42,7 @@ teardown_file() {
     [ -n "$(husk_processes_of "$id")" ] && left="$left processes:$id"
   done
   left="$left$(stop_engine "$DTMP")"
+  [ -z "$(client_pool_stop suite-pool)" ] || left="$left pool-vms"
   remove_tmpdir "$DTMP"
   if [ -n "$left" ]; then
     echo "left behind:$left" >&2
@@ -53,6 +55,7 @@ teardown() {
   local ids
   ids=$(dk ps -aq 2>/dev/null || true)
   [ -n "$ids" ] && dk rm -f $ids >/dev/null 2>&1
+  client_pool_stop >/dev/null
   return 0
 }
 
@@ -76,6 +79,30 @@ logs_have() {
   [ "$output" != "$(uname -r)" ]
   run drun "$IMAGE_NAME" sh -c 'exit 7'
   [ "$status" -eq 7 ]
+}
+
+@test "with a pool on /run/husk: run -d takes a pool VM (state names it), exec, rm -f leaves nothing; run --rm's exit code as cold" {
+  client_pool_start 1
+  dk run -d --runtime husk --network none --name pl1 "$IMAGE_NAME" sh -c 'echo up; exec sleep 1000'
+  wait_for "pl1 to log" 120 logs_have pl1 up
+  id=$(dk inspect -f '{{.Id}}' pl1)
+  vm=$(client_vm_dir "$id")
+  echo "vm_dir: $vm"
+  [[ "$vm" == /run/husk/pool.d/* ]]
+  [ -d "$vm" ]
+  run dk exec pl1 sh -c 'probe kernel; exit 4'
+  [ "$status" -eq 4 ]
+  [ "$output" = "$(guest_release)" ]
+  dk rm -f pl1
+  [ ! -e "/run/husk/$id" ]
+  [ ! -e "$vm" ]
+  [ -z "$(husk_processes_of "$id")" ]
+  [ -z "$(husk_processes_of "$vm/")" ]
+  client_pool_start 1 # replaced
+  run drun "$IMAGE_NAME" sh -c 'echo warm; exit 7'
+  [ "$status" -eq 7 ]
+  [ "$output" = warm ]
+  [ -z "$(client_pool_stop)" ]
 }
 
 @test "run -d, logs, stop (SIGTERM reaches the process: 143), start again, rm" {

@@ -152,3 +152,46 @@ make_docker_archive() {
   rm -f "$tar"
   echo "$dir/image-docker.tar"
 }
+
+# --- a VM pool on husk's default root ----------------------------------
+# Engines pass their own --root (or none: /run/husk); create asks the
+# default root's pool when its own root has none (docs/pool.md). With
+# HUSK_CLIENT_POOL=N in the environment a whole suite runs with a pool of
+# N (setup_file/teardown_file call these); a test may start one of its own.
+CLIENT_POOL_ROOT=/run/husk
+
+# client_pool_start SIZE [NAME]: a server on /run/husk unless one answers
+# there; waits until SIZE VMs are ready (180 s). The pid of a server it
+# started in $BATS_FILE_TMPDIR/NAME.pid (NAME: pool).
+client_pool_start() {
+  local size=$1 name=${2:-pool} i
+  mkdir -p "$CLIENT_POOL_ROOT"
+  if ! "$HUSK" --root "$CLIENT_POOL_ROOT" pool status >/dev/null 2>&1; then
+    "$HUSK" --root "$CLIENT_POOL_ROOT" pool serve --size "$size" \
+      >"$BATS_FILE_TMPDIR/$name.log" 2>&1 </dev/null 3>&- &
+    echo $! >"$BATS_FILE_TMPDIR/$name.pid"
+  fi
+  for ((i = 0; i < 360; i++)); do
+    [ "$("$HUSK" --root "$CLIENT_POOL_ROOT" pool status 2>/dev/null | jq -r .ready)" -ge "$size" ] 2>/dev/null &&
+      return 0
+    sleep 0.5
+  done
+  echo "the pool on $CLIENT_POOL_ROOT never had $size ready: $("$HUSK" --root "$CLIENT_POOL_ROOT" pool status 2>&1)" >&2
+  cat "$BATS_FILE_TMPDIR/$name.log" >&2 2>/dev/null
+  return 1
+}
+
+# client_pool_stop [NAME]: SIGTERM to the server client_pool_start NAME
+# started (if it did), waited for; prints the processes of pool VMs left
+client_pool_stop() {
+  local name=${1:-pool} pid
+  pid=$(cat "$BATS_FILE_TMPDIR/$name.pid" 2>/dev/null) || return 0
+  rm -f "$BATS_FILE_TMPDIR/$name.pid"
+  kill -TERM "$pid" 2>/dev/null && timeout 60 tail --pid="$pid" -f /dev/null
+  pgrep -af -- "$CLIENT_POOL_ROOT/pool.d/" | grep -v -e pgrep -e bats || true
+}
+
+# the pool VM dir a container (full id) adopted, from its state ("" cold)
+client_vm_dir() {
+  jq -r '.vm_dir // ""' "/run/husk/$1/state.json" 2>/dev/null
+}

@@ -23,6 +23,7 @@ EOF
   export CONTAINERS_CONF=$PTMP/containers.conf
   tar=$(make_rootfs_tar "$PTMP")
   pm import --change 'CMD ["/bin/sh"]' "$tar" "$IMAGE_NAME" >/dev/null
+  [ -z "${HUSK_CLIENT_POOL:-}" ] || client_pool_start "$HUSK_CLIENT_POOL" suite-pool
 }
 
 teardown_file() {
@@ -35,6 +36,7 @@ teardown_file() {
     [ -n "$(husk_processes_of "$id")" ] && left="$left processes:$id"
   done
   [ -n "$(pgrep -af conmon | grep -F "$PTMP")" ] && left="$left conmon"
+  [ -z "$(client_pool_stop suite-pool)" ] || left="$left pool-vms"
   remove_tmpdir "$PTMP"
   if [ -n "$left" ]; then
     echo "left behind:$left" >&2
@@ -46,6 +48,7 @@ teardown() {
   tty_stop
   pm pod rm -af -t 0 >/dev/null 2>&1 || true
   pm rm -af -t 0 >/dev/null 2>&1 || true
+  client_pool_stop >/dev/null
 }
 
 pm() {
@@ -89,6 +92,30 @@ logs_have() {
   [ "$status" -eq 7 ]
   run pm ps -aq --filter name=rm7
   [ -z "$output" ]
+}
+
+@test "with a pool on /run/husk: run -d takes a pool VM (state names it), exec, rm -f leaves nothing; run --rm's exit code as cold" {
+  client_pool_start 1
+  pm run -d --network=none --name pl1 "$IMAGE_NAME" sh -c 'echo up; exec sleep 1000'
+  wait_for "pl1 to log" 120 logs_have pl1 up
+  id=$(pm inspect -f '{{.Id}}' pl1)
+  vm=$(client_vm_dir "$id")
+  echo "vm_dir: $vm"
+  [[ "$vm" == /run/husk/pool.d/* ]]
+  [ -d "$vm" ]
+  run pm exec pl1 sh -c 'probe kernel; exit 4'
+  [ "$status" -eq 4 ]
+  [ "$output" = "$(guest_release)" ]
+  pm rm -f -t 0 pl1
+  [ ! -e "/run/husk/$id" ]
+  [ ! -e "$vm" ]
+  [ -z "$(husk_processes_of "$id")" ]
+  [ -z "$(husk_processes_of "$vm/")" ]
+  client_pool_start 1 # replaced
+  run prun "$IMAGE_NAME" sh -c 'echo warm; exit 7'
+  [ "$status" -eq 7 ]
+  [ "$output" = warm ]
+  [ -z "$(client_pool_stop)" ]
 }
 
 @test "run --rm killed with podman kill exits 137" {
