@@ -509,10 +509,13 @@ static pid_t create_adopting(const struct husk_create_opts *o, const struct husk
 		return -ENOENT;
 	}
 	const struct husk_container_config *c = base->spec->container;
-	const char *netns = c ? c->netns_path : NULL;
-	int netns_fd = netns ? open(netns, O_RDONLY | O_CLOEXEC) : -1;
-	pid_t pid = netns && netns_fd < 0 ? husk_err_sys(&perr, errno, "opening network namespace %s", netns)
-					  : husk_vfs_inject(&vm.monitor, vm.dir, 0, base->spec, &perr);
+	struct husk_net *net = calloc(1, sizeof *net);
+	struct husk_network *network = calloc(1, sizeof *network);
+	pid_t pid = !net || !network ? husk_err_set(&perr, ENOMEM, "out of memory")
+				     : husk_pool_adopt_network(&vm, c ? c->netns_path : NULL, base->state_dir, net,
+							       network, &perr);
+	if (pid == 0)
+		pid = husk_vfs_inject(&vm.monitor, vm.dir, 0, base->spec, &perr);
 	bool forked = false;
 	if (pid == 0) {
 		struct member_fork f = { .pod_lock = -1 };
@@ -524,19 +527,23 @@ static pid_t create_adopting(const struct husk_create_opts *o, const struct husk
 			.slot = 0,
 			.vm_memory_mib = vm.memory_mib,
 			.vm_vcpus = vm.vcpus,
-			.netns_fd = netns_fd,
+			.netns_fd = net->netns_fd,
 			.pool_vm = &vm,
+			.network = network->n_ifaces ? network : NULL,
 		};
 		f.a.base.slot_tree = true;
 		forked = true;
 		pid = fork_monitor(member_monitor_body, &f, "container monitor", err);
 	}
-	if (netns_fd >= 0)
-		close(netns_fd);
+	if (net && net->netns_fd >= 0)
+		close(net->netns_fd);
+	free(net);
+	free(network);
 	if (pid < 0) {
 		if (!forked)
 			log_debug("cold boot: pool VM %s not used: %s", vm.dir, perr.msg);
 		pool_vm_stop(vm.dir, &vm.monitor, 0);
+		husk_net_cleanup_dir(base->state_dir); /* the VM's taps and their filters, if moved */
 		husk_host_cgroups_remove(base->state_dir, false);
 	}
 	return forked ? pid : -ENOENT;

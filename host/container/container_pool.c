@@ -81,11 +81,47 @@ int husk_pool_eligible(const struct husk_config *cfg, const struct husk_spec *sp
 		snprintf(why, cap, "an sd_notify socket");
 	else if (netns && netns_links(netns, &links, &err) < 0)
 		snprintf(why, cap, "%s", err.msg);
-	else if (links)
-		snprintf(why, cap, "network namespace %s has %u interfaces (pool VMs have no NIC)", netns, links);
+	else if (links > HUSK_POOL_NICS)
+		snprintf(why, cap, "network namespace %s has %u interfaces, pool VMs have %u NICs", netns, links,
+			 HUSK_POOL_NICS);
 	else if (husk_pool_spec_shape(cfg, spec, shape, &err) < 0)
 		snprintf(why, cap, "%s", err.msg);
 	else
 		return 0;
 	return 1;
+}
+
+int husk_pool_adopt_network(const struct husk_pool_vm *vm, const char *netns_path, const char *state_dir,
+			    struct husk_net *n, struct husk_network *out, struct husk_err *err)
+{
+	struct husk_net_tap taps[HUSK_POOL_NICS_MAX];
+	char path[64];
+	memset(out, 0, sizeof *out);
+	n->netns_fd = -1;
+	if (!netns_path)
+		return 0; /* the taps stay in the pool VM's namespace: spares nobody reaches */
+	int r = husk_net_open(n, netns_path, state_dir, err);
+	if (r < 0)
+		return r;
+	/* the pool monitor's namespace, reached through its checked pid */
+	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)vm->monitor.pid);
+	int pool_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pool_fd < 0 || !husk_pid_ref_alive(&vm->monitor)) {
+		r = husk_err_set(err, ESRCH, "the pool VM's monitor (pid %d) is gone", (int)vm->monitor.pid);
+		if (pool_fd >= 0)
+			close(pool_fd);
+		close(n->netns_fd);
+		n->netns_fd = -1;
+		return r;
+	}
+	memset(taps, 0, sizeof taps);
+	for (unsigned i = 0; i < vm->n_nics && i < HUSK_POOL_NICS_MAX; i++) {
+		snprintf(taps[i].name, sizeof taps[i].name, "%s", vm->nics[i].tap);
+		taps[i].ifindex = vm->nics[i].ifindex;
+		taps[i].fd = -1;
+		memcpy(taps[i].dev_mac, vm->nics[i].dev_mac, 6);
+	}
+	r = husk_net_adopt(n, pool_fd, taps, vm->n_nics, out, err);
+	close(pool_fd);
+	return r;
 }

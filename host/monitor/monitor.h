@@ -68,6 +68,9 @@ struct husk_member_monitor_args {
 	 * pool VM's processes are moved into them; ADOPT on the pool VM's
 	 * ctl.sock is held for the monitor's life. NULL: a pod member. */
 	const struct husk_pool_vm *pool_vm;
+	/* its NICs as the guest sets them at CREATE (the pool VM's taps moved
+	 * into netns_fd's namespace and joined, host/net/net.h); NULL: none */
+	const struct husk_network *network;
 };
 
 int husk_member_monitor_run(struct husk_member_monitor_args *a);

@@ -435,7 +435,7 @@ static int setup_network(struct husk_vm *vm, const struct husk_monitor_args *a, 
 	json_t *ann = json_object_get(a->spec->json, "annotations");
 	unsigned spares;
 	int r = husk_net_spares(json_string_value(json_object_get(ann, "io.husk.net.spare_nics")), &spares, err);
-	if (r < 0 || !vm->net)
+	if (r < 0 || !vm->net || vm->network) /* none, or a pool VM's own (host/pool/pool_vm.c) */
 		return r;
 	vm->network = calloc(1, sizeof *vm->network);
 	if (!vm->network)

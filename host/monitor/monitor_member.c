@@ -128,7 +128,7 @@ static int member_create(struct monitor *m, struct husk_member_monitor_args *a, 
 			join.mask |= husk_join_ns((enum husk_join_kind)k);
 			join.slot[k] = (uint8_t)a->join_slot[k];
 		}
-	r = husk_guest_create(m->vm.session_fd, b, stdin_open, NULL, a->slot, &join, m->vm.kernel_release,
+	r = husk_guest_create(m->vm.session_fd, b, stdin_open, a->network, a->slot, &join, m->vm.kernel_release,
 			      sizeof m->vm.kernel_release, &m->vm.guest_pid, err);
 	if (r < 0)
 		return r;

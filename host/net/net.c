@@ -255,6 +255,14 @@ static int make_taps(void *arg)
 	return 0;
 }
 
+/* a spare's device MAC (locally administered), replaced by the guest once used */
+static void spare_mac(uint8_t *mac, unsigned i)
+{
+	static const uint8_t base[6] = { 0x02, 0x68, 0x75, 0x73, 0x6b, 0x00 };
+	memcpy(mac, base, 6);
+	mac[5] = (uint8_t)i;
+}
+
 void husk_net_close_taps(struct husk_net *n)
 {
 	for (unsigned i = 0; i < n->n_taps; i++)
@@ -329,6 +337,53 @@ int husk_net_open(struct husk_net *n, const char *netns_path, const char *state_
 	return r;
 }
 
+/* The interfaces a VM gets: the ethernet interfaces of n's netns, none of
+ * them a husk tap (that netns is another VM's already). */
+static int links_to_join(struct husk_net *n, struct husk_nl *nl, struct husk_net_found *found, unsigned *n_found,
+			 struct husk_err *err)
+{
+	int r = husk_net_list_links(nl, found, HUSK_NET_MAX_IFACES, n_found, err);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < *n_found; i++)
+		if (!strncmp(found[i].name, HUSK_NET_TAP_PREFIX, strlen(HUSK_NET_TAP_PREFIX)))
+			return husk_err_set(
+				err, EBUSY,
+				"network namespace %s already holds husk's tap %s: another husk container uses "
+				"it, and two VMs cannot share one network namespace",
+				n->path, found[i].name);
+	if (*n_found > HUSK_NET_MAX_IFACES)
+		return husk_err_set(err, E2BIG, "more than %u interfaces in %s", HUSK_NET_MAX_IFACES, n->path);
+	return 0;
+}
+
+/* n's taps (made in its netns, or moved there) on record, then found[i]
+ * joined to taps[i]; the rest are spares. out: what the guest sets. */
+static int wire(struct husk_net *n, struct husk_nl *nl, const struct husk_net_found *found, unsigned n_found,
+		struct husk_network *out, struct husk_err *err)
+{
+	int r = record_write(n, err);
+	for (unsigned i = 0; r == 0 && i < n_found; i++) {
+		if ((r = join(nl, n, i, &found[i], &out->ifaces[i], err)) < 0)
+			break;
+		out->n_ifaces = i + 1;
+	}
+	return r < 0 ? r : husk_network_validate(out, err);
+}
+
+/* A set-up that failed: nothing of it is left, n->netns_fd closed. */
+static void setup_undo(struct husk_net *n)
+{
+	husk_net_close_taps(n);
+	husk_net_teardown(n);
+	if (n->netns_fd >= 0)
+		close(n->netns_fd);
+	n->netns_fd = -1;
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/" NET_JSON, n->state_dir);
+	unlink(path);
+}
+
 int husk_net_setup(struct husk_net *n, unsigned spares, struct husk_network *out, struct husk_err *err)
 {
 	struct husk_net_found found[HUSK_NET_MAX_IFACES];
@@ -339,25 +394,11 @@ int husk_net_setup(struct husk_net *n, unsigned spares, struct husk_network *out
 	memset(out, 0, sizeof *out);
 	if (n->netns_fd < 0)
 		return 0;
-	if ((r = husk_nl_open(&nl, n->netns_fd, err)) < 0 ||
-	    (r = husk_net_list_links(&nl, found, HUSK_NET_MAX_IFACES, &n_found, err)) < 0)
+	if ((r = husk_nl_open(&nl, n->netns_fd, err)) < 0 || (r = links_to_join(n, &nl, found, &n_found, err)) < 0)
 		goto fail;
-	for (unsigned i = 0; i < n_found; i++)
-		if (!strncmp(found[i].name, HUSK_NET_TAP_PREFIX, strlen(HUSK_NET_TAP_PREFIX))) {
-			r = husk_err_set(
-				err, EBUSY,
-				"network namespace %s already holds husk's tap %s: another husk container uses "
-				"it, and two VMs cannot share one network namespace",
-				n->path, found[i].name);
-			goto fail;
-		}
 	unsigned count = n_found + spares;
 	if (count > HUSK_NET_MAX_IFACES)
 		count = HUSK_NET_MAX_IFACES;
-	if (n_found > HUSK_NET_MAX_IFACES) {
-		r = husk_err_set(err, E2BIG, "more than %u interfaces in %s", HUSK_NET_MAX_IFACES, n->path);
-		goto fail;
-	}
 	struct tap_ctx tc = { .n = n, .count = count };
 	r = husk_in_netns(n->netns_fd, make_taps, &tc, err);
 	if (r < 0) {
@@ -365,35 +406,110 @@ int husk_net_setup(struct husk_net *n, unsigned spares, struct husk_network *out
 			husk_err_sys(err, -r, "creating a tap in %s (is /dev/net/tun there?)", n->path);
 		goto fail;
 	}
-	for (unsigned i = 0; i < count; i++) {
-		/* the NICs found now get their own MAC; spares a local one that
-		 * the guest replaces once they are used */
-		static const uint8_t spare_mac[6] = { 0x02, 0x68, 0x75, 0x73, 0x6b, 0x00 };
-		memcpy(n->taps[i].dev_mac, i < n_found ? found[i].mac : spare_mac, 6);
-		if (i >= n_found)
-			n->taps[i].dev_mac[5] = (uint8_t)i;
-	}
-	if ((r = record_write(n, err)) < 0)
-		goto fail;
-	for (unsigned i = 0; i < n_found; i++) {
-		if ((r = join(&nl, n, i, &found[i], &out->ifaces[i], err)) < 0)
-			goto fail;
-		out->n_ifaces = i + 1;
-	}
-	if ((r = husk_network_validate(out, err)) < 0)
+	/* the NICs found now get their own MAC; spares a local one that the
+	 * guest replaces once they are used */
+	for (unsigned i = 0; i < count; i++)
+		if (i < n_found)
+			memcpy(n->taps[i].dev_mac, found[i].mac, 6);
+		else
+			spare_mac(n->taps[i].dev_mac, i);
+	if ((r = wire(n, &nl, found, n_found, out, err)) < 0)
 		goto fail;
 	husk_nl_close(&nl);
 	return 0;
 fail:
 	husk_nl_close(&nl);
-	husk_net_close_taps(n);
-	husk_net_teardown(n);
-	if (n->netns_fd >= 0)
+	setup_undo(n);
+	return r;
+}
+
+int husk_net_pool_taps(struct husk_net *n, unsigned count, struct husk_err *err)
+{
+	memset(n, 0, sizeof *n);
+	for (unsigned i = 0; i < HUSK_NET_MAX_IFACES; i++)
+		n->taps[i].fd = -1;
+	snprintf(n->path, sizeof n->path, "/proc/self/ns/net");
+	n->netns_fd = open(n->path, O_RDONLY | O_CLOEXEC);
+	if (n->netns_fd < 0)
+		return husk_err_sys(err, errno, "opening %s", n->path);
+	struct tap_ctx tc = { .n = n, .count = count < HUSK_NET_MAX_IFACES ? count : HUSK_NET_MAX_IFACES };
+	int r = make_taps(&tc);
+	for (unsigned i = 0; i < n->n_taps; i++)
+		spare_mac(n->taps[i].dev_mac, i);
+	if (r < 0) {
+		husk_net_close_taps(n);
 		close(n->netns_fd);
-	n->netns_fd = -1;
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/" NET_JSON, n->state_dir);
-	unlink(path);
+		n->netns_fd = -1;
+		return husk_err_sys(err, -r, "creating a tap (is /dev/net/tun there?)");
+	}
+	return 0;
+}
+
+/* The taps into n's netns (from the netns of pool_nl), by the ifindex
+ * they have there, which must still be the named tap; then found by name
+ * in n's netns (the ifindex may change on the way). */
+static int move_taps(struct husk_net *n, struct husk_nl *pool_nl, struct husk_nl *nl, const struct husk_net_tap *taps,
+		     unsigned n_taps, struct husk_err *err)
+{
+	struct husk_net_found found[HUSK_NET_MAX_IFACES * 2];
+	unsigned n_found = 0;
+	int r = husk_net_list_links(pool_nl, found, HUSK_NET_MAX_IFACES * 2, &n_found, err);
+	for (unsigned i = 0; r == 0 && i < n_taps; i++) {
+		unsigned k = 0;
+		while (k < n_found && (found[k].ifindex != taps[i].ifindex || strcmp(found[k].name, taps[i].name)))
+			k++;
+		if (k == n_found)
+			return husk_err_set(err, ENODEV, "the pool VM has no tap %s (#%d)", taps[i].name,
+					    taps[i].ifindex);
+		if ((r = husk_link_move(pool_nl, taps[i].ifindex, n->netns_fd)) < 0)
+			return husk_err_sys(err, -r, "moving tap %s into %s", taps[i].name, n->path);
+		n->taps[i] = taps[i];
+		n->taps[i].fd = -1; /* QEMU holds it */
+		n->taps[i].ifindex = -1;
+		n->n_taps = i + 1;
+	}
+	if (r < 0 || (r = husk_net_list_links(nl, found, HUSK_NET_MAX_IFACES * 2, &n_found, err)) < 0)
+		return r;
+	for (unsigned i = 0; i < n->n_taps; i++) {
+		for (unsigned k = 0; k < n_found; k++)
+			if (!strcmp(found[k].name, n->taps[i].name))
+				n->taps[i].ifindex = found[k].ifindex;
+		if (n->taps[i].ifindex < 0)
+			return husk_err_set(err, ENODEV, "tap %s is not in %s after the move", n->taps[i].name,
+					    n->path);
+	}
+	return 0;
+}
+
+int husk_net_adopt(struct husk_net *n, int pool_netns_fd, const struct husk_net_tap *taps, unsigned n_taps,
+		   struct husk_network *out, struct husk_err *err)
+{
+	struct husk_net_found found[HUSK_NET_MAX_IFACES];
+	unsigned n_found = 0;
+	struct husk_nl nl = { 0 }, pool_nl = { 0 };
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if (n->netns_fd < 0)
+		return 0;
+	if ((r = husk_nl_open(&nl, n->netns_fd, err)) < 0 || (r = links_to_join(n, &nl, found, &n_found, err)) < 0)
+		goto fail;
+	if (n_found > n_taps) {
+		r = husk_err_set(err, E2BIG, "network namespace %s has %u interfaces, the pool VM %u NICs", n->path,
+				 n_found, n_taps);
+		goto fail;
+	}
+	if ((r = husk_nl_open(&pool_nl, pool_netns_fd, err)) < 0 ||
+	    (r = move_taps(n, &pool_nl, &nl, taps, n_taps, err)) < 0 ||
+	    (r = wire(n, &nl, found, n_found, out, err)) < 0)
+		goto fail;
+	husk_nl_close(&pool_nl);
+	husk_nl_close(&nl);
+	return 0;
+fail:
+	husk_nl_close(&pool_nl);
+	husk_nl_close(&nl);
+	setup_undo(n);
 	return r;
 }
 

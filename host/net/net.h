@@ -65,6 +65,19 @@ int husk_net_open(struct husk_net *n, const char *netns_path, const char *state_
  * none) and joins every interface there to one. out gets what the guest
  * configures. On failure nothing is left behind and n->netns_fd is closed. */
 int husk_net_setup(struct husk_net *n, unsigned spares, struct husk_network *out, struct husk_err *err);
+/* A pool VM's NICs (host/pool/pool_vm.c): count taps made in the caller's
+ * network namespace (the pool monitor's own), with spare device MACs;
+ * n->netns_fd is that namespace. Nothing is recorded: no state dir. */
+int husk_net_pool_taps(struct husk_net *n, unsigned count, struct husk_err *err);
+/* At adoption (husk create, host/container/container_pool.c): n opened by
+ * husk_net_open; the pool VM's taps (name, ifindex in the namespace of
+ * pool_netns_fd, device MAC; QEMU holds them) are moved into n's netns,
+ * its interfaces joined to the first ones as husk_net_setup joins them,
+ * the rest are spares for start; all of it in network.json. More
+ * interfaces than taps: E2BIG. On failure nothing is left behind (the
+ * taps moved are deleted: the VM is not used) and n->netns_fd is closed. */
+int husk_net_adopt(struct husk_net *n, int pool_netns_fd, const struct husk_net_tap *taps, unsigned n_taps,
+		   struct husk_network *out, struct husk_err *err);
 /* At start, in the CLI: interfaces that appeared in the netns since create
  * (Docker 26+ adds them then) are joined to spare taps (made by the monitor
  * at create; QEMU holds them) and listed in added, n_ifaces 0 when none.
@@ -123,5 +136,7 @@ int husk_tc_redirect(struct husk_nl *nl, int ifindex, int dst_ifindex, bool *cre
 void husk_tc_unredirect(struct husk_nl *nl, int ifindex);
 int husk_link_set(struct husk_nl *nl, int ifindex, uint32_t mtu, bool up, struct husk_err *err);
 int husk_link_del(struct husk_nl *nl, int ifindex);
+/* Moves link ifindex into the network namespace of netns_fd (-errno). */
+int husk_link_move(struct husk_nl *nl, int ifindex, int netns_fd);
 
 #endif

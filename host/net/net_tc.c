@@ -217,3 +217,11 @@ int husk_link_del(struct husk_nl *nl, int ifindex)
 	ifi->ifi_index = ifindex;
 	return husk_nl_talk(nl, nlh, NULL, NULL);
 }
+
+int husk_link_move(struct husk_nl *nl, int ifindex, int netns_fd)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = newlink_request(buf, ifindex, NULL);
+	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)netns_fd);
+	return husk_nl_talk(nl, nlh, NULL, NULL);
+}

@@ -3,6 +3,7 @@
 #include "host/pool/pool_client.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "host/net/net.h"
 
 bool husk_pool_shape_equal(const struct husk_pool_shape *a, const struct husk_pool_shape *b)
 {
@@ -107,14 +109,77 @@ static int pid_ref_parse(json_t *obj, const char *key, struct husk_pid_ref *r, s
 	return 0;
 }
 
+static json_t *nics_json(const struct husk_pool_vm *vm)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; a && i < vm->n_nics && i < HUSK_POOL_NICS_MAX; i++) {
+		const struct husk_pool_nic *n = &vm->nics[i];
+		char mac[18];
+		snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", n->dev_mac[0], n->dev_mac[1], n->dev_mac[2],
+			 n->dev_mac[3], n->dev_mac[4], n->dev_mac[5]);
+		json_array_append_new(a,
+				      json_pack("{s:s,s:i,s:s}", "tap", n->tap, "ifindex", n->ifindex, "dev_mac", mac));
+	}
+	return a;
+}
+
 json_t *husk_pool_vm_json(const struct husk_pool_vm *vm)
 {
 	json_t *vs = json_pack("{s:s,s:s,s:I}", "kind", vm->vsock.kind, "path", vm->vsock.path, "cid",
 			       (json_int_t)vm->vsock.cid);
-	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:I,s:i}", "dir", vm->dir, "monitor", pid_ref_json(&vm->monitor),
+	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:I,s:i,s:o}", "dir", vm->dir, "monitor", pid_ref_json(&vm->monitor),
 			 "qemu", pid_ref_json(&vm->qemu), "virtiofsd", pid_ref_json(&vm->virtiofsd), "vsock_backend",
 			 pid_ref_json(&vm->vsock_backend), "vsock", vs, "memory_mib", (json_int_t)vm->memory_mib,
-			 "vcpus", vm->vcpus);
+			 "vcpus", vm->vcpus, "nics", nics_json(vm));
+}
+
+/* "xx:xx:xx:xx:xx:xx", lower or upper case hex, nothing else; unicast */
+static int mac_parse(const char *s, uint8_t *mac)
+{
+	if (!s || strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		const char *p = s + 3 * i;
+		char hex[3] = { p[0], p[1], '\0' }, *end;
+		if ((i < 5 && p[2] != ':') || !strchr("0123456789abcdefABCDEF", p[0]) ||
+		    !strchr("0123456789abcdefABCDEF", p[1]) || !p[0] || !p[1])
+			return -EINVAL;
+		mac[i] = (uint8_t)strtoul(hex, &end, 16);
+	}
+	return mac[0] & 1 ? -EINVAL : 0;
+}
+
+/* the taps: hsktap<digits>, each once; an ifindex; a unicast device MAC */
+static int nics_parse(json_t *v, struct husk_pool_vm *out, struct husk_err *err)
+{
+	json_t *a = json_object_get(v, "nics");
+	const size_t plen = strlen(HUSK_NET_TAP_PREFIX);
+	if (!json_is_array(a) || json_array_size(a) > HUSK_POOL_NICS_MAX)
+		return husk_err_set(err, EPROTO, "pool reply: \"nics\" is not an array of at most %u",
+				    HUSK_POOL_NICS_MAX);
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		json_t *n = json_array_get(a, i);
+		struct husk_pool_nic *nic = &out->nics[i];
+		long long ifindex;
+		int r = json_is_object(n) ? str_field(n, "tap", nic->tap, sizeof nic->tap, err)
+					  : husk_err_set(err, EPROTO, "pool reply: NIC %zu is not an object", i);
+		if (r == 0)
+			r = int_field(n, "ifindex", 1, INT32_MAX, &ifindex, err);
+		if (r < 0)
+			return r;
+		nic->ifindex = (int)ifindex;
+		const char *num = nic->tap + plen;
+		if (strncmp(nic->tap, HUSK_NET_TAP_PREFIX, plen) || !*num || strspn(num, "0123456789") != strlen(num))
+			return husk_err_set(err, EPROTO, "pool reply: NIC %zu: \"%s\" is not a husk tap", i, nic->tap);
+		if (mac_parse(json_string_value(json_object_get(n, "dev_mac")), nic->dev_mac) < 0)
+			return husk_err_set(err, EPROTO, "pool reply: NIC %zu: \"dev_mac\" is not a unicast MAC", i);
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(out->nics[k].tap, nic->tap) || out->nics[k].ifindex == nic->ifindex ||
+			    !memcmp(out->nics[k].dev_mac, nic->dev_mac, 6))
+				return husk_err_set(err, EPROTO, "pool reply: NICs %zu and %zu are the same", k, i);
+		out->n_nics = (unsigned)i + 1;
+	}
+	return 0;
 }
 
 static int vm_parse(json_t *v, const char *root, struct husk_pool_vm *out, struct husk_err *err)
@@ -140,6 +205,8 @@ static int vm_parse(json_t *v, const char *root, struct husk_pool_vm *out, struc
 		r = int_field(v, "memory_mib", 1, 1LL << 30, &mem, err);
 	if (r == 0)
 		r = int_field(v, "vcpus", 1, 1024, &vcpus, err);
+	if (r == 0)
+		r = nics_parse(v, out, err);
 	if (r < 0)
 		return r;
 	out->vsock.cid = (uint32_t)cid;

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "host/state/state.h"
@@ -18,6 +19,11 @@
 #define HUSK_POOL_SOCK "pool.sock"
 #define HUSK_POOL_DIR "pool.d"
 #define HUSK_POOL_PARAMS_MAX 1024
+/* A pool VM's NICs (docs/pool.md "Network"): as many as a cold VM with
+ * one interface gets (the interface and HUSK_NET_SPARES_DEFAULT spares,
+ * host/net/net.h); a reply may carry at most HUSK_POOL_NICS_MAX. */
+#define HUSK_POOL_NICS 3u
+#define HUSK_POOL_NICS_MAX 16u
 
 /* What a pool VM is: a VM matches only when every field is equal. accel is
  * the accelerator QEMU really uses ("kvm" or "tcg", never "auto");
@@ -29,14 +35,24 @@ struct husk_pool_shape {
 	char kernel_params[HUSK_POOL_PARAMS_MAX];
 };
 
-/* A VM handed out by TAKE: its state dir (<root>/pool.d/<n>) and the
- * processes the adopting side records, as state.json does. */
+/* One NIC of a pool VM: its tap, in the pool monitor's network namespace
+ * (name hsktap<i>, its ifindex there), and the virtio-net device's MAC. */
+struct husk_pool_nic {
+	char tap[16];
+	int ifindex;
+	uint8_t dev_mac[6];
+};
+
+/* A VM handed out by TAKE: its state dir (<root>/pool.d/<n>), the
+ * processes the adopting side records, as state.json does, and its NICs. */
 struct husk_pool_vm {
 	char dir[PATH_MAX];
 	struct husk_pid_ref monitor, qemu, virtiofsd, vsock_backend;
 	struct husk_vsock_ref vsock;
 	long memory_mib;
 	int vcpus;
+	struct husk_pool_nic nics[HUSK_POOL_NICS_MAX];
+	unsigned n_nics;
 };
 
 struct husk_pool_status {

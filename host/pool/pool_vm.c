@@ -11,6 +11,7 @@
  * QEMU exiting at any time ends it the same way. */
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "proto/msg_session.h"
 #include "host/monitor/ctl.h"
 #include "host/monitor/monitor_priv.h"
+#include "host/net/net.h"
 #include "host/pool/pool.h"
 #include "host/state/log.h"
 #include "host/state/unixsock.h"
@@ -97,6 +99,13 @@ static int report_ready(struct pool_vm *p, struct husk_err *err)
 	husk_vsock_describe(&p->vm.vsock, &out.vsock);
 	out.memory_mib = p->vm.memory_mib;
 	out.vcpus = p->vm.vcpus;
+	for (unsigned i = 0; i < p->vm.net->n_taps && i < HUSK_POOL_NICS_MAX; i++) {
+		const struct husk_net_tap *t = &p->vm.net->taps[i];
+		snprintf(out.nics[i].tap, sizeof out.nics[i].tap, "%s", t->name);
+		out.nics[i].ifindex = t->ifindex;
+		memcpy(out.nics[i].dev_mac, t->dev_mac, 6);
+		out.n_nics = i + 1;
+	}
 	json_t *j = husk_pool_vm_json(&out);
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
@@ -105,6 +114,26 @@ static int report_ready(struct pool_vm *p, struct husk_err *err)
 	send_msg(p->a->server_fd, 'R', text);
 	free(text);
 	return 0;
+}
+
+/* The VM's NICs: HUSK_POOL_NICS taps in a network namespace of the pool
+ * monitor's own (QEMU and its helpers inherit it), which the adopting
+ * `husk create` moves into the container's (host/net/net.h). Spares
+ * until then: the guest parks them out of sight. */
+static int make_nics(struct husk_vm *vm, struct husk_err *err)
+{
+	if (unshare(CLONE_NEWNET) < 0)
+		return husk_err_sys(err, errno, "a network namespace for the pool VM");
+	vm->net = calloc(1, sizeof *vm->net);
+	vm->network = calloc(1, sizeof *vm->network); /* no interface yet: set at CREATE */
+	if (!vm->net || !vm->network)
+		return husk_err_set(err, ENOMEM, "out of memory");
+	int r = husk_net_pool_taps(vm->net, HUSK_POOL_NICS, err);
+	if (r < 0) {
+		free(vm->net);
+		vm->net = NULL;
+	}
+	return r;
 }
 
 /* Up to a guest that answers on its port, confined; the session closed
@@ -128,7 +157,7 @@ static int boot(struct pool_vm *p, struct husk_spec *spec, struct husk_err *err)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	if ((p->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		return husk_err_sys(err, errno, "signalfd");
-	if ((r = husk_vm_start(&p->vm, &ma, err)) < 0)
+	if ((r = make_nics(&p->vm, err)) < 0 || (r = husk_vm_start(&p->vm, &ma, err)) < 0)
 		return r;
 	close(p->vm.session_fd);
 	p->vm.session_fd = -1;

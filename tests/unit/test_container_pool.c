@@ -1,8 +1,12 @@
 /* Which containers may take a pool VM (host/container/container_pool.c). */
+#include <fcntl.h>
+#include <net/if.h>
+#include <linux/if_tun.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -105,7 +109,48 @@ static enum test_result test_eligible(void)
 	return TEST_PASS;
 }
 
-/* a network namespace path: only one with no interface but lo fits */
+/* a tap named name in the caller's netns, held open (-1 on failure) */
+static int tap(const char *name)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+	if (fd >= 0 && ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* In a fresh netns: 0 when lo only and HUSK_POOL_NICS interfaces fit and
+ * one more does not; the failing step otherwise, 77 to skip. */
+static int netns_child(const struct husk_config *cfg, struct husk_spec *spec, struct husk_container_config *cc)
+{
+	struct husk_pod_target pod = { 0 };
+	struct husk_pool_shape shape;
+	char why[256] = "", name[16];
+	if (unshare(CLONE_NEWNET) < 0)
+		return 77;
+	cc->netns_path = (char *)"/proc/self/ns/net";
+	if (husk_pool_eligible(cfg, spec, &pod, &shape, why, sizeof why) != 0)
+		return 1;
+	for (unsigned i = 0; i < HUSK_POOL_NICS; i++) {
+		snprintf(name, sizeof name, "veth%u", i);
+		if (tap(name) < 0)
+			return 77;
+	}
+	if (husk_pool_eligible(cfg, spec, &pod, &shape, why, sizeof why) != 0) {
+		printf("# %s\n", why);
+		return 2;
+	}
+	if (tap("one-more") < 0)
+		return 77;
+	if (husk_pool_eligible(cfg, spec, &pod, &shape, why, sizeof why) != 1 || !strstr(why, "interfaces"))
+		return 3;
+	return 0;
+}
+
+/* a network namespace path: one with at most HUSK_POOL_NICS interfaces fits */
 static enum test_result test_netns(void)
 {
 	struct husk_config cfg;
@@ -122,30 +167,15 @@ static enum test_result test_netns(void)
 		json_decref(spec.json);
 		return TEST_SKIP;
 	}
-	/* the test's own, when it has an ethernet interface: a cold boot
-	 * would give the VM a NIC */
-	if (access("/sys/class/net/eth0", F_OK) == 0) {
-		cc.netns_path = (char *)"/proc/self/ns/net";
-		CHECK_EQ_INT(husk_pool_eligible(&cfg, &spec, &pod, &shape, why, sizeof why), 1);
-		CHECK(strstr(why, "interfaces") != NULL);
-	}
-	/* a fresh namespace (only lo), in a child */
 	pid_t child = fork();
-	if (child == 0) {
-		if (unshare(CLONE_NEWNET) < 0)
-			_exit(77);
-		cc.netns_path = (char *)"/proc/self/ns/net";
-		int r = husk_pool_eligible(&cfg, &spec, &pod, &shape, why, sizeof why);
-		if (r)
-			printf("# %s\n", why);
-		_exit(r);
-	}
+	if (child == 0)
+		_exit(netns_child(&cfg, &spec, &cc));
 	int status = 0;
 	waitpid(child, &status, 0);
 	json_decref(spec.json);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
 		return TEST_SKIP;
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_EQ_INT(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
 	return TEST_PASS;
 }
 
@@ -156,7 +186,7 @@ int main(void)
 		{ "the pool asked: the root's own, else the default root's", test_pool_root },
 		{ "eligibility: the config's shape; a bigger limit another shape; off, pods, spare NICs, bad size refused",
 		  test_eligible },
-		{ "eligibility: a network namespace with only lo fits; one with eth0 or a missing one does not",
+		{ "eligibility: a network namespace with up to HUSK_POOL_NICS interfaces fits; more or a missing one not",
 		  test_netns },
 	};
 	return unit_run(tests, ARRAY_SIZE(tests));

@@ -64,6 +64,12 @@ static void sample_vm(struct husk_pool_vm *vm, const char *dir)
 	snprintf(vm->vsock.path, sizeof vm->vsock.path, "%s/vsock.sock", dir);
 	vm->memory_mib = 256;
 	vm->vcpus = 1;
+	for (unsigned i = 0; i < HUSK_POOL_NICS; i++) {
+		snprintf(vm->nics[i].tap, sizeof vm->nics[i].tap, "hsktap%u", i);
+		vm->nics[i].ifindex = 7 + (int)i;
+		memcpy(vm->nics[i].dev_mac, (uint8_t[]){ 0x02, 0x68, 0x75, 0x73, 0x6b, (uint8_t)i }, 6);
+	}
+	vm->n_nics = HUSK_POOL_NICS;
 }
 
 static int take_reply(const struct husk_pool_vm *vm, char *line, size_t cap)
@@ -94,6 +100,15 @@ static enum test_result test_take_reply(void)
 	CHECK_STR(back.vsock.path, "/run/h/pool.d/3/vsock.sock");
 	CHECK_EQ_INT(back.memory_mib, 256);
 	CHECK_EQ_INT(back.vcpus, 1);
+	CHECK_EQ_INT(back.n_nics, HUSK_POOL_NICS);
+	CHECK_STR(back.nics[2].tap, "hsktap2");
+	CHECK_EQ_INT(back.nics[2].ifindex, 9);
+	CHECK(!memcmp(back.nics[2].dev_mac, vm.nics[2].dev_mac, 6));
+	/* no NICs at all is a VM too */
+	vm.n_nics = 0;
+	take_reply(&vm, line, sizeof line);
+	CHECK_EQ_INT(husk_pool_take_reply_parse(line, "/run/h", &back, &err), 0);
+	CHECK_EQ_INT(back.n_nics, 0);
 	/* a dir outside <root>/pool.d is refused */
 	static const char *const bad_dirs[] = {
 		"/etc", "/run/h/ctr", "/run/h/pool.d/", "/run/h/pool.d/../x", "/run/h/pool.d/1/x", "/run/hx/pool.d/1"
@@ -104,6 +119,65 @@ static enum test_result test_take_reply(void)
 		husk_err_clear(&err);
 		CHECK_EQ_INT(husk_pool_take_reply_parse(line, "/run/h", &back, &err), -EPROTO);
 	}
+	return TEST_PASS;
+}
+
+/* a reply whose NIC list is replaced by nics (JSON) */
+static int reply_with_nics(const char *nics, char *line, size_t cap)
+{
+	struct husk_pool_vm vm;
+	sample_vm(&vm, "/r/pool.d/1");
+	json_t *v = husk_pool_vm_json(&vm);
+	json_object_set_new(v, "nics", json_loads(nics, JSON_DECODE_ANY, NULL));
+	json_t *j = json_pack("{s:o}", "vm", v);
+	size_t n = json_dumpb(j, line, cap - 1, JSON_COMPACT);
+	json_decref(j);
+	line[n] = '\0';
+	return (int)n;
+}
+
+static enum test_result test_take_reply_nics_bad(void)
+{
+	char line[HUSK_POOL_LINE_MAX];
+	struct husk_pool_vm back;
+	struct husk_err err = { 0 };
+	static const char *const bad[] = {
+		"null",
+		"{}",
+		"[1]",
+		"[{\"tap\":\"eth0\",\"ifindex\":3,\"dev_mac\":\"02:00:00:00:00:01\"}]",
+		"[{\"tap\":\"hsktap\",\"ifindex\":3,\"dev_mac\":\"02:00:00:00:00:01\"}]",
+		"[{\"tap\":\"hsktap1x\",\"ifindex\":3,\"dev_mac\":\"02:00:00:00:00:01\"}]",
+		"[{\"tap\":\"hsktap123456789012\",\"ifindex\":3,\"dev_mac\":\"02:00:00:00:00:01\"}]",
+		"[{\"tap\":\"hsktap1\",\"ifindex\":0,\"dev_mac\":\"02:00:00:00:00:01\"}]",
+		"[{\"tap\":\"hsktap1\",\"ifindex\":3,\"dev_mac\":\"03:00:00:00:00:01\"}]",
+		"[{\"tap\":\"hsktap1\",\"ifindex\":3,\"dev_mac\":\"02:00:00:00:00\"}]",
+		"[{\"tap\":\"hsktap1\",\"ifindex\":3,\"dev_mac\":\"02-00-00-00-00-01\"}]",
+		"[{\"tap\":\"hsktap1\",\"ifindex\":3,\"dev_mac\":\"02:00:00:00:00:0g\"}]",
+		"[{\"tap\":\"hsktap1\",\"ifindex\":3,\"dev_mac\":\"02:00:00:00:00:01\"},"
+		"{\"tap\":\"hsktap1\",\"ifindex\":4,\"dev_mac\":\"02:00:00:00:00:02\"}]",
+		"[{\"tap\":\"hsktap1\",\"ifindex\":3,\"dev_mac\":\"02:00:00:00:00:01\"},"
+		"{\"tap\":\"hsktap2\",\"ifindex\":4,\"dev_mac\":\"02:00:00:00:00:01\"}]",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		reply_with_nics(bad[i], line, sizeof line);
+		husk_err_clear(&err);
+		CHECK_EQ_INT(husk_pool_take_reply_parse(line, "/r", &back, &err), -EPROTO);
+		CHECK(err.msg[0]);
+	}
+	/* more than HUSK_POOL_NICS_MAX */
+	char many[HUSK_POOL_LINE_MAX] = "[";
+	for (unsigned i = 0; i <= HUSK_POOL_NICS_MAX; i++)
+		snprintf(many + strlen(many), sizeof many - strlen(many),
+			 "%s{\"tap\":\"hsktap%u\",\"ifindex\":%u,\"dev_mac\":\"02:00:00:00:00:%02x\"}", i ? "," : "", i,
+			 i + 1, i);
+	strcat(many, "]");
+	reply_with_nics(many, line, sizeof line);
+	CHECK_EQ_INT(husk_pool_take_reply_parse(line, "/r", &back, &err), -EPROTO);
+	/* upper-case hex is a MAC too */
+	reply_with_nics("[{\"tap\":\"hsktap0\",\"ifindex\":3,\"dev_mac\":\"02:AB:00:00:00:01\"}]", line, sizeof line);
+	CHECK_EQ_INT(husk_pool_take_reply_parse(line, "/r", &back, &err), 0);
+	CHECK_EQ_INT(back.nics[0].dev_mac[1], 0xab);
 	return TEST_PASS;
 }
 
@@ -223,6 +297,8 @@ int main(void)
 		{ "pool: request lines (status, take with its shape)", test_request_format },
 		{ "pool: a take reply round-trips; a dir outside <root>/pool.d is refused", test_take_reply },
 		{ "pool: {vm:null} says why; malformed replies are refused", test_take_reply_bad },
+		{ "pool: a reply's NICs are husk taps, each once, with a unicast device MAC",
+		  test_take_reply_nics_bad },
 		{ "pool: the status reply round-trips", test_status },
 		{ "pool: no server, a plain file, a silent or foreign server: an error, bounded", test_call },
 	};
