@@ -255,6 +255,21 @@ static void stop_monitor(const char *dir, const struct husk_state *st, enum husk
 
 /* --- pods (docs/pods.md) ------------------------------------------------- */
 
+/* Where a sandbox's share lives: its own dir and its monitor's mount
+ * namespace, or for a sandbox in a VM taken from a pool the pool VM's dir
+ * and its pool monitor (the adopting monitor has no share). */
+struct share_ref {
+	const char *dir;
+	const struct husk_pid_ref *monitor;
+};
+
+static struct share_ref sandbox_share(const struct husk_state *sst, const char *sandbox_dir)
+{
+	if (sst->vm_dir[0])
+		return (struct share_ref){ sst->vm_dir, &sst->vm_monitor };
+	return (struct share_ref){ sandbox_dir, &sst->monitor };
+}
+
 /* A member's slot out of its sandbox's VM and its pod.json: under
  * pod.lock, the share's slot unmounted in the sandbox monitor's mount
  * namespace (nothing to do when the sandbox is gone: its namespace went
@@ -268,7 +283,8 @@ static void member_release(const char *id, const struct husk_state *st)
 		return;
 	_cleanup_close_ int lock = husk_pod_lock(st->sandbox_dir, &err);
 	if (lock >= 0 && husk_pod_read(st->sandbox_dir, &p, &err) == 0 && husk_pod_find(&p, id) == (int)st->slot) {
-		int r = husk_vfs_eject(&sst.monitor, st->sandbox_dir, st->slot, &err);
+		struct share_ref share = sandbox_share(&sst, st->sandbox_dir);
+		int r = husk_vfs_eject(share.monitor, share.dir, st->slot, &err);
 		if (r < 0 && r != -ESRCH && r != -ENOENT)
 			log_warn("taking slot %u out of sandbox %s: %s", st->slot, st->sandbox, err.msg);
 		husk_err_clear(&err);
@@ -354,7 +370,8 @@ static pid_t member_start(struct member_fork *f, const struct husk_state *sst, s
 {
 	struct husk_member_monitor_args *a = &f->a;
 	struct husk_pod p;
-	int r = husk_vfs_inject(&sst->monitor, a->sandbox_dir, a->slot, a->base.spec, err);
+	struct share_ref share = sandbox_share(sst, a->sandbox_dir);
+	int r = husk_vfs_inject(share.monitor, share.dir, a->slot, a->base.spec, err);
 	if (r < 0)
 		return husk_err_wrap(err, "joining sandbox \"%s\"", a->sandbox_id);
 	pid_t pid = fork_monitor(member_monitor_body, f, "member monitor", err);
@@ -367,7 +384,7 @@ static pid_t member_start(struct member_fork *f, const struct husk_state *sst, s
 	}
 	if (pid < 0) {
 		struct husk_err eerr = { 0 };
-		husk_vfs_eject(&sst->monitor, a->sandbox_dir, a->slot, &eerr);
+		husk_vfs_eject(share.monitor, share.dir, a->slot, &eerr);
 	}
 	return pid;
 }

@@ -101,6 +101,37 @@ wait_one_ready() {
   ! ls -d /sys/fs/cgroup/*/"$cg" 2>/dev/null
 }
 
+@test "a container in a pool VM is a sandbox others join (Docker's --net/--ipc=container:X): one VM, X's shm; delete leaves nothing" {
+  make_bundle "$BUNDLE" /bin/sh -c 'probe shm-put 4343 from-x && echo ready && exec sleep 1000'
+  wait_one_ready
+  take create -b "$BUNDLE" px </dev/null >"$BATS_TEST_TMPDIR/px.out" 2>&1
+  take start px
+  local vm_dir pid i
+  vm_dir=$(jq -r .vm_dir "$TAKE_ROOT/px/state.json")
+  [[ "$vm_dir" == "$TAKE_ROOT/pool.d/"* ]]
+  for ((i = 0; i < 300; i++)); do
+    grep -qx ready "$BATS_TEST_TMPDIR/px.out" && break
+    sleep 0.1
+  done
+  pid=$(take state px | jq -r .pid)
+  local m=$BATS_TEST_TMPDIR/pm
+  make_bundle "$m" /bin/sh -c 'probe shm-get 4343; probe kernel'
+  jq --arg pid "$pid" '.linux.namespaces |= map(if .type == "ipc" then .path = "/proc/\($pid)/ns/ipc"
+      elif .type == "network" then .path = "/proc/\($pid)/ns/net" else . end)' "$m/config.json" >"$m/c.json"
+  mv "$m/c.json" "$m/config.json"
+  run take run -b "$m" pm
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = from-x ]
+  [ "${lines[1]}" = "$(take exec px probe kernel)" ]
+  [ ! -e "$TAKE_ROOT/pm" ]
+  [ "$(pgrep -fc "^qemu-system.*$vm_dir/")" -eq 1 ]
+  take delete --force px
+  [ ! -e "$vm_dir" ]
+  [ ! -e "$TAKE_ROOT/px" ]
+  [ "$(pgrep -fc "^qemu-system.*$vm_dir/" || true)" -eq 0 ]
+}
+
 @test "a container bigger than the pool's VMs boots cold and says why at debug" {
   make_bundle "$BUNDLE" /bin/sh -c 'head -1 /proc/meminfo'
   jq '.linux.resources.memory.limit = 1073741824' "$BUNDLE/config.json" >"$BUNDLE/c.json"
