@@ -296,9 +296,17 @@ static int join(struct husk_nl *nl, struct husk_net *n, unsigned i, const struct
 	/* on record before the filters: a monitor killed now still gets undone */
 	if ((r = record_write(n, err)) < 0)
 		return r;
-	if ((r = husk_link_set(nl, t->ifindex, f->mtu, true, err)) < 0 ||
-	    (r = husk_tc_redirect(nl, f->ifindex, t->ifindex, &l->qdisc_created, err)) < 0)
+	if ((r = husk_link_set(nl, t->ifindex, f->mtu, true, err)) < 0)
 		return husk_err_wrap(err, "joining %s to the VM", f->name);
+	if ((r = husk_tc_redirect(nl, f->ifindex, t->ifindex, &l->qdisc_created, err)) < 0) {
+		if (r == -EBUSY) {
+			/* the filter there is another VM's: the undo must leave it */
+			struct husk_err ignore = { 0 };
+			t->used = false;
+			record_write(n, &ignore);
+		}
+		return husk_err_wrap(err, "joining %s to the VM", f->name);
+	}
 	if ((r = husk_tc_redirect(nl, t->ifindex, f->ifindex, &t->qdisc_created, err)) < 0)
 		return husk_err_wrap(err, "joining %s to the VM", f->name);
 	log_debug("network: %s joined to %s", f->name, t->name);

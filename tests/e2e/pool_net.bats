@@ -164,3 +164,23 @@ ping -c 2 -W 10 10.77.$T.1 >/dev/null && echo ping-ok; exec sleep 1000"
   # the pool kept its VM
   [ "$(take pool status | jq -r .ready)" -eq 1 ]
 }
+
+@test "a take that fails after the taps moved (eth0 carries a husk filter already): VM stopped, no tap left, the cold error, the filter kept" {
+  veth eth0 10.77.$T
+  # what another husk VM's join leaves: the wiring fails once the taps are in NS
+  tc -n "$NS" qdisc add dev eth0 ingress
+  tc -n "$NS" filter add dev eth0 ingress prio 18517 protocol all u32 match u32 0 0 action mirred egress mirror dev lo
+  wait_one_ready
+  local before
+  before=$(ls "$NET_ROOT/pool.d")
+  run --separate-stderr take --debug run -b "$BUNDLE" pn4
+  echo "$stderr"
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *"cold boot: pool VM $NET_ROOT/pool.d/$before not used: "*"already carries a husk VM's filter"* ]]
+  [[ "$(tail -1 <<<"$stderr")" == *"already carries a husk VM's filter"* ]]
+  [ -z "$(ip -n "$NS" -o link show | grep hsktap || true)" ]
+  # the filter that was there stays: neither the take nor the cold boot added it
+  tc -n "$NS" filter show dev eth0 ingress | grep -q mirred
+  [ ! -e "$NET_ROOT/pool.d/$before" ]
+  [ ! -e "$NET_ROOT/pn4" ]
+}
