@@ -21,6 +21,7 @@
 #include "host/monitor/ctl.h"
 #include "host/monitor/monitor_confine.h"
 #include "host/monitor/monitor_priv.h"
+#include "host/net/net.h"
 #include "host/state/host_cgroup.h"
 #include "host/state/log.h"
 
@@ -175,6 +176,8 @@ static int member_finish(struct monitor *m)
 	mon_session_lost(m); /* the guest reaps what is left and frees the slot */
 	if (!m->adopted)     /* an adopted VM's processes are still in them: delete removes them */
 		mon_cgroups_remove(m);
+	else /* its filters go as a cold VM's do when it stops (delete again, from network.json) */
+		husk_net_cleanup_dir(m->a->state_dir);
 	m->st.exited = true;
 	m->st.exit_status = status;
 	mon_set_status(m, HUSK_STATUS_STOPPED);

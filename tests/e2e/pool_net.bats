@@ -126,8 +126,13 @@ ping -c 2 -W 10 10.77.$T.1 >/dev/null && echo ping-ok; exec sleep 1000"
   # the host end reaches the guest
   run ip netns exec "$PEER" busybox ping -c 2 -W 10 "10.77.$T.2"
   [ "$status" -eq 0 ]
+  local cmon
+  cmon=$(take state pn1 | jq -r .pid)
   take kill pn1 9
   HUSK_ROOT=$NET_ROOT wait_status pn1 stopped 30
+  # as a cold VM's monitor, the adopting one takes its filters away when the container ends
+  timeout 30 tail --pid="$cmon" -f /dev/null
+  no_leftovers eth0
   take delete pn1
   [ ! -e "$vm_dir" ]
   no_leftovers eth0
