@@ -189,3 +189,20 @@ ping -c 2 -W 10 10.77.$T.1 >/dev/null && echo ping-ok; exec sleep 1000"
   [ ! -e "$NET_ROOT/pool.d/$before" ]
   [ ! -e "$NET_ROOT/pn4" ]
 }
+
+@test "an adopted container whose monitor is killed hard: delete --force removes its VM, taps and filters" {
+  veth eth0 10.77.$T
+  set_args "$BUNDLE" sleep 120
+  wait_one_ready
+  take --debug create -b "$BUNDLE" pn5 >/dev/null 2>"$BATS_TEST_TMPDIR/err" </dev/null
+  grep -q "adopted pool VM" "$BATS_TEST_TMPDIR/err"
+  local vm_dir qemu
+  vm_dir=$(jq -r .vm_dir "$NET_ROOT/pn5/state.json")
+  qemu=$(jq -r .qemu.pid "$NET_ROOT/pn5/state.json")
+  [ -n "$(tc -n "$NS" filter show dev eth0 ingress)" ]
+  kill -9 "$(take state pn5 | jq -r .pid)"
+  take delete --force pn5
+  no_leftovers eth0
+  ! kill -0 "$qemu" 2>/dev/null
+  [ ! -e "$vm_dir" ]
+}
