@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -38,15 +37,6 @@ const char *husk_pool_root(const char *root)
 	return husk_pool_root_of(root, HUSK_DEFAULT_ROOT);
 }
 
-bool husk_pool_env_off(const char *value)
-{
-	static const char *const off[] = { "off", "0", "no", "false" };
-	for (size_t i = 0; value && i < sizeof off / sizeof off[0]; i++)
-		if (!strcasecmp(value, off[i]))
-			return true;
-	return false;
-}
-
 /* How many interfaces a cold boot would give the VM in the namespace at path. */
 static int netns_links(const char *path, unsigned *n, struct husk_err *err)
 {
@@ -71,8 +61,8 @@ int husk_pool_eligible(const struct husk_config *cfg, const struct husk_spec *sp
 	json_t *ann = json_object_get(spec->json, "annotations");
 	const char *netns = spec->container ? spec->container->netns_path : NULL;
 	unsigned links = 0;
-	if (husk_pool_env_off(getenv("HUSK_POOL")))
-		snprintf(why, cap, "HUSK_POOL=%s", getenv("HUSK_POOL"));
+	if (!strcmp(husk_config_get(cfg, CFG_POOL_USE), "off"))
+		snprintf(why, cap, "pool use is off (%s)", cfg->e[CFG_POOL_USE].source);
 	else if (pod->member || pod->pod_sandbox)
 		snprintf(why, cap, "a pod's container");
 	else if (json_object_get(ann, "io.husk.net.spare_nics"))

@@ -13,8 +13,6 @@
 #include "host/spec/spec.h"
 #include "host/state/config.h"
 
-/* HUSK_POOL's value: "off", "0", "no" or "false" forces a cold boot. */
-bool husk_pool_env_off(const char *value);
 /* The root whose pool create asks: root when <root>/pool.sock exists, else
  * the default root (/run/husk) when it has one, so that the one pool of a
  * host (husk-pool.service) also serves engines that pass their own --root
@@ -23,7 +21,7 @@ const char *husk_pool_root(const char *root);
 /* The same with the fallback root given (tests). */
 const char *husk_pool_root_of(const char *root, const char *fallback);
 /* Whether the container may take a pool VM: 0 with *shape filled, or 1 with
- * why (one line) filled: HUSK_POOL=off, a pod's container, spare NICs, an
+ * why (one line) filled: [pool] use = off (or HUSK_POOL=off), a pod's container, spare NICs, an
  * sd_notify socket, a network namespace with more interfaces than a pool
  * VM has NICs (HUSK_POOL_NICS), a shape that cannot be computed. Whether the pool's shape
  * equals it is the server's check (TAKE). */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "host/state/fsutil.h"
@@ -35,6 +36,7 @@ static const struct key_def key_defs[CFG_KEY_COUNT] = {
 	[CFG_VMM_UID_BASE] = { "security", "vmm_uid_base", "HUSK_VMM_UID_BASE" },
 	[CFG_VMM_UID_COUNT] = { "security", "vmm_uid_count", "HUSK_VMM_UID_COUNT" },
 	[CFG_POOL_SIZE] = { "pool", "size", "HUSK_POOL_SIZE" },
+	[CFG_POOL_USE] = { "pool", "use", "HUSK_POOL" },
 };
 
 static void set(struct husk_config_entry *e, const char *value, const char *source)
@@ -136,6 +138,26 @@ bool husk_config_annotation_allowed(const struct husk_config *cfg, const char *k
 	return false;
 }
 
+/* [pool] use / HUSK_POOL: "auto" or "off"; the words HUSK_POOL took
+ * before the key existed (off, 0, no, false; on, 1, yes, true; any case)
+ * are kept and written back as auto or off */
+static int validate_pool_use(struct husk_config_entry *e, struct husk_err *err)
+{
+	static const char *const off[] = { "off", "0", "no", "false" }, *const on[] = { "auto", "on", "1", "yes",
+											"true" };
+	for (size_t i = 0; i < sizeof off / sizeof off[0]; i++)
+		if (!strcasecmp(e->value, off[i])) {
+			snprintf(e->value, sizeof e->value, "off");
+			return 0;
+		}
+	for (size_t i = 0; i < sizeof on / sizeof on[0]; i++)
+		if (!strcasecmp(e->value, on[i])) {
+			snprintf(e->value, sizeof e->value, "auto");
+			return 0;
+		}
+	return husk_err_set(err, EINVAL, "pool use must be auto or off, not \"%.64s\" (%s)", e->value, e->source);
+}
+
 static int validate(struct husk_config *cfg, struct husk_err *err)
 {
 	const char *accel = cfg->e[CFG_ACCEL].value;
@@ -163,7 +185,7 @@ static int validate(struct husk_config *cfg, struct husk_err *err)
 		return husk_err_set(err, EINVAL, "virtiofs_setid must be refuse or allow, not \"%s\" (%s)", setid,
 				    cfg->e[CFG_VIRTIOFS_SETID].source);
 	int r = validate_annotation_list(&cfg->e[CFG_ALLOWED_ANNOTATIONS], err);
-	if (r < 0)
+	if (r < 0 || (r = validate_pool_use(&cfg->e[CFG_POOL_USE], err)) < 0)
 		return r;
 	static const struct {
 		enum husk_config_key key;
@@ -222,6 +244,7 @@ int husk_config_load(struct husk_config *cfg, struct husk_err *err)
 	set(&cfg->e[CFG_VMM_UID_BASE], "1500000000", "default");
 	set(&cfg->e[CFG_VMM_UID_COUNT], "65536", "default");
 	set(&cfg->e[CFG_POOL_SIZE], "1", "default");
+	set(&cfg->e[CFG_POOL_USE], "auto", "default");
 
 	const char *path = getenv("HUSK_CONFIG");
 	snprintf(cfg->path, sizeof cfg->path, "%s", path && *path ? path : HUSK_DEFAULT_CONFIG);

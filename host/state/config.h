@@ -33,6 +33,7 @@ enum husk_config_key {
 	CFG_VMM_UID_BASE,
 	CFG_VMM_UID_COUNT,
 	CFG_POOL_SIZE,
+	CFG_POOL_USE, /* "auto" or "off" (validated and normalised) */
 	CFG_KEY_COUNT,
 };
 

@@ -15,20 +15,6 @@
 #include "host/container/container_pool.h"
 #include "tests/unit/unit.h"
 
-static enum test_result test_env(void)
-{
-	CHECK(husk_pool_env_off("off"));
-	CHECK(husk_pool_env_off("OFF"));
-	CHECK(husk_pool_env_off("0"));
-	CHECK(husk_pool_env_off("false"));
-	CHECK(husk_pool_env_off("no"));
-	CHECK(!husk_pool_env_off(NULL));
-	CHECK(!husk_pool_env_off(""));
-	CHECK(!husk_pool_env_off("on"));
-	CHECK(!husk_pool_env_off("offf"));
-	return TEST_PASS;
-}
-
 /* makes DIR/pool.sock (a plain file: create only looks whether it is there) */
 static void touch_sock(const char *dir)
 {
@@ -91,10 +77,11 @@ static enum test_result test_eligible(void)
 	CHECK(!husk_pool_shape_equal(&shape, &big));
 	spec.resources = NULL;
 	/* refusals, each with its reason */
-	setenv("HUSK_POOL", "off", 1);
+	snprintf(cfg.e[CFG_POOL_USE].value, sizeof cfg.e[CFG_POOL_USE].value, "off");
+	snprintf(cfg.e[CFG_POOL_USE].source, sizeof cfg.e[CFG_POOL_USE].source, "env HUSK_POOL");
 	CHECK_EQ_INT(husk_pool_eligible(&cfg, &spec, &pod, &shape, why, sizeof why), 1);
-	CHECK(strstr(why, "HUSK_POOL=off") != NULL);
-	unsetenv("HUSK_POOL");
+	CHECK(strstr(why, "pool use is off (env HUSK_POOL)") != NULL);
+	snprintf(cfg.e[CFG_POOL_USE].value, sizeof cfg.e[CFG_POOL_USE].value, "auto");
 	pod.pod_sandbox = true;
 	CHECK_EQ_INT(husk_pool_eligible(&cfg, &spec, &pod, &shape, why, sizeof why), 1);
 	CHECK(strstr(why, "pod") != NULL);
@@ -182,7 +169,6 @@ static enum test_result test_netns(void)
 int main(void)
 {
 	static const struct unit_test tests[] = {
-		{ "HUSK_POOL off, 0, no, false force cold", test_env },
 		{ "the pool asked: the root's own, else the default root's", test_pool_root },
 		{ "eligibility: the config's shape; a bigger limit another shape; off, pods, spare NICs, bad size refused",
 		  test_eligible },

@@ -64,6 +64,8 @@ static enum test_result test_bad_files(void)
 		"[vm]\nconsole_log_max_kib = 0\n",
 		"[security]\nallowed_annotations = io.husk.*.x\n",
 		"[security]\nallowed_annotations = io.husk.vm.vcpus \"x\"\n",
+		"[pool]\nuse = sometimes\n",
+		"[pool]\nuse =\n",
 		"this is not ini\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -75,6 +77,44 @@ static enum test_result test_bad_files(void)
 		}
 		CHECK(err.msg[0] != '\0');
 	}
+	return TEST_PASS;
+}
+
+/* [pool] use: auto or off, HUSK_POOL's old words too; the env wins */
+static enum test_result test_pool_use(void)
+{
+	struct husk_config cfg;
+	struct husk_err err = { 0 };
+	unsetenv("HUSK_POOL");
+	CHECK_EQ_INT(load_with("", &cfg, &err), 0);
+	CHECK_STR(husk_config_get(&cfg, CFG_POOL_USE), "auto");
+	CHECK_EQ_INT(load_with("[pool]\nuse = off\n", &cfg, &err), 0);
+	CHECK_STR(husk_config_get(&cfg, CFG_POOL_USE), "off");
+	CHECK(strncmp(cfg.e[CFG_POOL_USE].source, "file ", 5) == 0);
+	CHECK_EQ_INT(load_with("[pool]\nuse = auto\nsize = 3\n", &cfg, &err), 0);
+	CHECK_STR(husk_config_get(&cfg, CFG_POOL_USE), "auto");
+	static const char *const off[] = { "off", "OFF", "0", "no", "false" }, *const on[] = { "auto", "on", "1", "Yes",
+											       "true" };
+	for (size_t i = 0; i < ARRAY_SIZE(off); i++) {
+		setenv("HUSK_POOL", off[i], 1);
+		int r = load_with("[pool]\nuse = auto\n", &cfg, &err);
+		unsetenv("HUSK_POOL");
+		CHECK_EQ_INT(r, 0);
+		CHECK_STR(husk_config_get(&cfg, CFG_POOL_USE), "off");
+		CHECK_STR(cfg.e[CFG_POOL_USE].source, "env HUSK_POOL");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(on); i++) {
+		setenv("HUSK_POOL", on[i], 1);
+		int r = load_with("[pool]\nuse = off\n", &cfg, &err);
+		unsetenv("HUSK_POOL");
+		CHECK_EQ_INT(r, 0);
+		CHECK_STR(husk_config_get(&cfg, CFG_POOL_USE), "auto");
+	}
+	setenv("HUSK_POOL", "offf", 1);
+	int r = load_with("", &cfg, &err);
+	unsetenv("HUSK_POOL");
+	CHECK(r < 0);
+	CHECK(strstr(err.msg, "pool use must be auto or off, not \"offf\" (env HUSK_POOL)") != NULL);
 	return TEST_PASS;
 }
 
@@ -229,6 +269,7 @@ int main(void)
 		{ "bad config files are clear errors", test_bad_files },
 		{ "HUSK_CONFIG naming a missing file", test_missing_explicit_file },
 		{ "[security] allowed_annotations", test_allowed_annotations },
+		{ "[pool] use and HUSK_POOL", test_pool_use },
 		{ "QEMU microvm command line", test_qemu_argv },
 		{ "accel auto", test_accel },
 	};
