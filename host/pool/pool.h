@@ -13,8 +13,20 @@
 /* What the server and a pool monitor say on their socketpair (one
  * SOCK_SEQPACKET message each): the monitor "R" + the VM's JSON
  * (husk_pool_vm_json) once the guest is up, or "E" + why it failed;
- * the server "T" (taken). The server closing its end stops an idle VM. */
+ * the server "T" (taken), which the monitor answers "A" once its death
+ * signal is cleared: only then does TAKE's reply go out, so a server
+ * killed at any point either hands out a VM that outlives it or none.
+ * The server closing its end stops an idle VM. */
 #define HUSK_POOL_MSG_MAX HUSK_POOL_LINE_MAX
+
+/* How long a taken VM waits for ADOPT: HUSK_POOL_ADOPT_TIMEOUT_MS in the
+ * server's environment (tests), else 30 s. */
+#define HUSK_POOL_ADOPT_WAIT_MS 30000
+#define HUSK_POOL_ADOPT_WAIT_MIN_MS 100
+#define HUSK_POOL_ADOPT_WAIT_MAX_MS 600000
+/* A pool monitor's exit status when it was taken and never adopted: the
+ * server removes its dir (nobody else will) */
+#define HUSK_POOL_EXIT_UNADOPTED 3
 
 struct husk_pool_vm_args {
 	const struct husk_config *cfg;
@@ -22,6 +34,7 @@ struct husk_pool_vm_args {
 	unsigned index;
 	int server_fd; /* the socketpair */
 	pid_t server_pid;
+	long adopt_wait_ms;
 };
 
 /* The pool monitor, in the child the server forked (no exec); returns the

@@ -30,6 +30,7 @@
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
 #define STOP_WAIT_MS 15000
+#define TAKEN_ACK_MS 1000
 
 struct pool_slot {
 	pid_t pid;
@@ -42,7 +43,7 @@ struct pool_slot {
 struct pool_server {
 	const char *root;
 	const struct husk_config *cfg;
-	long size;
+	long size, adopt_wait_ms;
 	struct husk_pool_shape shape;
 	int listen_fd, sig_fd;
 	struct pool_slot slots[POOL_SIZE_MAX];
@@ -105,7 +106,12 @@ static _Noreturn void run_child(struct pool_server *s, int fd, unsigned index, c
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	struct husk_pool_vm_args a = { .cfg = s->cfg, .dir = dir, .index = index, .server_fd = 3, .server_pid = server };
+	struct husk_pool_vm_args a = { .cfg = s->cfg,
+				       .dir = dir,
+				       .index = index,
+				       .server_fd = 3,
+				       .server_pid = server,
+				       .adopt_wait_ms = s->adopt_wait_ms };
 	_exit(husk_pool_vm_run(&a));
 }
 
@@ -189,14 +195,46 @@ static void on_slot_msg(struct pool_server *s, struct pool_slot *v)
 	}
 }
 
+/* A VM handed out whose monitor exited HUSK_POOL_EXIT_UNADOPTED (taken,
+ * no ADOPT came): its dir, found by the pid in monitor.json, is removed
+ * (an adopted one's goes with its container's delete). */
+static void reap_unadopted(struct pool_server *s, pid_t pid)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/" HUSK_POOL_DIR, s->root);
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char dir[PATH_MAX], mon[PATH_MAX + 16];
+		snprintf(dir, sizeof dir, "%s/%s", path, e->d_name);
+		snprintf(mon, sizeof mon, "%s/monitor.json", dir);
+		json_t *j = json_load_file(mon, 0, NULL);
+		/* taken even when monitor.json does not say so yet: its "A" came
+		 * too late (taken_acked) */
+		bool match = json_integer_value(json_object_get(j, "pid")) == pid;
+		json_decref(j);
+		if (match) {
+			log_info("pool: %s was taken and never adopted; removing it", dir);
+			remove_dir(dir);
+			break;
+		}
+	}
+	closedir(d);
+}
+
 static void reap(struct pool_server *s)
 {
 	for (;;) {
 		int status;
+		bool ours = false;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0)
 			return;
-		for (int i = 0; i < s->n; i++) {
+		for (int i = 0; i < s->n && !ours; i++) {
 			if (s->slots[i].pid != pid)
 				continue;
 			char dir[PATH_MAX];
@@ -210,9 +248,36 @@ static void reap(struct pool_server *s)
 				log_warn("pool: idle VM %u went away; booting another", s->slots[i].index);
 			remove_dir(dir);
 			drop_slot(s, i);
-			break;
+			ours = true;
 		}
-		/* a VM handed out is no longer ours: nothing to do */
+		/* a VM handed out is no longer ours, unless nobody adopted it */
+		if (!ours && WIFEXITED(status) && WEXITSTATUS(status) == HUSK_POOL_EXIT_UNADOPTED)
+			reap_unadopted(s, pid);
+	}
+}
+
+/* "T" to the VM's monitor and its "A" back within TAKEN_ACK_MS: from then
+ * on its VM outlives this server (no death signal), so the reply may go */
+static bool taken_acked(struct pool_slot *v)
+{
+	if (send(v->fd, "T", 1, MSG_NOSIGNAL) != 1)
+		return false;
+	long deadline = husk_now_ms() + TAKEN_ACK_MS;
+	for (;;) {
+		long left = deadline - husk_now_ms();
+		struct pollfd f = { .fd = v->fd, .events = POLLIN };
+		if (left <= 0)
+			return false;
+		int n = poll(&f, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		char msg[16];
+		ssize_t got = recv(v->fd, msg, sizeof msg, MSG_DONTWAIT);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		return got >= 1 && msg[0] == 'A';
 	}
 }
 
@@ -240,7 +305,11 @@ static void reply_take(struct pool_server *s, json_t *req, char *out, size_t cap
 		return;
 	}
 	struct pool_slot *v = &s->slots[ready];
-	if (send(v->fd, "T", 1, MSG_NOSIGNAL) != 1) {
+	if (!taken_acked(v)) {
+		/* idle: stops with its pair closed; taken after all: waits out
+		 * its ADOPT time, then reap_unadopted */
+		log_warn("pool: VM %u did not answer \"taken\"; dropping it", v->index);
+		drop_slot(s, ready);
 		snprintf(out, cap, "{\"vm\":null,\"why\":\"the VM went away\"}");
 		return;
 	}
@@ -392,6 +461,25 @@ static int setup(struct pool_server *s, int *lock_fd, struct husk_err *err)
 	return 0;
 }
 
+/* HUSK_POOL_ADOPT_TIMEOUT_MS (tests: a taken VM nobody adopts stops
+ * sooner than the 30 s default) */
+static int adopt_wait(long *out, struct husk_err *err)
+{
+	const char *v = getenv("HUSK_POOL_ADOPT_TIMEOUT_MS");
+	*out = HUSK_POOL_ADOPT_WAIT_MS;
+	if (!v || !*v)
+		return 0;
+	char *end;
+	errno = 0;
+	long ms = strtol(v, &end, 10);
+	if (errno || *end || ms < HUSK_POOL_ADOPT_WAIT_MIN_MS || ms > HUSK_POOL_ADOPT_WAIT_MAX_MS)
+		return husk_err_set(err, EINVAL,
+				    "HUSK_POOL_ADOPT_TIMEOUT_MS must be a number of ms from %d to %d, not \"%.32s\"",
+				    HUSK_POOL_ADOPT_WAIT_MIN_MS, HUSK_POOL_ADOPT_WAIT_MAX_MS, v);
+	*out = ms;
+	return 0;
+}
+
 int husk_pool_serve(const char *root, const struct husk_config *cfg, long size, struct husk_err *err)
 {
 	static struct pool_server s;
@@ -399,7 +487,9 @@ int husk_pool_serve(const char *root, const struct husk_config *cfg, long size, 
 	s = (struct pool_server){ .root = root, .cfg = cfg, .size = size, .listen_fd = -1, .sig_fd = -1 };
 	if (size < 1 || size > POOL_SIZE_MAX)
 		return husk_err_set(err, EINVAL, "pool size must be from 1 to %d, not %ld", POOL_SIZE_MAX, size);
-	int r = husk_pool_shape_from_config(cfg, &s.shape, err);
+	int r = adopt_wait(&s.adopt_wait_ms, err);
+	if (r == 0)
+		r = husk_pool_shape_from_config(cfg, &s.shape, err);
 	if (r == 0)
 		r = setup(&s, &lock_fd, err);
 	if (r < 0)

@@ -5,7 +5,9 @@
  * or CREATE: the adopting container's monitor does (docs/design-pool.md).
  *   idle:    dies with the server (PR_SET_PDEATHSIG); the server closing
  *            the socketpair stops the VM
- *   taken:   the death signal cleared; ADOPT {id} on ctl.sock within 30 s
+ *   taken:   the death signal cleared (then "A" to the server); ADOPT {id}
+ *            on ctl.sock within a->adopt_wait_ms (30 s), else the VM is
+ *            stopped and the exit status is HUSK_POOL_EXIT_UNADOPTED
  *   adopted: that ctl connection is the owner link: when it closes, QEMU
  *            gets 3 s to power off, then everything is stopped
  * QEMU exiting at any time ends it the same way. */
@@ -34,7 +36,6 @@
 #include "host/state/unixsock.h"
 #include "host/vmm/vmm_qemu.h"
 
-#define ADOPT_WAIT_MS 30000
 #define OWNER_GONE_GRACE_MS 3000
 #define CTL_READ_MS 1000
 
@@ -46,6 +47,7 @@ struct pool_vm {
 	enum pool_vm_phase phase;
 	int ctl_fd, sig_fd, owner_fd;
 	long adopt_deadline;
+	bool unadopted;
 	char owner[HUSK_MAX_ID + 1];
 };
 
@@ -259,8 +261,9 @@ static int serve(struct pool_vm *p)
 		if (p->phase == PHASE_TAKEN) {
 			long left = p->adopt_deadline - husk_now_ms();
 			if (left <= 0) {
-				log_error("pool VM %u: taken but not adopted within %d s; stopping it", p->a->index,
-					  ADOPT_WAIT_MS / 1000);
+				log_error("pool VM %u: taken but not adopted within %ld ms; stopping it", p->a->index,
+					  p->a->adopt_wait_ms);
+				p->unadopted = true;
 				return 0;
 			}
 			timeout = (int)left;
@@ -278,10 +281,12 @@ static int serve(struct pool_vm *p)
 			char msg[16];
 			ssize_t n = recv(p->a->server_fd, msg, sizeof msg, MSG_DONTWAIT);
 			if (n > 0 && msg[0] == 'T') {
-				/* the VM outlives the pool from now on */
+				/* the VM outlives the pool from now on; the server
+				 * replies to TAKE once it hears so */
 				prctl(PR_SET_PDEATHSIG, 0);
+				send_msg(p->a->server_fd, 'A', "");
 				p->phase = PHASE_TAKEN;
-				p->adopt_deadline = husk_now_ms() + ADOPT_WAIT_MS;
+				p->adopt_deadline = husk_now_ms() + p->a->adopt_wait_ms;
 				log_info("pool VM %u taken; waiting for ADOPT", p->a->index);
 			} else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 				log_info("pool VM %u: the server let it go; stopping it", p->a->index);
@@ -327,5 +332,5 @@ int husk_pool_vm_run(const struct husk_pool_vm_args *a)
 	int grace = serve(&p);
 	husk_vm_stop(&p.vm, grace);
 	log_info("pool VM %u stopped", a->index);
-	return 0;
+	return p.unadopted ? HUSK_POOL_EXIT_UNADOPTED : 0;
 }

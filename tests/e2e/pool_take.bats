@@ -50,13 +50,18 @@ wait_one_ready() {
 
 @test "ten runs in a row each adopt a pool VM: output, stderr and exit code as a cold run's; the VM used once" {
   make_bundle "$BUNDLE" /bin/sh -c 'echo out-$(cat /proc/sys/kernel/random/boot_id | cut -c1-8); echo err >&2; exit 3'
-  run --separate-stderr env HUSK_POOL=off "$HUSK" --root "$TAKE_ROOT" run -b "$BUNDLE" cold
+  # [pool] use = off in the config file: cold, the pool untouched
+  printf '[pool]\nuse = off\n' >"$BATS_TEST_TMPDIR/off.conf"
+  run --separate-stderr env HUSK_CONFIG="$BATS_TEST_TMPDIR/off.conf" "$HUSK" --root "$TAKE_ROOT" run -b "$BUNDLE" cold
   [ "$status" -eq 3 ]
   [ "$stderr" = err ]
+  [ "$(take pool status | jq -r .ready)" = 2 ]
   local cold_out=$output seen="" i
   for i in $(seq 1 10); do
     wait_one_ready
-    run --separate-stderr take --debug run -b "$BUNDLE" "warm$i"
+    # the environment wins over the file: HUSK_POOL=auto takes a VM
+    run --separate-stderr env HUSK_CONFIG="$BATS_TEST_TMPDIR/off.conf" HUSK_POOL=auto \
+      "$HUSK" --root "$TAKE_ROOT" --debug run -b "$BUNDLE" "warm$i"
     [ "$status" -eq 3 ]
     [[ "$output" == out-* ]]
     [ "${#output}" -eq "${#cold_out}" ]
@@ -173,4 +178,136 @@ wait_one_ready() {
     sleep 0.2
   done
   rm -rf "$HUSK_ROOT/pool.d" "$HUSK_ROOT/pool.sock" "$HUSK_ROOT/pool.lock" "$HUSK_ROOT.pid" "$HUSK_ROOT.log" "$HUSK_ROOT.rc"
+}
+
+# The last tests kill the file's server (SIGKILL) mid-handover and start
+# others on its root; teardown_file stops the last one.
+
+# take_by_hand ROOT [kill]: TAKE on ROOT's pool.sock (docs/design-pool.md
+# section 1) for the pool's own shape; the reply line on stdout. With
+# "kill", the server is SIGKILLed the moment the reply is read.
+take_by_hand() {
+  local shape
+  shape=$("$HUSK" --root "$1" pool status | jq -c .shape)
+  python3 -c '
+import json, os, signal, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1] + "/pool.sock")
+s.sendall((json.dumps({"op": "take", "shape": json.loads(sys.argv[2])}) + "\n").encode())
+line = s.makefile().readline().strip()
+if sys.argv[3] == "kill":
+    os.kill(int(open(sys.argv[1] + ".pid").read()), signal.SIGKILL)
+print(line)' "$1" "$shape" "${2:-}"
+}
+
+# kill -9 ROOT's server, waited for
+pool_kill() {
+  local pid
+  pid=$(cat "$1.pid")
+  kill -KILL "$pid"
+  timeout 10 tail --pid="$pid" -f /dev/null
+}
+
+# until no process names ROOT and no mount namespace holds a mount under it (20 s)
+nothing_left_under() {
+  local root=$1 i procs mounts
+  for i in $(seq 1 100); do
+    procs=$(pgrep -af -- "$root" | grep -v -e pgrep -e bats || true)
+    mounts=$(grep -l -- "$root" /proc/[0-9]*/mountinfo 2>/dev/null || true)
+    [ -z "$procs$mounts" ] && return 0
+    sleep 0.2
+  done
+  echo "left under $root: processes: $procs; mounts in: $mounts" >&2
+  return 1
+}
+
+@test "a TAKE no ADOPT follows: the VM stops after its ADOPT time (server alive: it removes the dir; server killed: the next serve does); nothing left, the next run cold" {
+  pool_kill "$TAKE_ROOT"
+  pool_start "$TAKE_ROOT" 1 HUSK_POOL_ADOPT_TIMEOUT_MS=3000
+  pool_wait_ready "$TAKE_ROOT" 1
+  # server alive: the taken VM stops on its own and the server removes its dir
+  local reply dir mon
+  reply=$(take_by_hand "$TAKE_ROOT")
+  dir=$(jq -r .vm.dir <<<"$reply")
+  mon=$(jq -r .vm.monitor.pid <<<"$reply")
+  [[ "$dir" == "$TAKE_ROOT/pool.d/"* ]]
+  timeout 30 tail --pid="$mon" -f /dev/null
+  local i
+  for i in $(seq 1 50); do [ ! -e "$dir" ] && break; sleep 0.1; done
+  [ ! -e "$dir" ]
+  grep -q "$dir was taken and never adopted; removing it" "$TAKE_ROOT.log"
+  nothing_left_under "$dir"
+  # a VM that does not answer "taken" in time (its monitor stopped) is not
+  # handed out: the run boots cold; the VM, taken after all once it runs
+  # again, stops after its ADOPT time and the server removes its dir
+  wait_one_ready
+  mon=$(pool_monitors "$TAKE_ROOT")
+  dir=$(dirname "$(grep -l "\"pid\":$mon," "$TAKE_ROOT"/pool.d/*/monitor.json)")
+  kill -STOP "$mon"
+  make_bundle "$BUNDLE" /bin/sh -c 'echo cold-stopped; exit 5'
+  run --separate-stderr take --debug run -b "$BUNDLE" stopped
+  kill -CONT "$mon"
+  [ "$status" -eq 5 ]
+  [ "$output" = cold-stopped ]
+  [[ "$stderr" == *"cold boot: the pool has no VM: the VM went away"* ]]
+  [[ "$stderr" != *"adopted pool VM"* ]]
+  timeout 30 tail --pid="$mon" -f /dev/null
+  for i in $(seq 1 50); do [ ! -e "$dir" ] && break; sleep 0.1; done
+  [ ! -e "$dir" ]
+  nothing_left_under "$dir"
+  # server killed right after the TAKE: the VM outlives it (its death signal
+  # was cleared before the reply), waits out its ADOPT time, stops
+  wait_one_ready
+  reply=$(take_by_hand "$TAKE_ROOT" kill)
+  dir=$(jq -r .vm.dir <<<"$reply")
+  mon=$(jq -r .vm.monitor.pid <<<"$reply")
+  [[ "$dir" == "$TAKE_ROOT/pool.d/"* ]]
+  timeout 10 tail --pid="$(cat "$TAKE_ROOT.pid")" -f /dev/null
+  timeout 30 tail --pid="$mon" -f /dev/null
+  grep -q "taken but not adopted within 3000 ms; stopping it" "$dir/monitor.log"
+  grep -q "pool VM [0-9]* stopped" "$dir/monitor.log"
+  nothing_left_under "$TAKE_ROOT"
+  # no server: the next run boots cold, its status and output as always
+  make_bundle "$BUNDLE" /bin/sh -c 'echo cold-after; exit 4'
+  run --separate-stderr take run -b "$BUNDLE" after-a
+  [ "$status" -eq 4 ]
+  [ "$output" = cold-after ]
+  [ -z "$stderr" ]
+  # the next serve removes what the killed one left
+  pool_start "$TAKE_ROOT" 1
+  pool_wait_ready "$TAKE_ROOT" 1
+  grep -q "removing stale $dir" "$TAKE_ROOT.log"
+  [ ! -e "$dir" ]
+}
+
+@test "the server killed while run adopts its VM: the run's status and output as always, nothing left, the next run cold" {
+  pool_wait_ready "$TAKE_ROOT" 1
+  make_bundle "$BUNDLE" /bin/sh -c 'echo adopted-out; echo adopted-err >&2; exit 7'
+  local out=$BATS_TEST_TMPDIR/out err=$BATS_TEST_TMPDIR/err rc
+  take --debug run -b "$BUNDLE" mid >"$out" 2>"$err" &
+  local run_pid=$! i
+  # the kill lands once the reply is out: while run injects, forks its
+  # monitor, sends ADOPT or CREATE
+  for i in $(seq 1 1500); do
+    grep -q "pool: VM [0-9]* taken" "$TAKE_ROOT.log" && break
+    sleep 0.02
+  done
+  pool_kill "$TAKE_ROOT"
+  rc=0
+  wait "$run_pid" || rc=$?
+  [ "$rc" -eq 7 ]
+  [ "$(cat "$out")" = adopted-out ]
+  grep -q "adopted pool VM $TAKE_ROOT/pool.d/" "$err"
+  grep -qx adopted-err "$err"
+  [ ! -e "$TAKE_ROOT/mid" ]
+  nothing_left_under "$TAKE_ROOT"
+  run --separate-stderr take --debug run -b "$BUNDLE" after-b
+  [ "$status" -eq 7 ]
+  [ "$output" = adopted-out ]
+  [[ "$stderr" != *"adopted pool VM"* ]]
+  # the VM the run took went with it; only the killed server's replacement is left
+  [ "$(ls "$TAKE_ROOT/pool.d" | wc -l)" -le 1 ]
+  pool_start "$TAKE_ROOT" 1
+  pool_wait_ready "$TAKE_ROOT" 1
 }
