@@ -3,9 +3,10 @@
 # idle container, and warm `husk run /bin/true` (a pool of 1, ready before
 # each run) beside cold runs of the same script. Each run is
 # `run --keep` so that its state says whether it took a pool VM;
-# the delete is not timed. A warm run that booted cold anyway (no pool VM
-# adopted: create does not take pool VMs, or the shape differs) is counted
-# and left out of the warm figure.
+# the delete is not timed. A warm run that booted cold anyway (its state
+# names no pool VM: the shape differs, the VM was not ready) is counted and
+# left out of the warm figure. Where each warm run's time went comes from
+# the server's log and the container monitor's (warm_breakdown_ms).
 source "$(dirname "$0")/lib.sh"
 n=$(runs 10)
 bench_root
@@ -57,16 +58,36 @@ pss_tree_by_role() {
   jq -nc --argjson m "$m" --argjson q "$q" --argjson v "$v" --argjson b "$b" \
     '{monitor: $m, qemu: $q, virtiofsd: $v, vsock_backend: $b, total: ($m + $q + $v + $b)}'
 }
-# run_keep ID: times `husk run --keep` of /bin/true; prints ms, or nothing if it failed
+# run_keep ID: times `husk run --keep` of /bin/true; prints its ms and its
+# start (epoch ms), or nothing if it failed
 run_keep() {
   local t0 ms
   t0=$(now_ms)
   if h run --keep --bundle "$bundle_true" "$1" </dev/null >/dev/null 2>"$BENCH_OUT/pool-run.err"; then
     ms=$(($(now_ms) - t0))
-    echo "$ms"
+    echo "$ms $t0"
   else
     note "pool: husk run $1 failed: $(head -c 300 "$BENCH_OUT/pool-run.err")"
   fi
+}
+# epoch ms of the first line of FILE matching PATTERN (a husk log line), or
+# of the last with "last"
+at() {
+  local l
+  if [ "${3:-}" = last ]; then l=$(grep "$2" "$1" | tail -1); else l=$(grep -m1 "$2" "$1"); fi
+  l=$(sed -n 's/^time="\([^"]*\)".*/\1/p' <<<"$l")
+  if [ -n "$l" ]; then iso_ms "$l"; fi
+}
+# where warm run ID's time went (it started at T0 and took MS): the server's
+# "taken" line, its monitor's "adopted" (ADOPT answered), "created" (the
+# guest's CREATE answered) and "stopped" (process exited, session over);
+# a JSON array of ms, or nothing when a mark is missing
+warm_steps() {
+  local id=$1 t0=$2 ms=$3 log="$HUSK_ROOT/$1/monitor.log" taken adopted created stopped
+  taken=$(at "$serve_log" 'pool: VM [0-9]* taken' last) adopted=$(at "$log" 'adopted pool VM')
+  created=$(at "$log" 'created in pool VM') stopped=$(at "$log" 'stopped with status')
+  [ -n "$taken" ] && [ -n "$adopted" ] && [ -n "$created" ] && [ -n "$stopped" ] || return 0
+  echo "[$((taken - t0)), $((adopted - taken)), $((created - adopted)), $((stopped - created)), $((t0 + ms - stopped))]"
 }
 # did container ID start in a pool VM? Its state names the VM's dir, or its
 # monitor's log says so
@@ -87,7 +108,7 @@ h delete --force idle >/dev/null 2>&1 || true
 note "pool: cold husk run x$n (no pool)"
 cold=()
 for i in $(seq "$n"); do
-  ms=$(run_keep "cold$i")
+  read -r ms _ <<<"$(run_keep "cold$i")"
   [ -n "$ms" ] && cold+=("$ms")
   h delete --force "cold$i" >/dev/null 2>&1 || true
 done
@@ -107,13 +128,19 @@ else
 fi
 
 note "pool: warm husk run x$n (a ready VM before each)"
-warm=() cold_anyway=0
+warm=() cold_anyway=0 warm_marks='[]'
 if [ "$idle_vm" != null ]; then
   for i in $(seq "$n"); do
     pool_wait_ready >/dev/null || { note "pool: no ready VM before warm run $i"; break; }
-    ms=$(run_keep "warm$i")
+    read -r ms t0 <<<"$(run_keep "warm$i")"
     if [ -n "$ms" ]; then
-      if adopted "warm$i"; then warm+=("$ms"); else cold_anyway=$((cold_anyway + 1)); fi
+      if adopted "warm$i"; then
+        warm+=("$ms")
+        st=$(warm_steps "warm$i" "$t0" "$ms")
+        [ -n "$st" ] && warm_marks=$(jq -c --argjson s "$st" '. + [$s]' <<<"$warm_marks")
+      else
+        cold_anyway=$((cold_anyway + 1))
+      fi
     fi
     h delete --force "warm$i" >/dev/null 2>&1 || true
   done
@@ -131,9 +158,15 @@ jq -n --argjson cold "$(nums "${cold[@]}" | json_nums)" --argjson warm "$(nums "
   --argjson cm "$(nums "${cold[@]}" | median)" --argjson cp "$(nums "${cold[@]}" | p95)" \
   --argjson wm "$(nums "${warm[@]}" | median)" --argjson wp "$(nums "${warm[@]}" | p95)" \
   --argjson anyway "$cold_anyway" --argjson why "$why" --argjson first "$first_ready" \
-  --argjson vm "$idle_vm" --argjson ctr "$idle_ctr" --argjson server "$server_kb" '
+  --argjson vm "$idle_vm" --argjson ctr "$idle_ctr" --argjson server "$server_kb" --argjson marks "$warm_marks" '
+  def med: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
+                  else (.[length / 2 - 1] + .[length / 2]) / 2 end;
   {runs: ($cold | length), cold_run_ms: {median: $cm, p95: $cp, all: $cold},
    warm_run_ms: (if ($warm | length) == 0 then null else {median: $wm, p95: $wp, all: $warm} end),
+   warm_breakdown_ms: (if ($marks | length) == 0 then null else
+     {runs: ($marks | length), cli_to_taken: ([$marks[][0]] | med), taken_to_adopted: ([$marks[][1]] | med),
+      adopted_to_created: ([$marks[][2]] | med), created_to_stopped: ([$marks[][3]] | med),
+      stopped_to_cli_exit: ([$marks[][4]] | med)} end),
    warm_runs_cold_anyway: $anyway, warm_missing_why: $why, serve_to_first_ready_ms: $first,
    idle_pool_vm_pss_kb: $vm, idle_container_pss_kb: $ctr, pool_server_pss_kb: $server}' >"$BENCH_OUT/pool.json"
 note "pool: done"
