@@ -76,6 +76,35 @@ int container_remount(const char *path, unsigned long flags)
 													      : -errno;
 }
 
+/* A sandbox's root (docs/design-sandbox.md): an overlay on the rootfs
+ * path, the share's rootfs its lower layer (the host staged it read-only),
+ * the upper and work dirs on a tmpfs of mib MiB in this mount namespace
+ * only; both go with the namespace. The upper's root takes the lower's
+ * owner and mode, so / looks as the image made it. */
+static void overlay_root(const struct gctr *g, uint32_t mib, int sfd)
+{
+	char dir[64], upper[80], work[80], data[GUEST_JOIN_MAX];
+	struct stat st;
+	snprintf(dir, sizeof dir, "/run/husk/ovl%u", g->idx);
+	if (stat(g->rootfs, &st) < 0)
+		spawn_child_fail(sfd, "the rootfs: %s", strerror(errno));
+	if ((mkdir("/run/husk", 0700) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST))
+		spawn_child_fail(sfd, "creating %s: %s", dir, strerror(errno));
+	snprintf(data, sizeof data, "size=%um,mode=0700", mib);
+	if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, data) < 0)
+		spawn_child_fail(sfd, "mounting the overlay's tmpfs (%u MiB): %s", mib, strerror(errno));
+	snprintf(upper, sizeof upper, "%s/upper", dir);
+	snprintf(work, sizeof work, "%s/work", dir);
+	if (mkdir(upper, st.st_mode & 07777) < 0 || chown(upper, st.st_uid, st.st_gid) < 0 ||
+	    chmod(upper, st.st_mode & 07777) < 0 || mkdir(work, 0700) < 0)
+		spawn_child_fail(sfd, "preparing the overlay's upper layer: %s", strerror(errno));
+	if ((size_t)snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s", g->rootfs, upper, work) >=
+	    sizeof data)
+		spawn_child_fail(sfd, "overlay options too long");
+	if (mount("overlay", g->rootfs, "overlay", 0, data) < 0)
+		spawn_child_fail(sfd, "mounting the overlay on the rootfs: %s", strerror(errno));
+}
+
 /* In the container init, before its stdio and user are set up: the
  * rootfs bound on itself (pivot_root needs a mount point), sysctl, the
  * spec's mounts and /dev (container_fs.c), pivot_root, read-only root,
@@ -86,7 +115,9 @@ void container_child_root(const struct husk_create_msg *m, const struct gctr *g,
 	const struct husk_container_config *c = m->container;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		spawn_child_fail(sfd, "making mounts private: %s", strerror(errno));
-	if (mount(g->rootfs, g->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (m->overlay_mib)
+		overlay_root(g, m->overlay_mib, sfd);
+	else if (mount(g->rootfs, g->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		spawn_child_fail(sfd, "binding the rootfs: %s", strerror(errno));
 	/* the writer's namespaces decide which values a namespaced key sets */
 	container_fs_sysctl(c, sfd);

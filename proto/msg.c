@@ -423,7 +423,8 @@ static int decode_pod_fields(const struct husk_cbor_item *root, struct husk_crea
 int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg *m)
 {
 	husk_cbor_put_map(e, 6 + (m->container != NULL) + (m->resources != NULL) + (m->network != NULL) +
-				     (m->notify_socket != NULL) + (m->ctr != 0) + (m->join.mask != 0) + m->tree);
+				     (m->notify_socket != NULL) + (m->ctr != 0) + (m->join.mask != 0) + m->tree +
+				     (m->overlay_mib != 0));
 	husk_cbor_put_text(e, "id");
 	husk_cbor_put_text(e, m->id);
 	husk_cbor_put_text(e, "rootfs_tag");
@@ -467,7 +468,27 @@ int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg
 		husk_cbor_put_text(e, "tree");
 		husk_cbor_put_bool(e, true);
 	}
+	/* sandboxes only */
+	if (m->overlay_mib) {
+		husk_cbor_put_text(e, "overlay_mib");
+		husk_cbor_put_uint(e, m->overlay_mib);
+	}
 	return e->overflow ? -ENOSPC : 0;
+}
+
+/* the copy-on-write root: 1 .. HUSK_OVERLAY_MAX_MIB MiB, not with readonly */
+static int decode_overlay(const struct husk_cbor_item *root, struct husk_create_msg *m, struct husk_err *err)
+{
+	uint64_t mib = 0;
+	int r = husk_msg_get_uint(root, "overlay_mib", HUSK_OVERLAY_MAX_MIB, true, &mib, err);
+	if (r < 0)
+		return r;
+	if (husk_cbor_map_get(root, "overlay_mib") && mib == 0)
+		return husk_err_set(err, ERANGE, "overlay_mib must be from 1 to %u", HUSK_OVERLAY_MAX_MIB);
+	if (mib && m->readonly)
+		return husk_err_set(err, EINVAL, "overlay_mib and readonly exclude each other");
+	m->overlay_mib = (uint32_t)mib;
+	return 0;
 }
 
 int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena *a, struct husk_create_msg *m,
@@ -511,6 +532,8 @@ int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena 
 	if (m->notify_socket && (!husk_path_is_clean_abs(m->notify_socket) || !strcmp(m->notify_socket, "/")))
 		return husk_err_set(err, EINVAL, "notify_socket \"%s\" is not a clean absolute file path",
 				    m->notify_socket);
+	if ((r = decode_overlay(root, m, err)) < 0)
+		return r;
 	return decode_pod_fields(root, m, err);
 }
 

@@ -78,7 +78,13 @@ struct husk_create_msg {
 	/* pools: the container's tree is vfs/ctr/<ctr> of the share even for
 	 * slot 0 ("tree", written only when true) */
 	bool tree;
+	/* sandboxes (docs/design-sandbox.md): the rootfs is the lower layer of
+	 * an overlay whose upper is a tmpfs of this many MiB, discarded with
+	 * the container ("overlay_mib", written only when not 0; 1 ..
+	 * HUSK_OVERLAY_MAX_MIB, never with readonly) */
+	uint32_t overlay_mib;
 };
+#define HUSK_OVERLAY_MAX_MIB 65536u
 
 /* Generic small maps used by several messages. */
 struct husk_hello_msg {

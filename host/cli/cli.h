@@ -45,6 +45,9 @@ int cli_parse_signal(const char *s);
 /* Waits for the monitor child, forwarding the (blocked) signals the CLI
  * receives to it; returns its exit status. */
 int cli_wait_forwarding(pid_t pid, const sigset_t *blocked);
+/* The monitor logs to its state dir; run deletes that dir, so it shows the
+ * monitor's errors (cmd_run.c) first. */
+void cli_print_monitor_errors(const char *dir);
 int cli_write_pid_file(const char *path, pid_t pid, struct husk_err *err);
 
 /* create's and run's options (cmd_create.c) */
@@ -79,5 +82,6 @@ int cmd_events(struct husk_globals *g, int argc, char **argv);
 int cmd_features(struct husk_globals *g, int argc, char **argv);
 int cmd_not_yet(struct husk_globals *g, int argc, char **argv);
 int cmd_pool(struct husk_globals *g, int argc, char **argv);
+int cmd_sandbox(struct husk_globals *g, int argc, char **argv);
 
 #endif

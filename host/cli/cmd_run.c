@@ -35,9 +35,7 @@ static bool error_msg(const char *line, char *out, size_t cap)
 	return true;
 }
 
-/* The monitor logs to its state dir; run deletes that dir, so it shows the
- * monitor's errors first. */
-static void print_monitor_errors(const char *dir)
+void cli_print_monitor_errors(const char *dir)
 {
 	char path[PATH_MAX], line[4400], msg[4400];
 	snprintf(path, sizeof path, "%s/monitor.log", dir);
@@ -79,7 +77,7 @@ int cmd_run(struct husk_globals *g, int argc, char **argv)
 		return 0;
 	int status = cli_wait_forwarding(pid, &set);
 	if (status == 255)
-		print_monitor_errors(dir);
+		cli_print_monitor_errors(dir);
 	if (!o.keep)
 		husk_container_teardown(dir, o.id); /* run deletes what it created */
 	return status;

@@ -38,6 +38,9 @@ static const struct husk_verb verbs[] = {
 	{ "spec", "write a default config.json", "spec [--bundle DIR]", cmd_spec },
 	{ "pool", "keep VMs booted for create to take (docs/pool.md)", "pool serve [--size N] | pool status",
 	  cmd_pool },
+	{ "sandbox", "run a CI job in a throwaway VM (docs/sandbox.md)",
+	  "sandbox run --rootfs DIR [--work DIR] [--timeout SEC] [--memory MIB] [--cpus N] [--net none] [--env K=V]... [--read-only] -- CMD [ARG...]",
+	  cmd_sandbox },
 	{ "checkpoint", "checkpoint a container", "checkpoint ID", cmd_not_yet },
 	{ "restore", "restore a container", "restore ID", cmd_not_yet },
 };

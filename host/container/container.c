@@ -566,6 +566,18 @@ static pid_t create_adopting(const struct husk_create_opts *o, const struct husk
 	return forked ? pid : -ENOENT;
 }
 
+/* bundle/config.json, or the spec husk wrote itself (o->spec_json) */
+static int load_spec(const struct husk_create_opts *o, struct husk_spec *spec, struct husk_err *err)
+{
+	if (!o->spec_json)
+		return husk_spec_load(spec, o->bundle, err);
+	memset(spec, 0, sizeof *spec);
+	_cleanup_free_ char *abs = realpath(o->bundle, NULL);
+	if (!abs)
+		return husk_err_sys(err, errno, "bundle %s", o->bundle);
+	return husk_spec_parse(spec, abs, o->spec_json, strlen(o->spec_json), err);
+}
+
 pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t dir_cap, struct husk_err *err)
 {
 	struct husk_config cfg;
@@ -576,7 +588,8 @@ pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t 
 		return r;
 	if ((r = husk_config_load(&cfg, err)) < 0)
 		return r;
-	if ((r = husk_spec_load(&spec, o->bundle, err)) < 0 || (r = husk_vm_annotations_check(&cfg, &spec, err)) < 0 ||
+	if ((r = load_spec(o, &spec, err)) < 0 ||
+	    (!o->spec_json && (r = husk_vm_annotations_check(&cfg, &spec, err)) < 0) ||
 	    (r = husk_spec_notify_setup(&spec, getenv("NOTIFY_SOCKET"), err)) < 0) {
 		husk_spec_free(&spec);
 		return r;

@@ -32,6 +32,11 @@ struct husk_create_opts {
 	bool foreground;            /* run without --detach: a terminal may be the caller's own */
 	bool log_to_caller_file;    /* --log given: the monitor keeps logging there */
 	bool systemd_cgroup;        /* --systemd-cgroup */
+	/* husk's own spec (sandbox run, docs/design-sandbox.md): config.json's
+	 * text, with bundle the directory it is taken to be in; its io.husk.vm.*
+	 * annotations are husk's, not held against allowed_annotations. NULL:
+	 * read bundle/config.json */
+	const char *spec_json;
 };
 
 /* Everything up to a created container: the state dir, then the monitor

@@ -1,7 +1,8 @@
 /* The directory virtiofsd shares with the guest, built in the monitor's
  * own mount namespace: <state>/vfs is a small tmpfs holding
  *   rootfs/            a bind mount of the container rootfs (read-only,
- *                      submounts included, for root.readonly)
+ *                      submounts included, for root.readonly or an
+ *                      overlay: io.husk.rootfs.overlay_mib)
  *   binds/N/<name>     a bind mount of the source of the spec's N-th bind
  *                      mount, <name> the source's own last component, so
  *                      that the guest's mountinfo shows it as the root
@@ -145,7 +146,9 @@ int husk_vfs_build(const char *dir, const struct husk_spec *spec, const struct h
 	snprintf(path, sizeof path, "%s/rootfs", dir);
 	if (mkdir(path, 0755) < 0)
 		return husk_err_sys(err, errno, "creating %s", path);
-	int r = spec->rootfs ? attach(spec->rootfs, t ? t->rootfs : -1, path, true, spec->readonly, err) : 0;
+	int r = spec->rootfs
+			? attach(spec->rootfs, t ? t->rootfs : -1, path, true, husk_spec_rootfs_staged_ro(spec), err)
+			: 0;
 	if (r < 0)
 		return husk_err_wrap(err, "staging the rootfs");
 	for (uint32_t i = 0; c && i < c->n_mounts; i++)

@@ -111,7 +111,7 @@ static int leave_sandbox(struct ns_visit *v, struct husk_err *err)
 static int open_trees(const struct husk_spec *spec, int *rootfs, int *mounts, uint32_t n, struct husk_err *err)
 {
 	husk_vfs_mount_points(spec);
-	if ((*rootfs = husk_tree_open(spec->rootfs, true, spec->readonly, err)) < 0)
+	if ((*rootfs = husk_tree_open(spec->rootfs, true, husk_spec_rootfs_staged_ro(spec), err)) < 0)
 		return husk_err_wrap(err, "the rootfs");
 	for (uint32_t i = 0; i < n; i++) {
 		const struct husk_mount *m = &spec->container->mounts[i];

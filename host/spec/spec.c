@@ -138,6 +138,27 @@ int husk_spec_parse_process(json_t *process, struct husk_process_spec *out, stru
 	return 0;
 }
 
+/* io.husk.rootfs.overlay_mib: a decimal 1 .. HUSK_OVERLAY_MAX_MIB, not
+ * with root.readonly */
+static int parse_overlay(struct husk_spec *spec, struct husk_err *err)
+{
+	json_t *v = json_object_get(json_object_get(spec->json, "annotations"), "io.husk.rootfs.overlay_mib");
+	if (!v)
+		return 0;
+	const char *s = json_string_value(v);
+	char *end = NULL;
+	errno = 0;
+	unsigned long n = s && *s >= '0' && *s <= '9' ? strtoul(s, &end, 10) : 0;
+	if (!s || end == s || *end || errno || n < 1 || n > HUSK_OVERLAY_MAX_MIB)
+		return husk_err_set(err, EINVAL, "annotation io.husk.rootfs.overlay_mib must be a number from 1 to %u",
+				    HUSK_OVERLAY_MAX_MIB);
+	if (spec->readonly)
+		return husk_err_set(err, EINVAL,
+				    "annotation io.husk.rootfs.overlay_mib and root.readonly exclude each other");
+	spec->overlay_mib = (uint32_t)n;
+	return 0;
+}
+
 int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *text, size_t len, struct husk_err *err)
 {
 	json_error_t jerr;
@@ -168,6 +189,8 @@ int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *
 	if (ro && !json_is_boolean(ro))
 		return husk_err_set(err, EINVAL, "config.json: root.readonly must be a boolean");
 	spec->readonly = ro && json_is_true(ro);
+	if ((r = parse_overlay(spec, err)) < 0)
+		return r;
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof path, "%s%s%s", root_path[0] == '/' ? "" : bundle_abs, root_path[0] == '/' ? "" : "/",
 		     root_path) >= (int)sizeof path)

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "proto/msg.h"
@@ -16,6 +17,10 @@ struct husk_spec {
 	char *bundle; /* absolute bundle directory */
 	char *rootfs; /* absolute root.path */
 	bool readonly;
+	/* annotation io.husk.rootfs.overlay_mib (sandboxes): the guest writes
+	 * to an overlay over the rootfs, its upper a tmpfs of this many MiB;
+	 * the host stages the rootfs read-only. 0: none */
+	uint32_t overlay_mib;
 	const char *hostname;
 	struct husk_process_spec process; /* strings point into json */
 	/* linux.resources (host/spec_resources.c), NULL when none */
@@ -63,6 +68,13 @@ int husk_resources_fit_vm(const struct husk_resources *res, long vm_memory_mib, 
  * the config file's kernel_params; a safe character set only) */
 int husk_vm_annotations(const struct husk_config *cfg, const struct husk_spec *spec, const char **accel, char *params,
 			size_t params_cap, struct husk_err *err);
+
+/* The rootfs as the share holds it: read-only for root.readonly and for
+ * an overlay (the guest writes to the overlay's upper, never to it). */
+static inline bool husk_spec_rootfs_staged_ro(const struct husk_spec *spec)
+{
+	return spec->readonly || spec->overlay_mib != 0;
+}
 
 /* Reads BUNDLE/config.json. On failure err says what is wrong, one line. */
 int husk_spec_load(struct husk_spec *spec, const char *bundle, struct husk_err *err);

@@ -37,6 +37,8 @@ static const struct key_def key_defs[CFG_KEY_COUNT] = {
 	[CFG_VMM_UID_COUNT] = { "security", "vmm_uid_count", "HUSK_VMM_UID_COUNT" },
 	[CFG_POOL_SIZE] = { "pool", "size", "HUSK_POOL_SIZE" },
 	[CFG_POOL_USE] = { "pool", "use", "HUSK_POOL" },
+	[CFG_SANDBOX_MEMORY_MIB] = { "sandbox", "memory_mib", "HUSK_SANDBOX_MEMORY_MIB" },
+	[CFG_SANDBOX_CPUS] = { "sandbox", "cpus", "HUSK_SANDBOX_CPUS" },
 };
 
 static void set(struct husk_config_entry *e, const char *value, const char *source)
@@ -199,7 +201,9 @@ static int validate(struct husk_config *cfg, struct husk_err *err)
 		       /* never root's or a system account's; below (uid_t)-2 */
 		       { CFG_VMM_UID_BASE, 1000, 4294000000L },
 		       { CFG_VMM_UID_COUNT, 1, 1 << 20 },
-		       { CFG_POOL_SIZE, 1, 64 } };
+		       { CFG_POOL_SIZE, 1, 64 },
+		       { CFG_SANDBOX_MEMORY_MIB, 128, 1 << 20 },
+		       { CFG_SANDBOX_CPUS, 1, 64 } };
 	for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
 		const struct husk_config_entry *e = &cfg->e[ranges[i].key];
 		char *end;
@@ -245,6 +249,8 @@ int husk_config_load(struct husk_config *cfg, struct husk_err *err)
 	set(&cfg->e[CFG_VMM_UID_COUNT], "65536", "default");
 	set(&cfg->e[CFG_POOL_SIZE], "1", "default");
 	set(&cfg->e[CFG_POOL_USE], "auto", "default");
+	set(&cfg->e[CFG_SANDBOX_MEMORY_MIB], "512", "default");
+	set(&cfg->e[CFG_SANDBOX_CPUS], "1", "default");
 
 	const char *path = getenv("HUSK_CONFIG");
 	snprintf(cfg->path, sizeof cfg->path, "%s", path && *path ? path : HUSK_DEFAULT_CONFIG);

@@ -67,6 +67,10 @@ static enum test_result test_bad_files(void)
 		"[pool]\nuse = sometimes\n",
 		"[pool]\nuse =\n",
 		"this is not ini\n",
+		"[sandbox]\nmemory_mib = 32\n",
+		"[sandbox]\ncpus = 0\n",
+		"[sandbox]\ncpus = 65\n",
+		"[sandbox]\ntimeout = 5\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct husk_config cfg;
@@ -115,6 +119,27 @@ static enum test_result test_pool_use(void)
 	unsetenv("HUSK_POOL");
 	CHECK(r < 0);
 	CHECK(strstr(err.msg, "pool use must be auto or off, not \"offf\" (env HUSK_POOL)") != NULL);
+	return TEST_PASS;
+}
+
+/* [sandbox]: husk sandbox run's VM size, 512 MiB and 1 vCPU by default */
+static enum test_result test_sandbox_section(void)
+{
+	struct husk_config cfg;
+	struct husk_err err = { 0 };
+	CHECK_EQ_INT(load_with("[vm]\nmemory_mib = 300\n", &cfg, &err), 0);
+	CHECK_EQ_INT(husk_config_get_long(&cfg, CFG_SANDBOX_MEMORY_MIB), 512);
+	CHECK_EQ_INT(husk_config_get_long(&cfg, CFG_SANDBOX_CPUS), 1);
+	CHECK(strncmp(cfg.e[CFG_SANDBOX_CPUS].source, "default", 7) == 0);
+	setenv("HUSK_SANDBOX_CPUS", "3", 1);
+	int r = load_with("[sandbox]\nmemory_mib = 1024\ncpus = 2\n", &cfg, &err);
+	unsetenv("HUSK_SANDBOX_CPUS");
+	CHECK_EQ_INT(r, 0);
+	CHECK_EQ_INT(husk_config_get_long(&cfg, CFG_SANDBOX_MEMORY_MIB), 1024);
+	CHECK(strncmp(cfg.e[CFG_SANDBOX_MEMORY_MIB].source, "file ", 5) == 0);
+	CHECK_EQ_INT(husk_config_get_long(&cfg, CFG_SANDBOX_CPUS), 3);
+	CHECK_STR(cfg.e[CFG_SANDBOX_CPUS].source, "env HUSK_SANDBOX_CPUS");
+	CHECK_EQ_INT(husk_config_get_long(&cfg, CFG_MEMORY_MIB), 256);
 	return TEST_PASS;
 }
 
@@ -270,6 +295,7 @@ int main(void)
 		{ "HUSK_CONFIG naming a missing file", test_missing_explicit_file },
 		{ "[security] allowed_annotations", test_allowed_annotations },
 		{ "[pool] use and HUSK_POOL", test_pool_use },
+		{ "[sandbox] memory_mib and cpus", test_sandbox_section },
 		{ "QEMU microvm command line", test_qemu_argv },
 		{ "accel auto", test_accel },
 	};

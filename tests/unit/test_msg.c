@@ -165,6 +165,88 @@ static enum test_result test_create_rejections(void)
 	return TEST_PASS;
 }
 
+/* a valid CREATE whose last key is overlay_mib, its value replaced: as
+ * text when as_text, else the number mib; readonly as given */
+static size_t create_overlay(uint8_t *buf, size_t cap, uint64_t mib, bool as_text, bool readonly)
+{
+	char *args[] = { "/bin/true", NULL };
+	struct husk_create_msg m = {
+		.id = "c1",
+		.rootfs_tag = "rootfs",
+		.readonly = readonly,
+		.process = { .args = args, .n_args = 1, .cwd = "/" },
+		.overlay_mib = 256, /* 0x19 0x01 0x00 at the end */
+	};
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, cap);
+	husk_msg_encode_create(&e, &m);
+	e.len -= 3;
+	if (as_text)
+		husk_cbor_put_text(&e, "256");
+	else
+		husk_cbor_put_uint(&e, mib);
+	return e.len;
+}
+
+static int decode_overlay(const uint8_t *buf, size_t n, struct husk_create_msg *d, struct husk_err *err)
+{
+	struct husk_arena a;
+	const struct husk_cbor_item *root;
+	husk_arena_init(&a, arena_buf, sizeof arena_buf);
+	int r = husk_msg_parse(buf, n, &a, &root, err);
+	return r < 0 ? r : husk_msg_decode_create(root, &a, d, err);
+}
+
+/* sandboxes: overlay_mib goes out only when set, 1 .. HUSK_OVERLAY_MAX_MIB,
+ * never with readonly */
+static enum test_result test_create_overlay(void)
+{
+	char *args[] = { "/bin/true", NULL };
+	struct husk_create_msg m = {
+		.id = "c1",
+		.rootfs_tag = "rootfs",
+		.process = { .args = args, .n_args = 1, .cwd = "/" },
+		.overlay_mib = 256,
+	};
+	uint8_t buf[1024];
+	struct husk_cbor_enc e;
+	struct husk_err err = { 0 };
+	struct husk_create_msg d;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	CHECK_EQ_INT(husk_msg_encode_create(&e, &m), 0);
+	CHECK_EQ_INT(decode_overlay(e.buf, e.len, &d, &err), 0);
+	CHECK_EQ_INT(d.overlay_mib, 256);
+	CHECK(!d.readonly);
+	/* without an overlay the message has no such key (a CREATE as before) */
+	m.overlay_mib = 0;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	CHECK_EQ_INT(husk_msg_encode_create(&e, &m), 0);
+	CHECK(memmem(e.buf, e.len, "overlay_mib", 11) == NULL);
+	CHECK_EQ_INT(decode_overlay(e.buf, e.len, &d, &err), 0);
+	CHECK_EQ_INT(d.overlay_mib, 0);
+	size_t n = create_overlay(buf, sizeof buf, HUSK_OVERLAY_MAX_MIB, false, false);
+	CHECK_EQ_INT(decode_overlay(buf, n, &d, &err), 0);
+	CHECK_EQ_INT(d.overlay_mib, HUSK_OVERLAY_MAX_MIB);
+	static const struct {
+		uint64_t mib;
+		bool as_text, readonly;
+	} bad[] = { { 0, false, false },
+		    { HUSK_OVERLAY_MAX_MIB + 1, false, false },
+		    { 1ull << 40, false, false },
+		    { 256, true, false },
+		    { 256, false, true } };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		husk_err_clear(&err);
+		n = create_overlay(buf, sizeof buf, bad[i].mib, bad[i].as_text, bad[i].readonly);
+		if (decode_overlay(buf, n, &d, &err) >= 0) {
+			printf("# overlay case %zu accepted\n", i);
+			return TEST_FAIL;
+		}
+		CHECK(strstr(err.msg, "overlay_mib") || strstr(err.msg, "readonly"));
+	}
+	return TEST_PASS;
+}
+
 static enum test_result test_parse_needs_a_map(void)
 {
 	uint8_t buf[16];
@@ -230,6 +312,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "CREATE round trip", test_create_round_trip },
 		{ "CREATE rejections", test_create_rejections },
+		{ "CREATE overlay_mib (sandboxes)", test_create_overlay },
 		{ "a message body must be a map", test_parse_needs_a_map },
 		{ "field getters check type and range", test_getters },
 	};

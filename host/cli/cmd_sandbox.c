@@ -1,0 +1,261 @@
+/* sandbox: CI jobs in throwaway VMs (docs/sandbox.md). `sandbox run`
+ * writes a spec for itself (host/spec/sandbox_spec.c) and runs it as `run`
+ * does, in the normal --root under a generated id: the rootfs stays as it
+ * was (the guest writes to an overlay), the job's status is the exit
+ * status, --timeout and SIGINT/SIGTERM/SIGHUP/SIGQUIT tear the VM down. */
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "host/cli/cli.h"
+#include "host/container/container.h"
+#include "host/spec/sandbox_spec.h"
+#include "host/state/config.h"
+
+#define TEARDOWN_WAIT_MS 10000
+
+struct run_args {
+	struct husk_sandbox_opts s;
+	const char *rootfs_arg, *work_arg;
+	long timeout_s; /* 0: none */
+	char rootfs[PATH_MAX], work[PATH_MAX];
+};
+
+/* a whole decimal number from min to max */
+static int parse_num(const char *flag, const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long n = s[0] >= '0' && s[0] <= '9' ? strtol(s, &end, 10) : -1;
+	if (n < 0 || errno || *end || n < min || n > max)
+		return cli_failf("sandbox run: %s must be a number from %ld to %ld, not \"%s\"", flag, min, max, s);
+	*out = n;
+	return 0;
+}
+
+/* an existing directory, made absolute into out */
+static int existing_dir(const char *flag, const char *path, char *out)
+{
+	struct stat st;
+	if (!realpath(path, out))
+		return cli_failf("sandbox run: %s %s: %s", flag, path, strerror(errno));
+	if (stat(out, &st) < 0 || !S_ISDIR(st.st_mode))
+		return cli_failf("sandbox run: %s %s is not a directory", flag, path);
+	return 0;
+}
+
+static int parse_defaults(struct run_args *a)
+{
+	struct husk_config cfg;
+	struct husk_err err = { 0 };
+	if (husk_config_load(&cfg, &err) < 0)
+		return cli_fail(&err);
+	a->s.memory_mib = husk_config_get_long(&cfg, CFG_SANDBOX_MEMORY_MIB);
+	a->s.cpus = (int)husk_config_get_long(&cfg, CFG_SANDBOX_CPUS);
+	return 0;
+}
+
+static int parse_run(int argc, char **argv, struct run_args *a)
+{
+	enum { OPT_ROOTFS = 256, OPT_IMAGE, OPT_WORK, OPT_TIMEOUT, OPT_MEMORY, OPT_CPUS, OPT_NET, OPT_ENV, OPT_RO };
+	static const struct option opts[] = {
+		{ "rootfs", required_argument, NULL, OPT_ROOTFS }, { "image", required_argument, NULL, OPT_IMAGE },
+		{ "work", required_argument, NULL, OPT_WORK },     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "memory", required_argument, NULL, OPT_MEMORY }, { "cpus", required_argument, NULL, OPT_CPUS },
+		{ "net", required_argument, NULL, OPT_NET },       { "env", required_argument, NULL, OPT_ENV },
+		{ "read-only", no_argument, NULL, OPT_RO },        { NULL, 0, NULL, 0 },
+	};
+	static char *env[HUSK_SANDBOX_ENV_MAX];
+	long n;
+	int c;
+	if (parse_defaults(a) != 0)
+		return 1;
+	a->s.env = env;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ROOTFS:
+			a->rootfs_arg = optarg;
+			break;
+		case OPT_IMAGE:
+			return cli_failf("sandbox run: --image is not built yet (issue 17, S4); use --rootfs DIR");
+		case OPT_WORK:
+			a->work_arg = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_num("--timeout", optarg, 1, 7 * 24 * 3600, &a->timeout_s))
+				return 1;
+			break;
+		case OPT_MEMORY:
+			if (parse_num("--memory", optarg, HUSK_SANDBOX_MEMORY_MIN, HUSK_SANDBOX_MEMORY_MAX,
+				      &a->s.memory_mib))
+				return 1;
+			break;
+		case OPT_CPUS:
+			if (parse_num("--cpus", optarg, 1, HUSK_SANDBOX_CPUS_MAX, &n))
+				return 1;
+			a->s.cpus = (int)n;
+			break;
+		case OPT_NET:
+			if (!strcmp(optarg, "nat"))
+				return cli_failf("sandbox run: --net nat is not built yet (issue 17, S4)");
+			if (strcmp(optarg, "none"))
+				return cli_failf("sandbox run: --net must be none or nat, not \"%s\"", optarg);
+			break;
+		case OPT_ENV:
+			if (!husk_sandbox_env_valid(optarg))
+				return cli_failf("sandbox run: --env \"%s\" is not NAME=VALUE", optarg);
+			if (a->s.n_env == HUSK_SANDBOX_ENV_MAX)
+				return cli_failf("sandbox run: more than %d --env entries", HUSK_SANDBOX_ENV_MAX);
+			env[a->s.n_env++] = optarg;
+			break;
+		case OPT_RO:
+			a->s.read_only = true;
+			break;
+		default:
+			return cli_failf("sandbox run: unknown option %s (see husk sandbox --help)", argv[optind - 1]);
+		}
+	}
+	if (!a->rootfs_arg)
+		return cli_failf("sandbox run: --rootfs DIR is required");
+	if (optind >= argc)
+		return cli_failf("sandbox run: no command given (husk sandbox run [options] -- CMD [ARG...])");
+	if (existing_dir("--rootfs", a->rootfs_arg, a->rootfs) ||
+	    (a->work_arg && existing_dir("--work", a->work_arg, a->work)))
+		return 1;
+	a->s.rootfs = a->rootfs;
+	a->s.work = a->work_arg ? a->work : NULL;
+	a->s.argv = argv + optind;
+	a->s.argc = argc - optind;
+	a->s.terminal = isatty(0);
+	return 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* The job is to end now: every process in it killed (the guest then
+ * powers off and the monitor ends), the monitor killed if it does not
+ * within TEARDOWN_WAIT_MS; then what it leaves, as `run` removes it. */
+static void tear_down(struct husk_globals *g, const char *id, const char *dir, pid_t monitor)
+{
+	struct husk_err err = { 0 };
+	husk_container_kill(g->root, id, SIGKILL, true, &err);
+	int status;
+	long until = now_ms() + TEARDOWN_WAIT_MS;
+	while (waitpid(monitor, &status, WNOHANG) == 0) {
+		if (now_ms() >= until) {
+			kill(monitor, SIGKILL);
+			waitpid(monitor, &status, 0);
+			break;
+		}
+		usleep(20000);
+	}
+	husk_container_teardown(dir, id);
+}
+
+/* Waits for the monitor, the deadline or a signal; returns the exit status. */
+static int wait_job(struct husk_globals *g, const char *id, const char *dir, pid_t monitor, const sigset_t *set,
+		    long timeout_s)
+{
+	long deadline = timeout_s ? now_ms() + timeout_s * 1000 : 0;
+	for (;;) {
+		siginfo_t si;
+		int sig;
+		if (deadline) {
+			long left = deadline - now_ms();
+			if (left <= 0) {
+				tear_down(g, id, dir, monitor);
+				return 124; /* as timeout(1) */
+			}
+			struct timespec ts = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 };
+			sig = sigtimedwait(set, &si, &ts);
+		} else {
+			sig = sigwaitinfo(set, &si);
+		}
+		if (sig < 0)
+			continue;
+		if (sig == SIGCHLD) {
+			int status;
+			if (waitpid(monitor, &status, WNOHANG) != monitor)
+				continue;
+			status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			if (status == 255)
+				cli_print_monitor_errors(dir);
+			husk_container_teardown(dir, id);
+			return status;
+		}
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) {
+			tear_down(g, id, dir, monitor);
+			return 128 + sig;
+		}
+		if (sig == SIGWINCH)
+			kill(monitor, sig); /* the monitor resizes the job's terminal */
+	}
+}
+
+static int sandbox_run(struct husk_globals *g, int argc, char **argv)
+{
+	struct run_args a = { 0 };
+	struct husk_err err = { 0 };
+	_cleanup_free_ char *spec = NULL;
+	char id[64], dir[PATH_MAX];
+	unsigned rnd = 0;
+	if (parse_run(argc, argv, &a) != 0)
+		return 1;
+	if (husk_sandbox_spec(&a.s, &spec, &err) < 0)
+		return cli_fail(&err);
+	if (getrandom(&rnd, sizeof rnd, 0) < 0)
+		rnd = (unsigned)now_ms();
+	snprintf(id, sizeof id, "sandbox-%d-%06x", (int)getpid(), rnd & 0xffffff);
+	struct husk_create_opts c = {
+		.root = g->root,
+		.id = id,
+		.bundle = ".",
+		.foreground = true,
+		.log_to_caller_file = g->log_path != NULL,
+		.systemd_cgroup = g->systemd_cgroup,
+		.spec_json = spec,
+	};
+	sigset_t set;
+	sigfillset(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	pid_t pid = husk_container_create(&c, dir, sizeof dir, &err);
+	if (pid < 0)
+		return cli_fail(&err);
+	if (husk_container_start(g->root, id, &err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		husk_container_teardown(dir, id);
+		return cli_fail(&err);
+	}
+	return wait_job(g, id, dir, pid, &set, a.timeout_s);
+}
+
+int cmd_sandbox(struct husk_globals *g, int argc, char **argv)
+{
+	static const char *const later[] = { "start", "exec", "cp", "stop" };
+	if (argc < 2)
+		return cli_failf("sandbox: expected a subcommand: run (see husk sandbox --help)");
+	const char *sub = argv[1];
+	if (!strcmp(sub, "run")) {
+		optind = 0;
+		return sandbox_run(g, argc - 1, argv + 1);
+	}
+	for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+		if (!strcmp(sub, later[i]))
+			return cli_failf("sandbox %s: not built yet (issue 17, S2); only sandbox run works", sub);
+	return cli_failf("sandbox: unknown subcommand \"%s\" (see husk sandbox --help)", sub);
+}
