@@ -223,7 +223,6 @@ static int sandbox_run(struct husk_globals *g, int argc, char **argv)
 	struct husk_create_opts c = {
 		.root = g->root,
 		.id = id,
-		.bundle = ".",
 		.foreground = true,
 		.log_to_caller_file = g->log_path != NULL,
 		.systemd_cgroup = g->systemd_cgroup,
@@ -232,6 +231,12 @@ static int sandbox_run(struct husk_globals *g, int argc, char **argv)
 	sigset_t set;
 	sigfillset(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* a shell starts a background job with SIGINT and SIGQUIT ignored, and
+	 * an ignored signal never becomes pending: they end the job whoever
+	 * started it (SIGHUP stays as inherited, for nohup) */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	pid_t pid = husk_container_create(&c, dir, sizeof dir, &err);
 	if (pid < 0)
 		return cli_fail(&err);

@@ -571,11 +571,7 @@ static int load_spec(const struct husk_create_opts *o, struct husk_spec *spec, s
 {
 	if (!o->spec_json)
 		return husk_spec_load(spec, o->bundle, err);
-	memset(spec, 0, sizeof *spec);
-	_cleanup_free_ char *abs = realpath(o->bundle, NULL);
-	if (!abs)
-		return husk_err_sys(err, errno, "bundle %s", o->bundle);
-	return husk_spec_parse(spec, abs, o->spec_json, strlen(o->spec_json), err);
+	return husk_spec_parse(spec, "", o->spec_json, strlen(o->spec_json), err);
 }
 
 pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t dir_cap, struct husk_err *err)

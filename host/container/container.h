@@ -33,9 +33,10 @@ struct husk_create_opts {
 	bool log_to_caller_file;    /* --log given: the monitor keeps logging there */
 	bool systemd_cgroup;        /* --systemd-cgroup */
 	/* husk's own spec (sandbox run, docs/design-sandbox.md): config.json's
-	 * text, with bundle the directory it is taken to be in; its io.husk.vm.*
-	 * annotations are husk's, not held against allowed_annotations. NULL:
-	 * read bundle/config.json */
+	 * text, its paths absolute; bundle is not used and the container has
+	 * none (state.json's bundle is empty: no hooks, no oom file). Its
+	 * io.husk.vm.* annotations are husk's, not held against
+	 * allowed_annotations. NULL: read bundle/config.json */
 	const char *spec_json;
 };
 

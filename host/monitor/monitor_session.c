@@ -194,7 +194,7 @@ static void on_oom(struct monitor *m, uint64_t kills)
 		return;
 	m->oom_reported = now;
 	mon_write_state(m);
-	if (m->a) {
+	if (m->a && m->a->spec->bundle[0]) { /* a sandbox has no bundle */
 		char path[PATH_MAX];
 		struct husk_err err = { 0 };
 		snprintf(path, sizeof path, "%s/oom", m->a->spec->bundle);

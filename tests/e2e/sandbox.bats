@@ -103,7 +103,8 @@ nothing_left() {
 }
 
 @test "SIGINT to sandbox run tears the VM down: 130, nothing left" {
-  husk sandbox run --rootfs "$ROOTFS" -- /bin/sh -c 'echo ready; exec sleep 600' \
+  # husk itself in the background (the helper function would be a subshell)
+  "$HUSK" --root "$HUSK_ROOT" sandbox run --rootfs "$ROOTFS" -- /bin/sh -c 'echo ready; exec sleep 600' \
     > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
   p=$!
   for _ in $(seq 900); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done

@@ -39,7 +39,7 @@ static int build_and_parse(const struct husk_sandbox_opts *o, struct husk_spec *
 	int r = husk_sandbox_spec(o, &text, err);
 	if (r < 0)
 		return r;
-	r = husk_spec_parse(spec, dir, text, strlen(text), err);
+	r = husk_spec_parse(spec, "", text, strlen(text), err); /* as create parses it */
 	free(text);
 	return r;
 }
