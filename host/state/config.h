@@ -33,7 +33,7 @@ enum husk_config_key {
 	CFG_VMM_UID_BASE,
 	CFG_VMM_UID_COUNT,
 	CFG_POOL_SIZE,
-	CFG_POOL_USE, /* "auto" or "off" (validated and normalised) */
+	CFG_POOL_USE,           /* "auto" or "off" (validated and normalised) */
 	CFG_SANDBOX_MEMORY_MIB, /* [sandbox]: `husk sandbox run`'s VM (docs/sandbox.md) */
 	CFG_SANDBOX_CPUS,
 	CFG_KEY_COUNT,
