@@ -325,8 +325,11 @@ static void reply_take(struct pool_server *s, json_t *req, char *out, size_t cap
 static void reply_status(struct pool_server *s, char *out, size_t cap)
 {
 	struct husk_pool_status st = { .size = s->size, .shape = s->shape };
+	/* a VM that failed or whose monitor closed its pair is on its way out:
+	 * neither (ready + booting < size until its replacement starts) */
 	for (int i = 0; i < s->n; i++)
-		s->slots[i].ready ? st.ready++ : st.booting++;
+		if (s->slots[i].fd >= 0 && !s->slots[i].failed)
+			s->slots[i].ready ? st.ready++ : st.booting++;
 	snprintf(st.last_error, sizeof st.last_error, "%s", s->last_error);
 	json_t *j = husk_pool_status_json(&st);
 	char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;

@@ -108,6 +108,12 @@ teardown() {
     [ -n "$err" ] && break
     sleep 0.5
   done
+  # between tries (1 s, 2 s, 4 s ... apart) nothing is ready and nothing boots
+  for i in $(seq 1 60); do
+    st=$("$HUSK" --root "$root" pool status 2>/dev/null | jq -c '[.size, .ready, .booting]') || true
+    [ "$st" = "[1,0,0]" ] && break
+    sleep 0.2
+  done
   pid=$(cat "$root.pid")
   kill -0 "$pid"
   kill -TERM "$pid"
@@ -115,6 +121,7 @@ teardown() {
   log=$(cat "$root.log")
   left=$(ls -A "$root/pool.d")
   rm -rf "$root" "$root.pid" "$root.log" "$root.rc"
+  [ "$st" = "[1,0,0]" ]
   [[ "$err" == *"/nonexistent/vmlinux"* ]]
   [[ "$log" == *"/nonexistent/vmlinux"* ]]
   [ -z "$left" ]
