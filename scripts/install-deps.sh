@@ -12,6 +12,8 @@ packages=(
   linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils kmod patch
   bats busybox-static cpio gzip
   iproute2 jq procps util-linux psmisc
+  # husk sandbox run --net nat: its masquerade rule (iptables also works)
+  nftables
   # make bench draws docs/performance.png
   gnuplot-nox
   # the OCI spec conformance tests compare husk with runc; the client tests

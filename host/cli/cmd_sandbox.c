@@ -17,6 +17,7 @@
 
 #include "common/cleanup.h"
 #include "host/cli/cli.h"
+#include "host/cli/sandbox_host.h"
 #include "host/container/container.h"
 #include "host/spec/sandbox_spec.h"
 #include "host/state/config.h"
@@ -25,9 +26,12 @@
 
 struct run_args {
 	struct husk_sandbox_opts s;
-	const char *rootfs_arg, *work_arg;
+	const char *rootfs_arg, *work_arg, *image_arg;
+	bool nat;       /* --net nat */
 	long timeout_s; /* 0: none */
 	char rootfs[PATH_MAX], work[PATH_MAX];
+	struct husk_sb_image image; /* --image, mounted for the job's life */
+	struct husk_sb_net net;     /* --net nat */
 };
 
 /* a whole decimal number from min to max */
@@ -86,7 +90,10 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 			a->rootfs_arg = optarg;
 			break;
 		case OPT_IMAGE:
-			return cli_failf("sandbox run: --image is not built yet (issue 17, S4); use --rootfs DIR");
+			if (!husk_sb_image_name_valid(optarg))
+				return cli_failf("sandbox run: --image \"%s\" is not an image name", optarg);
+			a->image_arg = optarg;
+			break;
 		case OPT_WORK:
 			a->work_arg = optarg;
 			break;
@@ -105,9 +112,8 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 			a->s.cpus = (int)n;
 			break;
 		case OPT_NET:
-			if (!strcmp(optarg, "nat"))
-				return cli_failf("sandbox run: --net nat is not built yet (issue 17, S4)");
-			if (strcmp(optarg, "none"))
+			a->nat = !strcmp(optarg, "nat");
+			if (!a->nat && strcmp(optarg, "none"))
 				return cli_failf("sandbox run: --net must be none or nat, not \"%s\"", optarg);
 			break;
 		case OPT_ENV:
@@ -124,11 +130,11 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 			return cli_failf("sandbox run: unknown option %s (see husk sandbox --help)", argv[optind - 1]);
 		}
 	}
-	if (!a->rootfs_arg)
-		return cli_failf("sandbox run: --rootfs DIR is required");
+	if (!a->rootfs_arg == !a->image_arg)
+		return cli_failf("sandbox run: give one of --rootfs DIR and --image NAME");
 	if (optind >= argc)
 		return cli_failf("sandbox run: no command given (husk sandbox run [options] -- CMD [ARG...])");
-	if (existing_dir("--rootfs", a->rootfs_arg, a->rootfs) ||
+	if ((a->rootfs_arg && existing_dir("--rootfs", a->rootfs_arg, a->rootfs)) ||
 	    (a->work_arg && existing_dir("--work", a->work_arg, a->work)))
 		return 1;
 	a->s.rootfs = a->rootfs;
@@ -206,17 +212,39 @@ static int wait_job(struct husk_globals *g, const char *id, const char *dir, pid
 	}
 }
 
-static int sandbox_run(struct husk_globals *g, int argc, char **argv)
+/* --image and --net nat: what the job needs on the host, made with the
+ * signals blocked (a signal is acted on once the job runs) */
+static int host_setup(struct run_args *a, struct husk_err *err)
 {
-	struct run_args a = { 0 };
-	struct husk_err err = { 0 };
+	a->net.slot = -1;
+	if (a->image_arg) {
+		int r = husk_sb_image_mount(&a->image, a->image_arg, err);
+		if (r < 0)
+			return husk_err_wrap(err, "sandbox run");
+		a->s.rootfs = a->image.path;
+	}
+	if (a->nat) {
+		int r = husk_sb_net_setup(&a->net, err);
+		if (r < 0)
+			return husk_err_wrap(err, "sandbox run");
+		a->s.netns = a->net.netns;
+	}
+	return 0;
+}
+
+static void host_teardown(struct run_args *a)
+{
+	husk_sb_net_teardown(&a->net);
+	husk_sb_image_unmount(&a->image);
+}
+
+static int sandbox_job(struct husk_globals *g, struct run_args *a, const sigset_t *set, struct husk_err *err)
+{
 	_cleanup_free_ char *spec = NULL;
 	char id[64], dir[PATH_MAX];
 	unsigned rnd = 0;
-	if (parse_run(argc, argv, &a) != 0)
-		return 1;
-	if (husk_sandbox_spec(&a.s, &spec, &err) < 0)
-		return cli_fail(&err);
+	if (husk_sandbox_spec(&a->s, &spec, err) < 0)
+		return cli_fail(err);
 	if (getrandom(&rnd, sizeof rnd, 0) < 0)
 		rnd = (unsigned)now_ms();
 	snprintf(id, sizeof id, "sandbox-%d-%06x", (int)getpid(), rnd & 0xffffff);
@@ -228,6 +256,24 @@ static int sandbox_run(struct husk_globals *g, int argc, char **argv)
 		.systemd_cgroup = g->systemd_cgroup,
 		.spec_json = spec,
 	};
+	pid_t pid = husk_container_create(&c, dir, sizeof dir, err);
+	if (pid < 0)
+		return cli_fail(err);
+	if (husk_container_start(g->root, id, err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		husk_container_teardown(dir, id);
+		return cli_fail(err);
+	}
+	return wait_job(g, id, dir, pid, set, a->timeout_s);
+}
+
+static int sandbox_run(struct husk_globals *g, int argc, char **argv)
+{
+	struct run_args a = { 0 };
+	struct husk_err err = { 0 };
+	if (parse_run(argc, argv, &a) != 0)
+		return 1;
 	sigset_t set;
 	sigfillset(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
@@ -237,16 +283,9 @@ static int sandbox_run(struct husk_globals *g, int argc, char **argv)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
-	pid_t pid = husk_container_create(&c, dir, sizeof dir, &err);
-	if (pid < 0)
-		return cli_fail(&err);
-	if (husk_container_start(g->root, id, &err) < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		husk_container_teardown(dir, id);
-		return cli_fail(&err);
-	}
-	return wait_job(g, id, dir, pid, &set, a.timeout_s);
+	int status = host_setup(&a, &err) < 0 ? cli_fail(&err) : sandbox_job(g, &a, &set, &err);
+	host_teardown(&a);
+	return status;
 }
 
 int cmd_sandbox(struct husk_globals *g, int argc, char **argv)

@@ -1,6 +1,7 @@
 /* The spec of a sandbox job: runc's defaults for a CI job (its default
  * capabilities, proc, a tmpfs /dev, sysfs read-only, masked and read-only
- * paths), no network namespace path (the VM gets no NIC, only lo), /work
+ * paths), no network namespace path (the VM gets no NIC, only lo) unless
+ * --net nat made one (host/cli/sandbox_net.c), /work
  * from --work or a tmpfs as the working directory, the VM's size and the
  * overlay in io.husk.* annotations. */
 #include "host/spec/sandbox_spec.h"
@@ -96,6 +97,8 @@ static int check(const struct husk_sandbox_opts *o, struct husk_err *err)
 		return husk_err_set(err, EINVAL, "no command given");
 	if (!o->rootfs || o->rootfs[0] != '/')
 		return husk_err_set(err, EINVAL, "the rootfs must be an absolute path");
+	if (o->netns && o->netns[0] != '/')
+		return husk_err_set(err, EINVAL, "the network namespace must be an absolute path");
 	if (o->work && o->work[0] != '/')
 		return husk_err_set(err, EINVAL, "the work directory must be an absolute path");
 	if (o->memory_mib < HUSK_SANDBOX_MEMORY_MIN || o->memory_mib > HUSK_SANDBOX_MEMORY_MAX)
@@ -129,6 +132,9 @@ int husk_sandbox_spec(const struct husk_sandbox_opts *o, char **out, struct husk
 	json_t *ro = json_pack("[s,s,s,s,s]", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
 	json_t *lx = json_pack("{s:[{s:s},{s:s},{s:s},{s:s}],s:o,s:o}", "namespaces", "type", "pid", "type", "ipc",
 			       "type", "uts", "type", "mount", "maskedPaths", masked, "readonlyPaths", ro);
+	if (lx && o->netns)
+		json_array_append_new(json_object_get(lx, "namespaces"),
+				      json_pack("{s:s,s:s}", "type", "network", "path", o->netns));
 	json_t *spec = json_pack("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:o,s:o}", "ociVersion", "1.0.2", "process", process(o),
 				 "root", "path", o->rootfs, "readonly", o->read_only, "hostname", "sandbox", "mounts",
 				 mounts(o), "linux", lx, "annotations", ann);

@@ -16,6 +16,7 @@
 struct husk_sandbox_opts {
 	const char *rootfs; /* absolute */
 	const char *work;   /* absolute, or NULL: /work is a tmpfs */
+	const char *netns;  /* a network namespace's path (--net nat), or NULL: only lo */
 	long memory_mib;    /* the VM's */
 	int cpus;
 	bool read_only; /* no overlay: the root read-only, /tmp a tmpfs */
