@@ -130,8 +130,10 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 			return cli_failf("sandbox run: unknown option %s (see husk sandbox --help)", argv[optind - 1]);
 		}
 	}
-	if (!a->rootfs_arg == !a->image_arg)
-		return cli_failf("sandbox run: give one of --rootfs DIR and --image NAME");
+	if (!a->rootfs_arg && !a->image_arg)
+		return cli_failf("sandbox run: --rootfs DIR or --image NAME is required");
+	if (a->rootfs_arg && a->image_arg)
+		return cli_failf("sandbox run: --rootfs and --image exclude each other");
 	if (optind >= argc)
 		return cli_failf("sandbox run: no command given (husk sandbox run [options] -- CMD [ARG...])");
 	if ((a->rootfs_arg && existing_dir("--rootfs", a->rootfs_arg, a->rootfs)) ||

@@ -127,7 +127,7 @@ nothing_left() {
   [ "$output" = "husk: sandbox run: --rootfs /nonexistent/rootfs: No such file or directory" ]
   run husk sandbox run -- true
   [ "$status" -eq 1 ]
-  [[ "$output" == "husk: sandbox run: --rootfs DIR is required" ]]
+  [[ "$output" == "husk: sandbox run: --rootfs DIR or --image NAME is required" ]]
   run husk sandbox run --rootfs "$ROOTFS" --timeout 0 -- true
   [ "$status" -eq 1 ]
   [[ "$output" == "husk: sandbox run: --timeout must be a number from 1 to "* ]]
