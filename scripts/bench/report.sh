@@ -16,7 +16,7 @@ rows=$(jq -r '
   def met($ok): if $ok == null then "—" elif $ok then "yes" else "no" end;
   def mib: if . == null then null else (. / 1024 | r1) end;
   def row($m; $v; $b; $ratio; $t; $ok): [$m, ($v | s), ($b | s), ($ratio | s), $t, met($ok)] | join(" | ") | "| \(.) |";
-  .coldstart as $c | .exec as $e | .fs as $f | .density as $d | .pool as $p |
+  .coldstart as $c | .exec as $e | .fs as $f | .density as $d | .pool as $p | .sandbox as $s |
   (if $c then
     row("cold start `husk run BUNDLE /bin/true`, median (ms); baseline: the floor, bare QEMU boot, init reboots at once";
         $c.husk_run_ms.median; $c.floor_ms.median; ratio($c.husk_run_ms.median; $c.floor_ms.median);
@@ -58,6 +58,19 @@ rows=$(jq -r '
     (if $p.serve_to_first_ready_ms then
       row("pool: `husk pool serve` to its first VM ready (ms)"; $p.serve_to_first_ready_ms; null; null; "—"; null)
      else empty end)
+   else empty end),
+  (if $s then
+    row("`husk sandbox run --rootfs R -- /bin/true` cold (\($s.memory_mib) MiB, \($s.vcpus) vCPU, VM boot and teardown included), median (ms)" + (if $s.loadavg then "; load average \($s.loadavg)" else "" end) + (if ($s.conditions // "") != "" then "; \($s.conditions)" else "" end);
+        $s.cold_ms.median; null; null; "—"; null),
+    row("sandbox run cold, p95 (ms)"; $s.cold_ms.p95; null; null; "—"; null),
+    (if $s.warm_ms then
+      row("`husk sandbox run` /bin/true from a pool of 1 of the sandbox'"'"'s shape, median (ms); baseline: sandbox run cold"; $s.warm_ms.median;
+          $s.cold_ms.median; ratio($s.warm_ms.median; $s.cold_ms.median); "≤ 0.50 × cold";
+          (ratio($s.warm_ms.median; $s.cold_ms.median) // 99) <= 0.5),
+      row("sandbox run from a pool of 1, p95 (ms)"; $s.warm_ms.p95; $s.cold_ms.p95; ratio($s.warm_ms.p95; $s.cold_ms.p95); "—"; null)
+     else
+      row("sandbox run from a pool of 1: not measured (\($s.warm_missing_why // "no warm run"))"; "—"; $s.cold_ms.median; null; "≤ 0.50 × cold"; null)
+     end)
    else empty end),
   (if $e then
     row("exec round trip `husk exec ID /bin/true`, median (ms); baseline: `runc exec`"; $e.exec_ms.median;
@@ -162,6 +175,11 @@ warm_breakdown=$(jq -r '.pool.warm_breakdown_ms // empty | to_entries[] | select
   echo "  command before the pool starts. The idle pool VM's PSS is every process below the server (its"
   echo "  monitor, QEMU, virtiofsd and child, the vsock back-end), after the VM is ready and 1 s idle; the"
   echo "  baseline is one idle container, measured alone, by the same roles."
+  echo "- **sandbox**: wall time of \`husk sandbox run --rootfs R -- /bin/true\` (R: the busybox rootfs),"
+  echo "  from the command's start to its exit, the VM torn down; cold with no pool, then warm with"
+  echo "  \`husk pool serve --size 1\` whose VMs have the sandbox's shape (\`[vm] memory_mib\`/\`vcpus\` set to"
+  echo "  \`[sandbox] memory_mib\`/\`cpus\`), a ready VM before each run; a warm run whose \`--log\` does not"
+  echo "  say \"adopted pool VM\" booted cold and is left out (scripts/bench/sandbox.sh)."
   echo "- **density**: idle containers started one by one (create + start) up to BENCH_DENSITY_MAX, with"
   echo "  each one's start time, the total PSS and the host's MemAvailable after it; the sweep stops early if"
   echo "  MemAvailable falls under 2 GiB. Every container is deleted at the end, pass or fail."

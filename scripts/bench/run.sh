@@ -4,13 +4,13 @@
 # docs/performance.png. Measures, never asserts.
 #   BENCH_RUNS=N          repetitions of each timed step (defaults per script)
 #   BENCH_DENSITY_MAX=N   idle containers in the density sweep (default 50)
-#   BENCH_ONLY="a b"      run only these of: coldstart exec fs density pool;
+#   BENCH_ONLY="a b"      run only these of: coldstart exec fs density pool sandbox;
 #                         the others keep their figures from the last
 #                         bench/results.json, and the report says from when
 #   BENCH_CONDITIONS=TXT  what the machine was doing, written into the report
 source "$(dirname "$0")/lib.sh"
 started=$(date +%s)
-all="coldstart exec fs density pool"
+all="coldstart exec fs density pool sandbox"
 only=${BENCH_ONLY:-$all}
 
 # the bundles: busybox rootfs (scripts/make-bundle.sh); one runs /bin/true,
@@ -48,10 +48,10 @@ jq -n "${parts[@]}" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson cpus "
   {date: $date, cpus: $cpus, accel: $accel, kernel: $kernel, commit: $commit, qemu: $qemu, runc: $runc,
    loadavg_at_end: $load, conditions: $cond, bench_runs: $runs, duration_s: $secs,
    coldstart: part($coldstart; "coldstart"), exec: part($exec; "exec"), fs: part($fs; "fs"),
-   density: part($density; "density"), pool: part($pool; "pool")}
+   density: part($density; "density"), pool: part($pool; "pool"), sandbox: part($sandbox; "sandbox")}
   | if $only != "" and $prev != null then
       .only = $only
-      | .kept = [["coldstart", "exec", "fs", "density", "pool"][] as $m
+      | .kept = [["coldstart", "exec", "fs", "density", "pool", "sandbox"][] as $m
                  | select(($only | split(" ") | any(. == $m) | not) and $prev[$m] != null)
                  | ([$prev.kept // [] | .[] | select(.part == $m)][0] // {part: $m, date: $prev.date, commit: $prev.commit})]
     else . end' \
