@@ -21,7 +21,13 @@ pool_stop() {
   wait "$serve_pid" 2>/dev/null || true
   serve_pid=""
 }
-trap 'pool_stop; bench_cleanup' EXIT
+net_ns=husk-bench-pool-$$
+# the netns of the idle container with an interface, and its veth's peer's
+net_cleanup() {
+  ip netns del "$net_ns" 2>/dev/null || true
+  ip netns del "$net_ns-peer" 2>/dev/null || true
+}
+trap 'pool_stop; bench_cleanup; net_cleanup' EXIT
 
 # waits until the pool has a ready VM; prints the ms it took, or fails
 pool_wait_ready() {
@@ -105,6 +111,29 @@ if start_idle idle "$bundle_idle"; then
 fi
 h delete --force idle >/dev/null 2>&1 || true
 
+# the same with one interface (a veth whose peer is in another netns), as an
+# engine's bridge network gives: its VM has that NIC and 2 spares, 3 NICs as
+# every pool VM has; the like-for-like baseline
+note "pool: an idle container's PSS with one interface"
+idle_ctr_net=null
+bundle_idle_net=$BENCH_OUT/bundle-idle-net
+if ip netns add "$net_ns" && ip netns add "$net_ns-peer" &&
+  ip -n "$net_ns" link add eth0 type veth peer name peer0 netns "$net_ns-peer" &&
+  ip -n "$net_ns" link set eth0 up && ip -n "$net_ns" addr add 10.239.0.2/30 dev eth0; then
+  mkdir -p "$bundle_idle_net"
+  jq --arg ns "/run/netns/$net_ns" --arg root "$bundle_idle/rootfs" '.root.path = $root
+    | .linux.namespaces |= map(if .type == "network" then .path = $ns else . end)' \
+    "$bundle_idle/config.json" >"$bundle_idle_net/config.json"
+  if start_idle idle-net "$bundle_idle_net"; then
+    sleep 1
+    idle_ctr_net=$(pss_by_role idle-net | jq -c '. + {total: (.monitor + .qemu + .virtiofsd + .vsock_backend)}')
+  fi
+  h delete --force idle-net >/dev/null 2>&1 || true
+else
+  note "pool: no network namespace with a veth could be made"
+fi
+net_cleanup
+
 note "pool: cold husk run x$n (no pool)"
 cold=()
 for i in $(seq "$n"); do
@@ -158,7 +187,7 @@ jq -n --argjson cold "$(nums "${cold[@]}" | json_nums)" --argjson warm "$(nums "
   --argjson cm "$(nums "${cold[@]}" | median)" --argjson cp "$(nums "${cold[@]}" | p95)" \
   --argjson wm "$(nums "${warm[@]}" | median)" --argjson wp "$(nums "${warm[@]}" | p95)" \
   --argjson anyway "$cold_anyway" --argjson why "$why" --argjson first "$first_ready" \
-  --argjson vm "$idle_vm" --argjson ctr "$idle_ctr" --argjson server "$server_kb" --argjson marks "$warm_marks" '
+  --argjson vm "$idle_vm" --argjson ctr "$idle_ctr" --argjson ctr_net "$idle_ctr_net" --argjson server "$server_kb" --argjson marks "$warm_marks" '
   def med: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
                   else (.[length / 2 - 1] + .[length / 2]) / 2 end;
   {runs: ($cold | length), cold_run_ms: {median: $cm, p95: $cp, all: $cold},
@@ -168,5 +197,6 @@ jq -n --argjson cold "$(nums "${cold[@]}" | json_nums)" --argjson warm "$(nums "
       adopted_to_created: ([$marks[][2]] | med), created_to_stopped: ([$marks[][3]] | med),
       stopped_to_cli_exit: ([$marks[][4]] | med)} end),
    warm_runs_cold_anyway: $anyway, warm_missing_why: $why, serve_to_first_ready_ms: $first,
-   idle_pool_vm_pss_kb: $vm, idle_container_pss_kb: $ctr, pool_server_pss_kb: $server}' >"$BENCH_OUT/pool.json"
+   idle_pool_vm_pss_kb: $vm, idle_container_pss_kb: $ctr, idle_container_one_nic_pss_kb: $ctr_net,
+   pool_server_pss_kb: $server}' >"$BENCH_OUT/pool.json"
 note "pool: done"

@@ -55,6 +55,12 @@ rows=$(jq -r '
           ratio($p.idle_pool_vm_pss_kb.total; $p.idle_container_pss_kb.total); "≤ an idle container";
           $p.idle_pool_vm_pss_kb.total <= $p.idle_container_pss_kb.total)
      else empty end),
+    (if $p.idle_pool_vm_pss_kb and $p.idle_container_one_nic_pss_kb then
+      row("idle pool VM PSS (MiB, 3 NICs) against an idle container with one interface (its VM has 3 NICs too: the interface and 2 spares; \($p.idle_container_one_nic_pss_kb.qemu | mib) in qemu), like for like";
+          ($p.idle_pool_vm_pss_kb.total | mib); ($p.idle_container_one_nic_pss_kb.total | mib);
+          ratio($p.idle_pool_vm_pss_kb.total; $p.idle_container_one_nic_pss_kb.total); "≤ an idle container";
+          $p.idle_pool_vm_pss_kb.total <= $p.idle_container_one_nic_pss_kb.total)
+     else empty end),
     (if $p.serve_to_first_ready_ms then
       row("pool: `husk pool serve` to its first VM ready (ms)"; $p.serve_to_first_ready_ms; null; null; "—"; null)
      else empty end)

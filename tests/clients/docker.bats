@@ -184,12 +184,14 @@ logs_have() {
   echo "$output"
   [ "${lines[0]}" = pod-web ]
   [ "${lines[1]}" = from-x ]
-  local x m qemu
+  local x m qemu vm
   x=$(dk inspect -f '{{.Id}}' px)
   m=$(dk inspect -f '{{.Id}}' pm1)
   [ "$(jq -r .sandbox "/run/husk/$m/state.json")" = "$x" ]
   qemu=$(jq .qemu.pid "/run/husk/$x/state.json")
-  [ "$(pgrep -fc "^qemu-system.*$x")" -eq 1 ]
+  # X's VM: its own, or one it took from a pool (HUSK_CLIENT_POOL), named by its dir
+  vm=$(jq -r '.vm_dir // empty' "/run/husk/$x/state.json")
+  [ "$(pgrep -fc "^qemu-system.*${vm:-$x}/")" -eq 1 ]
   [ -z "$(pgrep -f "^qemu-system.*$m")" ]
   dk rm -f pm1 px
   for id in "$x" "$m"; do
@@ -198,4 +200,5 @@ logs_have() {
     [ -z "$(findmnt -rn -o TARGET | grep -F "$id")" ]
   done
   ! kill -0 "$qemu" 2>/dev/null
+  [ -z "$vm" ] || [ ! -e "$vm" ]
 }
