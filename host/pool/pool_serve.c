@@ -195,10 +195,15 @@ static void on_slot_msg(struct pool_server *s, struct pool_slot *v)
 	}
 }
 
-/* A VM handed out whose monitor exited HUSK_POOL_EXIT_UNADOPTED (taken,
- * no ADOPT came): its dir, found by the pid in monitor.json, is removed
- * (an adopted one's goes with its container's delete). */
-static void reap_unadopted(struct pool_server *s, pid_t pid)
+/* What pool.d/<n>/monitor.json says of a VM's monitor (0s when unreadable) */
+struct vm_dir_info {
+	struct husk_pid_ref monitor;
+	bool taken;
+};
+
+/* Calls fn for each VM dir in <root>/pool.d until it returns false. */
+static void each_vm_dir(struct pool_server *s, bool (*fn)(const char *dir, const struct vm_dir_info *info, void *arg),
+			void *arg)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/" HUSK_POOL_DIR, s->root);
@@ -206,24 +211,43 @@ static void reap_unadopted(struct pool_server *s, pid_t pid)
 	if (!d)
 		return;
 	struct dirent *e;
-	while ((e = readdir(d))) {
+	bool more = true;
+	while (more && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
 		char dir[PATH_MAX], mon[PATH_MAX + 16];
 		snprintf(dir, sizeof dir, "%s/%s", path, e->d_name);
 		snprintf(mon, sizeof mon, "%s/monitor.json", dir);
 		json_t *j = json_load_file(mon, 0, NULL);
-		/* taken even when monitor.json does not say so yet: its "A" came
-		 * too late (taken_acked) */
-		bool match = json_integer_value(json_object_get(j, "pid")) == pid;
+		struct vm_dir_info info = {
+			.monitor = { .pid = (pid_t)json_integer_value(json_object_get(j, "pid")),
+				     .start_time =
+					     (unsigned long long)json_integer_value(json_object_get(j, "start_time")) },
+			.taken = json_is_true(json_object_get(j, "taken")),
+		};
 		json_decref(j);
-		if (match) {
-			log_info("pool: %s was taken and never adopted; removing it", dir);
-			remove_dir(dir);
-			break;
-		}
+		more = fn(dir, &info, arg);
 	}
 	closedir(d);
+}
+
+static bool remove_if_unadopted(const char *dir, const struct vm_dir_info *info, void *arg)
+{
+	/* taken even when monitor.json does not say so yet: its "A" came too
+	 * late (taken_acked) */
+	if (info->monitor.pid != *(pid_t *)arg)
+		return true;
+	log_info("pool: %s was taken and never adopted; removing it", dir);
+	remove_dir(dir);
+	return false;
+}
+
+/* A VM handed out whose monitor exited HUSK_POOL_EXIT_UNADOPTED (taken,
+ * no ADOPT came): its dir, found by the pid in monitor.json, is removed
+ * (an adopted one's goes with its container's delete). */
+static void reap_unadopted(struct pool_server *s, pid_t pid)
+{
+	each_vm_dir(s, remove_if_unadopted, &pid);
 }
 
 static void reap(struct pool_server *s)
@@ -373,38 +397,23 @@ static void on_client(struct pool_server *s)
 		log_debug("pool: a client went before its reply");
 }
 
+static bool remove_if_stale(const char *dir, const struct vm_dir_info *info, void *arg)
+{
+	bool alive = info->monitor.pid > 0 && husk_pid_ref_alive(&info->monitor);
+	if (alive && info->taken)
+		return true;
+	if (alive) /* an idle VM of the dead server, on its way out */
+		kill(info->monitor.pid, SIGKILL);
+	log_info("pool: removing stale %s", dir);
+	remove_dir(dir);
+	return true;
+}
+
 /* pool.d/<n> left by a server that died: removed unless it was taken and
  * its monitor still runs (a container's VM now) */
 static void clean_stale(struct pool_server *s)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/" HUSK_POOL_DIR, s->root);
-	DIR *d = opendir(path);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char dir[PATH_MAX], mon[PATH_MAX + 16];
-		snprintf(dir, sizeof dir, "%s/%s", path, e->d_name);
-		snprintf(mon, sizeof mon, "%s/monitor.json", dir);
-		json_t *j = json_load_file(mon, 0, NULL);
-		struct husk_pid_ref ref = {
-			.pid = (pid_t)json_integer_value(json_object_get(j, "pid")),
-			.start_time = (unsigned long long)json_integer_value(json_object_get(j, "start_time")),
-		};
-		bool taken = json_is_true(json_object_get(j, "taken"));
-		json_decref(j);
-		bool alive = ref.pid > 0 && husk_pid_ref_alive(&ref);
-		if (alive && taken)
-			continue;
-		if (alive) /* an idle VM of the dead server, on its way out */
-			kill(ref.pid, SIGKILL);
-		log_info("pool: removing stale %s", dir);
-		remove_dir(dir);
-	}
-	closedir(d);
+	each_vm_dir(s, remove_if_stale, NULL);
 }
 
 /* SIGTERM/SIGINT: idle VMs told to stop (their pair closed), waited for,
