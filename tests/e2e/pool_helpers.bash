@@ -21,11 +21,12 @@ pool_start() {
   return 1
 }
 
-# pool_wait_ready ROOT N: until status says ready=N (120 s)
+# pool_wait_ready ROOT N: until status says at least N are ready (120 s);
+# a take makes the server boot a replacement: N=1 waits for one again
 pool_wait_ready() {
   local root=$1 want=$2 i
   for i in $(seq 1 240); do
-    if [ "$("$HUSK" --root "$root" pool status 2>/dev/null | jq -r .ready)" = "$want" ]; then
+    if [ "$("$HUSK" --root "$root" pool status 2>/dev/null | jq -r .ready)" -ge "$want" ] 2>/dev/null; then
       return 0
     fi
     sleep 0.5

@@ -51,16 +51,6 @@ take() {
   "$HUSK" --root "$NET_ROOT" "$@"
 }
 
-wait_one_ready() {
-  local i
-  for i in $(seq 1 240); do
-    [ "$(take pool status 2>/dev/null | jq -r .ready)" -ge 1 ] && return 0
-    sleep 0.5
-  done
-  echo "no ready pool VM: $(take pool status 2>&1)" >&2
-  return 1
-}
-
 # veth IFNAME SUBNET: IFNAME in NS (.2), its peer in PEER (.1)
 veth() {
   local ifname=$1 net=$2
@@ -100,7 +90,7 @@ ns_users() {
   mac=$(ip -n "$NS" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\) .*/\1/p')
   set_args "$BUNDLE" sh -c "echo links \$(ip -o link | wc -l); ip -o link show eth0; ip -o addr show dev eth0; \
 ping -c 2 -W 10 10.77.$T.1 >/dev/null && echo ping-ok; exec sleep 1000"
-  wait_one_ready
+  pool_wait_ready "$NET_ROOT" 1
   local out=$BATS_TEST_TMPDIR/out
   take --debug create -b "$BUNDLE" pn1 >"$out" 2>"$out.err" </dev/null
   grep -q "adopted pool VM $NET_ROOT/pool.d/" "$out.err"
@@ -141,7 +131,7 @@ ping -c 2 -W 10 10.77.$T.1 >/dev/null && echo ping-ok; exec sleep 1000"
 
 @test "an adopted VM's spare NICs take interfaces added between create and start (Docker 26+)" {
   set_args "$BUNDLE" sh -c "ip -o addr show; ping -c 2 -W 10 10.77.$T.1 >/dev/null && echo ping0-ok"
-  wait_one_ready
+  pool_wait_ready "$NET_ROOT" 1
   local out=$BATS_TEST_TMPDIR/out
   take --debug create -b "$BUNDLE" pn2 >"$out" 2>"$out.err" </dev/null
   grep -q "adopted pool VM" "$out.err"
@@ -159,7 +149,7 @@ ping -c 2 -W 10 10.77.$T.1 >/dev/null && echo ping-ok; exec sleep 1000"
   local i
   for i in 0 1 2 3; do veth "eth$i" "10.7$i.$T"; done
   set_args "$BUNDLE" sh -c 'echo links $(ip -o link | wc -l)'
-  wait_one_ready
+  pool_wait_ready "$NET_ROOT" 1
   run --separate-stderr take --debug run -b "$BUNDLE" pn3
   [ "$status" -eq 0 ]
   [[ "$stderr" != *"adopted pool VM"* ]]
@@ -175,7 +165,7 @@ ping -c 2 -W 10 10.77.$T.1 >/dev/null && echo ping-ok; exec sleep 1000"
   # what another husk VM's join leaves: the wiring fails once the taps are in NS
   tc -n "$NS" qdisc add dev eth0 ingress
   tc -n "$NS" filter add dev eth0 ingress prio 18517 protocol all u32 match u32 0 0 action mirred egress mirror dev lo
-  wait_one_ready
+  pool_wait_ready "$NET_ROOT" 1
   local before
   before=$(ls "$NET_ROOT/pool.d")
   run --separate-stderr take --debug run -b "$BUNDLE" pn4
@@ -193,7 +183,7 @@ ping -c 2 -W 10 10.77.$T.1 >/dev/null && echo ping-ok; exec sleep 1000"
 @test "an adopted container whose monitor is killed hard: delete --force removes its VM, taps and filters" {
   veth eth0 10.77.$T
   set_args "$BUNDLE" sleep 120
-  wait_one_ready
+  pool_wait_ready "$NET_ROOT" 1
   take --debug create -b "$BUNDLE" pn5 >/dev/null 2>"$BATS_TEST_TMPDIR/err" </dev/null
   grep -q "adopted pool VM" "$BATS_TEST_TMPDIR/err"
   local vm_dir qemu

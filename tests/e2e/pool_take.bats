@@ -37,17 +37,6 @@ take() {
   "$HUSK" --root "$TAKE_ROOT" "$@"
 }
 
-# until the pool has a ready VM again (it boots a replacement after a take)
-wait_one_ready() {
-  local i
-  for i in $(seq 1 240); do
-    [ "$(take pool status 2>/dev/null | jq -r .ready)" -ge 1 ] && return 0
-    sleep 0.5
-  done
-  echo "no ready pool VM: $(take pool status 2>&1)" >&2
-  return 1
-}
-
 @test "ten runs in a row each adopt a pool VM: output, stderr and exit code as a cold run's; the VM used once" {
   make_bundle "$BUNDLE" /bin/sh -c 'echo out-$(cat /proc/sys/kernel/random/boot_id | cut -c1-8); echo err >&2; exit 3'
   # [pool] use = off in the config file: cold, the pool untouched
@@ -58,7 +47,7 @@ wait_one_ready() {
   [ "$(take pool status | jq -r .ready)" = 2 ]
   local cold_out=$output seen="" i
   for i in $(seq 1 10); do
-    wait_one_ready
+    pool_wait_ready "$TAKE_ROOT" 1
     # the environment wins over the file: HUSK_POOL=auto takes a VM
     run --separate-stderr env HUSK_CONFIG="$BATS_TEST_TMPDIR/off.conf" HUSK_POOL=auto \
       "$HUSK" --root "$TAKE_ROOT" --debug run -b "$BUNDLE" "warm$i"
@@ -81,7 +70,7 @@ wait_one_ready() {
   local cg="husk-take-$$"
   jq --arg p "/$cg" '.linux.cgroupsPath = $p' "$BUNDLE/config.json" >"$BUNDLE/c.json"
   mv "$BUNDLE/c.json" "$BUNDLE/config.json"
-  wait_one_ready
+  pool_wait_ready "$TAKE_ROOT" 1
   take create -b "$BUNDLE" ad
   take start ad
   local vm_dir qemu mon
@@ -108,7 +97,7 @@ wait_one_ready() {
 
 @test "a container in a pool VM is a sandbox others join (Docker's --net/--ipc=container:X): one VM, X's shm; delete leaves nothing" {
   make_bundle "$BUNDLE" /bin/sh -c 'probe shm-put 4343 from-x && echo ready && exec sleep 1000'
-  wait_one_ready
+  pool_wait_ready "$TAKE_ROOT" 1
   take create -b "$BUNDLE" px </dev/null >"$BATS_TEST_TMPDIR/px.out" 2>&1
   take start px
   local vm_dir pid i
@@ -141,7 +130,7 @@ wait_one_ready() {
   make_bundle "$BUNDLE" /bin/sh -c 'head -1 /proc/meminfo'
   jq '.linux.resources.memory.limit = 1073741824' "$BUNDLE/config.json" >"$BUNDLE/c.json"
   mv "$BUNDLE/c.json" "$BUNDLE/config.json"
-  wait_one_ready
+  pool_wait_ready "$TAKE_ROOT" 1
   run --separate-stderr take --debug run -b "$BUNDLE" big
   [ "$status" -eq 0 ]
   [[ "$stderr" != *"adopted pool VM"* ]]
@@ -241,7 +230,7 @@ nothing_left_under() {
   # a VM that does not answer "taken" in time (its monitor stopped) is not
   # handed out: the run boots cold; the VM, taken after all once it runs
   # again, stops after its ADOPT time and the server removes its dir
-  wait_one_ready
+  pool_wait_ready "$TAKE_ROOT" 1
   mon=$(pool_monitors "$TAKE_ROOT")
   dir=$(dirname "$(grep -l "\"pid\":$mon," "$TAKE_ROOT"/pool.d/*/monitor.json)")
   kill -STOP "$mon"
@@ -258,7 +247,7 @@ nothing_left_under() {
   nothing_left_under "$dir"
   # server killed right after the TAKE: the VM outlives it (its death signal
   # was cleared before the reply), waits out its ADOPT time, stops
-  wait_one_ready
+  pool_wait_ready "$TAKE_ROOT" 1
   reply=$(take_by_hand "$TAKE_ROOT" kill)
   dir=$(jq -r .vm.dir <<<"$reply")
   mon=$(jq -r .vm.monitor.pid <<<"$reply")
