@@ -21,39 +21,31 @@
 #include "host/container/container.h"
 #include "host/spec/sandbox_spec.h"
 #include "host/state/config.h"
+#include "host/cli/sandbox.h"
 
 #define TEARDOWN_WAIT_MS 10000
 
-struct run_args {
-	struct husk_sandbox_opts s;
-	const char *rootfs_arg, *work_arg, *image_arg;
-	bool nat;       /* --net nat */
-	long timeout_s; /* 0: none */
-	char rootfs[PATH_MAX], work[PATH_MAX];
-	struct husk_sb_image image; /* --image, mounted for the job's life */
-	struct husk_sb_net net;     /* --net nat */
-};
-
 /* a whole decimal number from min to max */
-static int parse_num(const char *flag, const char *s, long min, long max, long *out)
+static int parse_num(const char *verb, const char *flag, const char *s, long min, long max, long *out)
 {
 	char *end;
 	errno = 0;
 	long n = s[0] >= '0' && s[0] <= '9' ? strtol(s, &end, 10) : -1;
 	if (n < 0 || errno || *end || n < min || n > max)
-		return cli_failf("sandbox run: %s must be a number from %ld to %ld, not \"%s\"", flag, min, max, s);
+		return cli_failf("sandbox %s: %s must be a number from %ld to %ld, not \"%s\"", verb, flag, min, max,
+				 s);
 	*out = n;
 	return 0;
 }
 
 /* an existing directory, made absolute into out */
-static int existing_dir(const char *flag, const char *path, char *out)
+static int existing_dir(const char *verb, const char *flag, const char *path, char *out)
 {
 	struct stat st;
 	if (!realpath(path, out))
-		return cli_failf("sandbox run: %s %s: %s", flag, path, strerror(errno));
+		return cli_failf("sandbox %s: %s %s: %s", verb, flag, path, strerror(errno));
 	if (stat(out, &st) < 0 || !S_ISDIR(st.st_mode))
-		return cli_failf("sandbox run: %s %s is not a directory", flag, path);
+		return cli_failf("sandbox %s: %s %s is not a directory", verb, flag, path);
 	return 0;
 }
 
@@ -68,17 +60,35 @@ static int parse_defaults(struct run_args *a)
 	return 0;
 }
 
-static int parse_run(int argc, char **argv, struct run_args *a)
+int sandbox_parse(int argc, char **argv, struct run_args *a)
 {
-	enum { OPT_ROOTFS = 256, OPT_IMAGE, OPT_WORK, OPT_TIMEOUT, OPT_MEMORY, OPT_CPUS, OPT_NET, OPT_ENV, OPT_RO };
+	enum {
+		OPT_ROOTFS = 256,
+		OPT_IMAGE,
+		OPT_WORK,
+		OPT_TIMEOUT,
+		OPT_MEMORY,
+		OPT_CPUS,
+		OPT_NET,
+		OPT_ENV,
+		OPT_RO,
+		OPT_NAME
+	};
 	static const struct option opts[] = {
-		{ "rootfs", required_argument, NULL, OPT_ROOTFS }, { "image", required_argument, NULL, OPT_IMAGE },
-		{ "work", required_argument, NULL, OPT_WORK },     { "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "memory", required_argument, NULL, OPT_MEMORY }, { "cpus", required_argument, NULL, OPT_CPUS },
-		{ "net", required_argument, NULL, OPT_NET },       { "env", required_argument, NULL, OPT_ENV },
-		{ "read-only", no_argument, NULL, OPT_RO },        { NULL, 0, NULL, 0 },
+		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
+		{ "image", required_argument, NULL, OPT_IMAGE },
+		{ "work", required_argument, NULL, OPT_WORK },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "net", required_argument, NULL, OPT_NET },
+		{ "env", required_argument, NULL, OPT_ENV },
+		{ "read-only", no_argument, NULL, OPT_RO },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ NULL, 0, NULL, 0 },
 	};
 	static char *env[HUSK_SANDBOX_ENV_MAX];
+	const char *verb = a->start ? "start" : "run";
 	long n;
 	int c;
 	if (parse_defaults(a) != 0)
@@ -91,63 +101,77 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 			break;
 		case OPT_IMAGE:
 			if (!husk_sb_image_name_valid(optarg))
-				return cli_failf("sandbox run: --image \"%s\" is not an image name", optarg);
+				return cli_failf("sandbox %s: --image \"%s\" is not an image name", verb, optarg);
 			a->image_arg = optarg;
 			break;
 		case OPT_WORK:
 			a->work_arg = optarg;
 			break;
 		case OPT_TIMEOUT:
-			if (parse_num("--timeout", optarg, 1, 7 * 24 * 3600, &a->timeout_s))
+			if (a->start)
+				return cli_failf("sandbox start: --timeout is for sandbox run");
+			if (parse_num(verb, "--timeout", optarg, 1, 7 * 24 * 3600, &a->timeout_s))
 				return 1;
 			break;
 		case OPT_MEMORY:
-			if (parse_num("--memory", optarg, HUSK_SANDBOX_MEMORY_MIN, HUSK_SANDBOX_MEMORY_MAX,
+			if (parse_num(verb, "--memory", optarg, HUSK_SANDBOX_MEMORY_MIN, HUSK_SANDBOX_MEMORY_MAX,
 				      &a->s.memory_mib))
 				return 1;
 			break;
 		case OPT_CPUS:
-			if (parse_num("--cpus", optarg, 1, HUSK_SANDBOX_CPUS_MAX, &n))
+			if (parse_num(verb, "--cpus", optarg, 1, HUSK_SANDBOX_CPUS_MAX, &n))
 				return 1;
 			a->s.cpus = (int)n;
 			break;
 		case OPT_NET:
 			a->nat = !strcmp(optarg, "nat");
 			if (!a->nat && strcmp(optarg, "none"))
-				return cli_failf("sandbox run: --net must be none or nat, not \"%s\"", optarg);
+				return cli_failf("sandbox %s: --net must be none or nat, not \"%s\"", verb, optarg);
 			break;
 		case OPT_ENV:
 			if (!husk_sandbox_env_valid(optarg))
-				return cli_failf("sandbox run: --env \"%s\" is not NAME=VALUE", optarg);
+				return cli_failf("sandbox %s: --env \"%s\" is not NAME=VALUE", verb, optarg);
 			if (a->s.n_env == HUSK_SANDBOX_ENV_MAX)
-				return cli_failf("sandbox run: more than %d --env entries", HUSK_SANDBOX_ENV_MAX);
+				return cli_failf("sandbox %s: more than %d --env entries", verb, HUSK_SANDBOX_ENV_MAX);
 			env[a->s.n_env++] = optarg;
 			break;
 		case OPT_RO:
 			a->s.read_only = true;
 			break;
+		case OPT_NAME:
+			if (!a->start)
+				return cli_failf("sandbox run: --name is for sandbox start");
+			a->name = optarg;
+			break;
 		default:
-			return cli_failf("sandbox run: unknown option %s (see husk sandbox --help)", argv[optind - 1]);
+			return cli_failf("sandbox %s: unknown option %s (see husk sandbox --help)", verb,
+					 argv[optind - 1]);
 		}
 	}
 	if (!a->rootfs_arg && !a->image_arg)
-		return cli_failf("sandbox run: --rootfs DIR or --image NAME is required");
+		return cli_failf("sandbox %s: --rootfs DIR or --image NAME is required", verb);
 	if (a->rootfs_arg && a->image_arg)
-		return cli_failf("sandbox run: --rootfs and --image exclude each other");
-	if (optind >= argc)
+		return cli_failf("sandbox %s: --rootfs and --image exclude each other", verb);
+	if (a->start && !a->name)
+		return cli_failf("sandbox start: --name NAME is required");
+	if (a->start && (a->image_arg || a->nat))
+		return cli_failf("sandbox start: --image and --net nat are not supported by start yet (only by run)");
+	if (a->start && optind < argc)
+		return cli_failf("sandbox start: takes no command (run commands with sandbox exec NAME -- CMD)");
+	if (!a->start && optind >= argc)
 		return cli_failf("sandbox run: no command given (husk sandbox run [options] -- CMD [ARG...])");
-	if ((a->rootfs_arg && existing_dir("--rootfs", a->rootfs_arg, a->rootfs)) ||
-	    (a->work_arg && existing_dir("--work", a->work_arg, a->work)))
+	if ((a->rootfs_arg && existing_dir(verb, "--rootfs", a->rootfs_arg, a->rootfs)) ||
+	    (a->work_arg && existing_dir(verb, "--work", a->work_arg, a->work)))
 		return 1;
 	a->s.rootfs = a->rootfs;
 	a->s.work = a->work_arg ? a->work : NULL;
 	a->s.argv = argv + optind;
 	a->s.argc = argc - optind;
-	a->s.terminal = isatty(0);
+	a->s.terminal = !a->start && isatty(0);
 	return 0;
 }
 
-static long now_ms(void)
+long sandbox_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -162,9 +186,9 @@ static void tear_down(struct husk_globals *g, const char *id, const char *dir, p
 	struct husk_err err = { 0 };
 	husk_container_kill(g->root, id, SIGKILL, true, &err);
 	int status;
-	long until = now_ms() + TEARDOWN_WAIT_MS;
+	long until = sandbox_now_ms() + TEARDOWN_WAIT_MS;
 	while (waitpid(monitor, &status, WNOHANG) == 0) {
-		if (now_ms() >= until) {
+		if (sandbox_now_ms() >= until) {
 			kill(monitor, SIGKILL);
 			waitpid(monitor, &status, 0);
 			break;
@@ -178,12 +202,12 @@ static void tear_down(struct husk_globals *g, const char *id, const char *dir, p
 static int wait_job(struct husk_globals *g, const char *id, const char *dir, pid_t monitor, const sigset_t *set,
 		    long timeout_s)
 {
-	long deadline = timeout_s ? now_ms() + timeout_s * 1000 : 0;
+	long deadline = timeout_s ? sandbox_now_ms() + timeout_s * 1000 : 0;
 	for (;;) {
 		siginfo_t si;
 		int sig;
 		if (deadline) {
-			long left = deadline - now_ms();
+			long left = deadline - sandbox_now_ms();
 			if (left <= 0) {
 				tear_down(g, id, dir, monitor);
 				return 124; /* as timeout(1) */
@@ -248,7 +272,7 @@ static int sandbox_job(struct husk_globals *g, struct run_args *a, const sigset_
 	if (husk_sandbox_spec(&a->s, &spec, err) < 0)
 		return cli_fail(err);
 	if (getrandom(&rnd, sizeof rnd, 0) < 0)
-		rnd = (unsigned)now_ms();
+		rnd = (unsigned)sandbox_now_ms();
 	snprintf(id, sizeof id, "sandbox-%d-%06x", (int)getpid(), rnd & 0xffffff);
 	struct husk_create_opts c = {
 		.root = g->root,
@@ -292,16 +316,20 @@ static int sandbox_run(struct husk_globals *g, int argc, char **argv)
 
 int cmd_sandbox(struct husk_globals *g, int argc, char **argv)
 {
-	static const char *const later[] = { "start", "exec", "cp", "stop" };
+	static const struct {
+		const char *name;
+		int (*run)(struct husk_globals *g, int argc, char **argv);
+	} subs[] = {
+		{ "run", sandbox_run }, { "start", sandbox_start }, { "exec", sandbox_exec },
+		{ "cp", sandbox_cp },   { "stop", sandbox_stop },
+	};
 	if (argc < 2)
-		return cli_failf("sandbox: expected a subcommand: run (see husk sandbox --help)");
-	const char *sub = argv[1];
-	if (!strcmp(sub, "run")) {
-		optind = 0;
-		return sandbox_run(g, argc - 1, argv + 1);
-	}
-	for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-		if (!strcmp(sub, later[i]))
-			return cli_failf("sandbox %s: not built yet (issue 17, S2); only sandbox run works", sub);
-	return cli_failf("sandbox: unknown subcommand \"%s\" (see husk sandbox --help)", sub);
+		return cli_failf(
+			"sandbox: expected a subcommand: run, start, exec, cp or stop (see husk sandbox --help)");
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+		if (!strcmp(argv[1], subs[i].name)) {
+			optind = 0;
+			return subs[i].run(g, argc - 1, argv + 1);
+		}
+	return cli_failf("sandbox: unknown subcommand \"%s\" (see husk sandbox --help)", argv[1]);
 }

@@ -118,7 +118,7 @@ nothing_left() {
   nothing_left
 }
 
-@test "sandbox: bad flags, a missing rootfs, no command, verbs not built yet: one-line errors" {
+@test "sandbox: bad flags, a missing rootfs, no command, no such sandbox: one-line errors" {
   run husk sandbox run --rootfs "$ROOTFS"
   [ "$status" -eq 1 ]
   [ "$output" = "husk: sandbox run: no command given (husk sandbox run [options] -- CMD [ARG...])" ]
@@ -140,11 +140,46 @@ nothing_left() {
   run husk sandbox run --rootfs "$ROOTFS" --bogus -- true
   [ "$status" -eq 1 ]
   [[ "$output" == "husk: sandbox run: unknown option --bogus"* ]]
-  for verb in start exec cp stop; do
-    run husk sandbox "$verb" x
-    [ "$status" -eq 1 ]
-    [[ "$output" == "husk: sandbox $verb: not built yet"* ]]
-  done
+  run husk sandbox run --rootfs "$ROOTFS" --net nat -- true
+  [ "$status" -eq 1 ]
+  [ "$output" = "husk: sandbox run: --net nat is not built yet (issue 17, S4)" ]
+  run husk sandbox start --rootfs "$ROOTFS"
+  [ "$status" -eq 1 ]
+  [ "$output" = "husk: sandbox start: --name NAME is required" ]
+  run husk sandbox exec nosuch -- true
+  [ "$status" -eq 1 ]
+  [[ "$output" == 'husk: sandbox exec: no sandbox "nosuch" ('* ]]
+  run husk sandbox stop nosuch
+  [ "$status" -eq 1 ]
+  [[ "$output" == 'husk: sandbox stop: no sandbox "nosuch" ('* ]]
+  run husk sandbox cp nosuch "$BATS_TEST_TMPDIR/f"
+  [ "$status" -eq 1 ]
+  [ "$output" = 'husk: sandbox cp: "nosuch" is not NAME:PATH' ]
   [ "${#lines[@]}" -eq 1 ]
+  nothing_left
+}
+
+@test "sandbox start/exec/cp/stop: one VM, many commands, its writes kept between them, nothing left" {
+  before=$(rootfs_listing "$ROOTFS")
+  run husk sandbox start --name s1 --rootfs "$ROOTFS" --work "$WORK" --env FOO=bar
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+  run --separate-stderr husk sandbox exec s1 -- /bin/sh -c 'echo "$FOO"; pwd; echo kept > /etc/note; echo w > out; echo e >&2; exit 5'
+  [ "$status" -eq 5 ]
+  [ "$output" = "$(printf 'bar\n/work')" ]
+  [ "$stderr" = "e" ]
+  [ "$(cat "$WORK/out")" = "w" ]
+  run husk sandbox exec --env X=1 s1 -- /bin/sh -c 'cat /etc/note; echo "$X"'
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'kept\n1')" ]
+  run husk sandbox cp s1:/etc/note "$BATS_TEST_TMPDIR/note"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$BATS_TEST_TMPDIR/note")" = "kept" ]
+  run husk sandbox cp s1:/nonexistent "$BATS_TEST_TMPDIR/none"
+  [ "$status" -eq 1 ]
+  [ ! -e "$BATS_TEST_TMPDIR/none" ]
+  run husk sandbox stop s1
+  [ "$status" -eq 0 ]
+  [ "$before" = "$(rootfs_listing "$ROOTFS")" ]
   nothing_left
 }

@@ -1,0 +1,255 @@
+/* sandbox start/exec/cp/stop: one VM for many commands (a bats file's
+ * setup_file to teardown_file). start makes container sandbox-NAME from
+ * the same spec as run with a sleeping init, detached, and keeps the spec
+ * in its state dir; exec runs a command there as run would (cwd /work,
+ * the same environment and limits) with its exit status; cp copies a file
+ * out through an exec of cat; stop removes the sandbox and its VM. */
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "host/cli/sandbox.h"
+#include "host/container/container.h"
+#include "host/spec/spec.h"
+#include "host/state/fsutil.h"
+
+static int sandbox_id(const char *verb, const char *name, char *id, size_t cap)
+{
+	if (!name[0] || (size_t)snprintf(id, cap, SANDBOX_ID_PREFIX "%s", name) >= cap)
+		return cli_failf("sandbox %s: the name \"%s\" is empty or too long", verb, name);
+	return 0;
+}
+
+/* In a child with nothing of its caller's but the pipe p (the monitor it
+ * forks inherits what the child has, and a bats file waits until its
+ * stdout and fd 3 close): create, keep the spec, start. The child writes
+ * "OK\n" or "E<message>\n" to p. */
+static void start_child(const struct husk_create_opts *c, int p)
+{
+	struct husk_err err = { 0 };
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3 && null >= 0; fd++)
+		dup2(null, fd);
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != p)
+			close(fd);
+	pid_t pid = husk_container_create(c, dir, sizeof dir, &err);
+	if (pid >= 0) {
+		snprintf(path, sizeof path, "%s/" SANDBOX_SPEC_FILE, dir);
+		if (write_file_atomic(path, c->spec_json, strlen(c->spec_json), 0600, &err) < 0 ||
+		    husk_container_start(c->root, c->id, &err) < 0) {
+			struct husk_err derr = { 0 };
+			husk_container_delete(c->root, c->id, true, &derr);
+			pid = -1;
+		}
+	}
+	if (pid >= 0)
+		dprintf(p, "OK\n");
+	else
+		dprintf(p, "E%s\n", err.msg[0] ? err.msg : "unknown error");
+	_exit(pid >= 0 ? 0 : 1);
+}
+
+/* start_child's answer, one line */
+static int start_detached(const struct husk_create_opts *c, struct husk_err *err)
+{
+	int p[2];
+	char msg[HUSK_ERR_MSG_MAX + 4];
+	size_t len = 0;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return husk_err_sys(err, errno, "pipe");
+	fflush(NULL);
+	pid_t child = fork();
+	if (child < 0) {
+		close(p[0]);
+		close(p[1]);
+		return husk_err_sys(err, errno, "fork");
+	}
+	if (child == 0)
+		start_child(c, p[1]);
+	close(p[1]);
+	while (len < sizeof msg - 1) {
+		ssize_t n = read(p[0], msg + len, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || msg[len] == '\n')
+			break;
+		len++;
+	}
+	msg[len] = '\0';
+	close(p[0]);
+	waitpid(child, NULL, 0);
+	if (!strcmp(msg, "OK"))
+		return 0;
+	return husk_err_set(err, EIO, "%s", msg[0] == 'E' ? msg + 1 : "sandbox start: the starting process died");
+}
+
+int sandbox_start(struct husk_globals *g, int argc, char **argv)
+{
+	static char *init[] = { "/bin/sh", "-c", "exec sleep 2147483647", NULL };
+	struct run_args a = { .start = true };
+	struct husk_err err = { 0 };
+	_cleanup_free_ char *spec = NULL;
+	char id[256];
+	if (sandbox_parse(argc, argv, &a) != 0 || sandbox_id("start", a.name, id, sizeof id) != 0)
+		return 1;
+	a.s.argv = init;
+	a.s.argc = 3;
+	if (husk_sandbox_spec(&a.s, &spec, &err) < 0)
+		return cli_fail(&err);
+	struct husk_create_opts c = {
+		.root = g->root,
+		.id = id,
+		.log_to_caller_file = g->log_path != NULL,
+		.systemd_cgroup = g->systemd_cgroup,
+		.spec_json = spec,
+	};
+	return start_detached(&c, &err) < 0 ? cli_fail(&err) : 0;
+}
+
+/* The sandbox's process with cmd and the extra environment (env is
+ * allocated into *env_out, the caller frees it). */
+static int sandbox_process(const char *verb, const char *dir, char **cmd, int n_cmd, char **extra, size_t n_extra,
+			   struct husk_spec *spec, struct husk_process_spec *proc, char ***env_out)
+{
+	struct husk_err err = { 0 };
+	char path[PATH_MAX + 32];
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	snprintf(path, sizeof path, "%s/" SANDBOX_SPEC_FILE, dir);
+	if (read_file(path, HUSK_SPEC_MAX_BYTES, &text, &len, &err) < 0)
+		return cli_failf("sandbox %s: not a sandbox started by husk sandbox start (%s)", verb, err.msg);
+	if (husk_spec_parse(spec, "", text, len, &err) < 0)
+		return cli_fail(&err);
+	*proc = spec->process;
+	char **env = calloc(proc->n_env + n_extra + 1, sizeof *env);
+	if (!env)
+		return cli_failf("out of memory");
+	memcpy(env, proc->env, proc->n_env * sizeof *env);
+	memcpy(env + proc->n_env, extra, n_extra * sizeof *env);
+	proc->env = env;
+	proc->n_env += (uint32_t)n_extra;
+	proc->args = cmd;
+	proc->n_args = (uint32_t)n_cmd;
+	*env_out = env;
+	return 0;
+}
+
+/* Runs cmd in sandbox name with its stdout on out_fd (-1: ours); returns
+ * the command's exit status, or -1 after printing why it did not run. */
+static int exec_in(struct husk_globals *g, const char *verb, const char *name, char **cmd, int n_cmd, char **extra,
+		   size_t n_extra, int out_fd)
+{
+	struct husk_err err = { 0 };
+	struct husk_state st;
+	struct husk_spec spec = { 0 };
+	struct husk_process_spec proc;
+	char id[256], dir[PATH_MAX];
+	_cleanup_free_ char **env = NULL;
+	if (sandbox_id(verb, name, id, sizeof id) != 0)
+		return -1;
+	if (cli_load_state(g, id, dir, sizeof dir, &st, &err) < 0) {
+		cli_failf("sandbox %s: no sandbox \"%s\" (%s)", verb, name, err.msg);
+		return -1;
+	}
+	int r = husk_container_can_exec(&st, false, &err) < 0
+			? cli_fail(&err)
+			: sandbox_process(verb, dir, cmd, n_cmd, extra, n_extra, &spec, &proc, &env);
+	proc.terminal = out_fd < 0 && isatty(0);
+	sigset_t set;
+	sigfillset(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int saved = out_fd >= 0 ? fcntl(1, F_DUPFD_CLOEXEC, 3) : -1;
+	if (out_fd >= 0)
+		dup2(out_fd, 1);
+	pid_t pid = r == 0 ? husk_container_exec(dir, &st, &proc, NULL, g->log_path != NULL, &err) : -1;
+	if (saved >= 0) {
+		dup2(saved, 1);
+		close(saved);
+	}
+	husk_state_free(&st);
+	husk_spec_free(&spec);
+	if (r != 0)
+		return -1;
+	if (pid < 0) {
+		cli_fail(&err);
+		return -1;
+	}
+	return cli_wait_forwarding(pid, &set);
+}
+
+int sandbox_exec(struct husk_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = { { "env", required_argument, NULL, 'e' }, { NULL, 0, NULL, 0 } };
+	static char *env[HUSK_SANDBOX_ENV_MAX];
+	size_t n_env = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "+e:", opts, NULL)) != -1) {
+		if (c != 'e')
+			return cli_failf("sandbox exec: unknown option %s (see husk sandbox --help)", argv[optind - 1]);
+		if (!husk_sandbox_env_valid(optarg))
+			return cli_failf("sandbox exec: --env \"%s\" is not NAME=VALUE", optarg);
+		if (n_env == HUSK_SANDBOX_ENV_MAX)
+			return cli_failf("sandbox exec: more than %d --env entries", HUSK_SANDBOX_ENV_MAX);
+		env[n_env++] = optarg;
+	}
+	if (optind >= argc)
+		return cli_failf("sandbox exec: expected a sandbox name (husk sandbox exec NAME -- CMD [ARG...])");
+	const char *name = argv[optind++];
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	if (optind >= argc)
+		return cli_failf("sandbox exec: no command given (husk sandbox exec NAME -- CMD [ARG...])");
+	int status = exec_in(g, "exec", name, argv + optind, argc - optind, env, n_env, -1);
+	return status < 0 ? 1 : status;
+}
+
+int sandbox_cp(struct husk_globals *g, int argc, char **argv)
+{
+	if (argc != 3)
+		return cli_failf("sandbox cp: expected NAME:PATH HOST_PATH");
+	char name[256];
+	const char *colon = strchr(argv[1], ':');
+	if (!colon || colon == argv[1] || !colon[1] || (size_t)(colon - argv[1]) >= sizeof name)
+		return cli_failf("sandbox cp: \"%s\" is not NAME:PATH", argv[1]);
+	memcpy(name, argv[1], (size_t)(colon - argv[1]));
+	name[colon - argv[1]] = '\0';
+	int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return cli_failf("sandbox cp: %s: %s", argv[2], strerror(errno));
+	char *cmd[] = { "cat", "--", (char *)colon + 1, NULL };
+	int status = exec_in(g, "cp", name, cmd, 3, NULL, 0, fd);
+	close(fd);
+	if (status == 0)
+		return 0;
+	unlink(argv[2]);
+	if (status > 0)
+		return cli_failf("sandbox cp: reading %s in sandbox %s failed (cat exited %d)", colon + 1, name,
+				 status);
+	return 1;
+}
+
+int sandbox_stop(struct husk_globals *g, int argc, char **argv)
+{
+	struct husk_err err = { 0 };
+	struct husk_state st;
+	char id[256], dir[PATH_MAX];
+	if (argc != 2)
+		return cli_failf("sandbox stop: expected one sandbox name");
+	if (sandbox_id("stop", argv[1], id, sizeof id) != 0)
+		return 1;
+	if (cli_load_state(g, id, dir, sizeof dir, &st, &err) < 0)
+		return cli_failf("sandbox stop: no sandbox \"%s\" (%s)", argv[1], err.msg);
+	husk_state_free(&st);
+	if (husk_container_delete(g->root, id, true, &err) < 0)
+		return cli_fail(&err);
+	return 0;
+}
