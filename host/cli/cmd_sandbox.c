@@ -298,7 +298,7 @@ static int sandbox_run(struct husk_globals *g, int argc, char **argv)
 {
 	struct run_args a = { 0 };
 	struct husk_err err = { 0 };
-	if (parse_run(argc, argv, &a) != 0)
+	if (sandbox_parse(argc, argv, &a) != 0)
 		return 1;
 	sigset_t set;
 	sigfillset(&set);

@@ -140,9 +140,9 @@ nothing_left() {
   run husk sandbox run --rootfs "$ROOTFS" --bogus -- true
   [ "$status" -eq 1 ]
   [[ "$output" == "husk: sandbox run: unknown option --bogus"* ]]
-  run husk sandbox run --rootfs "$ROOTFS" --net nat -- true
+  run husk sandbox start --name x --rootfs "$ROOTFS" --net nat
   [ "$status" -eq 1 ]
-  [ "$output" = "husk: sandbox run: --net nat is not built yet (issue 17, S4)" ]
+  [ "$output" = "husk: sandbox start: --image and --net nat are not supported by start yet (only by run)" ]
   run husk sandbox start --rootfs "$ROOTFS"
   [ "$status" -eq 1 ]
   [ "$output" = "husk: sandbox start: --name NAME is required" ]
