@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "host/cli/cli.h"
+#include "host/spec/spec_template.h"
 #include "host/state/fsutil.h"
 
 static const char *const default_caps[] = { "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" };
@@ -21,20 +22,6 @@ static json_t *caps_array(void)
 	return a;
 }
 
-static json_t *mount(const char *dest, const char *type, const char *src, const char *opts)
-{
-	json_t *m = json_pack("{s:s,s:s,s:s}", "destination", dest, "type", type, "source", src);
-	if (opts) {
-		json_t *o = json_array();
-		char buf[256];
-		snprintf(buf, sizeof buf, "%s", opts);
-		for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-			json_array_append_new(o, json_string(t));
-		json_object_set_new(m, "options", o);
-	}
-	return m;
-}
-
 json_t *husk_default_spec(void);
 json_t *husk_default_spec(void)
 {
@@ -45,14 +32,9 @@ json_t *husk_default_spec(void)
 				    "permitted", caps_array(), "rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft",
 				    1024, "noNewPrivileges", 1);
 	json_t *mounts = json_array();
-	json_array_append_new(mounts, mount("/proc", "proc", "proc", NULL));
-	json_array_append_new(mounts, mount("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
-	json_array_append_new(mounts, mount("/dev/pts", "devpts", "devpts",
-					    "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
-	json_array_append_new(mounts, mount("/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k"));
-	json_array_append_new(mounts, mount("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
-	json_array_append_new(mounts, mount("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
-	json_array_append_new(mounts, mount("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid,noexec,nodev,relatime,ro"));
+	husk_spec_base_mounts(mounts);
+	json_array_append_new(mounts, husk_spec_mount_json("/sys/fs/cgroup", "cgroup", "cgroup",
+							   "nosuid,noexec,nodev,relatime,ro"));
 	json_t *masked = json_pack("[s,s,s,s,s,s,s,s,s,s]", "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
 				   "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
 				   "/sys/firmware", "/proc/scsi");

@@ -5,6 +5,7 @@
  * from --work or a tmpfs as the working directory, the VM's size and the
  * overlay in io.husk.* annotations. */
 #include "host/spec/sandbox_spec.h"
+#include "host/spec/spec_template.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -43,34 +44,16 @@ static json_t *strv(const char *const *v, size_t n)
 	return a;
 }
 
-static json_t *mount(const char *dest, const char *type, const char *src, const char *opts)
-{
-	json_t *m = json_pack("{s:s,s:s,s:s}", "destination", dest, "type", type, "source", src);
-	json_t *o = json_array();
-	char buf[256];
-	snprintf(buf, sizeof buf, "%s", opts);
-	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-		json_array_append_new(o, json_string(t));
-	json_object_set_new(m, "options", o);
-	return m;
-}
-
 static json_t *mounts(const struct husk_sandbox_opts *o)
 {
 	json_t *ms = json_array();
-	json_array_append_new(ms, json_pack("{s:s,s:s,s:s}", "destination", "/proc", "type", "proc", "source", "proc"));
-	json_array_append_new(ms, mount("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
-	json_array_append_new(ms, mount("/dev/pts", "devpts", "devpts",
-					"nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
-	json_array_append_new(ms, mount("/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k"));
-	json_array_append_new(ms, mount("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
-	json_array_append_new(ms, mount("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
+	husk_spec_base_mounts(ms);
 	if (o->read_only)
-		json_array_append_new(ms, mount("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777"));
+		json_array_append_new(ms, husk_spec_mount_json("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777"));
 	if (o->work)
-		json_array_append_new(ms, mount("/work", "bind", o->work, "rbind,rw"));
+		json_array_append_new(ms, husk_spec_mount_json("/work", "bind", o->work, "rbind,rw"));
 	else
-		json_array_append_new(ms, mount("/work", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777"));
+		json_array_append_new(ms, husk_spec_mount_json("/work", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777"));
 	return ms;
 }
 
