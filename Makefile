@@ -6,6 +6,8 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib/husk
 HUSK_CACHE ?= /var/cache/husk
 SYSTEMDUNITDIR ?= /etc/systemd/system
+# the bats helper library goes to $(BATSLIBDIR)/husk/load.bash (bats_load_library husk)
+BATSLIBDIR ?= $(PREFIX)/lib/bats
 B          := build
 WERROR     ?= 1
 
@@ -181,12 +183,16 @@ install: all
 	sed -e 's|@BINDIR@|$(PREFIX)/bin|' systemd/husk-pool.service.in \
 	  > $(DESTDIR)$(SYSTEMDUNITDIR)/husk-pool.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/husk-pool.service
+	install -d $(DESTDIR)$(BATSLIBDIR)/husk
+	install -m 0644 tests/bats-lib/husk/load.bash $(DESTDIR)$(BATSLIBDIR)/husk/load.bash
 
-# removes exactly what install put there (and the lib dir if it is empty)
+# removes exactly what install put there (and the lib dirs if they are empty)
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/husk $(DESTDIR)$(LIBDIR)/vmlinux $(DESTDIR)$(LIBDIR)/initramfs.cpio.gz
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/husk-pool.service
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
+	rm -f $(DESTDIR)$(BATSLIBDIR)/husk/load.bash
+	-rmdir $(DESTDIR)$(BATSLIBDIR)/husk $(DESTDIR)$(BATSLIBDIR) 2>/dev/null
 
 FORMAT_FILES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 format:

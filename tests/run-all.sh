@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: unit tests, fuzz corpus replay, layout and format checks, the end-to-end tests that
-# boot real VMs, then the client suites (podman, docker, containerd, CRI). Ends
-# with one "N passed, N failed" line over all of them.
+# boot real VMs, the sandbox sample suite (tests/sandbox-sample), then the client suites (podman,
+# docker, containerd, CRI). Ends with one "N passed, N failed" line over all of them.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -41,6 +41,12 @@ fi
 
 echo "== end-to-end tests (real VMs)"
 bats --tap tests/e2e > "$log" 2>&1 </dev/null
+cat "$log"; count_tap
+
+# the sample suite of the bats helper library, loaded as a user's suite loads
+# the installed one (bats_load_library husk), here from the tree
+echo "== sandbox sample suite (bats library)"
+BATS_LIB_PATH=$top/tests/bats-lib HUSK=$top/build/husk bats --tap tests/sandbox-sample > "$log" 2>&1 </dev/null
 cat "$log"; count_tap
 
 # the real engines (podman, docker, containerd, containerd's CRI) driving build/husk; each
