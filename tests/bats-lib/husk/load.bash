@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # husk's bats helper library: run a test file's commands in one husk sandbox VM.
 #
 # Installed by `make install` at $(PREFIX)/lib/bats/husk/load.bash (/usr/local/lib/bats/husk/).
@@ -128,7 +129,7 @@ husk_run() {
   fi
   : "${HUSK_SANDBOX_NAME:?husk_run: no sandbox (call husk_sandbox_setup in setup_file)}"
   if ! run "${flags[@]}" _husk_exec "$@"; then
-    _husk_report "husk_run ${flags[*]} $*: status $status${BATS_ERROR_SUFFIX:+ ($BATS_ERROR_SUFFIX)}"
+    _husk_report "husk_run ${flags[*]} $*: status $status${BATS_ERROR_SUFFIX:+ (${BATS_ERROR_SUFFIX#, })}"
     return 1
   fi
 }
@@ -144,7 +145,7 @@ _husk_report() {
       echo "-- stderr:"
       printf '%s\n' "$stderr"
     fi
-    husk_console_tail
+    husk_console_tail "${HUSK_CONSOLE_LINES:-20}"
   } >&2
 }
 
