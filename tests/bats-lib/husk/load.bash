@@ -32,7 +32,8 @@
 #   husk_assert_output [--partial] TEXT   $output is TEXT (contains TEXT)
 #       On failure each prints what was expected, the status, $output (and $stderr) of the
 #       last husk_run, and the tail of the sandbox's console log
-#       (<root>/sandbox-<name>/console.log), then returns 1.
+#       (<root>/sandbox-<name>/console.log, or the pool VM's when it
+#       started in one), then returns 1.
 #   husk_console_tail [N]          prints the last N lines of that console log.
 #
 # A file using it:
@@ -92,9 +93,18 @@ husk_sandbox_teardown() {
   fi
 }
 
+# the VM's console log: in the sandbox's state directory, or in the pool
+# VM's directory (state.json's vm_dir) when it started in a pool VM
+_husk_console_log() {
+  local dir vm
+  dir=$(_husk_sandbox_dir)
+  vm=$(tr -d '\n' <"$dir/state.json" 2>/dev/null | sed -n 's/.*"vm_dir": *"\([^"]*\)".*/\1/p')
+  printf '%s/console.log' "${vm:-$dir}"
+}
+
 husk_console_tail() {
   local n=${1:-${HUSK_CONSOLE_LINES:-20}} log
-  log=$(_husk_sandbox_dir)/console.log
+  log=$(_husk_console_log)
   if [[ -r $log ]]; then
     echo "-- last $n lines of $log:"
     tail -n "$n" "$log"
