@@ -42,6 +42,17 @@ bench_cleanup() {
 }
 h() { "$husk" --root "$HUSK_ROOT" "$@"; }
 
+# a pool server a part started (its pid in serve_pid, run in the background
+# by that script): SIGTERM, which stops its idle VMs, then SIGKILL after 30 s
+pool_stop() {
+  [ -n "${serve_pid:-}" ] || return 0
+  kill -TERM "$serve_pid" 2>/dev/null || true
+  for _ in $(seq 300); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+  serve_pid=""
+}
+
 # an idle container ID from BUNDLE (its process sleeps); prints nothing
 start_idle() {
   h create --bundle "$2" "$1" </dev/null >/dev/null 2>&1 && h start "$1"

@@ -12,21 +12,13 @@ n=$(runs 10)
 bench_root
 serve_pid=""
 serve_log=$BENCH_OUT/pool-serve.log
-# the server first (it stops its idle VMs on SIGTERM), then the containers
-pool_stop() {
-  [ -n "$serve_pid" ] || return 0
-  kill -TERM "$serve_pid" 2>/dev/null || true
-  for _ in $(seq 300); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$serve_pid" 2>/dev/null || true
-  wait "$serve_pid" 2>/dev/null || true
-  serve_pid=""
-}
 net_ns=husk-bench-pool-$$
 # the netns of the idle container with an interface, and its veth's peer's
 net_cleanup() {
   ip netns del "$net_ns" 2>/dev/null || true
   ip netns del "$net_ns-peer" 2>/dev/null || true
 }
+# the server first (it stops its idle VMs on SIGTERM), then the containers
 trap 'pool_stop; bench_cleanup; net_cleanup' EXIT
 
 # waits until the pool has a ready VM; prints the ms it took, or fails

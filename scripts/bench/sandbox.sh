@@ -13,14 +13,6 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_root
 rootfs=$bundle_true/rootfs
 serve_pid=""
-pool_stop() {
-  [ -n "$serve_pid" ] || return 0
-  kill -TERM "$serve_pid" 2>/dev/null || true
-  for _ in $(seq 300); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$serve_pid" 2>/dev/null || true
-  wait "$serve_pid" 2>/dev/null || true
-  serve_pid=""
-}
 trap 'pool_stop; bench_cleanup' EXIT
 # the sandbox's size as husk resolves it (config file, environment)
 sandbox_key() { "$husk" config | awk -v k="$1" '/^\[/ {s = $1} s == "[sandbox]" && $1 == k {print $3}'; }
