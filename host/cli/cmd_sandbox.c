@@ -154,8 +154,6 @@ int sandbox_parse(int argc, char **argv, struct run_args *a)
 		return cli_failf("sandbox %s: --rootfs and --image exclude each other", verb);
 	if (a->start && !a->name)
 		return cli_failf("sandbox start: --name NAME is required");
-	if (a->start && (a->image_arg || a->nat))
-		return cli_failf("sandbox start: --image and --net nat are not supported by start yet (only by run)");
 	if (a->start && optind < argc)
 		return cli_failf("sandbox start: takes no command (run commands with sandbox exec NAME -- CMD)");
 	if (!a->start && optind >= argc)
@@ -238,30 +236,31 @@ static int wait_job(struct husk_globals *g, const char *id, const char *dir, pid
 	}
 }
 
-/* --image and --net nat: what the job needs on the host, made with the
- * signals blocked (a signal is acted on once the job runs) */
-static int host_setup(struct run_args *a, struct husk_err *err)
+int sandbox_host_setup(struct run_args *a, bool keep_stderr, struct husk_err *err)
 {
-	a->net.slot = -1;
-	if (a->image_arg) {
-		int r = husk_sb_image_mount(&a->image, a->image_arg, err);
-		if (r < 0)
-			return husk_err_wrap(err, "sandbox run");
-		a->s.rootfs = a->image.path;
-	}
-	if (a->nat) {
-		int r = husk_sb_net_setup(&a->net, err);
-		if (r < 0)
-			return husk_err_wrap(err, "sandbox run");
-		a->s.netns = a->net.netns;
-	}
+	struct husk_sb_keeper_opts o = { .image_name = a->image_arg, .nat = a->nat, .keep_stderr = keep_stderr };
+	a->keeper.ctl = -1;
+	if (!a->image_arg && !a->nat)
+		return 0;
+	int r = husk_sb_keeper_start(&o, &a->keeper, &a->host, err);
+	if (r < 0)
+		return husk_err_wrap(err, "sandbox %s", a->start ? "start" : "run");
+	if (a->image_arg)
+		a->s.rootfs = a->host.image.path;
+	if (a->nat)
+		a->s.netns = a->host.net.netns;
 	return 0;
 }
 
+/* the keeper lets go once the job's monitor has ended: waits for it */
 static void host_teardown(struct run_args *a)
 {
-	husk_sb_net_teardown(&a->net);
-	husk_sb_image_unmount(&a->image);
+	if (!a->keeper.pid)
+		return;
+	husk_sb_keeper_release(&a->keeper);
+	if (!husk_sb_keeper_wait(a->keeper.pid, a->keeper.start_time, true, HUSK_SB_KEEPER_WAIT_MS))
+		fprintf(stderr, "husk: sandbox run: the keeper of --image/--net nat (pid %d) did not finish\n",
+			(int)a->keeper.pid);
 }
 
 static int sandbox_job(struct husk_globals *g, struct run_args *a, const sigset_t *set, struct husk_err *err)
@@ -285,7 +284,8 @@ static int sandbox_job(struct husk_globals *g, struct run_args *a, const sigset_
 	pid_t pid = husk_container_create(&c, dir, sizeof dir, err);
 	if (pid < 0)
 		return cli_fail(err);
-	if (husk_container_start(g->root, id, err) < 0) {
+	if ((a->keeper.pid && husk_sb_keeper_watch(&a->keeper, pid, err) < 0) ||
+	    husk_container_start(g->root, id, err) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		husk_container_teardown(dir, id);
@@ -309,7 +309,7 @@ static int sandbox_run(struct husk_globals *g, int argc, char **argv)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
-	int status = host_setup(&a, &err) < 0 ? cli_fail(&err) : sandbox_job(g, &a, &set, &err);
+	int status = sandbox_host_setup(&a, true, &err) < 0 ? cli_fail(&err) : sandbox_job(g, &a, &set, &err);
 	host_teardown(&a);
 	return status;
 }

@@ -27,39 +27,47 @@ static int sandbox_id(const char *verb, const char *name, char *id, size_t cap)
 	return 0;
 }
 
+/* Writes the sandbox's spec, and its keeper (if any), into its state dir */
+static int keep_files(const char *dir, const struct husk_create_opts *c, const struct husk_sb_keeper *k,
+		      struct husk_err *err)
+{
+	char path[PATH_MAX + 32], line[64];
+	snprintf(path, sizeof path, "%s/" SANDBOX_SPEC_FILE, dir);
+	int r = write_file_atomic(path, c->spec_json, strlen(c->spec_json), 0600, err);
+	if (r < 0 || !k->pid)
+		return r;
+	int n = snprintf(line, sizeof line, "%d %llu\n", (int)k->pid, k->start_time);
+	snprintf(path, sizeof path, "%s/" SANDBOX_KEEPER_FILE, dir);
+	return write_file_atomic(path, line, (size_t)n, 0600, err);
+}
+
 /* In a child with nothing of its caller's but the pipe p (the monitor it
  * forks inherits what the child has, and a bats file waits until its
  * stdout and fd 3 close): create, keep the spec, start. The child writes
- * "OK\n" or "E<message>\n" to p. */
-static void start_child(const struct husk_create_opts *c, int p)
+ * "OK <monitor's pid>\n" or "E<message>\n" to p. */
+static void start_child(const struct husk_create_opts *c, const struct husk_sb_keeper *k, int p)
 {
 	struct husk_err err = { 0 };
-	char dir[PATH_MAX], path[PATH_MAX + 32];
+	char dir[PATH_MAX];
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		dup2(null, fd);
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != p)
-			close(fd);
+	husk_sb_close_fds_except(&p, 1);
 	pid_t pid = husk_container_create(c, dir, sizeof dir, &err);
-	if (pid >= 0) {
-		snprintf(path, sizeof path, "%s/" SANDBOX_SPEC_FILE, dir);
-		if (write_file_atomic(path, c->spec_json, strlen(c->spec_json), 0600, &err) < 0 ||
-		    husk_container_start(c->root, c->id, &err) < 0) {
-			struct husk_err derr = { 0 };
-			husk_container_delete(c->root, c->id, true, &derr);
-			pid = -1;
-		}
+	if (pid >= 0 && (keep_files(dir, c, k, &err) < 0 || husk_container_start(c->root, c->id, &err) < 0)) {
+		struct husk_err derr = { 0 };
+		husk_container_delete(c->root, c->id, true, &derr);
+		pid = -1;
 	}
 	if (pid >= 0)
-		dprintf(p, "OK\n");
+		dprintf(p, "OK %d\n", (int)pid);
 	else
 		dprintf(p, "E%s\n", err.msg[0] ? err.msg : "unknown error");
 	_exit(pid >= 0 ? 0 : 1);
 }
 
-/* start_child's answer, one line */
-static int start_detached(const struct husk_create_opts *c, struct husk_err *err)
+/* start_child's answer, one line: the monitor's pid */
+static pid_t start_detached(const struct husk_create_opts *c, const struct husk_sb_keeper *k, struct husk_err *err)
 {
 	int p[2];
 	char msg[HUSK_ERR_MSG_MAX + 4];
@@ -74,7 +82,7 @@ static int start_detached(const struct husk_create_opts *c, struct husk_err *err
 		return husk_err_sys(err, errno, "fork");
 	}
 	if (child == 0)
-		start_child(c, p[1]);
+		start_child(c, k, p[1]);
 	close(p[1]);
 	while (len < sizeof msg - 1) {
 		ssize_t n = read(p[0], msg + len, 1);
@@ -87,8 +95,9 @@ static int start_detached(const struct husk_create_opts *c, struct husk_err *err
 	msg[len] = '\0';
 	close(p[0]);
 	waitpid(child, NULL, 0);
-	if (!strcmp(msg, "OK"))
-		return 0;
+	long pid = !strncmp(msg, "OK ", 3) ? strtol(msg + 3, NULL, 10) : 0;
+	if (pid > 0)
+		return (pid_t)pid;
 	return husk_err_set(err, EIO, "%s", msg[0] == 'E' ? msg + 1 : "sandbox start: the starting process died");
 }
 
@@ -103,8 +112,9 @@ int sandbox_start(struct husk_globals *g, int argc, char **argv)
 		return 1;
 	a.s.argv = init;
 	a.s.argc = 3;
-	if (husk_sandbox_spec(&a.s, &spec, &err) < 0)
+	if (sandbox_host_setup(&a, false, &err) < 0)
 		return cli_fail(&err);
+	pid_t monitor = husk_sandbox_spec(&a.s, &spec, &err); /* 0 or a negative code */
 	struct husk_create_opts c = {
 		.root = g->root,
 		.id = id,
@@ -112,7 +122,19 @@ int sandbox_start(struct husk_globals *g, int argc, char **argv)
 		.systemd_cgroup = g->systemd_cgroup,
 		.spec_json = spec,
 	};
-	return start_detached(&c, &err) < 0 ? cli_fail(&err) : 0;
+	if (monitor == 0)
+		monitor = start_detached(&c, &a.keeper, &err);
+	if (monitor > 0 && a.keeper.pid && husk_sb_keeper_watch(&a.keeper, monitor, &err) < 0) {
+		struct husk_err derr = { 0 };
+		husk_container_delete(g->root, id, true, &derr);
+		monitor = -EIO;
+	}
+	husk_sb_keeper_release(&a.keeper); /* it lives on, until the monitor ends */
+	if (monitor > 0)
+		return 0;
+	if (a.keeper.pid)
+		husk_sb_keeper_wait(a.keeper.pid, a.keeper.start_time, true, HUSK_SB_KEEPER_WAIT_MS);
+	return cli_fail(&err);
 }
 
 /* The sandbox's process with cmd and the extra environment (env is
@@ -237,10 +259,27 @@ int sandbox_cp(struct husk_globals *g, int argc, char **argv)
 	return 1;
 }
 
+/* The keeper start left in dir, if any (pid 0: none) */
+static void read_keeper(const char *dir, struct husk_sb_keeper *k)
+{
+	struct husk_err ignore = { 0 };
+	char path[PATH_MAX + 32];
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int pid = 0;
+	memset(k, 0, sizeof *k);
+	k->ctl = -1;
+	snprintf(path, sizeof path, "%s/" SANDBOX_KEEPER_FILE, dir);
+	if (read_file(path, 64, &text, &len, &ignore) == 0 && sscanf(text, "%d %llu", &pid, &k->start_time) == 2 &&
+	    pid > 0)
+		k->pid = pid;
+}
+
 int sandbox_stop(struct husk_globals *g, int argc, char **argv)
 {
 	struct husk_err err = { 0 };
 	struct husk_state st;
+	struct husk_sb_keeper k;
 	char id[256], dir[PATH_MAX];
 	if (argc != 2)
 		return cli_failf("sandbox stop: expected one sandbox name");
@@ -249,7 +288,13 @@ int sandbox_stop(struct husk_globals *g, int argc, char **argv)
 	if (cli_load_state(g, id, dir, sizeof dir, &st, &err) < 0)
 		return cli_failf("sandbox stop: no sandbox \"%s\" (%s)", argv[1], err.msg);
 	husk_state_free(&st);
+	read_keeper(dir, &k);
 	if (husk_container_delete(g->root, id, true, &err) < 0)
 		return cli_fail(&err);
+	/* the monitor has ended: the keeper unmounts the image and removes
+	 * the network; stop returns when nothing is left */
+	if (k.pid && !husk_sb_keeper_wait(k.pid, k.start_time, false, HUSK_SB_KEEPER_WAIT_MS))
+		return cli_failf("sandbox stop: the keeper of sandbox %s's --image/--net nat (pid %d) did not finish",
+				 argv[1], (int)k.pid);
 	return 0;
 }

@@ -18,9 +18,13 @@ struct run_args {
 	bool nat;       /* --net nat */
 	long timeout_s; /* 0: none */
 	char rootfs[PATH_MAX], work[PATH_MAX];
-	struct husk_sb_image image; /* --image, mounted for the job's life */
-	struct husk_sb_net net;     /* --net nat */
+	struct husk_sb_host host;     /* --image, --net nat: made by the keeper */
+	struct husk_sb_keeper keeper; /* pid 0 without --image and --net nat */
 };
+
+/* --image and --net nat: the keeper started and the spec's rootfs and
+ * netns set from what it made (nothing to do without them) */
+int sandbox_host_setup(struct run_args *a, bool keep_stderr, struct husk_err *err);
 
 /* run's and start's options, defaults from [sandbox]; prints the one-line
  * error itself (non-zero) */
@@ -31,6 +35,8 @@ long sandbox_now_ms(void);
  * builds its processes from it) */
 #define SANDBOX_SPEC_FILE "sandbox.json"
 #define SANDBOX_ID_PREFIX "sandbox-"
+/* ... and the keeper of its --image and --net nat: "PID START_TIME\n" */
+#define SANDBOX_KEEPER_FILE "sandbox.keeper"
 
 int sandbox_start(struct husk_globals *g, int argc, char **argv);
 int sandbox_exec(struct husk_globals *g, int argc, char **argv);

@@ -66,4 +66,39 @@ int husk_sb_net_pick(const char *const *links, size_t n_links, const uint32_t *a
 int husk_sb_net_setup(struct husk_sb_net *n, struct husk_err *err);
 void husk_sb_net_teardown(struct husk_sb_net *n);
 
+/* What a sandbox needs on the host (--image, --net nat), made and kept by
+ * its keeper (sandbox_keeper.c): a process of its own that undoes it all
+ * once the container's monitor has ended and its caller has let go, or at
+ * once on SIGTERM. */
+struct husk_sb_host {
+	struct husk_sb_image image; /* image.path: the rootfs */
+	struct husk_sb_net net;     /* net.netns: the namespace's path */
+};
+struct husk_sb_keeper_opts {
+	const char *image_name; /* NULL: no --image */
+	bool nat;
+	bool keep_stderr; /* its teardown's complaints to our stderr (run), else nowhere (start) */
+};
+struct husk_sb_keeper {
+	pid_t pid; /* 0: none */
+	unsigned long long start_time;
+	int ctl; /* our end of its control pipe; -1 once let go */
+};
+#define HUSK_SB_KEEPER_WAIT_MS 30000
+/* Forks the keeper and waits for its set-up: host filled (paths for the
+ * spec), or nothing left and err holding the reason. */
+int husk_sb_keeper_start(const struct husk_sb_keeper_opts *o, struct husk_sb_keeper *k, struct husk_sb_host *host,
+			 struct husk_err *err);
+/* Hands it the container's monitor: it keeps everything until that
+ * process has ended. */
+int husk_sb_keeper_watch(struct husk_sb_keeper *k, pid_t monitor, struct husk_err *err);
+/* Lets go of it (before a watch: it undoes everything and exits). */
+void husk_sb_keeper_release(struct husk_sb_keeper *k);
+/* Waits until the keeper (our child or not) has exited, SIGTERM at half of
+ * timeout_ms; false if it is still there at timeout_ms. */
+bool husk_sb_keeper_wait(pid_t pid, unsigned long long start_time, bool child, long timeout_ms);
+/* Closes every fd from 3 up but those in keep (a process left behind must
+ * hold none of its caller's pipes: a bats file waits for them). */
+void husk_sb_close_fds_except(const int *keep, size_t n_keep);
+
 #endif

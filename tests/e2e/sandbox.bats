@@ -140,9 +140,12 @@ nothing_left() {
   run husk sandbox run --rootfs "$ROOTFS" --bogus -- true
   [ "$status" -eq 1 ]
   [[ "$output" == "husk: sandbox run: unknown option --bogus"* ]]
-  run husk sandbox start --name x --rootfs "$ROOTFS" --net nat
+  run husk sandbox start --name x --rootfs "$ROOTFS" --net bogus
   [ "$status" -eq 1 ]
-  [ "$output" = "husk: sandbox start: --image and --net nat are not supported by start yet (only by run)" ]
+  [ "$output" = 'husk: sandbox start: --net must be none or nat, not "bogus"' ]
+  run husk sandbox start --name x --image localhost/no-such-image-here
+  [ "$status" -eq 1 ]
+  [[ "$output" == "husk: sandbox start: --image localhost/no-such-image-here: not a local Podman image ("* ]]
   run husk sandbox start --rootfs "$ROOTFS"
   [ "$status" -eq 1 ]
   [ "$output" = "husk: sandbox start: --name NAME is required" ]

@@ -170,3 +170,61 @@ slot_of() {
   [ "$s" -eq 130 ]
   nothing_left "$slot"
 }
+
+# waits (up to 30 s) until nothing of the slot's is left
+wait_nothing_left() {
+  for _ in $(seq 150); do nothing_left "$1" 2>/dev/null && return 0; sleep 0.2; done
+  nothing_left "$1"
+}
+
+@test "sandbox start --image --net nat: exec sees the image and reaches a listener through the NAT; stop leaves nothing" {
+  command -v nft >/dev/null || skip "nft is not installed"
+  listener_netns
+  run husk sandbox start --name s4 --image localhost/husk-sandbox-test --net nat
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+  # the keeper holds the image and the network while the sandbox lives
+  run husk sandbox exec s4 -- /bin/sh -c "cat /etc/image-mark; ip -4 -o addr show dev eth0 | awk '{print \$4}'"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "$IMAGE_MARK" ]
+  slot=$(slot_of "${lines[1]%/30}")
+  ip link show "hsb$slot"
+  nft list table ip "husk_sb_$slot" >/dev/null
+  [ -n "$(image_mounts)" ]
+  run husk sandbox exec s4 -- /bin/sh -c "echo | nc -w 10 $LADDR 4321"
+  kill "$LPID" 2>/dev/null || true
+  [ "$status" -eq 0 ]
+  [ "$output" = "hello $LHOST" ]
+  run husk sandbox stop s4
+  [ "$status" -eq 0 ]
+  # stop returns once the keeper has undone it all
+  nothing_left "$slot"
+}
+
+@test "delete --force of a started --image --net nat sandbox, and SIGKILL to sandbox run: the keeper leaves nothing once the VM ends" {
+  command -v nft >/dev/null || skip "nft is not installed"
+  run husk sandbox start --name s4k --image localhost/husk-sandbox-test --net nat
+  [ "$status" -eq 0 ]
+  run husk sandbox exec s4k -- /bin/sh -c "ip -4 -o addr show dev eth0 | awk '{print \$4}'"
+  [ "$status" -eq 0 ]
+  slot=$(slot_of "${output%/30}")
+  ip link show "hsb$slot"
+  run husk delete --force sandbox-s4k
+  [ "$status" -eq 0 ]
+  wait_nothing_left "$slot"
+  # run killed outright: its job ends on its own, then the keeper undoes
+  "$HUSK" --root "$HUSK_ROOT" sandbox run --image localhost/husk-sandbox-test --net nat -- /bin/sh -c \
+    'ip -4 -o addr show dev eth0; echo ready; sleep 2' > "$BATS_TEST_TMPDIR/out" 2>&1 &
+  p=$!
+  for _ in $(seq 900); do grep -q ready "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
+  grep -q ready "$BATS_TEST_TMPDIR/out"
+  addr=$(awk '{print $4}' "$BATS_TEST_TMPDIR/out" | head -1)
+  slot=$(slot_of "${addr%/30}")
+  kill -KILL "$p"
+  wait "$p" || true
+  ip link show "hsb$slot"
+  # the killed run could not remove its container's state: delete does
+  for _ in $(seq 150); do ! ip link show "hsb$slot" >/dev/null 2>&1 && break; sleep 0.2; done
+  for id in $(ls "$HUSK_ROOT"); do husk delete --force "$id"; done
+  wait_nothing_left "$slot"
+}
