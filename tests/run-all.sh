@@ -44,9 +44,16 @@ bats --tap tests/e2e > "$log" 2>&1 </dev/null
 cat "$log"; count_tap
 
 # the sample suite of the bats helper library, loaded as a user's suite loads
-# the installed one (bats_load_library husk), here from the tree
+# the installed one (bats_load_library husk): from where `make install` puts it,
+# here in a temporary DESTDIR
 echo "== sandbox sample suite (bats library)"
-BATS_LIB_PATH=$top/tests/bats-lib HUSK=$top/build/husk bats --tap tests/sandbox-sample > "$log" 2>&1 </dev/null
+libdest=$(mktemp -d)
+if make -s install DESTDIR="$libdest" PREFIX=/usr/local >/dev/null; then
+  BATS_LIB_PATH=$libdest/usr/local/lib/bats HUSK=$top/build/husk bats --tap tests/sandbox-sample > "$log" 2>&1 </dev/null
+else
+  echo "not ok 1 make install DESTDIR=$libdest" > "$log"
+fi
+rm -rf "$libdest"
 cat "$log"; count_tap
 
 # the real engines (podman, docker, containerd, containerd's CRI) driving build/husk; each

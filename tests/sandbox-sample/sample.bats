@@ -1,27 +1,41 @@
 #!/usr/bin/env bats
 # A sample suite using husk's bats library (tests/bats-lib/husk/load.bash, installed at
 # /usr/local/lib/bats/husk/load.bash) as a user's CI suite would: one sandbox VM for the
-# whole file, every test's commands run in it. tests/run-all.sh runs it with
-# BATS_LIB_PATH=tests/bats-lib and HUSK=build/husk; by hand:
+# whole file, booted from a local busybox Podman image, every test's commands run in it.
+# tests/run-all.sh runs it with the library as `make install` places it (into a temporary
+# DESTDIR) and HUSK=build/husk; by hand, with the library in the tree:
 #   BATS_LIB_PATH=$PWD/tests/bats-lib HUSK=$PWD/build/husk bats tests/sandbox-sample
 bats_require_minimum_version 1.5.0
 bats_load_library husk
 
+IMAGE=localhost/husk-sample-busybox
+
 setup_file() {
-  # the busybox rootfs the e2e tests use, and a state dir of the suite's own
-  # (not /run/husk): removed again in teardown_file
+  # a busybox image (the e2e tests' busybox rootfs, imported) in a Podman store
+  # of the suite's own, and a husk state dir of its own (not /run/husk): both
+  # removed again in teardown_file. A user's suite names an image it has.
   SAMPLE_DIR=$(mktemp -d /tmp/husk-sample.XXXXXX)
   export SAMPLE_DIR
   "$BATS_TEST_DIRNAME/../../scripts/make-bundle.sh" "$SAMPLE_DIR/bundle" >/dev/null
+  tar -C "$SAMPLE_DIR/bundle/rootfs" -cf "$SAMPLE_DIR/rootfs.tar" .
+  printf '[storage]\ndriver = "overlay"\ngraphroot = "%s"\nrunroot = "%s"\n' \
+    "$SAMPLE_DIR/store/graph" "$SAMPLE_DIR/store/run" > "$SAMPLE_DIR/storage.conf"
+  printf '[engine]\nevents_logger = "file"\nevents_logfile_path = "%s"\ncgroup_manager = "cgroupfs"\n' \
+    "$SAMPLE_DIR/events.log" > "$SAMPLE_DIR/containers.conf"
+  export CONTAINERS_STORAGE_CONF=$SAMPLE_DIR/storage.conf CONTAINERS_CONF=$SAMPLE_DIR/containers.conf
+  podman import -q "$SAMPLE_DIR/rootfs.tar" "$IMAGE" >/dev/null
   mkdir "$SAMPLE_DIR/work"
   echo "from the host" > "$SAMPLE_DIR/work/in.txt"
   HUSK_ROOT=$(mktemp -d /run/husk-sample.XXXXXX)
   export HUSK_ROOT
-  husk_sandbox_setup --rootfs "$SAMPLE_DIR/bundle/rootfs" --work "$SAMPLE_DIR/work" --env SUITE=sample
+  husk_sandbox_setup --image "$IMAGE" --work "$SAMPLE_DIR/work" --env SUITE=sample
 }
 
 teardown_file() {
   husk_sandbox_teardown
+  podman rmi -f "$IMAGE" >/dev/null 2>&1 || true
+  local m
+  for m in $(findmnt -rn -o TARGET | grep -F "$SAMPLE_DIR" | sort -r); do umount -l "$m" || true; done
   rm -rf "$SAMPLE_DIR"
   [ -z "${HUSK_ROOT:-}" ] || rmdir "$HUSK_ROOT"
 }
@@ -63,7 +77,11 @@ teardown_file() {
   husk_assert_success
   husk_assert_output "from the host"
   [ "$(cat "$SAMPLE_DIR/work/out.txt")" = "written in the sandbox" ]
-  [ ! -e "$SAMPLE_DIR/bundle/rootfs/etc/note" ]
+  local image_root
+  image_root=$(podman image mount "$IMAGE")
+  [ -d "$image_root/etc" ]
+  [ ! -e "$image_root/etc/note" ]
+  podman image unmount "$IMAGE" >/dev/null
   husk_run cat /etc/note
   husk_assert_output kept
 }
@@ -93,10 +111,12 @@ teardown_file() {
   [ ! -s "$report" ]
 }
 
-@test "husk_sandbox_teardown: the sandbox and its VM go, a second call does nothing" {
+@test "husk_sandbox_teardown: the sandbox, its VM and its image mount go, a second call does nothing" {
+  [ -n "$(podman image mount)" ]
   husk_sandbox_teardown
   [ -z "$(ls -A "$HUSK_ROOT")" ]
   [ -z "$(pgrep -f -- "$HUSK_ROOT" || true)" ]
+  [ -z "$(podman image mount)" ]
   husk_sandbox_teardown
   run "${HUSK:-husk}" --root "$HUSK_ROOT" sandbox exec "$HUSK_SANDBOX_NAME" -- true
   [ "$status" -ne 0 ]
