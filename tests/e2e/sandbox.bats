@@ -38,20 +38,26 @@ nothing_left() {
   [ -z "$left" ] || { echo "left behind: $left" >&2; return 1; }
 }
 
-@test "sandbox run: the job's exit status, stdout and stderr kept apart, only lo" {
+@test "sandbox run: the job's exit status, stdout and stderr kept apart, only lo; a terminal when stdin is one" {
   run --separate-stderr husk sandbox run --rootfs "$ROOTFS" -- \
-    /bin/sh -c 'echo out; echo err >&2; ls /sys/class/net; exit 3'
+    /bin/sh -c 'echo out; echo err >&2; ls /sys/class/net; [ -t 0 ] || echo no-tty; exit 3' </dev/null
   echo "out: $output"
   echo "err: $stderr"
   [ "$status" -eq 3 ]
   [ "${lines[0]}" = "out" ]
   [ "${lines[1]}" = "lo" ]
-  [ "${#lines[@]}" -eq 2 ]
+  [ "${lines[2]}" = "no-tty" ]
+  [ "${#lines[@]}" -eq 3 ]
   [ "$stderr" = "err" ]
   nothing_left
-  run husk sandbox run --rootfs "$ROOTFS" -- /bin/true
-  [ "$status" -eq 0 ]
-  [ -z "$output" ]
+  # under script(1) stdin is a terminal: the job has one too, its status passes through
+  run script -qec "$HUSK --root $HUSK_ROOT sandbox run --rootfs $ROOTFS -- \
+    /bin/sh -c '[ -t 0 ] && [ -t 1 ] && echo tty-in-job; exit 5'" /dev/null </dev/null
+  echo "$output"
+  [ "$status" -eq 5 ]
+  # (script(1) sends its stdin's EOF as a character; the job's terminal echoes it first: "^@")
+  [[ "${output//$'\r'/}" =~ ^(\^@)?tty-in-job$ ]]
+  nothing_left
 }
 
 @test "sandbox run: /work is --work, read-write, the cwd; the rootfs stays as it was" {
