@@ -5,6 +5,7 @@
 # listener in a network namespace the test makes, through husk's NAT.
 
 load helpers
+load pool_helpers
 bats_require_minimum_version 1.5.0
 
 setup_file() {
@@ -37,10 +38,15 @@ setup() {
   common_setup
   ROOTFS=$S4_DIR/bundle/rootfs
   LNS=""
+  POOL_ROOT=""
 }
 
 teardown() {
   [ -z "$LNS" ] || ip netns del "$LNS" 2>/dev/null || true
+  if [ -n "$POOL_ROOT" ]; then
+    "$HUSK" --root "$POOL_ROOT" delete --force sandbox-sp >/dev/null 2>&1 || true
+    pool_stop "$POOL_ROOT"
+  fi
   common_teardown
 }
 
@@ -227,4 +233,29 @@ wait_nothing_left() {
   for _ in $(seq 150); do ! ip link show "hsb$slot" >/dev/null 2>&1 && break; sleep 0.2; done
   for id in $(ls "$HUSK_ROOT"); do husk delete --force "$id"; done
   wait_nothing_left "$slot"
+}
+
+@test "sandbox start --image --net nat takes a pool VM of its shape: exec sees the image and eth0; stop leaves nothing" {
+  command -v nft >/dev/null || skip "nft is not installed"
+  POOL_ROOT=$(mktemp -d /run/husk-sbpool.XXXXXX)
+  pool_start "$POOL_ROOT" 1 HUSK_MEMORY_MIB=512 HUSK_VCPUS=1
+  pool_wait_ready "$POOL_ROOT" 1
+  run "$HUSK" --root "$POOL_ROOT" sandbox start --name sp --image localhost/husk-sandbox-test --net nat
+  [ "$status" -eq 0 ]
+  # adopted: the sandbox's VM is the pool's
+  [[ "$(jq -r .vm_dir "$POOL_ROOT/sandbox-sp/state.json")" == "$POOL_ROOT/pool.d/"* ]]
+  grep -q "VM 0 taken" "$POOL_ROOT.log"
+  run "$HUSK" --root "$POOL_ROOT" sandbox exec sp -- /bin/sh -c \
+    "cat /etc/image-mark; ip -4 -o addr show dev eth0 | awk '{print \$4}'"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "$IMAGE_MARK" ]
+  slot=$(slot_of "${lines[1]%/30}")
+  ip link show "hsb$slot"
+  run "$HUSK" --root "$POOL_ROOT" sandbox stop sp
+  [ "$status" -eq 0 ]
+  [ ! -e "$POOL_ROOT/sandbox-sp" ]
+  ! ip link show "hsb$slot" >/dev/null 2>&1
+  ! nft list table ip "husk_sb_$slot" >/dev/null 2>&1
+  [ -z "$(image_mounts)" ]
+  [ -z "$(pgrep -f -- "--root $POOL_ROOT sandbox" || true)" ]
 }
