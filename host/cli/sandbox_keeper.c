@@ -154,6 +154,8 @@ static void keeper_main(const struct husk_sb_keeper_opts *o, int ctl, int report
 	sigprocmask(SIG_BLOCK, &all, NULL); /* SIGTERM through keep()'s signalfd; no SIGPIPE */
 	setsid();
 	prctl(PR_SET_NAME, "husk-sb-keeper");
+	if (chdir("/") < 0) /* holds no directory of its caller's busy */
+		_exit(1);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || (!o->keep_stderr && dup2(null, 2) < 0))
 		_exit(1);
@@ -224,9 +226,18 @@ int husk_sb_keeper_watch(struct husk_sb_keeper *k, pid_t monitor, struct husk_er
 {
 	char line[32];
 	int n = snprintf(line, sizeof line, "%d\n", (int)monitor);
-	if (k->ctl < 0 || !write_all(k->ctl, line, (size_t)n))
-		return husk_err_set(err, EIO, "the sandbox's keeper (pid %d) is gone", (int)k->pid);
-	return 0;
+	/* a keeper that died is an error here, not a SIGPIPE */
+	sigset_t pipe_only, old;
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe_only, &old);
+	bool told = k->ctl >= 0 && write_all(k->ctl, line, (size_t)n);
+	if (!told) {
+		struct timespec none = { 0 };
+		sigtimedwait(&pipe_only, NULL, &none);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return told ? 0 : husk_err_set(err, EIO, "the sandbox's keeper (pid %d) is gone", (int)k->pid);
 }
 
 void husk_sb_keeper_release(struct husk_sb_keeper *k)
