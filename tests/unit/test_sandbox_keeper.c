@@ -41,6 +41,17 @@ static int start(struct husk_sb_keeper *k)
 	return r;
 }
 
+/* a keeper handed mon, then let go by its caller */
+static int start_watching(struct husk_sb_keeper *k, pid_t mon)
+{
+	struct husk_err err = { 0 };
+	int r = start(k);
+	if (r == 0)
+		r = husk_sb_keeper_watch(k, mon, &err);
+	husk_sb_keeper_release(k);
+	return r;
+}
+
 static enum test_result test_release_without_monitor(void)
 {
 	struct husk_sb_keeper k;
@@ -57,12 +68,9 @@ static enum test_result test_release_without_monitor(void)
 static enum test_result test_stays_while_monitor_lives(void)
 {
 	struct husk_sb_keeper k;
-	struct husk_err err = { 0 };
 	pid_t mon = fake_monitor();
 	CHECK(mon > 0);
-	CHECK_EQ_INT(start(&k), 0);
-	CHECK_EQ_INT(husk_sb_keeper_watch(&k, mon, &err), 0);
-	husk_sb_keeper_release(&k);
+	CHECK_EQ_INT(start_watching(&k, mon), 0);
 	usleep(300000);
 	CHECK(alive(k.pid)); /* let go, but the monitor lives */
 	kill(mon, SIGKILL);
@@ -77,18 +85,14 @@ static enum test_result test_sigterm_and_gone_monitor(void)
 	struct husk_err err = { 0 };
 	pid_t mon = fake_monitor();
 	CHECK(mon > 0);
-	CHECK_EQ_INT(start(&k), 0);
-	CHECK_EQ_INT(husk_sb_keeper_watch(&k, mon, &err), 0);
-	husk_sb_keeper_release(&k);
+	CHECK_EQ_INT(start_watching(&k, mon), 0);
 	kill(k.pid, SIGTERM); /* undo at once, the monitor still alive */
 	CHECK(husk_sb_keeper_wait(k.pid, k.start_time, true, WAIT_MS));
 	CHECK(alive(mon));
 	/* a monitor that had already ended when handed */
 	kill(mon, SIGKILL);
 	waitpid(mon, NULL, 0);
-	CHECK_EQ_INT(start(&k), 0);
-	CHECK_EQ_INT(husk_sb_keeper_watch(&k, mon, &err), 0);
-	husk_sb_keeper_release(&k);
+	CHECK_EQ_INT(start_watching(&k, mon), 0);
 	CHECK(husk_sb_keeper_wait(k.pid, k.start_time, true, WAIT_MS));
 	/* a keeper that is gone: watch says so (no SIGPIPE) */
 	CHECK_EQ_INT(start(&k), 0);
