@@ -72,7 +72,8 @@ int sandbox_parse(int argc, char **argv, struct run_args *a)
 		OPT_NET,
 		OPT_ENV,
 		OPT_RO,
-		OPT_NAME
+		OPT_NAME,
+		OPT_DNS
 	};
 	static const struct option opts[] = {
 		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
@@ -82,6 +83,7 @@ int sandbox_parse(int argc, char **argv, struct run_args *a)
 		{ "memory", required_argument, NULL, OPT_MEMORY },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "net", required_argument, NULL, OPT_NET },
+		{ "dns", required_argument, NULL, OPT_DNS }, /* with --net nat */
 		{ "env", required_argument, NULL, OPT_ENV },
 		{ "read-only", no_argument, NULL, OPT_RO },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -143,6 +145,16 @@ int sandbox_parse(int argc, char **argv, struct run_args *a)
 				return cli_failf("sandbox run: --name is for sandbox start");
 			a->name = optarg;
 			break;
+		case OPT_DNS: {
+			struct husk_sb_net_opts *no = &a->host.net.opts;
+			if (!husk_sb_dns_valid(optarg))
+				return cli_failf("sandbox %s: --dns \"%s\" is not an IPv4 or IPv6 address", verb,
+						 optarg);
+			if (no->n_dns == HUSK_SB_DNS_MAX)
+				return cli_failf("sandbox %s: more than %d --dns addresses", verb, HUSK_SB_DNS_MAX);
+			snprintf(no->dns[no->n_dns++], sizeof no->dns[0], "%s", optarg);
+			break;
+		}
 		default:
 			return cli_failf("sandbox %s: unknown option %s (see husk sandbox --help)", verb,
 					 argv[optind - 1]);
@@ -154,6 +166,8 @@ int sandbox_parse(int argc, char **argv, struct run_args *a)
 		return cli_failf("sandbox %s: --rootfs and --image exclude each other", verb);
 	if (a->start && !a->name)
 		return cli_failf("sandbox start: --name NAME is required");
+	if (a->host.net.opts.n_dns && !a->nat)
+		return cli_failf("sandbox %s: --dns is for --net nat", verb);
 	if (a->start && optind < argc)
 		return cli_failf("sandbox start: takes no command (run commands with sandbox exec NAME -- CMD)");
 	if (!a->start && optind >= argc)
@@ -238,7 +252,9 @@ static int wait_job(struct husk_globals *g, const char *id, const char *dir, pid
 
 int sandbox_host_setup(struct run_args *a, bool keep_stderr, struct husk_err *err)
 {
-	struct husk_sb_keeper_opts o = { .image_name = a->image_arg, .nat = a->nat, .keep_stderr = keep_stderr };
+	struct husk_sb_keeper_opts o = {
+		.image_name = a->image_arg, .nat = a->nat, .net = a->host.net.opts, .keep_stderr = keep_stderr
+	};
 	a->keeper.ctl = -1;
 	if (!a->image_arg && !a->nat)
 		return 0;
@@ -247,8 +263,10 @@ int sandbox_host_setup(struct run_args *a, bool keep_stderr, struct husk_err *er
 		return husk_err_wrap(err, "sandbox %s", a->start ? "start" : "run");
 	if (a->image_arg)
 		a->s.rootfs = a->host.image.path;
-	if (a->nat)
+	if (a->nat) {
 		a->s.netns = a->host.net.netns;
+		a->s.resolv_conf = a->host.net.resolv;
+	}
 	return 0;
 }
 

@@ -39,7 +39,7 @@ static const struct husk_verb verbs[] = {
 	{ "pool", "keep VMs booted for create to take (docs/pool.md)", "pool serve [--size N] | pool status",
 	  cmd_pool },
 	{ "sandbox", "run a CI job in a throwaway VM (docs/sandbox.md)",
-	  "sandbox run (--rootfs DIR | --image NAME) [--work DIR] [--timeout SEC] [--memory MIB] [--cpus N] [--net none|nat] [--env K=V]... [--read-only] -- CMD [ARG...]\n"
+	  "sandbox run (--rootfs DIR | --image NAME) [--work DIR] [--timeout SEC] [--memory MIB] [--cpus N] [--net none|nat [--dns IP]...] [--env K=V]... [--read-only] -- CMD [ARG...]\n"
 	  "       husk sandbox start --name NAME (--rootfs DIR | --image NAME) [run's options but --timeout]\n"
 	  "       husk sandbox exec [--env K=V]... NAME -- CMD [ARG...] | sandbox cp NAME:PATH HOST_PATH | sandbox stop NAME",
 	  cmd_sandbox },

@@ -44,15 +44,54 @@ void husk_sb_image_unmount(struct husk_sb_image *im);
 #define HUSK_SB_NET_IF_PREFIX "hsb"
 #define HUSK_SB_NET_LOCK "/run/lock/husk-sandbox-net.lock"
 
+/* The job's /etc/resolv.conf (docs/sandbox.md): --dns IP... when given,
+ * else the host's nameservers that the job can reach (not loopback, not
+ * IPv6: the job has only IPv4), else HUSK_SB_DNS_DEFAULT; the host's
+ * `search` and `options` lines in both cases. The host's file is
+ * /etc/resolv.conf (then systemd-resolved's upstream one), or the file
+ * HUSK_SB_RESOLV_ENV names (for tests). */
+#define HUSK_SB_DNS_MAX 3  /* resolv.conf's MAXNS */
+#define HUSK_SB_DNS_LEN 46 /* INET6_ADDRSTRLEN */
+#define HUSK_SB_DNS_DEFAULT "8.8.8.8", "8.8.4.4"
+#define HUSK_SB_RESOLV_ENV "HUSK_SANDBOX_RESOLV_CONF"
+#define HUSK_SB_RUN_DIR "/run/husk-sandbox"
+#define HUSK_SB_RESOLV_MAX 4096
+
+/* what the caller sets before husk_sb_net_setup (kept by it) */
+struct husk_sb_net_opts {
+	char dns[HUSK_SB_DNS_MAX][HUSK_SB_DNS_LEN]; /* --dns, n_dns of them (0: the host's) */
+	size_t n_dns;
+};
+
 struct husk_sb_net {
+	struct husk_sb_net_opts opts;
 	int slot;     /* -1: nothing set up */
 	pid_t holder; /* a child that keeps the namespace, killed at teardown */
 	char netns[64];
 	char host_if[16];
-	char fw[PATH_MAX]; /* nft or iptables */
+	char fw[PATH_MAX];  /* nft, else iptables: the masquerade */
+	char ipt[PATH_MAX]; /* iptables when installed ("" if not): FORWARD accepts */
 	bool nft;
-	bool fw_added;
+	/* what setup added, each undone by teardown */
+	bool nat_added;        /* the nft table or the iptables MASQUERADE rule */
+	bool fwd_in;           /* iptables -I FORWARD -i hsb<N> -j ACCEPT */
+	bool fwd_back;         /* iptables -I FORWARD -o hsb<N> (related, established) */
+	bool resolv_dir;       /* the directory of resolv below */
+	char resolv[PATH_MAX]; /* the job's resolv.conf, HUSK_SB_RUN_DIR/net-<N>-<netns>/ ("": none) */
 };
+/* An address --dns takes: IPv4 dotted quad or IPv6, no zone, no prefix. */
+bool husk_sb_dns_valid(const char *ip);
+/* A nameserver of the host's the job can reach: valid, IPv4, not in
+ * 127.0.0.0/8 (nor 0.0.0.0). */
+bool husk_sb_dns_usable(const char *ip);
+/* The job's resolv.conf from the host's (host_text, NULL: none) and the
+ * --dns list (n_dns 0: the host's usable ones, at most HUSK_SB_DNS_MAX,
+ * else the default) into out; -ENOSPC when it does not fit, -EINVAL for a
+ * bad --dns entry. */
+int husk_sb_resolv_text(const char *host_text, const char (*dns)[HUSK_SB_DNS_LEN], size_t n_dns, char *out, size_t cap);
+/* Writes it at n->resolv (the host's file read now), sets n->resolv. */
+int husk_sb_resolv_make(struct husk_sb_net *n, struct husk_err *err);
+void husk_sb_resolv_remove(struct husk_sb_net *n);
 /* The network address of slot i (host byte order). */
 uint32_t husk_sb_net_addr(unsigned slot);
 /* "a.b.c.d" of addr (host byte order) into out (16 bytes). */
@@ -61,8 +100,11 @@ void husk_sb_net_fmt(uint32_t addr, char out[16]);
  * overlapping any address in addrs (IPv4, host byte order); -ENOSPC if
  * all are taken. */
 int husk_sb_net_pick(const char *const *links, size_t n_links, const uint32_t *addrs, size_t n_addrs);
-/* Makes the namespace, veth, addresses, default route and masquerade
- * rule (under HUSK_SB_NET_LOCK); on failure undoes what it made. */
+/* Makes the namespace, veth, addresses, default route, masquerade rule
+ * (and with iptables installed, FORWARD accepts when that chain is not a
+ * bare ACCEPT policy) under HUSK_SB_NET_LOCK, and the job's resolv.conf
+ * from n->opts (set before, kept); on failure undoes what it made.
+ * Teardown undoes exactly what setup added. */
 int husk_sb_net_setup(struct husk_sb_net *n, struct husk_err *err);
 void husk_sb_net_teardown(struct husk_sb_net *n);
 
@@ -77,7 +119,8 @@ struct husk_sb_host {
 struct husk_sb_keeper_opts {
 	const char *image_name; /* NULL: no --image */
 	bool nat;
-	bool keep_stderr; /* its teardown's complaints to our stderr (run), else nowhere (start) */
+	struct husk_sb_net_opts net; /* with nat: --dns */
+	bool keep_stderr;            /* its teardown's complaints to our stderr (run), else nowhere (start) */
 };
 struct husk_sb_keeper {
 	pid_t pid; /* 0: none */

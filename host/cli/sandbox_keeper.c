@@ -84,8 +84,10 @@ static int host_make(const struct husk_sb_keeper_opts *o, struct husk_sb_host *h
 	int r = 0;
 	if (o->image_name)
 		r = husk_sb_image_mount(&h->image, o->image_name, err);
-	if (r == 0 && o->nat)
+	if (r == 0 && o->nat) {
+		h->net.opts = o->net;
 		r = husk_sb_net_setup(&h->net, err);
+	}
 	if (r < 0)
 		host_undo(h);
 	return r;

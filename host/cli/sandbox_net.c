@@ -2,7 +2,9 @@
  * job (kept by a child of the CLI), a veth pair hsb<N> (host) / eth0 (the
  * namespace) with the /30 of slot N of 10.233.0.0/16, a default route to
  * the host's end and a masquerade rule (nft, else iptables) for what the
- * job sends elsewhere. The container layer then makes eth0 the VM's NIC
+ * job sends elsewhere, FORWARD accepts for the veth in iptables' chain when
+ * that may drop (Docker's DROP policy), and the job's resolv.conf
+ * (sandbox_dns.c). The container layer then makes eth0 the VM's NIC
  * (docs/networking.md). Slots are picked under a lock from the links and
  * addresses the host has, so concurrent sandboxes never share one. */
 #include <fcntl.h>
@@ -169,16 +171,15 @@ static int make_links(struct husk_sb_net *n, struct husk_err *err)
 	return r;
 }
 
-/* the masquerade rule (and, with iptables, FORWARD accepts for the veth);
- * add: true to add, false to remove */
-static int firewall(struct husk_sb_net *n, bool add, struct husk_err *err)
+/* the masquerade rule: an nft table of the slot's own, else an iptables
+ * MASQUERADE rule; add: true to add, false to remove */
+static int masquerade(struct husk_sb_net *n, bool add, struct husk_err *err)
 {
 	char net[16], cidr[24], script[512];
 	husk_sb_net_fmt(husk_sb_net_addr((unsigned)n->slot), net);
 	snprintf(cidr, sizeof cidr, "%s/30", net);
 	if (n->nft) {
-		/* a table of the slot's own; "add; delete; add" replaces one a
-		 * killed CLI left behind */
+		/* "add; delete; add" replaces one a keeper killed outright left */
 		if (add)
 			snprintf(script, sizeof script,
 				 "add table ip husk_sb_%d; delete table ip husk_sb_%d; add table ip husk_sb_%d; "
@@ -190,19 +191,68 @@ static int firewall(struct husk_sb_net *n, bool add, struct husk_err *err)
 		char *const argv[] = { n->fw, script, NULL };
 		return run(NULL, argv, err);
 	}
-	char *op = add ? "-A" : "-D", *ins = add ? "-I" : "-D";
-	char *const nat[] = { n->fw, "-w", "-t", "nat",      op,   "POSTROUTING", "-s",
-			      cidr,  "!",  "-o", n->host_if, "-j", "MASQUERADE",  NULL };
-	char *const in[] = { n->fw, "-w", ins, "FORWARD", "-i", n->host_if, "-j", "ACCEPT", NULL };
-	char *const back[] = { n->fw,      "-w",     ins,         "FORWARD",   "-o",
-			       n->host_if, "-m",     "conntrack", "--ctstate", "RELATED,ESTABLISHED",
-			       "-j",       "ACCEPT", NULL };
-	int r = run(NULL, nat, err);
-	if (r == 0 || !add)
-		r = run(NULL, in, err) ?: r;
-	if (r == 0 || !add)
-		r = run(NULL, back, err) ?: r;
-	return r;
+	char *const argv[] = { n->fw, "-w", "-t",       "nat", add ? "-A" : "-D", "POSTROUTING", "-s", cidr,
+			       "!",   "-o", n->host_if, "-j",  "MASQUERADE",      NULL };
+	return run(NULL, argv, err);
+}
+
+/* an iptables FORWARD accept for the veth: in (-i hsb<N>) or back (-o
+ * hsb<N>, related and established); add: -I (at the top), else -D */
+static int forward(struct husk_sb_net *n, bool in, bool add, struct husk_err *err)
+{
+	char *op = add ? "-I" : "-D";
+	char *const in_argv[] = { n->ipt, "-w", op, "FORWARD", "-i", n->host_if, "-j", "ACCEPT", NULL };
+	char *const back_argv[] = { n->ipt,     "-w",     op,          "FORWARD",   "-o",
+				    n->host_if, "-m",     "conntrack", "--ctstate", "RELATED,ESTABLISHED",
+				    "-j",       "ACCEPT", NULL };
+	return run(NULL, in ? in_argv : back_argv, err);
+}
+
+/* Whether iptables' FORWARD chain may drop the job's traffic: anything
+ * but a bare ACCEPT policy (Docker's is DROP). A separate nft table cannot
+ * override a drop in another table's chain at the same hook, so the
+ * accepts go into that chain itself. A bare chain is left alone: adding
+ * to it would make the filter table where there was none. */
+static bool forward_may_drop(struct husk_sb_net *n)
+{
+	char out[64];
+	struct husk_err ignore = { 0 };
+	char *const argv[] = { n->ipt, "-w", "-S", "FORWARD", NULL };
+	int r = husk_sb_cmd(NULL, argv, out, sizeof out, &ignore);
+	return r != 0 || strcmp(out, "-P FORWARD ACCEPT\n") != 0;
+}
+
+/* each part marked as added only once its command succeeded (each is a
+ * single rule or one nft transaction): teardown removes exactly those */
+static int firewall_add(struct husk_sb_net *n, struct husk_err *err)
+{
+	int r = masquerade(n, true, err);
+	if (r < 0)
+		return r;
+	n->nat_added = true;
+	if (!n->ipt[0] || !forward_may_drop(n))
+		return 0;
+	r = forward(n, true, true, err);
+	if (r < 0)
+		return r;
+	n->fwd_in = true;
+	r = forward(n, false, true, err);
+	if (r < 0)
+		return r;
+	n->fwd_back = true;
+	return 0;
+}
+
+static void firewall_remove(struct husk_sb_net *n)
+{
+	struct husk_err ignore = { 0 };
+	if (n->fwd_back)
+		forward(n, false, false, &ignore);
+	if (n->fwd_in)
+		forward(n, true, false, &ignore);
+	if (n->nat_added)
+		masquerade(n, false, &ignore);
+	n->fwd_back = n->fwd_in = n->nat_added = false;
 }
 
 /* IPv4 forwarding on the host, as Docker and Podman turn it on */
@@ -224,12 +274,17 @@ static int forwarding(struct husk_err *err)
 int husk_sb_net_setup(struct husk_sb_net *n, struct husk_err *err)
 {
 	char ip[PATH_MAX];
+	struct husk_sb_net_opts opts = n->opts;
 	memset(n, 0, sizeof *n);
+	n->opts = opts;
 	n->slot = -1;
 	if (!husk_sb_find_tool("ip", ip, sizeof ip))
 		return husk_err_set(err, ENOENT, "--net nat needs ip (iproute2), which is not installed");
+	husk_sb_find_tool("iptables", n->ipt, sizeof n->ipt);
 	n->nft = husk_sb_find_tool("nft", n->fw, sizeof n->fw);
-	if (!n->nft && !husk_sb_find_tool("iptables", n->fw, sizeof n->fw))
+	if (!n->nft && n->ipt[0])
+		snprintf(n->fw, sizeof n->fw, "%s", n->ipt);
+	if (!n->fw[0])
 		return husk_err_set(
 			err, ENOENT,
 			"--net nat needs nft (nftables) or iptables for its masquerade rule; neither is installed");
@@ -255,10 +310,10 @@ int husk_sb_net_setup(struct husk_sb_net *n, struct husk_err *err)
 	if (r == 0)
 		r = make_links(n, err);
 	close(lock); /* hsb<slot> exists now (or nothing does) */
-	if (r == 0) {
-		r = firewall(n, true, err);
-		n->fw_added = true; /* a part may be there even when it failed */
-	}
+	if (r == 0)
+		r = firewall_add(n, err);
+	if (r == 0)
+		r = husk_sb_resolv_make(n, err);
 	if (r < 0)
 		husk_sb_net_teardown(n);
 	return r;
@@ -269,9 +324,8 @@ void husk_sb_net_teardown(struct husk_sb_net *n)
 	struct husk_err ignore = { 0 };
 	if (n->slot < 0)
 		return;
-	if (n->fw_added)
-		firewall(n, false, &ignore);
-	husk_err_clear(&ignore);
+	husk_sb_resolv_remove(n);
+	firewall_remove(n);
 	char *const del[] = { "ip", "link", "del", n->host_if, NULL };
 	husk_sb_cmd(NULL, del, NULL, 0, &ignore); /* both ends; absent when setup failed early */
 	if (n->holder > 0) {

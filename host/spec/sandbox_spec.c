@@ -1,16 +1,19 @@
 /* The spec of a sandbox job: runc's defaults for a CI job (its default
  * capabilities, proc, a tmpfs /dev, sysfs read-only, masked and read-only
  * paths), no network namespace path (the VM gets no NIC, only lo) unless
- * --net nat made one (host/cli/sandbox_net.c), /work
+ * --net nat made one (host/cli/sandbox_net.c, with its resolv.conf bound
+ * read-only at /etc/resolv.conf), /work
  * from --work or a tmpfs as the working directory, the VM's size and the
  * overlay in io.husk.* annotations. */
 #include "host/spec/sandbox_spec.h"
 #include "host/spec/spec_template.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const sandbox_caps[] = {
 	"CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
@@ -44,10 +47,27 @@ static json_t *strv(const char *const *v, size_t n)
 	return a;
 }
 
+/* Whether the job gets o->resolv_conf at /etc/resolv.conf. The guest makes
+ * a missing mount point in the root, which is the rootfs directory itself
+ * with --read-only (no overlay): then only over a file that is there. */
+static bool bind_resolv_conf(const struct husk_sandbox_opts *o)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (!o->resolv_conf || !o->resolv_conf[0])
+		return false;
+	if (!o->read_only)
+		return true;
+	int n = snprintf(path, sizeof path, "%s/etc/resolv.conf", o->rootfs);
+	return n > 0 && (size_t)n < sizeof path && lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static json_t *mounts(const struct husk_sandbox_opts *o)
 {
 	json_t *ms = json_array();
 	husk_spec_base_mounts(ms);
+	if (bind_resolv_conf(o))
+		json_array_append_new(ms, husk_spec_mount_json("/etc/resolv.conf", "bind", o->resolv_conf, "rbind,ro"));
 	if (o->read_only)
 		json_array_append_new(ms, husk_spec_mount_json("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777"));
 	if (o->work)
@@ -80,6 +100,8 @@ static int check(const struct husk_sandbox_opts *o, struct husk_err *err)
 		return husk_err_set(err, EINVAL, "no command given");
 	if (!o->rootfs || o->rootfs[0] != '/')
 		return husk_err_set(err, EINVAL, "the rootfs must be an absolute path");
+	if (o->resolv_conf && o->resolv_conf[0] && o->resolv_conf[0] != '/')
+		return husk_err_set(err, EINVAL, "the resolv.conf must be an absolute path");
 	if (o->netns && o->netns[0] != '/')
 		return husk_err_set(err, EINVAL, "the network namespace must be an absolute path");
 	if (o->work && o->work[0] != '/')

@@ -14,10 +14,11 @@
 #define HUSK_SANDBOX_ENV_MAX 1024
 
 struct husk_sandbox_opts {
-	const char *rootfs; /* absolute */
-	const char *work;   /* absolute, or NULL: /work is a tmpfs */
-	const char *netns;  /* a network namespace's path (--net nat), or NULL: only lo */
-	long memory_mib;    /* the VM's */
+	const char *rootfs;      /* absolute */
+	const char *work;        /* absolute, or NULL: /work is a tmpfs */
+	const char *netns;       /* a network namespace's path (--net nat), or NULL: only lo */
+	const char *resolv_conf; /* bind-mounted read-only at /etc/resolv.conf, or NULL */
+	long memory_mib;         /* the VM's */
 	int cpus;
 	bool read_only; /* no overlay: the root read-only, /tmp a tmpfs */
 	bool terminal;  /* stdin is a terminal */

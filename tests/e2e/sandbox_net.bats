@@ -39,6 +39,7 @@ setup() {
   ROOTFS=$S4_DIR/bundle/rootfs
   LNS=""
   POOL_ROOT=""
+  HNS=""
 }
 
 teardown() {
@@ -47,6 +48,7 @@ teardown() {
     "$HUSK" --root "$POOL_ROOT" delete --force sandbox-sp >/dev/null 2>&1 || true
     pool_stop "$POOL_ROOT"
   fi
+  [ -z "$HNS" ] || ip netns del "$HNS" 2>/dev/null || true
   common_teardown
 }
 
@@ -86,18 +88,37 @@ image_mounts() {
   findmnt -rn -o TARGET | grep -F "$S4_DIR/store" | grep '/merged$' || true
 }
 
-# the slot's host link and nft table, the holder, the state: all gone
+# the slot's host link, nft table, iptables rules and resolv.conf
+# directory, the holder, the state: all gone (in the network namespace
+# NETNS_RUN names, default the host's)
 nothing_left() {
   local slot=$1
+  local in=()
+  [ -z "${NETNS_RUN:-}" ] || in=(ip netns exec "$NETNS_RUN")
   [ -z "$(ls -A "$HUSK_ROOT")" ] || { ls -la "$HUSK_ROOT" >&2; return 1; }
   local left
   left=$(leftover_processes)
   [ -z "$left" ] || { echo "left behind: $left" >&2; return 1; }
   if [ -n "$slot" ]; then
-    ! ip link show "hsb$slot" >/dev/null 2>&1 || { echo "hsb$slot is left" >&2; return 1; }
-    ! nft list table ip "husk_sb_$slot" >/dev/null 2>&1 || { echo "husk_sb_$slot is left" >&2; return 1; }
+    ! "${in[@]}" ip link show "hsb$slot" >/dev/null 2>&1 || { echo "hsb$slot is left" >&2; return 1; }
+    ! "${in[@]}" nft list table ip "husk_sb_$slot" >/dev/null 2>&1 || { echo "husk_sb_$slot is left" >&2; return 1; }
+    if command -v iptables >/dev/null; then
+      ! "${in[@]}" iptables -w -S | grep -w -- "hsb$slot" >&2 || { echo "iptables rules for hsb$slot left" >&2; return 1; }
+      ! "${in[@]}" iptables -w -t nat -S | grep -w -- "hsb$slot" >&2 || { echo "iptables nat rule for hsb$slot left" >&2; return 1; }
+    fi
+    local dir
+    dir=$(resolv_dir "$slot")
+    [ ! -e "$dir" ] || { echo "$dir is left" >&2; return 1; }
   fi
   [ -z "$(image_mounts)" ] || { findmnt | grep -F "$S4_DIR" >&2; return 1; }
+}
+
+# the directory of the slot's resolv.conf on the host (in NETNS_RUN's
+# network namespace, default the host's)
+resolv_dir() {
+  local ino
+  if [ -n "${NETNS_RUN:-}" ]; then ino=$(stat -L -c %i "/run/netns/$NETNS_RUN"); else ino=$(stat -L -c %i /proc/self/ns/net); fi
+  echo "/run/husk-sandbox/net-$1-$ino"
 }
 
 # the slot of a job's eth0 address 10.233.X.Y: (X*256+Y)/4
@@ -126,6 +147,146 @@ slot_of() {
   # masqueraded: the listener sees the host's address on its veth
   [ "${lines[3]}" = "hello $LHOST" ]
   nothing_left "$slot"
+}
+
+# host_netns: a network namespace of the test's own (HNS) that plays the
+# host: IP forwarding on, iptables' FORWARD policy DROP (as Docker sets it)
+# there only, and a veth 10.235.R.1 (HNS) / LADDR=10.235.R.2 to a second
+# namespace (LNS) with the listener of listener_netns. husk runs in HNS
+# with `nsenter --net` (its mounts, cgroups and /run stay the host's).
+host_netns() {
+  local r=$((RANDOM % 250 + 1))
+  HNS="husk-s4h-$$-$r" LNS="husk-s4l-$$-$r"
+  LHOST=10.235.$r.1 LADDR=10.235.$r.2
+  ip netns add "$HNS"
+  ip netns add "$LNS"
+  ip -n "$HNS" link set lo up
+  ip -n "$HNS" link add up0 type veth peer name eth0 netns "$LNS"
+  ip -n "$HNS" addr add "$LHOST/30" dev up0
+  ip -n "$HNS" link set up0 up
+  ip -n "$LNS" addr add "$LADDR/30" dev eth0
+  ip -n "$LNS" link set eth0 up
+  ip -n "$LNS" link set lo up
+  ip netns exec "$HNS" sysctl -qw net.ipv4.ip_forward=1
+  ip netns exec "$HNS" iptables -w -P FORWARD DROP
+  ip netns exec "$LNS" python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 4321)); s.listen(4)
+print("listening", flush=True)
+while True:
+    c, peer = s.accept()
+    c.sendall(("hello %s\n" % peer[0]).encode()); c.close()
+' "$LADDR" > "$BATS_TEST_TMPDIR/listener.log" 2>&1 &
+  LPID=$!
+  for _ in $(seq 100); do grep -q listening "$BATS_TEST_TMPDIR/listener.log" && break; sleep 0.1; done
+  grep -q listening "$BATS_TEST_TMPDIR/listener.log"
+}
+
+@test "sandbox run --net nat on a host whose iptables FORWARD policy is DROP (Docker's): the job reaches the listener; the accepts are removed, the policy stays" {
+  command -v iptables >/dev/null || skip "iptables is not installed"
+  host_netns
+  run --separate-stderr nsenter --net="/run/netns/$HNS" "$HUSK" --root "$HUSK_ROOT" sandbox run \
+    --rootfs "$ROOTFS" --net nat -- /bin/sh -c "
+    ip -4 -o addr show dev eth0 | awk '{print \$4}'
+    echo | nc -w 10 $LADDR 4321"
+  echo "$output"
+  echo "$stderr"
+  kill "$LPID" 2>/dev/null || true
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" =~ ^10\.233\.[0-9]+\.[0-9]+/30$ ]]
+  slot=$(slot_of "${lines[0]%/30}")
+  [ "${lines[1]}" = "hello $LHOST" ]
+  [ "$(ip netns exec "$HNS" iptables -w -S FORWARD)" = "-P FORWARD DROP" ]
+  NETNS_RUN=$HNS nothing_left "$slot"
+}
+
+@test "sandbox run --net nat whose set-up fails at its last step (the resolv.conf): a one-line error; the veth, nft table, iptables accepts and holder are gone" {
+  command -v iptables >/dev/null || skip "iptables is not installed"
+  host_netns
+  kill "$LPID" 2>/dev/null || true
+  # search and options lines over the job's resolv.conf's 4096 bytes
+  for i in $(seq 30); do printf 'options %0200d\n' "$i"; done > "$BATS_TEST_TMPDIR/host-resolv"
+  HUSK_SANDBOX_RESOLV_CONF=$BATS_TEST_TMPDIR/host-resolv run nsenter --net="/run/netns/$HNS" \
+    "$HUSK" --root "$HUSK_ROOT" sandbox run --rootfs "$ROOTFS" --net nat -- /bin/true
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [ "$output" = "husk: sandbox run: --net nat: the job's resolv.conf would be over 4096 bytes (the search and options lines of $BATS_TEST_TMPDIR/host-resolv)" ]
+  # the first slot of a namespace with no hsb link: 0
+  [ "$(ip netns exec "$HNS" iptables -w -S FORWARD)" = "-P FORWARD DROP" ]
+  [ "$(ip netns exec "$HNS" iptables -w -t nat -S POSTROUTING)" = "-P POSTROUTING ACCEPT" ] ||
+    ! ip netns exec "$HNS" iptables -w -t nat -S POSTROUTING | grep -w hsb0
+  NETNS_RUN=$HNS nothing_left 0
+}
+
+# the job's /etc/resolv.conf with run's options (--rootfs, --net nat)
+job_resolv() {
+  run --separate-stderr husk sandbox run --rootfs "$ROOTFS" --net nat "$@" -- /bin/sh -c \
+    "cat /etc/resolv.conf; ip -4 -o addr show dev eth0 | awk '{print \$4}'; echo x > /etc/resolv.conf || echo read-only"
+  echo "$output"
+  echo "$stderr"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "read-only" ]
+  slot=$(slot_of "${lines[-2]%/30}")
+  # the lines of resolv.conf
+  unset 'lines[-1]' 'lines[-1]'
+  nothing_left "$slot"
+}
+
+@test "sandbox run --net nat: /etc/resolv.conf from --dns, else the host's reachable nameservers, else the default; none with --net none; the rootfs untouched" {
+  [ ! -e "$ROOTFS/etc/resolv.conf" ]
+  printf '%s\n' '# the host' 'nameserver 127.0.0.53' 'nameserver ::1' 'nameserver 10.1.2.3' \
+    'nameserver fe80::1%eth0' 'search example.test corp.test' 'options ndots:2 edns0' 'nameserver 10.1.2.4' \
+    'nameserver 10.1.2.5' 'nameserver 10.1.2.6' > "$BATS_TEST_TMPDIR/host-resolv"
+  export HUSK_SANDBOX_RESOLV_CONF=$BATS_TEST_TMPDIR/host-resolv
+  job_resolv --dns 192.0.2.53 --dns 2001:db8::53
+  [ "${lines[0]}" = "# made by husk sandbox --net nat (docs/sandbox.md)" ]
+  [ "${lines[1]}" = "nameserver 192.0.2.53" ]
+  [ "${lines[2]}" = "nameserver 2001:db8::53" ]
+  [ "${lines[3]}" = "search example.test corp.test" ]
+  [ "${lines[4]}" = "options ndots:2 edns0" ]
+  [ "${#lines[@]}" -eq 5 ]
+  # no --dns: the host's, loopback and IPv6 dropped, at most 3
+  job_resolv
+  [ "${lines[1]}" = "nameserver 10.1.2.3" ]
+  [ "${lines[2]}" = "nameserver 10.1.2.4" ]
+  [ "${lines[3]}" = "nameserver 10.1.2.5" ]
+  [ "${lines[4]}" = "search example.test corp.test" ]
+  [ "${#lines[@]}" -eq 6 ]
+  # only loopback resolvers (systemd-resolved, dnsmasq): the default
+  printf '%s\n' 'nameserver 127.0.0.53' 'nameserver ::1' > "$BATS_TEST_TMPDIR/host-resolv"
+  job_resolv
+  [ "${lines[1]}" = "nameserver 8.8.8.8" ]
+  [ "${lines[2]}" = "nameserver 8.8.4.4" ]
+  [ "${#lines[@]}" -eq 3 ]
+  [ ! -e "$ROOTFS/etc/resolv.conf" ]
+  # --net none: nothing of husk's
+  run --separate-stderr husk sandbox run --rootfs "$ROOTFS" -- /bin/sh -c 'cat /etc/resolv.conf || echo none'
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "none" ]
+  # --read-only: the rootfs is the lower layer itself, so only over a
+  # resolv.conf it has (no mount point is made in it)
+  run --separate-stderr husk sandbox run --rootfs "$ROOTFS" --net nat --read-only -- /bin/sh -c 'cat /etc/resolv.conf || echo none'
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "none" ]
+  [ ! -e "$ROOTFS/etc/resolv.conf" ]
+  echo "nameserver 203.0.113.1" > "$BUNDLE/rootfs/etc/resolv.conf"
+  run --separate-stderr husk sandbox run --rootfs "$BUNDLE/rootfs" --net nat --read-only -- /bin/cat /etc/resolv.conf
+  [ "$status" -eq 0 ]
+  [ "${lines[1]}" = "nameserver 8.8.8.8" ]
+  [ "$(cat "$BUNDLE/rootfs/etc/resolv.conf")" = "nameserver 203.0.113.1" ]
+  run husk sandbox run --rootfs "$ROOTFS" --net nat --dns 10.0.0.300 -- /bin/true
+  [ "$status" -eq 1 ]
+  [ "$output" = 'husk: sandbox run: --dns "10.0.0.300" is not an IPv4 or IPv6 address' ]
+  run husk sandbox start --name s4d --rootfs "$ROOTFS" --net nat --dns fe80::1%eth0
+  [ "$status" -eq 1 ]
+  [ "$output" = 'husk: sandbox start: --dns "fe80::1%eth0" is not an IPv4 or IPv6 address' ]
+  run husk sandbox run --rootfs "$ROOTFS" --net nat --dns 1.1.1.1 --dns 1.1.1.2 --dns 1.1.1.3 --dns 1.1.1.4 -- /bin/true
+  [ "$output" = "husk: sandbox run: more than 3 --dns addresses" ]
+  run husk sandbox run --rootfs "$ROOTFS" --dns 1.1.1.1 -- /bin/true
+  [ "$output" = "husk: sandbox run: --dns is for --net nat" ]
+  nothing_left
 }
 
 @test "sandbox run --image: a local Podman image is the rootfs, stays unchanged, is unmounted; a missing image is a one-line error" {
@@ -186,9 +347,12 @@ wait_nothing_left() {
 @test "sandbox start --image --net nat: exec sees the image and reaches a listener through the NAT; stop leaves nothing" {
   command -v nft >/dev/null || skip "nft is not installed"
   listener_netns
-  run husk sandbox start --name s4 --image localhost/husk-sandbox-test --net nat
+  run husk sandbox start --name s4 --image localhost/husk-sandbox-test --net nat --dns 192.0.2.7
   [ "$status" -eq 0 ]
   [ -z "$output" ]
+  run husk sandbox exec s4 -- /bin/cat /etc/resolv.conf
+  [ "$status" -eq 0 ]
+  [ "${lines[1]}" = "nameserver 192.0.2.7" ]
   # the keeper holds the image and the network while the sandbox lives
   run husk sandbox exec s4 -- /bin/sh -c "cat /etc/image-mark; ip -4 -o addr show dev eth0 | awk '{print \$4}'"
   [ "$status" -eq 0 ]
