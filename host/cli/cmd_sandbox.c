@@ -49,6 +49,17 @@ static int existing_dir(const char *verb, const char *flag, const char *path, ch
 	return 0;
 }
 
+/* one --dns address, added to the --net nat options */
+static int parse_dns(const char *verb, const char *ip, struct husk_sb_net_opts *no)
+{
+	if (!husk_sb_dns_valid(ip))
+		return cli_failf("sandbox %s: --dns \"%s\" is not an IPv4 or IPv6 address", verb, ip);
+	if (no->n_dns == HUSK_SB_DNS_MAX)
+		return cli_failf("sandbox %s: more than %d --dns addresses", verb, HUSK_SB_DNS_MAX);
+	snprintf(no->dns[no->n_dns++], sizeof no->dns[0], "%s", ip);
+	return 0;
+}
+
 static int parse_defaults(struct run_args *a)
 {
 	struct husk_config cfg;
@@ -145,16 +156,10 @@ int sandbox_parse(int argc, char **argv, struct run_args *a)
 				return cli_failf("sandbox run: --name is for sandbox start");
 			a->name = optarg;
 			break;
-		case OPT_DNS: {
-			struct husk_sb_net_opts *no = &a->host.net.opts;
-			if (!husk_sb_dns_valid(optarg))
-				return cli_failf("sandbox %s: --dns \"%s\" is not an IPv4 or IPv6 address", verb,
-						 optarg);
-			if (no->n_dns == HUSK_SB_DNS_MAX)
-				return cli_failf("sandbox %s: more than %d --dns addresses", verb, HUSK_SB_DNS_MAX);
-			snprintf(no->dns[no->n_dns++], sizeof no->dns[0], "%s", optarg);
+		case OPT_DNS:
+			if (parse_dns(verb, optarg, &a->host.net.opts))
+				return 1;
 			break;
-		}
 		default:
 			return cli_failf("sandbox %s: unknown option %s (see husk sandbox --help)", verb,
 					 argv[optind - 1]);
