@@ -404,22 +404,25 @@ wait_nothing_left() {
   POOL_ROOT=$(mktemp -d /run/husk-sbpool.XXXXXX)
   pool_start "$POOL_ROOT" 1 HUSK_MEMORY_MIB=512 HUSK_VCPUS=1
   pool_wait_ready "$POOL_ROOT" 1
-  run "$HUSK" --root "$POOL_ROOT" sandbox start --name sp --image localhost/husk-sandbox-test --net nat
+  run "$HUSK" --root "$POOL_ROOT" sandbox start --name sp --image localhost/husk-sandbox-test --net nat --dns 192.0.2.8
   [ "$status" -eq 0 ]
   # adopted: the sandbox's VM is the pool's
   [[ "$(jq -r .vm_dir "$POOL_ROOT/sandbox-sp/state.json")" == "$POOL_ROOT/pool.d/"* ]]
   grep -q "VM 0 taken" "$POOL_ROOT.log"
   run "$HUSK" --root "$POOL_ROOT" sandbox exec sp -- /bin/sh -c \
-    "cat /etc/image-mark; ip -4 -o addr show dev eth0 | awk '{print \$4}'"
+    "cat /etc/image-mark; ip -4 -o addr show dev eth0 | awk '{print \$4}'; grep nameserver /etc/resolv.conf"
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = "$IMAGE_MARK" ]
   slot=$(slot_of "${lines[1]%/30}")
+  # the resolv.conf of husk's reaches a pool VM too
+  [ "${lines[2]}" = "nameserver 192.0.2.8" ]
   ip link show "hsb$slot"
   run "$HUSK" --root "$POOL_ROOT" sandbox stop sp
   [ "$status" -eq 0 ]
   [ ! -e "$POOL_ROOT/sandbox-sp" ]
   ! ip link show "hsb$slot" >/dev/null 2>&1
   ! nft list table ip "husk_sb_$slot" >/dev/null 2>&1
+  [ ! -e "$(resolv_dir "$slot")" ]
   [ -z "$(image_mounts)" ]
   [ -z "$(pgrep -f -- "--root $POOL_ROOT sandbox" || true)" ]
 }
