@@ -149,9 +149,10 @@ slot_of() {
   nothing_left "$slot"
 }
 
-# host_netns: a network namespace of the test's own (HNS) that plays the
-# host: IP forwarding on, iptables' FORWARD policy DROP (as Docker sets it)
-# there only, and a veth 10.235.R.1 (HNS) / LADDR=10.235.R.2 to a second
+# host_netns [POLICY]: a network namespace of the test's own (HNS) that
+# plays the host: IP forwarding on, iptables' FORWARD policy POLICY there
+# only (DROP as Docker sets it; none given: no iptables rule or table at
+# all), and a veth 10.235.R.1 (HNS) / LADDR=10.235.R.2 to a second
 # namespace (LNS) with the listener of listener_netns. husk runs in HNS
 # with `nsenter --net` (its mounts, cgroups and /run stay the host's).
 host_netns() {
@@ -168,7 +169,7 @@ host_netns() {
   ip -n "$LNS" link set eth0 up
   ip -n "$LNS" link set lo up
   ip netns exec "$HNS" sysctl -qw net.ipv4.ip_forward=1
-  ip netns exec "$HNS" iptables -w -P FORWARD DROP
+  [ -z "${1:-}" ] || ip netns exec "$HNS" iptables -w -P FORWARD "$1"
   ip netns exec "$LNS" python3 -c '
 import socket, sys
 s = socket.socket()
@@ -186,7 +187,7 @@ while True:
 
 @test "sandbox run --net nat on a host whose iptables FORWARD policy is DROP (Docker's): the job reaches the listener; the accepts are removed, the policy stays" {
   command -v iptables >/dev/null || skip "iptables is not installed"
-  host_netns
+  host_netns DROP
   run --separate-stderr nsenter --net="/run/netns/$HNS" "$HUSK" --root "$HUSK_ROOT" sandbox run \
     --rootfs "$ROOTFS" --net nat -- /bin/sh -c "
     ip -4 -o addr show dev eth0 | awk '{print \$4}'
@@ -202,9 +203,35 @@ while True:
   NETNS_RUN=$HNS nothing_left "$slot"
 }
 
+@test "sandbox run --net nat on a host with a bare FORWARD chain, and on one without iptables (nft only): the job reaches the listener; no rule or table is left or made" {
+  command -v nft >/dev/null || skip "nft is not installed"
+  host_netns
+  local job="ip -4 -o addr show dev eth0 | awk '{print \$4}'; echo | nc -w 10 $LADDR 4321"
+  # iptables installed, its FORWARD chain bare: nothing to accept there
+  run --separate-stderr nsenter --net="/run/netns/$HNS" "$HUSK" --root "$HUSK_ROOT" sandbox run \
+    --rootfs "$ROOTFS" --net nat -- /bin/sh -c "$job"
+  echo "$output"
+  echo "$stderr"
+  [ "$status" -eq 0 ]
+  [ "${lines[1]}" = "hello $LHOST" ]
+  [ -z "$(ip netns exec "$HNS" nft list ruleset)" ]
+  NETNS_RUN=$HNS nothing_left "$(slot_of "${lines[0]%/30}")"
+  # iptables hidden (not executable) in a mount namespace of husk's own
+  run --separate-stderr nsenter --net="/run/netns/$HNS" unshare -m --propagation private sh -c \
+    'mount --bind /dev/null "$(command -v iptables || echo /usr/sbin/iptables)" && ! iptables -V 2>/dev/null && exec "$@"' \
+    sh "$HUSK" --root "$HUSK_ROOT" sandbox run --rootfs "$ROOTFS" --net nat -- /bin/sh -c "$job"
+  echo "$output"
+  echo "$stderr"
+  kill "$LPID" 2>/dev/null || true
+  [ "$status" -eq 0 ]
+  [ "${lines[1]}" = "hello $LHOST" ]
+  [ -z "$(ip netns exec "$HNS" nft list ruleset)" ]
+  NETNS_RUN=$HNS nothing_left "$(slot_of "${lines[0]%/30}")"
+}
+
 @test "sandbox run --net nat whose set-up fails at its last step (the resolv.conf): a one-line error; the veth, nft table, iptables accepts and holder are gone" {
   command -v iptables >/dev/null || skip "iptables is not installed"
-  host_netns
+  host_netns DROP
   kill "$LPID" 2>/dev/null || true
   # search and options lines over the job's resolv.conf's 4096 bytes
   for i in $(seq 30); do printf 'options %0200d\n' "$i"; done > "$BATS_TEST_TMPDIR/host-resolv"
