@@ -224,8 +224,26 @@ static bool forward_may_drop(struct husk_sb_net *n)
 
 /* each part marked as added only once its command succeeded (each is a
  * single rule or one nft transaction): teardown removes exactly those */
+#define STALE_MAX 16
+
+/* iptables rules for hsb<N> a keeper killed outright left (the link did
+ * not exist, so no live sandbox has them): deleted, as nft's "add; delete;
+ * add" replaces its table */
+static void drop_stale(struct husk_sb_net *n)
+{
+	struct husk_err ignore = { 0 };
+	for (int i = 0; i < STALE_MAX && forward(n, true, false, &ignore) == 0; i++)
+		;
+	for (int i = 0; i < STALE_MAX && forward(n, false, false, &ignore) == 0; i++)
+		;
+	for (int i = 0; !n->nft && i < STALE_MAX && masquerade(n, false, &ignore) == 0; i++)
+		;
+}
+
 static int firewall_add(struct husk_sb_net *n, struct husk_err *err)
 {
+	if (n->ipt[0])
+		drop_stale(n);
 	int r = masquerade(n, true, err);
 	if (r < 0)
 		return r;
