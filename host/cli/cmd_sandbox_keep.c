@@ -2,8 +2,9 @@
  * setup_file to teardown_file). start makes container sandbox-NAME from
  * the same spec as run with a sleeping init, detached, and keeps the spec
  * in its state dir; exec runs a command there as run would (cwd /work,
- * the same environment and limits) with its exit status; cp copies a file
- * out through an exec of cat; stop removes the sandbox and its VM. */
+ * the same environment and limits) with its exit status (cp, in
+ * cmd_sandbox_cp.c, is made of such execs); stop removes the sandbox and
+ * its VM. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -165,10 +166,8 @@ static int sandbox_process(const char *verb, const char *dir, char **cmd, int n_
 	return 0;
 }
 
-/* Runs cmd in sandbox name with its stdout on out_fd (-1: ours); returns
- * the command's exit status, or -1 after printing why it did not run. */
-static int exec_in(struct husk_globals *g, const char *verb, const char *name, char **cmd, int n_cmd, char **extra,
-		   size_t n_extra, int out_fd)
+int sandbox_exec_in(struct husk_globals *g, const char *verb, const char *name, char **cmd, int n_cmd, char **extra,
+		    size_t n_extra, const int stdio[3])
 {
 	struct husk_err err = { 0 };
 	struct husk_state st;
@@ -185,18 +184,22 @@ static int exec_in(struct husk_globals *g, const char *verb, const char *name, c
 	int r = husk_container_can_exec(&st, false, &err) < 0
 			? cli_fail(&err)
 			: sandbox_process(verb, dir, cmd, n_cmd, extra, n_extra, &spec, &proc, &env);
-	proc.terminal = out_fd < 0 && isatty(0);
+	proc.terminal = !stdio && isatty(0);
 	sigset_t set;
 	sigfillset(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	int saved = out_fd >= 0 ? fcntl(1, F_DUPFD_CLOEXEC, 3) : -1;
-	if (out_fd >= 0)
-		dup2(out_fd, 1);
+	int saved[3] = { -1, -1, -1 };
+	for (int i = 0; i < 3 && stdio; i++)
+		if (stdio[i] >= 0) {
+			saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
+			dup2(stdio[i], i);
+		}
 	pid_t pid = r == 0 ? husk_container_exec(dir, &st, &proc, NULL, g->log_path != NULL, &err) : -1;
-	if (saved >= 0) {
-		dup2(saved, 1);
-		close(saved);
-	}
+	for (int i = 0; i < 3; i++)
+		if (saved[i] >= 0) {
+			dup2(saved[i], i);
+			close(saved[i]);
+		}
 	husk_state_free(&st);
 	husk_spec_free(&spec);
 	if (r != 0)
@@ -230,33 +233,8 @@ int sandbox_exec(struct husk_globals *g, int argc, char **argv)
 		optind++;
 	if (optind >= argc)
 		return cli_failf("sandbox exec: no command given (husk sandbox exec NAME -- CMD [ARG...])");
-	int status = exec_in(g, "exec", name, argv + optind, argc - optind, env, n_env, -1);
+	int status = sandbox_exec_in(g, "exec", name, argv + optind, argc - optind, env, n_env, NULL);
 	return status < 0 ? 1 : status;
-}
-
-int sandbox_cp(struct husk_globals *g, int argc, char **argv)
-{
-	if (argc != 3)
-		return cli_failf("sandbox cp: expected NAME:PATH HOST_PATH");
-	char name[256];
-	const char *colon = strchr(argv[1], ':');
-	if (!colon || colon == argv[1] || !colon[1] || (size_t)(colon - argv[1]) >= sizeof name)
-		return cli_failf("sandbox cp: \"%s\" is not NAME:PATH", argv[1]);
-	memcpy(name, argv[1], (size_t)(colon - argv[1]));
-	name[colon - argv[1]] = '\0';
-	int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return cli_failf("sandbox cp: %s: %s", argv[2], strerror(errno));
-	char *cmd[] = { "cat", "--", (char *)colon + 1, NULL };
-	int status = exec_in(g, "cp", name, cmd, 3, NULL, 0, fd);
-	close(fd);
-	if (status == 0)
-		return 0;
-	unlink(argv[2]);
-	if (status > 0)
-		return cli_failf("sandbox cp: reading %s in sandbox %s failed (cat exited %d)", colon + 1, name,
-				 status);
-	return 1;
 }
 
 /* The keeper start left in dir, if any (pid 0: none) */

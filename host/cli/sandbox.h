@@ -1,5 +1,5 @@
 /* husk sandbox's sub-verbs (cmd_sandbox.c: run and the shared option
- * parsing; cmd_sandbox_keep.c: start, exec, cp, stop). */
+ * parsing; cmd_sandbox_keep.c: start, exec, stop; cmd_sandbox_cp.c: cp). */
 #ifndef HUSK_HOST_CLI_SANDBOX_H
 #define HUSK_HOST_CLI_SANDBOX_H
 
@@ -37,6 +37,16 @@ long sandbox_now_ms(void);
 #define SANDBOX_ID_PREFIX "sandbox-"
 /* ... and the keeper of its --image and --net nat: "PID START_TIME\n" */
 #define SANDBOX_KEEPER_FILE "sandbox.keeper"
+
+/* Runs cmd in started sandbox name (exec's process: the spec's env plus
+ * extra, cwd /work) and waits for it. stdio NULL: the command has our
+ * stdin, stdout and stderr (and a terminal when stdin is one); else
+ * stdio[i] >= 0 becomes its fd i (no terminal), -1 leaves ours. Returns
+ * the command's exit status, or -1 after printing (as "sandbox VERB: ...")
+ * why it did not run: no such sandbox, not running. Shared by exec and
+ * cp (cmd_sandbox_cp.c). */
+int sandbox_exec_in(struct husk_globals *g, const char *verb, const char *name, char **cmd, int n_cmd, char **extra,
+		    size_t n_extra, const int stdio[3]);
 
 int sandbox_start(struct husk_globals *g, int argc, char **argv);
 int sandbox_exec(struct husk_globals *g, int argc, char **argv);

@@ -163,8 +163,22 @@ nothing_left() {
   [[ "$output" == 'husk: sandbox stop: no sandbox "nosuch" ('* ]]
   run husk sandbox cp nosuch "$BATS_TEST_TMPDIR/f"
   [ "$status" -eq 1 ]
-  [ "$output" = 'husk: sandbox cp: "nosuch" is not NAME:PATH' ]
+  [ "$output" = "husk: sandbox cp: neither \"nosuch\" nor \"$BATS_TEST_TMPDIR/f\" is NAME:PATH" ]
   [ "${#lines[@]}" -eq 1 ]
+  run husk sandbox cp a:/x b:/y
+  [ "$status" -eq 1 ]
+  [ "$output" = 'husk: sandbox cp: both "a:/x" and "b:/y" are NAME:PATH (one side must be a host path)' ]
+  run husk sandbox cp "$BATS_TEST_TMPDIR/no-such-file" nosuch:/tmp
+  [ "$status" -eq 1 ]
+  [ "$output" = "husk: sandbox cp: $BATS_TEST_TMPDIR/no-such-file: No such file or directory" ]
+  touch "$BATS_TEST_TMPDIR/f"
+  run husk sandbox cp "$BATS_TEST_TMPDIR/f" nosuch:/tmp
+  [ "$status" -eq 1 ]
+  [[ "$output" == 'husk: sandbox cp: no sandbox "nosuch" ('* ]]
+  [ "${#lines[@]}" -eq 1 ]
+  run husk sandbox cp nosuch: "$BATS_TEST_TMPDIR/f"
+  [ "$status" -eq 1 ]
+  [ "$output" = 'husk: sandbox cp: "nosuch:" is not NAME:PATH (a name and a path are needed)' ]
   nothing_left
 }
 
@@ -190,5 +204,166 @@ nothing_left() {
   run husk sandbox stop s1
   [ "$status" -eq 0 ]
   [ "$before" = "$(rootfs_listing "$ROOTFS")" ]
+  nothing_left
+}
+
+# cp_rootfs DIR: the busybox rootfs with dash as /bin/sh (busybox's sh runs
+# its own applets before PATH: no fake tar, no missing tar, with it)
+cp_rootfs() {
+  cp -a "$ROOTFS" "$1"
+  mkdir -p "$1/lib/x86_64-linux-gnu" "$1/lib64"
+  cp -L /lib/x86_64-linux-gnu/libc.so.6 /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$1/lib/x86_64-linux-gnu/"
+  ln -sf ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$1/lib64/"
+  rm -f "$1/bin/sh"
+  cp /bin/dash "$1/bin/sh"
+}
+
+# no .husk-cp-* staging file or directory left in DIR
+no_staging_left() {
+  [ -z "$(find "$1" -name '.husk-cp-*')" ] || { find "$1" -name '.husk-cp-*' >&2; return 1; }
+}
+
+@test "sandbox cp: files and directories in and out as docker cp, one-line errors, a hostile guest's archive" {
+  RFS=$BATS_TEST_TMPDIR/rootfs
+  cp_rootfs "$RFS"
+  H=$BATS_TEST_TMPDIR/h
+  src=$H/src
+  mkdir -p "$src/a/b" "$src/empty"
+  echo top > "$src/top"
+  echo deep > "$src/a/b/deep file"
+  echo colon > "$src/a/c:d"
+  printf '#!/bin/sh\necho ran\n' > "$src/x.sh"
+  chmod 755 "$src/x.sh"
+  chmod 750 "$src/a"
+  ln -s top "$src/link"
+  run husk sandbox start --name c --rootfs "$RFS"
+  [ "$status" -eq 0 ]
+
+  # a file in: its mode kept; into an existing directory under its own name
+  run husk sandbox cp "$src/x.sh" c:/tmp/x.sh
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+  cp "$src/top" "$H/a:b"
+  run husk sandbox cp "$H/a:b" c:/tmp
+  [ "$status" -eq 0 ]
+  # a relative host path with ':' (a '/' before it) and a relative guest path (under /work)
+  run bash -c "cd '$H' && '$HUSK' --root '$HUSK_ROOT' sandbox cp ./a:b c:rel"
+  [ "$status" -eq 0 ]
+  run husk sandbox exec c -- /bin/sh -c '/tmp/x.sh; stat -c %a /tmp/x.sh; cat /tmp/a:b /work/rel'
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'ran\n755\ntop\ntop')" ]
+
+  # a file out: its mode kept; into an existing directory under its own name; over a file
+  mkdir "$H/o"
+  run husk sandbox cp c:/tmp/x.sh "$H/o"
+  [ "$status" -eq 0 ]
+  cmp "$src/x.sh" "$H/o/x.sh"
+  [ "$(stat -c %a "$H/o/x.sh")" = 755 ]
+  echo old > "$H/o/top"
+  run husk sandbox cp c:/tmp/a:b "$H/o/top"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$H/o/top")" = top ]
+
+  # a directory in: a new one takes the contents, an existing one gets it as a subdirectory
+  run husk sandbox cp "$src" c:/tmp/d
+  [ "$status" -eq 0 ]
+  run husk sandbox cp "$src" c:/tmp/d
+  [ "$status" -eq 0 ]
+  run husk sandbox exec c -- /bin/sh -c 'cat "/tmp/d/a/b/deep file" /tmp/d/src/a/c:d; readlink /tmp/d/link; stat -c %a /tmp/d/a /tmp/d/src/x.sh'
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'deep\ncolon\ntop\n750\n755')" ]
+
+  # ... and out again, both ways: contents, nesting, modes, the symlink
+  run husk sandbox cp c:/tmp/d "$H/back"
+  [ "$status" -eq 0 ]
+  diff -r "$src" "$H/back/src"
+  diff -r -x src "$src" "$H/back"
+  [ "$(readlink "$H/back/link")" = top ]
+  [ "$(stat -c %a "$H/back/a")" = 750 ]
+  [ "$(stat -c %a "$H/back/src/x.sh")" = 755 ]
+  run husk sandbox cp c:/tmp/d/ "$H/back"
+  [ "$status" -eq 0 ]
+  diff -r "$src" "$H/back/d/src"
+  no_staging_left "$H"
+
+  # errors: one line, status 1, nothing left at the destination
+  run husk sandbox cp c:/nope "$H/nope"
+  [ "$status" -eq 1 ]
+  [ "$output" = "husk: sandbox cp: /nope: no such file or directory in sandbox c" ]
+  [ ! -e "$H/nope" ]
+  run husk sandbox cp "$H/nope" c:/tmp/nope
+  [ "$status" -eq 1 ]
+  [ "$output" = "husk: sandbox cp: $H/nope: No such file or directory" ]
+  run husk sandbox cp c:/tmp/d "$H/o/top"
+  [ "$status" -eq 1 ]
+  [ "$output" = "husk: sandbox cp: $H/o/top exists and is not a directory" ]
+  run husk sandbox cp "$src" c:/tmp/x.sh
+  [ "$status" -eq 1 ]
+  [ "$output" = "husk: sandbox cp: /tmp/x.sh in sandbox c exists and is not a directory" ]
+  run husk sandbox cp "$src/top" c:/no/such/dir/f
+  [ "$status" -eq 1 ]
+  [[ "$output" == "husk: sandbox cp: writing /no/such/dir/f in sandbox c failed ("*")" ]]
+  [ "${#lines[@]}" -eq 1 ]
+  # cat fails halfway (a read error): the file there before stays as it was, no temp file
+  run husk sandbox cp c:/proc/self/mem "$H/o/top"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "husk: sandbox cp: reading /proc/self/mem in sandbox c failed (cat exited "* ]]
+  [ "$(cat "$H/o/top")" = top ]
+  no_staging_left "$H"
+
+  # a hostile guest: its "tar" sends a symlink out of the destination, then
+  # a file through it; GNU tar refuses, nothing is written outside, nothing left
+  mkdir "$H/outside" "$BATS_TEST_TMPDIR/evil"
+  (cd "$BATS_TEST_TMPDIR/evil" && ln -s "$H/outside" esc && ln -s ../../outside rel &&
+    tar -cf ../hostile.tar esc rel && rm esc rel && mkdir esc rel && echo pwned > esc/f && echo pwned > rel/f &&
+    tar -rf ../hostile.tar esc/f rel/f)
+  printf '#!/bin/sh\nexec cat /tmp/hostile.tar\n' > "$BATS_TEST_TMPDIR/faketar"
+  chmod 755 "$BATS_TEST_TMPDIR/faketar"
+  run husk sandbox exec c -- mkdir -p /usr/local/bin
+  run husk sandbox cp "$BATS_TEST_TMPDIR/faketar" c:/usr/local/bin/tar
+  [ "$status" -eq 0 ]
+  run husk sandbox cp "$BATS_TEST_TMPDIR/hostile.tar" c:/tmp/hostile.tar
+  [ "$status" -eq 0 ]
+  run husk sandbox cp c:/tmp "$H/hostile"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "husk: sandbox cp: extracting what sandbox c sent for /tmp failed (tar exited 2: tar: "*"Not a directory)" ]]
+  [ -z "$(ls -A "$H/outside")" ]
+  [ ! -e "$H/hostile" ]
+  no_staging_left "$H"
+  # ... device nodes, a fifo and a set-uid file: only the plain file and the mode's 0777 bits arrive
+  mkdir "$BATS_TEST_TMPDIR/nodes"
+  echo ok > "$BATS_TEST_TMPDIR/nodes/ok"
+  mknod "$BATS_TEST_TMPDIR/nodes/null" c 1 3
+  mkfifo "$BATS_TEST_TMPDIR/nodes/fifo"
+  install -m 4755 /dev/null "$BATS_TEST_TMPDIR/nodes/suid"
+  tar -C "$BATS_TEST_TMPDIR/nodes" -cf "$BATS_TEST_TMPDIR/nodes.tar" .
+  run husk sandbox cp "$BATS_TEST_TMPDIR/nodes.tar" c:/tmp/hostile.tar
+  [ "$status" -eq 0 ]
+  run husk sandbox cp c:/tmp "$H/nodes"
+  [ "$status" -eq 0 ]
+  [ "$(ls "$H/nodes" | tr '\n' ' ')" = "ok suid " ]
+  [ "$(stat -c %a "$H/nodes/suid")" = 755 ]
+
+  # no tar in the rootfs: a directory cannot be copied (the cause named), a file still can
+  run husk sandbox exec c -- rm /usr/local/bin/tar /bin/tar
+  [ "$status" -eq 0 ]
+  run husk sandbox cp c:/tmp/d "$H/notar"
+  [ "$status" -eq 1 ]
+  [ "$output" = "husk: sandbox cp: no tar in sandbox c's rootfs (a directory is copied as a tar stream)" ]
+  run husk sandbox cp "$src" c:/tmp/notar
+  [ "$status" -eq 1 ]
+  [ "$output" = "husk: sandbox cp: no tar in sandbox c's rootfs (a directory is copied as a tar stream)" ]
+  [ ! -e "$H/notar" ]
+  run husk sandbox cp c:/tmp/x.sh "$H/notar"
+  [ "$status" -eq 0 ]
+  cmp "$src/x.sh" "$H/notar"
+
+  run husk sandbox stop c
+  [ "$status" -eq 0 ]
+  run husk sandbox cp c:/tmp/x.sh "$H/gone"
+  [ "$status" -eq 1 ]
+  [[ "$output" == 'husk: sandbox cp: no sandbox "c" ('* ]]
+  [ ! -e "$H/gone" ]
   nothing_left
 }
