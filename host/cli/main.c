@@ -41,7 +41,8 @@ static const struct husk_verb verbs[] = {
 	{ "sandbox", "run a CI job in a throwaway VM (docs/sandbox.md)",
 	  "sandbox run (--rootfs DIR | --image NAME) [--work DIR] [--timeout SEC] [--memory MIB] [--cpus N] [--net none|nat [--dns IP]...] [--env K=V]... [--read-only] -- CMD [ARG...]\n"
 	  "       husk sandbox start --name NAME (--rootfs DIR | --image NAME) [run's options but --timeout]\n"
-	  "       husk sandbox exec [--env K=V]... NAME -- CMD [ARG...] | sandbox cp NAME:PATH HOST_PATH | sandbox stop NAME",
+	  "       husk sandbox exec [--env K=V]... NAME -- CMD [ARG...] | sandbox stop NAME\n"
+	  "       husk sandbox cp NAME:PATH HOST_PATH | sandbox cp HOST_PATH NAME:PATH  (files and directories)",
 	  cmd_sandbox },
 	{ "checkpoint", "checkpoint a container", "checkpoint ID", cmd_not_yet },
 	{ "restore", "restore a container", "restore ID", cmd_not_yet },

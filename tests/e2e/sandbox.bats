@@ -284,6 +284,11 @@ no_staging_left() {
   run husk sandbox cp c:/tmp/d/ "$H/back"
   [ "$status" -eq 0 ]
   diff -r "$src" "$H/back/d/src"
+  # DIR/. : the contents, into an existing directory too
+  mkdir "$H/dot"
+  run husk sandbox cp c:/tmp/d/a/. "$H/dot"
+  [ "$status" -eq 0 ]
+  diff -r "$src/a" "$H/dot"
   no_staging_left "$H"
 
   # errors: one line, status 1, nothing left at the destination
