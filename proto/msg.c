@@ -424,7 +424,7 @@ int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg
 {
 	husk_cbor_put_map(e, 6 + (m->container != NULL) + (m->resources != NULL) + (m->network != NULL) +
 				     (m->notify_socket != NULL) + (m->ctr != 0) + (m->join.mask != 0) + m->tree +
-				     (m->overlay_mib != 0));
+				     (m->overlay_mib != 0) + m->hold);
 	husk_cbor_put_text(e, "id");
 	husk_cbor_put_text(e, m->id);
 	husk_cbor_put_text(e, "rootfs_tag");
@@ -472,6 +472,10 @@ int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg
 	if (m->overlay_mib) {
 		husk_cbor_put_text(e, "overlay_mib");
 		husk_cbor_put_uint(e, m->overlay_mib);
+	}
+	if (m->hold) {
+		husk_cbor_put_text(e, "hold");
+		husk_cbor_put_bool(e, true);
 	}
 	return e->overflow ? -ENOSPC : 0;
 }
@@ -532,7 +536,7 @@ int husk_msg_decode_create(const struct husk_cbor_item *root, struct husk_arena 
 	if (m->notify_socket && (!husk_path_is_clean_abs(m->notify_socket) || !strcmp(m->notify_socket, "/")))
 		return husk_err_set(err, EINVAL, "notify_socket \"%s\" is not a clean absolute file path",
 				    m->notify_socket);
-	if ((r = decode_overlay(root, m, err)) < 0)
+	if ((r = decode_overlay(root, m, err)) < 0 || (r = husk_msg_get_bool(root, "hold", true, &m->hold, err)) < 0)
 		return r;
 	return decode_pod_fields(root, m, err);
 }

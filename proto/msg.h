@@ -83,6 +83,12 @@ struct husk_create_msg {
 	 * the container ("overlay_mib", written only when not 0; 1 ..
 	 * HUSK_OVERLAY_MAX_MIB, never with readonly) */
 	uint32_t overlay_mib;
+	/* sandboxes: the container's init is set up as for its process (the
+	 * namespaces, mounts, overlay, cwd, limits, user, capabilities) but
+	 * runs nothing: it waits to be killed, holding the namespaces for
+	 * EXECs; process.args[0] is not looked up ("hold", written only when
+	 * true; a rootfs needs no program for it) */
+	bool hold;
 };
 #define HUSK_OVERLAY_MAX_MIB 65536u
 

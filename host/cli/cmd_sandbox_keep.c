@@ -1,6 +1,6 @@
 /* sandbox start/exec/cp/stop: one VM for many commands (a bats file's
  * setup_file to teardown_file). start makes container sandbox-NAME from
- * the same spec as run with a sleeping init, detached, and keeps the spec
+ * the same spec as run with an init that runs nothing (held), detached, and keeps the spec
  * in its state dir; exec runs a command there as run would (cwd /work,
  * the same environment and limits) with its exit status (cp, in
  * cmd_sandbox_cp.c, is made of such execs); stop removes the sandbox and
@@ -104,7 +104,9 @@ static pid_t start_detached(const struct husk_create_opts *c, const struct husk_
 
 int sandbox_start(struct husk_globals *g, int argc, char **argv)
 {
-	static char *init[] = { "/bin/sh", "-c", "exec sleep 2147483647", NULL };
+	/* never run: the guest holds the init (io.husk.sandbox.hold), so
+	 * the rootfs needs no program; exec replaces the args */
+	static char *init[] = { "husk-hold", NULL };
 	struct run_args a = { .start = true };
 	struct husk_err err = { 0 };
 	_cleanup_free_ char *spec = NULL;
@@ -112,7 +114,8 @@ int sandbox_start(struct husk_globals *g, int argc, char **argv)
 	if (sandbox_parse(argc, argv, &a) != 0 || sandbox_id("start", a.name, id, sizeof id) != 0)
 		return 1;
 	a.s.argv = init;
-	a.s.argc = 3;
+	a.s.argc = 1;
+	a.s.hold = true;
 	if (sandbox_host_setup(&a, false, &err) < 0)
 		return cli_fail(&err);
 	pid_t monitor = husk_sandbox_spec(&a.s, &spec, &err); /* 0 or a negative code */

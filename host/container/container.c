@@ -569,9 +569,13 @@ static pid_t create_adopting(const struct husk_create_opts *o, const struct husk
 /* bundle/config.json, or the spec husk wrote itself (o->spec_json) */
 static int load_spec(const struct husk_create_opts *o, struct husk_spec *spec, struct husk_err *err)
 {
-	if (!o->spec_json)
-		return husk_spec_load(spec, o->bundle, err);
-	return husk_spec_parse(spec, "", o->spec_json, strlen(o->spec_json), err);
+	if (o->spec_json)
+		return husk_spec_parse(spec, "", o->spec_json, strlen(o->spec_json), err);
+	int r = husk_spec_load(spec, o->bundle, err);
+	if (r == 0 && spec->hold)
+		return husk_err_set(err, EINVAL, "annotation %s is for husk's own sandboxes only",
+				    HUSK_SPEC_HOLD_ANNOTATION);
+	return r;
 }
 
 pid_t husk_container_create(const struct husk_create_opts *o, char *dir, size_t dir_cap, struct husk_err *err)

@@ -354,6 +354,7 @@ int husk_guest_create(int session_fd, const struct husk_monitor_args *a, bool st
 		.rootfs_tag = VFS_TAG,
 		.readonly = a->spec->readonly,
 		.overlay_mib = a->spec->overlay_mib,
+		.hold = a->spec->hold,
 		.hostname = (char *)a->spec->hostname,
 		.stdin_open = stdin_open,
 		.process = a->spec->process,

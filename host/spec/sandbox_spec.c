@@ -6,6 +6,7 @@
  * from --work or a tmpfs as the working directory, the VM's size and the
  * overlay in io.husk.* annotations. */
 #include "host/spec/sandbox_spec.h"
+#include "host/spec/spec.h"
 #include "host/spec/spec_template.h"
 
 #include <jansson.h>
@@ -131,6 +132,8 @@ int husk_sandbox_spec(const struct husk_sandbox_opts *o, char **out, struct husk
 	json_t *ann = json_pack("{s:s,s:s}", "io.husk.vm.memory_mib", mem, "io.husk.vm.vcpus", cpus);
 	if (ann && !o->read_only)
 		json_object_set_new(ann, "io.husk.rootfs.overlay_mib", json_string(ovl));
+	if (ann && o->hold)
+		json_object_set_new(ann, HUSK_SPEC_HOLD_ANNOTATION, json_string("true"));
 	json_t *masked = json_pack("[s,s,s,s,s,s,s,s,s,s]", "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
 				   "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
 				   "/sys/firmware", "/proc/scsi");

@@ -22,6 +22,7 @@ struct husk_sandbox_opts {
 	int cpus;
 	bool read_only; /* no overlay: the root read-only, /tmp a tmpfs */
 	bool terminal;  /* stdin is a terminal */
+	bool hold;      /* sandbox start: io.husk.sandbox.hold, the init runs nothing (argv is still process.args) */
 	char **env;     /* K=V, n_env of them, after the defaults */
 	size_t n_env;
 	char **argv; /* the command, argc >= 1 */

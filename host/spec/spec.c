@@ -159,6 +159,19 @@ static int parse_overlay(struct husk_spec *spec, struct husk_err *err)
 	return 0;
 }
 
+/* io.husk.sandbox.hold: "true" or absent (husk_container_create takes it
+ * only in a spec of husk's own) */
+static int parse_hold(struct husk_spec *spec, struct husk_err *err)
+{
+	json_t *v = json_object_get(json_object_get(spec->json, "annotations"), HUSK_SPEC_HOLD_ANNOTATION);
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || strcmp(json_string_value(v), "true") != 0)
+		return husk_err_set(err, EINVAL, "annotation %s must be \"true\"", HUSK_SPEC_HOLD_ANNOTATION);
+	spec->hold = true;
+	return 0;
+}
+
 int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *text, size_t len, struct husk_err *err)
 {
 	json_error_t jerr;
@@ -189,7 +202,7 @@ int husk_spec_parse(struct husk_spec *spec, const char *bundle_abs, const char *
 	if (ro && !json_is_boolean(ro))
 		return husk_err_set(err, EINVAL, "config.json: root.readonly must be a boolean");
 	spec->readonly = ro && json_is_true(ro);
-	if ((r = parse_overlay(spec, err)) < 0)
+	if ((r = parse_overlay(spec, err)) < 0 || (r = parse_hold(spec, err)) < 0)
 		return r;
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof path, "%s%s%s", root_path[0] == '/' ? "" : bundle_abs, root_path[0] == '/' ? "" : "/",

@@ -11,6 +11,7 @@
 #include "proto/msg.h"
 
 #define HUSK_SPEC_MAX_BYTES (16u << 20)
+#define HUSK_SPEC_HOLD_ANNOTATION "io.husk.sandbox.hold"
 
 struct husk_spec {
 	json_t *json; /* the whole document */
@@ -21,6 +22,10 @@ struct husk_spec {
 	 * to an overlay over the rootfs, its upper a tmpfs of this many MiB;
 	 * the host stages the rootfs read-only. 0: none */
 	uint32_t overlay_mib;
+	/* annotation io.husk.sandbox.hold = "true" (sandbox start): the
+	 * container's init runs nothing and waits to be killed (CREATE's
+	 * hold); only in a spec husk wrote itself */
+	bool hold;
 	const char *hostname;
 	struct husk_process_spec process; /* strings point into json */
 	/* linux.resources (host/spec_resources.c), NULL when none */

@@ -3,6 +3,7 @@
 # boots a VM under TCG: few tests, each one meaningful.
 
 load helpers
+load pool_helpers
 bats_require_minimum_version 1.5.0
 
 setup_file() {
@@ -20,9 +21,24 @@ setup() {
   ROOTFS=$ROOTFS_BUNDLE/rootfs
   WORK=$BATS_TEST_TMPDIR/work
   mkdir -p "$WORK"
+  POOL_ROOT=""
 }
 
-teardown() { common_teardown; }
+teardown() {
+  if [ -n "$POOL_ROOT" ]; then
+    "$HUSK" --root "$POOL_ROOT" delete --force sandbox-pb >/dev/null 2>&1 || true
+    pool_stop "$POOL_ROOT"
+  fi
+  common_teardown
+}
+
+# a rootfs of one static binary, the probe at /opt/probe: no /bin, no sh,
+# no sleep
+bare_rootfs() {
+  mkdir -p "$1/opt"
+  cp "$PROBE" "$1/opt/probe"
+  [ "$(cd "$1" && find . | sort | tr '\n' ' ')" = ". ./opt ./opt/probe " ]
+}
 
 # every file of the rootfs with its type, mode, owner, size and contents' sum
 rootfs_listing() {
@@ -195,6 +211,17 @@ nothing_left() {
   run husk sandbox exec --env X=1 s1 -- /bin/sh -c 'cat /etc/note; echo "$X"'
   [ "$status" -eq 0 ]
   [ "$output" = "$(printf 'kept\n1')" ]
+  # PID 1 is the held init: none of husk-init's fds, only its stdio
+  run husk sandbox exec s1 -- /bin/sh -c 'cat /proc/1/comm; ls /proc/1/fd | tr "\n" " "'
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'husk-hold\n0 1 2 ')" ]
+  # an orphan is handed to the held init, which reaps it: no zombie stays
+  run husk sandbox exec s1 -- /bin/sh -c 'sleep 0.2 & echo $! > /tmp/orphan'
+  [ "$status" -eq 0 ]
+  run husk sandbox exec s1 -- /bin/sh -c \
+    'p=$(cat /tmp/orphan); i=0; while [ -e /proc/$p ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; [ ! -e /proc/$p ] || cat /proc/$p/stat'
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
   run husk sandbox cp s1:/etc/note "$BATS_TEST_TMPDIR/note"
   [ "$status" -eq 0 ]
   [ "$(cat "$BATS_TEST_TMPDIR/note")" = "kept" ]
@@ -370,5 +397,64 @@ no_staging_left() {
   [ "$status" -eq 1 ]
   [[ "$output" == 'husk: sandbox cp: no sandbox "c" ('* ]]
   [ ! -e "$H/gone" ]
+}
+
+@test "sandbox start from a rootfs of one static binary, no sh and no sleep: exec runs it, stop leaves nothing" {
+  local r=$BATS_TEST_TMPDIR/bare
+  bare_rootfs "$r"
+  before=$(rootfs_listing "$r")
+  run husk sandbox start --name bare --rootfs "$r" --work "$WORK"
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+  run husk sandbox exec bare -- /opt/probe hostname
+  [ "$status" -eq 0 ]
+  [ "$output" = "sandbox" ]
+  run husk sandbox exec bare -- /opt/probe cwd
+  [ "$status" -eq 0 ]
+  [ "$output" = "/work" ]
+  # the command runs beside the held init, in its pid namespace
+  run husk sandbox exec bare -- /opt/probe pid
+  [ "$status" -eq 0 ]
+  [[ "$output" =~ ^pid=([0-9]+)\ ppid=0$ ]]
+  [ "${BASH_REMATCH[1]}" -gt 1 ]
+  run husk sandbox exec bare -- /opt/probe no-such-fact
+  [ "$status" -eq 2 ]
+  run husk sandbox exec bare -- /bin/sh -c true
+  [ "$status" -eq 1 ]
+  [ "$output" = 'husk: exec: "/bin/sh": executable file not found in $PATH' ]
+  # the spec kept for exec is husk's own, held
+  [ "$(jq -r '.annotations["io.husk.sandbox.hold"]' "$HUSK_ROOT/sandbox-bare/sandbox.json")" = "true" ]
+  run husk sandbox stop bare
+  [ "$status" -eq 0 ]
+  [ "$before" = "$(rootfs_listing "$r")" ]
+  nothing_left
+}
+
+@test "sandbox start on a pool VM holds its init too: exec in a rootfs without sh, stop leaves nothing" {
+  local r=$BATS_TEST_TMPDIR/bare
+  bare_rootfs "$r"
+  POOL_ROOT=$(mktemp -d /run/husk-sbhold.XXXXXX)
+  pool_start "$POOL_ROOT" 1 HUSK_MEMORY_MIB=512 HUSK_VCPUS=1
+  pool_wait_ready "$POOL_ROOT" 1
+  run "$HUSK" --root "$POOL_ROOT" sandbox start --name pb --rootfs "$r"
+  [ "$status" -eq 0 ]
+  # adopted: the sandbox's VM is the pool's
+  [[ "$(jq -r .vm_dir "$POOL_ROOT/sandbox-pb/state.json")" == "$POOL_ROOT/pool.d/"* ]]
+  run "$HUSK" --root "$POOL_ROOT" sandbox exec pb -- /opt/probe hostname
+  [ "$status" -eq 0 ]
+  [ "$output" = "sandbox" ]
+  run "$HUSK" --root "$POOL_ROOT" sandbox stop pb
+  [ "$status" -eq 0 ]
+  [ ! -e "$POOL_ROOT/sandbox-pb" ]
+  [ -z "$(pgrep -f -- "--root $POOL_ROOT sandbox" || true)" ]
+}
+
+@test "io.husk.sandbox.hold in a bundle's spec: refused, one line" {
+  make_bundle "$BATS_TEST_TMPDIR/b" /bin/true
+  jq '.annotations["io.husk.sandbox.hold"] = "true"' "$BATS_TEST_TMPDIR/b/config.json" >"$BATS_TEST_TMPDIR/c.json"
+  mv "$BATS_TEST_TMPDIR/c.json" "$BATS_TEST_TMPDIR/b/config.json"
+  run husk create --bundle "$BATS_TEST_TMPDIR/b" held
+  [ "$status" -eq 1 ]
+  [ "$output" = "husk: annotation io.husk.sandbox.hold is for husk's own sandboxes only" ]
   nothing_left
 }

@@ -247,6 +247,80 @@ static enum test_result test_create_overlay(void)
 	return TEST_PASS;
 }
 
+/* a valid CREATE whose last key is hold (true: 0xf5 at the end), its value
+ * replaced by kind: 0 the number 1, 1 the text "true", 2 an empty array,
+ * 3 an empty map */
+static size_t create_hold(uint8_t *buf, size_t cap, int kind)
+{
+	char *args[] = { "husk-hold", NULL };
+	struct husk_create_msg m = {
+		.id = "c1",
+		.rootfs_tag = "rootfs",
+		.process = { .args = args, .n_args = 1, .cwd = "/" },
+		.hold = true,
+	};
+	struct husk_cbor_enc e;
+	husk_cbor_enc_init(&e, buf, cap);
+	husk_msg_encode_create(&e, &m);
+	e.len -= 1;
+	if (kind == 0)
+		husk_cbor_put_uint(&e, 1);
+	else if (kind == 1)
+		husk_cbor_put_text(&e, "true");
+	else if (kind == 2)
+		husk_cbor_put_array(&e, 0);
+	else
+		husk_cbor_put_map(&e, 0);
+	return e.len;
+}
+
+/* sandbox start: hold goes out only when true (a CREATE without it is
+ * byte for byte as before), and only a bool is taken */
+static enum test_result test_create_hold(void)
+{
+	char *args[] = { "husk-hold", NULL };
+	struct husk_create_msg m = {
+		.id = "c1",
+		.rootfs_tag = "rootfs",
+		.process = { .args = args, .n_args = 1, .cwd = "/" },
+		.overlay_mib = 256,
+		.hold = true,
+	};
+	uint8_t buf[1024], plain[1024];
+	struct husk_cbor_enc e;
+	struct husk_err err = { 0 };
+	struct husk_create_msg d;
+	husk_cbor_enc_init(&e, buf, sizeof buf);
+	CHECK_EQ_INT(husk_msg_encode_create(&e, &m), 0);
+	CHECK(memmem(e.buf, e.len, "\x64hold", 5) != NULL);
+	CHECK_EQ_INT(decode_overlay(e.buf, e.len, &d, &err), 0);
+	CHECK(d.hold);
+	CHECK_EQ_INT(d.overlay_mib, 256);
+	CHECK_EQ_INT(d.process.n_args, 1);
+	CHECK_STR(d.process.args[0], "husk-hold");
+	size_t with = e.len;
+	/* not held: no key, the same bytes as a CREATE that never knew it */
+	m.hold = false;
+	husk_cbor_enc_init(&e, plain, sizeof plain);
+	CHECK_EQ_INT(husk_msg_encode_create(&e, &m), 0);
+	CHECK(memmem(e.buf, e.len, "\x64hold", 5) == NULL);
+	CHECK_EQ_INT(e.len, with - 6);            /* "hold" (5 bytes) and true (1) */
+	CHECK(plain[0] == (uint8_t)(buf[0] - 1)); /* a map of one key fewer */
+	CHECK(memcmp(plain + 1, buf + 1, e.len - 1) == 0);
+	CHECK_EQ_INT(decode_overlay(e.buf, e.len, &d, &err), 0);
+	CHECK(!d.hold);
+	for (int kind = 0; kind < 4; kind++) {
+		husk_err_clear(&err);
+		size_t n = create_hold(buf, sizeof buf, kind);
+		if (decode_overlay(buf, n, &d, &err) >= 0) {
+			printf("# hold case %d accepted\n", kind);
+			return TEST_FAIL;
+		}
+		CHECK_STR(err.msg, "field \"hold\" has the wrong type");
+	}
+	return TEST_PASS;
+}
+
 static enum test_result test_parse_needs_a_map(void)
 {
 	uint8_t buf[16];
@@ -313,6 +387,7 @@ int main(void)
 		{ "CREATE round trip", test_create_round_trip },
 		{ "CREATE rejections", test_create_rejections },
 		{ "CREATE overlay_mib (sandboxes)", test_create_overlay },
+		{ "CREATE hold (sandbox start)", test_create_hold },
 		{ "a message body must be a map", test_parse_needs_a_map },
 		{ "field getters check type and range", test_getters },
 	};

@@ -1,5 +1,6 @@
 /* husk sandbox run's spec: the template filled from options, read back by
- * husk's own spec parser; io.husk.rootfs.overlay_mib; bad options. */
+ * husk's own spec parser; io.husk.rootfs.overlay_mib; io.husk.sandbox.hold;
+ * bad options. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,46 @@ static enum test_result test_overlay_annotation(void)
 	return TEST_PASS;
 }
 
+/* sandbox start's spec: io.husk.sandbox.hold "true", process.args kept;
+ * run's has no such annotation; only the text "true" is taken */
+#define HOLD_SPEC                                                                                                      \
+	"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"a\"],\"cwd\":\"/\"},"       \
+	"\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]},\"annotations\":{\"io.husk.sandbox.hold\":%s}}"
+static enum test_result test_hold_annotation(void)
+{
+	static const char *const bad[] = { "\"false\"", "\"1\"", "\"\"", "\"TRUE\"", "true", "1", "null" };
+	char *argv[] = { "husk-hold" };
+	struct husk_sandbox_opts o = { .rootfs = rootfs, .memory_mib = 512, .cpus = 1, .argv = argv, .argc = 1 };
+	struct husk_spec spec;
+	struct husk_err err = { 0 };
+	CHECK_EQ_INT(build_and_parse(&o, &spec, &err), 0);
+	CHECK(!spec.hold);
+	husk_spec_free(&spec);
+	o.hold = true;
+	CHECK_EQ_INT(build_and_parse(&o, &spec, &err), 0);
+	CHECK(spec.hold);
+	CHECK_EQ_INT(spec.overlay_mib, 256); /* the rest is run's spec */
+	CHECK_EQ_INT(spec.process.n_args, 1);
+	CHECK_STR(spec.process.args[0], "husk-hold");
+	husk_spec_free(&spec);
+	char text[1024];
+	snprintf(text, sizeof text, HOLD_SPEC, "\"true\"");
+	CHECK_EQ_INT(husk_spec_parse(&spec, dir, text, strlen(text), &err), 0);
+	CHECK(spec.hold);
+	husk_spec_free(&spec);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		husk_err_clear(&err);
+		snprintf(text, sizeof text, HOLD_SPEC, bad[i]);
+		if (husk_spec_parse(&spec, dir, text, strlen(text), &err) >= 0) {
+			printf("# accepted %s\n", bad[i]);
+			return TEST_FAIL;
+		}
+		CHECK_STR(err.msg, "annotation io.husk.sandbox.hold must be \"true\"");
+		husk_spec_free(&spec);
+	}
+	return TEST_PASS;
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -187,6 +228,7 @@ int main(void)
 		{ "--read-only and no --work", test_read_only_no_work },
 		{ "bad sandbox options are one-line errors", test_bad_options },
 		{ "annotation io.husk.rootfs.overlay_mib", test_overlay_annotation },
+		{ "annotation io.husk.sandbox.hold (sandbox start)", test_hold_annotation },
 	};
 	make_dirs();
 	int r = unit_run(tests, ARRAY_SIZE(tests));
