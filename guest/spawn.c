@@ -252,16 +252,25 @@ static void exec_join_cgroup(int cgroup_fd)
  * closed; stdio stays, as for a process. The seccomp filter is not
  * installed: it would confine no code of the image, and one that refuses
  * pause would kill the hold or make it spin. As PID 1 of its pid
- * namespace it gets no signal it does not handle, so only SIGKILL from
- * outside ends it; SIGCHLD ignored makes the kernel reap the orphans of
- * EXECs that are handed to it, so none stays a zombie. Its memory is
- * PID 1's pages shared copy-on-write (about 80 KiB of its own). */
+ * namespace it gets no signal it does not handle: SIGTERM and SIGINT end
+ * it with status 0 (as Kubernetes' pause container), SIGKILL from outside
+ * too, others are ignored; SIGCHLD ignored makes the kernel reap the
+ * orphans of EXECs that are handed to it, so none stays a zombie. Its
+ * memory is PID 1's pages shared copy-on-write (about 80 KiB of its own). */
+static void hold_stop(int sig)
+{
+	(void)sig;
+	_exit(0);
+}
+
 static void __attribute__((noreturn)) child_hold(void)
 {
 	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
 		for (int fd = 3; fd < 65536; fd++)
 			close(fd);
 	signal(SIGCHLD, SIG_IGN);
+	signal(SIGTERM, hold_stop);
+	signal(SIGINT, hold_stop);
 	prctl(PR_SET_NAME, "husk-hold"); /* ps shows it (process.args[0] of sandbox start's spec) */
 	for (;;)
 		pause();

@@ -480,7 +480,8 @@ int husk_msg_encode_create(struct husk_cbor_enc *e, const struct husk_create_msg
 	return e->overflow ? -ENOSPC : 0;
 }
 
-/* the copy-on-write root: 1 .. HUSK_OVERLAY_MAX_MIB MiB, not with readonly */
+/* the copy-on-write root: 1 .. HUSK_OVERLAY_MAX_MIB MiB; with readonly
+ * the overlay only takes the mount points and the root is then read-only */
 static int decode_overlay(const struct husk_cbor_item *root, struct husk_create_msg *m, struct husk_err *err)
 {
 	uint64_t mib = 0;
@@ -489,8 +490,6 @@ static int decode_overlay(const struct husk_cbor_item *root, struct husk_create_
 		return r;
 	if (husk_cbor_map_get(root, "overlay_mib") && mib == 0)
 		return husk_err_set(err, ERANGE, "overlay_mib must be from 1 to %u", HUSK_OVERLAY_MAX_MIB);
-	if (mib && m->readonly)
-		return husk_err_set(err, EINVAL, "overlay_mib and readonly exclude each other");
 	m->overlay_mib = (uint32_t)mib;
 	return 0;
 }

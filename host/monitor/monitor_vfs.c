@@ -39,10 +39,11 @@ static int open_in_root(int root_fd, const char *path, int flags)
 	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
 }
 
-/* For a read-only rootfs the guest cannot create missing mount points, so
- * the monitor creates them in the real rootfs first (as runc would), every
- * component resolved inside the rootfs. Best effort: what it cannot create
- * fails in the guest with a clear message. */
+/* For a read-only rootfs without an overlay the guest cannot create missing
+ * mount points, so the monitor creates them in the real rootfs first (as
+ * runc would), every component resolved inside the rootfs. Best effort:
+ * what it cannot create fails in the guest with a clear message. With an
+ * overlay the guest makes them in its upper layer. */
 static void make_mount_point(int root_fd, const char *dst, bool dir)
 {
 	char buf[HUSK_MAX_PATH + 1];
@@ -80,7 +81,7 @@ static void make_mount_point(int root_fd, const char *dst, bool dir)
 void husk_vfs_mount_points(const struct husk_spec *spec)
 {
 	const struct husk_container_config *c = spec->container;
-	if (!spec->readonly || !c)
+	if (!spec->readonly || spec->overlay_mib || !c)
 		return;
 	int root_fd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0)

@@ -4,17 +4,16 @@
  * --net nat made one (host/cli/sandbox_net.c, with its resolv.conf bound
  * read-only at /etc/resolv.conf), /work
  * from --work or a tmpfs as the working directory, the VM's size and the
- * overlay in io.husk.* annotations. */
+ * overlay in io.husk.* annotations. The rootfs directory is never written:
+ * even with --read-only the guest makes missing mount points in an overlay. */
 #include "host/spec/sandbox_spec.h"
 #include "host/spec/spec.h"
 #include "host/spec/spec_template.h"
 
 #include <jansson.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char *const sandbox_caps[] = {
 	"CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
@@ -48,26 +47,11 @@ static json_t *strv(const char *const *v, size_t n)
 	return a;
 }
 
-/* Whether the job gets o->resolv_conf at /etc/resolv.conf. The guest makes
- * a missing mount point in the root, which is the rootfs directory itself
- * with --read-only (no overlay): then only over a file that is there. */
-static bool bind_resolv_conf(const struct husk_sandbox_opts *o)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	if (!o->resolv_conf || !o->resolv_conf[0])
-		return false;
-	if (!o->read_only)
-		return true;
-	int n = snprintf(path, sizeof path, "%s/etc/resolv.conf", o->rootfs);
-	return n > 0 && (size_t)n < sizeof path && lstat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 static json_t *mounts(const struct husk_sandbox_opts *o)
 {
 	json_t *ms = json_array();
 	husk_spec_base_mounts(ms);
-	if (bind_resolv_conf(o))
+	if (o->resolv_conf && o->resolv_conf[0])
 		json_array_append_new(ms, husk_spec_mount_json("/etc/resolv.conf", "bind", o->resolv_conf, "rbind,ro"));
 	if (o->read_only)
 		json_array_append_new(ms, husk_spec_mount_json("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777"));
@@ -128,10 +112,11 @@ int husk_sandbox_spec(const struct husk_sandbox_opts *o, char **out, struct husk
 	char mem[24], cpus[24], ovl[24];
 	snprintf(mem, sizeof mem, "%ld", o->memory_mib);
 	snprintf(cpus, sizeof cpus, "%d", o->cpus);
-	snprintf(ovl, sizeof ovl, "%u", husk_sandbox_overlay_mib(o->memory_mib));
-	json_t *ann = json_pack("{s:s,s:s}", "io.husk.vm.memory_mib", mem, "io.husk.vm.vcpus", cpus);
-	if (ann && !o->read_only)
-		json_object_set_new(ann, "io.husk.rootfs.overlay_mib", json_string(ovl));
+	/* --read-only: the overlay only holds the mount points the rootfs lacks
+	 * (/work, /etc/resolv.conf...), the root is read-only on top of it */
+	snprintf(ovl, sizeof ovl, "%u", o->read_only ? HUSK_SANDBOX_RO_OVERLAY_MIB : husk_sandbox_overlay_mib(o->memory_mib));
+	json_t *ann = json_pack("{s:s,s:s,s:s}", "io.husk.vm.memory_mib", mem, "io.husk.vm.vcpus", cpus,
+				"io.husk.rootfs.overlay_mib", ovl);
 	if (ann && o->hold)
 		json_object_set_new(ann, HUSK_SPEC_HOLD_ANNOTATION, json_string("true"));
 	json_t *masked = json_pack("[s,s,s,s,s,s,s,s,s,s]", "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",

@@ -12,6 +12,8 @@
 #define HUSK_SANDBOX_MEMORY_MAX (1 << 20)
 #define HUSK_SANDBOX_CPUS_MAX 64
 #define HUSK_SANDBOX_ENV_MAX 1024
+/* --read-only's overlay holds only mount points (empty directories and files) */
+#define HUSK_SANDBOX_RO_OVERLAY_MIB 1
 
 struct husk_sandbox_opts {
 	const char *rootfs;      /* absolute */

@@ -138,8 +138,9 @@ int husk_spec_parse_process(json_t *process, struct husk_process_spec *out, stru
 	return 0;
 }
 
-/* io.husk.rootfs.overlay_mib: a decimal 1 .. HUSK_OVERLAY_MAX_MIB, not
- * with root.readonly */
+/* io.husk.rootfs.overlay_mib: a decimal 1 .. HUSK_OVERLAY_MAX_MIB. With
+ * root.readonly too, the overlay holds the missing mount points (the rootfs
+ * directory is never written) and the root is made read-only after them. */
 static int parse_overlay(struct husk_spec *spec, struct husk_err *err)
 {
 	json_t *v = json_object_get(json_object_get(spec->json, "annotations"), "io.husk.rootfs.overlay_mib");
@@ -152,9 +153,6 @@ static int parse_overlay(struct husk_spec *spec, struct husk_err *err)
 	if (!s || end == s || *end || errno || n < 1 || n > HUSK_OVERLAY_MAX_MIB)
 		return husk_err_set(err, EINVAL, "annotation io.husk.rootfs.overlay_mib must be a number from 1 to %u",
 				    HUSK_OVERLAY_MAX_MIB);
-	if (spec->readonly)
-		return husk_err_set(err, EINVAL,
-				    "annotation io.husk.rootfs.overlay_mib and root.readonly exclude each other");
 	spec->overlay_mib = (uint32_t)n;
 	return 0;
 }

@@ -424,8 +424,21 @@ no_staging_left() {
   [ "$output" = 'husk: exec: "/bin/sh": executable file not found in $PATH' ]
   # the spec kept for exec is husk's own, held
   [ "$(jq -r '.annotations["io.husk.sandbox.hold"]' "$HUSK_ROOT/sandbox-bare/sandbox.json")" = "true" ]
+  # SIGTERM ends the held init, as it ends Kubernetes' pause
+  run husk kill sandbox-bare TERM
+  [ "$status" -eq 0 ]
+  wait_status sandbox-bare stopped
+  run husk sandbox exec bare -- /opt/probe hostname
+  [ "$status" -ne 0 ]
   run husk sandbox stop bare
   [ "$status" -eq 0 ]
+  [ "$before" = "$(rootfs_listing "$r")" ]
+  nothing_left
+  # --read-only: the mount points the rootfs lacks (/work, /proc, /dev,
+  # /sys, /tmp) are made in the guest's overlay, never in the rootfs
+  run husk sandbox run --rootfs "$r" --read-only -- /opt/probe cwd
+  [ "$status" -eq 0 ]
+  [ "$output" = "/work" ]
   [ "$before" = "$(rootfs_listing "$r")" ]
   nothing_left
 }

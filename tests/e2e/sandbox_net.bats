@@ -297,11 +297,12 @@ job_resolv() {
   run --separate-stderr husk sandbox run --rootfs "$ROOTFS" -- /bin/sh -c 'cat /etc/resolv.conf || echo none'
   [ "$status" -eq 0 ]
   [ "${lines[-1]}" = "none" ]
-  # --read-only: the rootfs is the lower layer itself, so only over a
-  # resolv.conf it has (no mount point is made in it)
-  run --separate-stderr husk sandbox run --rootfs "$ROOTFS" --net nat --read-only -- /bin/sh -c 'cat /etc/resolv.conf || echo none'
+  # --read-only: the mount point is made in the guest's overlay, the rootfs
+  # stays without one
+  run --separate-stderr husk sandbox run --rootfs "$ROOTFS" --net nat --read-only -- /bin/sh -c 'cat /etc/resolv.conf; echo x > /etc/resolv.conf || echo read-only'
   [ "$status" -eq 0 ]
-  [ "${lines[-1]}" = "none" ]
+  [ "${lines[1]}" = "nameserver 8.8.8.8" ]
+  [ "${lines[-1]}" = "read-only" ]
   [ ! -e "$ROOTFS/etc/resolv.conf" ]
   echo "nameserver 203.0.113.1" > "$BUNDLE/rootfs/etc/resolv.conf"
   run --separate-stderr husk sandbox run --rootfs "$BUNDLE/rootfs" --net nat --read-only -- /bin/cat /etc/resolv.conf
