@@ -114,7 +114,8 @@ int husk_sandbox_spec(const struct husk_sandbox_opts *o, char **out, struct husk
 	snprintf(cpus, sizeof cpus, "%d", o->cpus);
 	/* --read-only: the overlay only holds the mount points the rootfs lacks
 	 * (/work, /etc/resolv.conf...), the root is read-only on top of it */
-	snprintf(ovl, sizeof ovl, "%u", o->read_only ? HUSK_SANDBOX_RO_OVERLAY_MIB : husk_sandbox_overlay_mib(o->memory_mib));
+	snprintf(ovl, sizeof ovl, "%u",
+		 o->read_only ? HUSK_SANDBOX_RO_OVERLAY_MIB : husk_sandbox_overlay_mib(o->memory_mib));
 	json_t *ann = json_pack("{s:s,s:s,s:s}", "io.husk.vm.memory_mib", mem, "io.husk.vm.vcpus", cpus,
 				"io.husk.rootfs.overlay_mib", ovl);
 	if (ann && o->hold)
