@@ -307,6 +307,25 @@ static int place_tree(const char *staged, const char *target)
 	return merge_into(s, d, target);
 }
 
+/* The host's tar with argv: its stdout (creates) or stdin one end of a
+ * pipe whose other end, *guest_end, goes to the guest's command; its
+ * stderr errfd. 1 after a one-line error. */
+static int start_tar(char **argv, bool creates, int errfd, pid_t *pid, int *guest_end)
+{
+	int pfd[2];
+	if (errfd < 0 || pipe2(pfd, O_CLOEXEC) < 0)
+		return cli_failf("sandbox cp: %s", strerror(errno));
+	int tar_end = creates ? pfd[1] : pfd[0];
+	*guest_end = creates ? pfd[0] : pfd[1];
+	*pid = spawn_tar(argv, tar_end, creates ? 1 : 0, errfd);
+	close(tar_end);
+	if (*pid < 0) {
+		close(*guest_end);
+		return cli_failf("sandbox cp: fork: %s", strerror(errno));
+	}
+	return 0;
+}
+
 /* The guest's tar stream of src extracted into staged (made, empty) */
 static int tar_out(struct husk_globals *g, const struct cp_ref *src, const char *staged)
 {
@@ -315,18 +334,13 @@ static int tar_out(struct husk_globals *g, const struct cp_ref *src, const char 
 		"tar",         "-x",        "-f", "-", "-C", (char *)staged, "--no-same-owner", "--no-same-permissions",
 		"--no-xattrs", "--no-acls", NULL
 	};
-	int pfd[2];
 	_cleanup_close_ int errfd = capture_fd("husk-cp-tar");
-	if (errfd < 0 || pipe2(pfd, O_CLOEXEC) < 0)
-		return cli_failf("sandbox cp: %s", strerror(errno));
-	pid_t pid = spawn_tar(argv, pfd[0], 0, errfd);
-	close(pfd[0]);
-	if (pid < 0) {
-		close(pfd[1]);
-		return cli_failf("sandbox cp: fork: %s", strerror(errno));
-	}
-	int status = run_guest(g, src->name, dir_out_sh, src->path, NULL, -1, pfd[1], why, sizeof why);
-	close(pfd[1]);
+	pid_t pid;
+	int gfd;
+	if (start_tar(argv, false, errfd, &pid, &gfd))
+		return 1;
+	int status = run_guest(g, src->name, dir_out_sh, src->path, NULL, -1, gfd, why, sizeof why);
+	close(gfd);
 	int tst = wait_status(pid);
 	first_line(errfd, twhy, sizeof twhy);
 	if (status < 0)
@@ -405,18 +419,13 @@ static int dir_in(struct husk_globals *g, const char *src, const struct cp_ref *
 		return 1;
 	char *argv[] = { "tar", "-c", "-f", "-", "-C", (char *)src, "--owner=0", "--group=0", "--numeric-owner",
 			 ".",   NULL };
-	int pfd[2];
 	_cleanup_close_ int errfd = capture_fd("husk-cp-tar");
-	if (errfd < 0 || pipe2(pfd, O_CLOEXEC) < 0)
-		return cli_failf("sandbox cp: %s", strerror(errno));
-	pid_t pid = spawn_tar(argv, pfd[1], 1, errfd);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return cli_failf("sandbox cp: fork: %s", strerror(errno));
-	}
-	int status = run_guest(g, dst->name, dir_in_sh, target, NULL, pfd[0], -1, why, sizeof why);
-	close(pfd[0]);
+	pid_t pid;
+	int gfd;
+	if (start_tar(argv, true, errfd, &pid, &gfd))
+		return 1;
+	int status = run_guest(g, dst->name, dir_in_sh, target, NULL, gfd, -1, why, sizeof why);
+	close(gfd);
 	int tst = wait_status(pid);
 	first_line(errfd, twhy, sizeof twhy);
 	if (status == 0 && tst != 0) {

@@ -67,6 +67,12 @@ listener_netns() {
   ip -n "$LNS" addr add "$LADDR/30" dev eth0
   ip -n "$LNS" link set eth0 up
   ip -n "$LNS" link set lo up
+  start_listener
+}
+
+# a TCP listener on $LADDR:4321 in netns $LNS that greets each peer with
+# its address ("hello ADDR"); LPID is its pid
+start_listener() {
   ip netns exec "$LNS" python3 -c '
 import socket, sys
 s = socket.socket()
@@ -170,19 +176,7 @@ host_netns() {
   ip -n "$LNS" link set lo up
   ip netns exec "$HNS" sysctl -qw net.ipv4.ip_forward=1
   [ -z "${1:-}" ] || ip netns exec "$HNS" iptables -w -P FORWARD "$1"
-  ip netns exec "$LNS" python3 -c '
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], 4321)); s.listen(4)
-print("listening", flush=True)
-while True:
-    c, peer = s.accept()
-    c.sendall(("hello %s\n" % peer[0]).encode()); c.close()
-' "$LADDR" > "$BATS_TEST_TMPDIR/listener.log" 2>&1 &
-  LPID=$!
-  for _ in $(seq 100); do grep -q listening "$BATS_TEST_TMPDIR/listener.log" && break; sleep 0.1; done
-  grep -q listening "$BATS_TEST_TMPDIR/listener.log"
+  start_listener
 }
 
 @test "sandbox run --net nat on a host whose iptables FORWARD policy is DROP (Docker's): the job reaches the listener; stale and own accepts are removed, the policy stays" {
